@@ -1,0 +1,15 @@
+//! Bybit V5 wire protocol for USDT linear perpetuals: request signing, the response envelope,
+//! typed REST requests and answers, typed WebSocket frames and the retCodes an engine must tell
+//! apart. No I/O lives here: the simulator (server side) and mmbot (client side) both build on
+//! these types, so the two can only disagree about the protocol by disagreeing with this crate.
+
+pub mod codes;
+pub mod envelope;
+pub mod model;
+pub mod rest;
+pub mod sign;
+pub mod ws;
+
+pub use codes::RetCode;
+pub use envelope::Envelope;
+pub use model::{Category, OrderStatus, OrderType, Side, TimeInForce};

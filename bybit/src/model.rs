@@ -1,0 +1,62 @@
+//! Enumerations shared by REST and WebSocket payloads.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Linear,
+    Inverse,
+    Spot,
+    Option,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn opposite(self) -> Self {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderType {
+    Limit,
+    Market,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum TimeInForce {
+    #[default]
+    GTC,
+    IOC,
+    FOK,
+    PostOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    New,
+    PartiallyFilled,
+    Untriggered,
+    Rejected,
+    PartiallyFilledCanceled,
+    Filled,
+    Cancelled,
+    Triggered,
+    Deactivated,
+}
+
+impl OrderStatus {
+    /// Open orders are the ones a cancel-all must still remove.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::New | Self::PartiallyFilled | Self::Untriggered)
+    }
+}

@@ -1,0 +1,408 @@
+//! Typed REST requests and answers (the `result` part of the envelope), for the endpoints a
+//! linear market maker and its simulator use. Field names follow the wire (camelCase);
+//! every price and quantity is a `Decimal` carried as a string.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Category, OrderStatus, OrderType, Side, TimeInForce};
+
+/// REST paths, so client and server cannot drift apart.
+pub mod path {
+    pub const TIME: &str = "/v5/market/time";
+    pub const INSTRUMENTS: &str = "/v5/market/instruments-info";
+    pub const ORDERBOOK: &str = "/v5/market/orderbook";
+    pub const TICKERS: &str = "/v5/market/tickers";
+    pub const ORDER_CREATE: &str = "/v5/order/create";
+    pub const ORDER_AMEND: &str = "/v5/order/amend";
+    pub const ORDER_CANCEL: &str = "/v5/order/cancel";
+    pub const ORDER_CANCEL_ALL: &str = "/v5/order/cancel-all";
+    pub const ORDER_CREATE_BATCH: &str = "/v5/order/create-batch";
+    pub const ORDER_AMEND_BATCH: &str = "/v5/order/amend-batch";
+    pub const ORDER_CANCEL_BATCH: &str = "/v5/order/cancel-batch";
+    pub const ORDER_REALTIME: &str = "/v5/order/realtime";
+    pub const ORDER_HISTORY: &str = "/v5/order/history";
+    pub const EXECUTION_LIST: &str = "/v5/execution/list";
+    pub const POSITION_LIST: &str = "/v5/position/list";
+    pub const WALLET_BALANCE: &str = "/v5/account/wallet-balance";
+    pub const FEE_RATE: &str = "/v5/account/fee-rate";
+    pub const ACCOUNT_INFO: &str = "/v5/account/info";
+    pub const QUERY_API: &str = "/v5/user/query-api";
+    pub const COIN_INFO: &str = "/v5/asset/coin/query-info";
+    pub const DCP: &str = "/v5/order/disconnected-cancel-all";
+    pub const DCP_INFO: &str = "/v5/account/query-dcp-info";
+}
+
+/// Most items per batch call for linear.
+pub const MAX_BATCH_ITEMS: usize = 20;
+/// Most orders a linear cancel-all removes per call.
+pub const CANCEL_ALL_CAP: usize = 500;
+/// Largest page of `/v5/order/realtime`.
+pub const MAX_OPEN_ORDERS_PAGE: usize = 50;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerTime {
+    pub time_second: String,
+    pub time_nano: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceFilter {
+    pub min_price: Decimal,
+    pub max_price: Decimal,
+    pub tick_size: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LotSizeFilter {
+    pub max_order_qty: Decimal,
+    #[serde(default)]
+    pub max_mkt_order_qty: Option<Decimal>,
+    pub min_order_qty: Decimal,
+    pub qty_step: Decimal,
+    #[serde(default)]
+    pub post_only_max_order_qty: Option<Decimal>,
+    #[serde(default)]
+    pub min_notional_value: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LeverageFilter {
+    pub min_leverage: String,
+    pub max_leverage: String,
+    pub leverage_step: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Instrument {
+    pub symbol: String,
+    pub contract_type: String,
+    pub status: String,
+    pub base_coin: String,
+    pub quote_coin: String,
+    pub settle_coin: String,
+    pub price_scale: String,
+    pub price_filter: PriceFilter,
+    pub lot_size_filter: LotSizeFilter,
+    pub leverage_filter: LeverageFilter,
+    #[serde(default)]
+    pub funding_interval: u32,
+    #[serde(default)]
+    pub unified_margin_trade: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResult<T> {
+    #[serde(default)]
+    pub category: Option<Category>,
+    pub list: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_cursor: Option<String>,
+}
+
+/// `[price, size]` as Bybit sends book levels.
+pub type Level = (Decimal, Decimal);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderbookResult {
+    pub s: String,
+    pub b: Vec<Level>,
+    pub a: Vec<Level>,
+    pub ts: u64,
+    pub u: u64,
+    pub seq: u64,
+    #[serde(default)]
+    pub cts: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Ticker {
+    pub symbol: String,
+    pub last_price: Decimal,
+    pub index_price: Decimal,
+    pub mark_price: Decimal,
+    pub bid1_price: Decimal,
+    pub bid1_size: Decimal,
+    pub ask1_price: Decimal,
+    pub ask1_size: Decimal,
+    pub volume24h: Decimal,
+    pub turnover24h: Decimal,
+    pub funding_rate: String,
+    pub next_funding_time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    pub symbol: String,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub qty: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<TimeInForce>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_link_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduce_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_idx: Option<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AmendOrder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    pub symbol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_link_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qty: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelOrder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    pub symbol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_link_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelAll {
+    pub category: Option<Category>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_coin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_coin: Option<String>,
+}
+
+/// `{category, request: [...]}` for the three batch endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchRequest<T> {
+    pub category: Category,
+    pub request: Vec<T>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderIds {
+    pub order_id: String,
+    pub order_link_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemResult {
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub symbol: String,
+    pub order_id: String,
+    pub order_link_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct CancelAllResult {
+    pub list: Vec<OrderIds>,
+    #[serde(default)]
+    pub success: String,
+}
+
+/// One order as `/v5/order/realtime`, `/v5/order/history` and the private `order` topic show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderInfo {
+    #[serde(default)]
+    pub category: String,
+    pub symbol: String,
+    pub order_id: String,
+    #[serde(default)]
+    pub order_link_id: String,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub leaves_qty: Decimal,
+    #[serde(default)]
+    pub leaves_value: Decimal,
+    pub cum_exec_qty: Decimal,
+    #[serde(default)]
+    pub cum_exec_value: Decimal,
+    #[serde(default)]
+    pub cum_exec_fee: Decimal,
+    /// `""` while nothing has filled, as on the wire.
+    #[serde(default)]
+    pub avg_price: String,
+    pub order_status: OrderStatus,
+    #[serde(default)]
+    pub cancel_type: String,
+    #[serde(default)]
+    pub reject_reason: String,
+    pub time_in_force: TimeInForce,
+    #[serde(default)]
+    pub position_idx: u8,
+    #[serde(default)]
+    pub reduce_only: bool,
+    #[serde(default)]
+    pub close_on_trigger: bool,
+    #[serde(default)]
+    pub create_type: String,
+    pub created_time: String,
+    pub updated_time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Position {
+    pub position_idx: u8,
+    pub symbol: String,
+    /// `Buy`, `Sell` or `""` when flat.
+    pub side: String,
+    pub size: Decimal,
+    pub avg_price: Decimal,
+    pub position_value: Decimal,
+    pub mark_price: Decimal,
+    pub unrealised_pnl: Decimal,
+    pub cur_realised_pnl: Decimal,
+    pub cum_realised_pnl: Decimal,
+    #[serde(default)]
+    pub leverage: String,
+    #[serde(default)]
+    pub position_status: String,
+    pub created_time: String,
+    pub updated_time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub category: String,
+    pub symbol: String,
+    pub order_id: String,
+    pub order_link_id: String,
+    pub side: Side,
+    pub order_price: Decimal,
+    pub order_qty: Decimal,
+    pub leaves_qty: Decimal,
+    pub order_type: OrderType,
+    pub exec_id: String,
+    pub exec_price: Decimal,
+    pub exec_qty: Decimal,
+    pub exec_value: Decimal,
+    pub exec_fee: Decimal,
+    pub fee_rate: Decimal,
+    pub exec_type: String,
+    pub is_maker: bool,
+    pub exec_time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CoinBalance {
+    pub coin: String,
+    pub equity: Decimal,
+    pub usd_value: Decimal,
+    pub wallet_balance: Decimal,
+    pub locked: Decimal,
+    pub unrealised_pnl: Decimal,
+    pub cum_realised_pnl: Decimal,
+    pub total_order_im: Decimal,
+    pub total_position_im: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletAccount {
+    pub account_type: String,
+    pub total_equity: Decimal,
+    pub total_wallet_balance: Decimal,
+    pub total_margin_balance: Decimal,
+    pub total_available_balance: Decimal,
+    pub total_perp_upl: Decimal,
+    pub total_initial_margin: Decimal,
+    pub coin: Vec<CoinBalance>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeRate {
+    pub symbol: String,
+    pub taker_fee_rate: Decimal,
+    pub maker_fee_rate: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DcpRequest {
+    pub time_window: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn create_order_serialises_decimals_as_strings_and_skips_absent_fields() {
+        let o = CreateOrder {
+            category: Some(Category::Linear),
+            symbol: "BTCUSDT".into(),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            qty: dec!(0.001),
+            price: Some(dec!(30000.0)),
+            time_in_force: Some(TimeInForce::PostOnly),
+            order_link_id: Some("mm-1".into()),
+            reduce_only: None,
+            position_idx: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"30000.0","timeInForce":"PostOnly","orderLinkId":"mm-1"}"#
+        );
+    }
+
+    #[test]
+    fn create_order_accepts_pybit_numbers() {
+        let o: CreateOrder = serde_json::from_str(
+            r#"{"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": 30000, "positionIdx": 0, "reduceOnly": false}"#,
+        )
+        .unwrap();
+        assert_eq!(o.price, Some(dec!(30000)));
+        assert_eq!(o.position_idx, Some(0));
+    }
+
+    #[test]
+    fn orderbook_levels_decode() {
+        let r: OrderbookResult =
+            serde_json::from_str(r#"{"s":"BTCUSDT","b":[["30000.0","1.250"]],"a":[["30000.1","0.800"]],"ts":1,"u":2,"seq":3,"cts":4}"#).unwrap();
+        assert_eq!(r.b[0], (dec!(30000.0), dec!(1.250)));
+    }
+}
