@@ -1,1 +1,105 @@
-fn main(){}
+//! `bybit-sim`: run the simulator on its own.
+//!
+//! `bybit-sim --listen 127.0.0.1:PORT --api-key K --api-secret S --seed N [faults]`
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+use bybit_sim::{Faults, MarketParams, RateLimits, SimConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "bybit-sim", version, about = "A Bybit-V5-compatible USDT-perpetual exchange on loopback")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    #[arg(long, env = "BYBIT_SIM_API_KEY", default_value = "sim-key")]
+    api_key: String,
+    #[arg(long, env = "BYBIT_SIM_API_SECRET", default_value = "sim-secret", hide_env_values = true)]
+    api_secret: String,
+    /// Further accounts as KEY:SECRET.
+    #[arg(long = "account", value_name = "KEY:SECRET")]
+    accounts: Vec<String>,
+    /// Seed of the random-walk market: the same seed gives the same market.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Market clock period in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    tick_ms: u64,
+    /// Random-walk volatility per tick, in basis points.
+    #[arg(long, default_value_t = 0.5)]
+    volatility_bps: f64,
+    /// Chance per tick of a taker trade.
+    #[arg(long, default_value_t = 0.3)]
+    trade_probability: f64,
+    /// Order-endpoint budget per second and account (Bybit's default is 10).
+    #[arg(long, default_value_t = 10)]
+    order_rate_limit: u32,
+    /// Read-endpoint budget per second and account (Bybit's default is 50).
+    #[arg(long, default_value_t = 50)]
+    read_rate_limit: u32,
+    /// Fault: added latency, PATH=MS (PATH `*` for every endpoint). Repeatable.
+    #[arg(long = "latency", value_name = "PATH=MS")]
+    latency: Vec<String>,
+    /// Fault: this endpoint accepts requests and never answers. Repeatable.
+    #[arg(long = "hang", value_name = "PATH")]
+    hang: Vec<String>,
+    /// Fault: this endpoint answers 502. Repeatable.
+    #[arg(long = "fail-5xx", value_name = "PATH")]
+    fail_5xx: Vec<String>,
+    /// Fault: this endpoint answers retCode 10006. Repeatable.
+    #[arg(long = "rate-limit", value_name = "PATH")]
+    rate_limit: Vec<String>,
+    /// Fault: refuse connections for this many milliseconds after start.
+    #[arg(long, default_value_t = 0)]
+    refuse_ms: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args = Args::parse();
+    let mut faults = Faults::default();
+    for spec in &args.latency {
+        let (path, ms) = Faults::parse_latency(spec).map_err(anyhow::Error::msg).context("--latency")?;
+        faults.latency_ms.insert(path, ms);
+    }
+    let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
+    faults.hang = set(&args.hang);
+    faults.error_5xx = set(&args.fail_5xx);
+    faults.rate_limit = set(&args.rate_limit);
+    let mut accounts = vec![(args.api_key.clone(), args.api_secret.clone())];
+    for a in &args.accounts {
+        let (k, s) = a.split_once(':').with_context(|| format!("--account {a:?}: expected KEY:SECRET"))?;
+        accounts.push((k.to_string(), s.to_string()));
+    }
+    let config = SimConfig {
+        listen: args.listen,
+        accounts,
+        seed: args.seed,
+        tick: Duration::from_millis(args.tick_ms.max(1)),
+        market: MarketParams { volatility_bps: args.volatility_bps, trade_probability: args.trade_probability, ..Default::default() },
+        limits: RateLimits { orders_per_sec: args.order_rate_limit, reads_per_sec: args.read_rate_limit },
+        faults,
+        refuse_at_start: Duration::from_millis(args.refuse_ms),
+        ..Default::default()
+    };
+    let sim = bybit_sim::spawn(config).with_context(|| format!("starting bybit-sim on {}", args.listen))?;
+    // One line on stdout a supervising script can read the address from.
+    println!("bybit-sim listening on {}", sim.addr);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        anyhow::Ok(())
+    })?;
+    log::info!("stopping");
+    sim.stop();
+    Ok(())
+}

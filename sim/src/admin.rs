@@ -1,0 +1,106 @@
+//! `/sim/`: the simulator's own control routes (no auth; loopback only): faults at run time,
+//! dropping WebSocket connections, refusing connections for a while, forcing a market trade,
+//! and counters that tests and benchmarks read.
+
+use actix_web::{web, HttpResponse};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+
+use bybit_v5::Side;
+
+use crate::exchange::now_ms;
+use crate::faults::Faults;
+use crate::state::{AppState, Control};
+
+async fn get_faults(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.faults())
+}
+
+async fn put_faults(state: web::Data<AppState>, body: web::Json<Faults>) -> HttpResponse {
+    *state.faults.write().unwrap_or_else(|e| e.into_inner()) = body.into_inner();
+    log::info!("faults set: {:?}", state.faults());
+    HttpResponse::Ok().json(state.faults())
+}
+
+async fn clear_faults(state: web::Data<AppState>) -> HttpResponse {
+    *state.faults.write().unwrap_or_else(|e| e.into_inner()) = Faults::default();
+    HttpResponse::Ok().json(state.faults())
+}
+
+async fn drop_ws(state: web::Data<AppState>) -> HttpResponse {
+    let n = state.ws_kill.send(()).unwrap_or(0);
+    log::info!("dropping {n} WebSocket connections");
+    HttpResponse::Ok().json(json!({"dropped": n}))
+}
+
+#[derive(Deserialize)]
+struct RefuseQuery {
+    ms: u64,
+}
+
+async fn refuse(state: web::Data<AppState>, q: web::Query<RefuseQuery>) -> HttpResponse {
+    let _ = state.control.send(Control::Refuse(q.ms));
+    HttpResponse::Ok().json(json!({"refusing_ms": q.ms}))
+}
+
+#[derive(Deserialize)]
+struct TradeRequest {
+    symbol: String,
+    side: Side,
+    qty: Decimal,
+}
+
+async fn trade(state: web::Data<AppState>, body: web::Json<TradeRequest>) -> HttpResponse {
+    let mut ex = state.exchange();
+    if !ex.markets.contains_key(&body.symbol) {
+        return HttpResponse::BadRequest().json(json!({"error": format!("unknown symbol {}", body.symbol)}));
+    }
+    let now = now_ms();
+    let filled = ex.market_trade(&body.symbol, body.side, body.qty, now);
+    let symbol = body.symbol.clone();
+    ex.publish_book(&symbol, now);
+    HttpResponse::Ok().json(json!({"filled": filled}))
+}
+
+async fn stats(state: web::Data<AppState>) -> HttpResponse {
+    let ex = state.exchange();
+    let accounts: Vec<_> = ex
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({"api_key": a.api_key, "open_orders": ex.open_orders(i).len(), "dcp_window_s": a.dcp_window_s,
+                   "dcp_connections": a.dcp_connections, "dcp_fired": a.dcp_fired})
+        })
+        .collect();
+    let stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
+    HttpResponse::Ok().json(json!({"requests": stats.requests, "accounts": accounts}))
+}
+
+#[derive(Deserialize)]
+struct RecentQuery {
+    #[serde(default)]
+    since_us: u64,
+}
+
+async fn requests(state: web::Data<AppState>, q: web::Query<RecentQuery>) -> HttpResponse {
+    let stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
+    let list: Vec<_> = stats.recent.iter().filter(|r| r.at_us >= q.since_us).collect();
+    HttpResponse::Ok().json(list)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/sim")
+            .route("/faults", web::get().to(get_faults))
+            .route("/faults", web::put().to(put_faults))
+            .route("/faults", web::post().to(put_faults))
+            .route("/faults", web::delete().to(clear_faults))
+            .route("/ws/drop", web::post().to(drop_ws))
+            .route("/refuse", web::post().to(refuse))
+            .route("/trade", web::post().to(trade))
+            .route("/stats", web::get().to(stats))
+            .route("/requests", web::get().to(requests)),
+    );
+}

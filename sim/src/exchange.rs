@@ -1,0 +1,442 @@
+//! The exchange's state: markets, accounts, orders, and the streams they feed. Everything that
+//! changes state happens under one lock, in plain methods that take `now_ms`, so tests can drive
+//! it without a clock. The HTTP and WebSocket layers only translate wire requests into these
+//! calls and forward the frames the exchange publishes.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use tokio::sync::broadcast;
+
+use bybit_v5::rest::{CoinBalance, Execution, OrderInfo, Position, WalletAccount};
+use bybit_v5::ws::{BookData, BookMessage, PrivateMessage, UpdateType};
+
+use crate::feed::{DepthFeed, DEPTHS};
+use crate::instrument::InstrumentSpec;
+use crate::position::PositionState;
+use crate::synthetic::{SyntheticBook, SyntheticParams};
+
+/// Maker and taker fees, as Bybit's default tier.
+pub const MAKER_FEE: Decimal = dec!(0.0002);
+pub const TAKER_FEE: Decimal = dec!(0.00055);
+/// Leverage the simulator assumes for margin checks.
+pub const LEVERAGE: Decimal = dec!(10);
+/// Most open orders per symbol and account.
+pub const MAX_OPEN_PER_SYMBOL: usize = 500;
+/// Closed orders kept for `/v5/order/history`.
+const HISTORY_CAP: usize = 20_000;
+const EXECUTIONS_CAP: usize = 20_000;
+
+/// A frame on the public stream, tagged with its topic; `u` is set for book frames.
+#[derive(Debug, Clone)]
+pub struct PublicEvent {
+    pub topic: String,
+    pub u: Option<u64>,
+    pub text: Arc<str>,
+}
+
+/// A frame on one account's private stream, tagged with its topic family.
+#[derive(Debug, Clone)]
+pub struct PrivateEvent {
+    pub topic: &'static str,
+    pub text: Arc<str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MarketParams {
+    pub synthetic: SyntheticParams,
+    /// Standard deviation of each random-walk step, in basis points.
+    pub volatility_bps: f64,
+    /// Chance per tick that a taker trade arrives.
+    pub trade_probability: f64,
+    /// Largest taker trade, as a multiple of the minimum quantity.
+    pub max_trade_lots: u32,
+}
+
+impl Default for MarketParams {
+    fn default() -> Self {
+        Self { synthetic: SyntheticParams::default(), volatility_bps: 0.5, trade_probability: 0.3, max_trade_lots: 60 }
+    }
+}
+
+#[derive(Debug)]
+pub struct Market {
+    pub spec: InstrumentSpec,
+    pub mid: Decimal,
+    pub synthetic: SyntheticBook,
+    /// Resting user orders, price → order sequence numbers in time priority.
+    pub bids: BTreeMap<Decimal, VecDeque<u64>>,
+    pub asks: BTreeMap<Decimal, VecDeque<u64>>,
+    pub feeds: Vec<DepthFeed>,
+    pub cross_seq: u64,
+    pub last_price: Decimal,
+    pub volume24h: Decimal,
+    pub turnover24h: Decimal,
+    pub last_ticker: BTreeMap<&'static str, String>,
+    pub ticker_cs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimOrder {
+    pub seq: u64,
+    pub account: usize,
+    pub info: OrderInfo,
+}
+
+pub struct Account {
+    pub api_key: String,
+    pub secret: String,
+    pub wallet_balance: Decimal,
+    pub positions: BTreeMap<String, PositionState>,
+    pub executions: VecDeque<Execution>,
+    /// DCP window in seconds, once enabled.
+    pub dcp_window_s: Option<u32>,
+    /// Live private connections subscribed to a `dcp.*` topic.
+    pub dcp_connections: usize,
+    /// When the last such connection went away.
+    pub dcp_lost_at_ms: Option<u64>,
+    pub dcp_fired: u64,
+    pub tx: broadcast::Sender<PrivateEvent>,
+}
+
+pub struct Exchange {
+    pub markets: BTreeMap<String, Market>,
+    pub accounts: Vec<Account>,
+    pub orders: HashMap<u64, SimOrder>,
+    pub closed: VecDeque<SimOrder>,
+    pub by_order_id: HashMap<String, u64>,
+    pub by_link_id: HashMap<(usize, String), u64>,
+    pub params: MarketParams,
+    pub rng: ChaCha8Rng,
+    pub next_seq: u64,
+    pub public_tx: broadcast::Sender<PublicEvent>,
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Exchange {
+    pub fn new(instruments: Vec<InstrumentSpec>, accounts: Vec<(String, String)>, params: MarketParams, seed: u64, balance: Decimal) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut markets = BTreeMap::new();
+        for spec in instruments {
+            let mut synthetic = SyntheticBook::default();
+            synthetic.retarget(&spec, spec.start_price, params.synthetic, &mut rng);
+            markets.insert(
+                spec.symbol.clone(),
+                Market {
+                    mid: spec.start_price,
+                    last_price: spec.start_price,
+                    synthetic,
+                    bids: BTreeMap::new(),
+                    asks: BTreeMap::new(),
+                    feeds: DEPTHS.iter().map(|d| DepthFeed::new(*d)).collect(),
+                    cross_seq: 0,
+                    volume24h: Decimal::ZERO,
+                    turnover24h: Decimal::ZERO,
+                    last_ticker: BTreeMap::new(),
+                    ticker_cs: 0,
+                    spec,
+                },
+            );
+        }
+        let accounts = accounts
+            .into_iter()
+            .map(|(api_key, secret)| Account {
+                api_key,
+                secret,
+                wallet_balance: balance,
+                positions: BTreeMap::new(),
+                executions: VecDeque::new(),
+                dcp_window_s: None,
+                dcp_connections: 0,
+                dcp_lost_at_ms: None,
+                dcp_fired: 0,
+                tx: broadcast::channel(8192).0,
+            })
+            .collect();
+        let (public_tx, _) = broadcast::channel(16384);
+        let mut ex = Self {
+            markets,
+            accounts,
+            orders: HashMap::new(),
+            closed: VecDeque::new(),
+            by_order_id: HashMap::new(),
+            by_link_id: HashMap::new(),
+            params,
+            rng,
+            next_seq: 1,
+            public_tx,
+        };
+        let symbols: Vec<String> = ex.markets.keys().cloned().collect();
+        for s in symbols {
+            ex.publish_book(&s, now_ms());
+        }
+        ex
+    }
+
+    pub fn account_by_key(&self, api_key: &str) -> Option<usize> {
+        self.accounts.iter().position(|a| a.api_key == api_key)
+    }
+
+    pub fn new_order_id(&mut self) -> String {
+        let a: u64 = self.rng.gen();
+        let b: u64 = self.rng.gen();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// The public book: synthetic liquidity plus every resting user order.
+    pub fn aggregated(&self, symbol: &str) -> (BTreeMap<Decimal, Decimal>, BTreeMap<Decimal, Decimal>) {
+        let m = &self.markets[symbol];
+        let mut bids = m.synthetic.bids.clone();
+        let mut asks = m.synthetic.asks.clone();
+        for (book, out) in [(&m.bids, &mut bids), (&m.asks, &mut asks)] {
+            for (price, queue) in book {
+                let total: Decimal = queue.iter().filter_map(|s| self.orders.get(s)).map(|o| o.info.leaves_qty).sum();
+                if !total.is_zero() {
+                    let e = out.entry(*price).or_insert(Decimal::ZERO);
+                    *e = m.spec.fmt_qty(*e + total);
+                }
+            }
+        }
+        (bids, asks)
+    }
+
+    pub fn best_bid(&self, symbol: &str) -> Option<Decimal> {
+        let m = &self.markets[symbol];
+        let user = m.bids.keys().next_back().copied();
+        match (user, m.synthetic.best_bid()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn best_ask(&self, symbol: &str) -> Option<Decimal> {
+        let m = &self.markets[symbol];
+        let user = m.asks.keys().next().copied();
+        match (user, m.synthetic.best_ask()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Publish the book deltas (every depth that changed) and a ticker delta.
+    pub fn publish_book(&mut self, symbol: &str, now: u64) {
+        let (bids, asks) = self.aggregated(symbol);
+        let m = self.markets.get_mut(symbol).expect("known symbol");
+        let zero = m.spec.fmt_qty(Decimal::ZERO);
+        let mut changed = false;
+        for feed in &mut m.feeds {
+            if let Some(delta) = feed.advance(&bids, &asks, zero) {
+                if !changed {
+                    m.cross_seq += 1;
+                    changed = true;
+                }
+                // Depth 1 is snapshot-only on Bybit.
+                let (kind, b, a) = if feed.depth == 1 {
+                    let (b, a) = feed.snapshot();
+                    (UpdateType::Snapshot, b, a)
+                } else {
+                    (UpdateType::Delta, delta.b, delta.a)
+                };
+                let topic = format!("orderbook.{}.{}", feed.depth, symbol);
+                let msg = BookMessage {
+                    topic: topic.clone(),
+                    kind,
+                    ts: now,
+                    data: BookData { s: symbol.to_string(), b, a, u: feed.u, seq: m.cross_seq },
+                    cts: now,
+                };
+                let text: Arc<str> = serde_json::to_string(&msg).expect("serialisable").into();
+                let _ = self.public_tx.send(PublicEvent { topic, u: Some(feed.u), text });
+            }
+        }
+        self.publish_ticker(symbol, now);
+    }
+
+    pub fn ticker_fields(&self, symbol: &str) -> BTreeMap<&'static str, String> {
+        let m = &self.markets[symbol];
+        let (bids, asks) = self.aggregated(symbol);
+        let (bp, bs) = bids.iter().next_back().map(|(p, s)| (*p, *s)).unwrap_or_default();
+        let (ap, asz) = asks.iter().next().map(|(p, s)| (*p, *s)).unwrap_or_default();
+        let mark = m.spec.fmt_price(m.mid);
+        BTreeMap::from([
+            ("symbol", symbol.to_string()),
+            ("lastPrice", m.spec.fmt_price(m.last_price).to_string()),
+            ("markPrice", mark.to_string()),
+            ("indexPrice", mark.to_string()),
+            ("bid1Price", bp.to_string()),
+            ("bid1Size", bs.to_string()),
+            ("ask1Price", ap.to_string()),
+            ("ask1Size", asz.to_string()),
+            ("volume24h", m.volume24h.to_string()),
+            ("turnover24h", m.turnover24h.round_dp(4).to_string()),
+            ("fundingRate", "0.0001".to_string()),
+            ("nextFundingTime", "0".to_string()),
+        ])
+    }
+
+    fn publish_ticker(&mut self, symbol: &str, now: u64) {
+        let fields = self.ticker_fields(symbol);
+        let m = self.markets.get_mut(symbol).expect("known symbol");
+        let mut data = serde_json::Map::new();
+        for (k, v) in &fields {
+            if m.last_ticker.get(k) != Some(v) || *k == "symbol" {
+                data.insert((*k).to_string(), serde_json::Value::from(v.clone()));
+            }
+        }
+        m.last_ticker = fields;
+        if data.len() <= 1 {
+            return;
+        }
+        m.ticker_cs += 1;
+        let topic = format!("tickers.{symbol}");
+        let text = serde_json::json!({"topic": topic, "type": "delta", "cs": m.ticker_cs, "ts": now, "data": data}).to_string();
+        let _ = self.public_tx.send(PublicEvent { topic, u: None, text: text.into() });
+    }
+
+    /// A snapshot frame for a new subscriber of `orderbook.{depth}.{symbol}`.
+    pub fn book_snapshot(&self, depth: usize, symbol: &str, now: u64) -> Option<(u64, String)> {
+        let m = self.markets.get(symbol)?;
+        let feed = m.feeds.iter().find(|f| f.depth == depth)?;
+        let (b, a) = feed.snapshot();
+        let msg = BookMessage {
+            topic: format!("orderbook.{depth}.{symbol}"),
+            kind: UpdateType::Snapshot,
+            ts: now,
+            data: BookData { s: symbol.to_string(), b, a, u: feed.u, seq: m.cross_seq },
+            cts: now,
+        };
+        Some((feed.u, serde_json::to_string(&msg).expect("serialisable")))
+    }
+
+    pub fn ticker_snapshot(&self, symbol: &str, now: u64) -> Option<String> {
+        let m = self.markets.get(symbol)?;
+        let fields = self.ticker_fields(symbol);
+        Some(serde_json::json!({"topic": format!("tickers.{symbol}"), "type": "snapshot", "cs": m.ticker_cs, "ts": now, "data": fields}).to_string())
+    }
+
+    pub fn send_private<T: serde::Serialize>(&mut self, account: usize, topic: &'static str, data: Vec<T>, now: u64) {
+        let id = self.new_order_id();
+        let msg = PrivateMessage { id, topic: topic.to_string(), creation_time: now, data };
+        let text: Arc<str> = serde_json::to_string(&msg).expect("serialisable").into();
+        let _ = self.accounts[account].tx.send(PrivateEvent { topic, text });
+    }
+
+    pub fn position_view(&self, account: usize, symbol: &str) -> Position {
+        let m = &self.markets[symbol];
+        let p = self.accounts[account].positions.get(symbol).cloned().unwrap_or_default();
+        let mark = m.spec.fmt_price(m.mid);
+        Position {
+            position_idx: 0,
+            symbol: symbol.to_string(),
+            side: p.side_str().to_string(),
+            size: m.spec.fmt_qty(p.size.abs()),
+            avg_price: p.avg_price.round_dp(8),
+            position_value: (p.size.abs() * p.avg_price).round_dp(8),
+            mark_price: mark,
+            unrealised_pnl: p.unrealised(m.mid).round_dp(8),
+            cur_realised_pnl: p.cur_realised.round_dp(8),
+            cum_realised_pnl: p.cum_realised.round_dp(8),
+            leverage: LEVERAGE.to_string(),
+            position_status: "Normal".into(),
+            created_time: p.created_ms.to_string(),
+            updated_time: p.updated_ms.to_string(),
+        }
+    }
+
+    fn order_im(&self, account: usize) -> Decimal {
+        self.orders.values().filter(|o| o.account == account).map(|o| o.info.leaves_qty * o.info.price / LEVERAGE).sum()
+    }
+
+    fn position_im_and_upl(&self, account: usize) -> (Decimal, Decimal) {
+        let mut im = Decimal::ZERO;
+        let mut upl = Decimal::ZERO;
+        for (sym, p) in &self.accounts[account].positions {
+            if let Some(m) = self.markets.get(sym) {
+                im += p.size.abs() * m.mid / LEVERAGE;
+                upl += p.unrealised(m.mid);
+            }
+        }
+        (im, upl)
+    }
+
+    pub fn available_balance(&self, account: usize) -> Decimal {
+        let (pos_im, upl) = self.position_im_and_upl(account);
+        self.accounts[account].wallet_balance + upl - pos_im - self.order_im(account)
+    }
+
+    pub fn wallet_view(&self, account: usize) -> WalletAccount {
+        let a = &self.accounts[account];
+        let (pos_im, upl) = self.position_im_and_upl(account);
+        let order_im = self.order_im(account);
+        let equity = (a.wallet_balance + upl).round_dp(8);
+        let cum: Decimal = a.positions.values().map(|p| p.cum_realised).sum();
+        WalletAccount {
+            account_type: "UNIFIED".into(),
+            total_equity: equity,
+            total_wallet_balance: a.wallet_balance.round_dp(8),
+            total_margin_balance: equity,
+            total_available_balance: (equity - pos_im - order_im).round_dp(8),
+            total_perp_upl: upl.round_dp(8),
+            total_initial_margin: (pos_im + order_im).round_dp(8),
+            coin: vec![CoinBalance {
+                coin: "USDT".into(),
+                equity,
+                usd_value: equity,
+                wallet_balance: a.wallet_balance.round_dp(8),
+                locked: Decimal::ZERO,
+                unrealised_pnl: upl.round_dp(8),
+                cum_realised_pnl: cum.round_dp(8),
+                total_order_im: order_im.round_dp(8),
+                total_position_im: pos_im.round_dp(8),
+            }],
+        }
+    }
+
+    /// Open orders of an account, newest first.
+    pub fn open_orders(&self, account: usize) -> Vec<&SimOrder> {
+        let mut v: Vec<&SimOrder> = self.orders.values().filter(|o| o.account == account).collect();
+        v.sort_by(|a, b| b.seq.cmp(&a.seq));
+        v
+    }
+
+    pub fn find_open(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
+        let seq = match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
+            (Some(id), _) => *self.by_order_id.get(id)?,
+            (None, Some(link)) => *self.by_link_id.get(&(account, link.to_string()))?,
+            (None, None) => return None,
+        };
+        self.orders.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
+    }
+
+    pub fn retire(&mut self, order: SimOrder) {
+        self.closed.push_back(order);
+        while self.closed.len() > HISTORY_CAP {
+            if let Some(old) = self.closed.pop_front() {
+                self.by_order_id.remove(&old.info.order_id);
+                self.by_link_id.remove(&(old.account, old.info.order_link_id.clone()));
+            }
+        }
+    }
+
+    pub fn record_execution(&mut self, account: usize, exec: Execution) {
+        let a = &mut self.accounts[account];
+        a.executions.push_back(exec);
+        while a.executions.len() > EXECUTIONS_CAP {
+            a.executions.pop_front();
+        }
+    }
+}

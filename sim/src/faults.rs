@@ -1,0 +1,74 @@
+//! Faults an operator or a test switches on, at start (flags) or at run time (`/sim/faults`):
+//! latency per endpoint, endpoints that hang, answer 5xx or answer with rate-limit errors.
+//! Dropping WebSocket connections and refusing connections are one-shot actions (see `admin`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Faults {
+    /// Added delay before answering, by path; `"*"` applies to every `/v5/` path.
+    pub latency_ms: BTreeMap<String, u64>,
+    /// Paths that accept the request and never answer.
+    pub hang: BTreeSet<String>,
+    /// Paths that answer `502 Bad Gateway` with a non-JSON body.
+    pub error_5xx: BTreeSet<String>,
+    /// Paths that answer retCode 10006 whatever the budget.
+    pub rate_limit: BTreeSet<String>,
+}
+
+/// What to do with a request before it reaches its handler.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    Proceed,
+    Hang,
+    BadGateway,
+    RateLimited,
+}
+
+impl Faults {
+    pub fn latency_for(&self, path: &str) -> u64 {
+        self.latency_ms.get(path).or_else(|| self.latency_ms.get("*")).copied().unwrap_or(0)
+    }
+
+    pub fn verdict(&self, path: &str) -> Verdict {
+        let hit = |set: &BTreeSet<String>| set.contains(path) || set.contains("*");
+        if hit(&self.hang) {
+            Verdict::Hang
+        } else if hit(&self.error_5xx) {
+            Verdict::BadGateway
+        } else if hit(&self.rate_limit) {
+            Verdict::RateLimited
+        } else {
+            Verdict::Proceed
+        }
+    }
+
+    /// Parse a `PATH=MS` flag value.
+    pub fn parse_latency(spec: &str) -> Result<(String, u64), String> {
+        let (path, ms) = spec.split_once('=').ok_or_else(|| format!("expected PATH=MS, got {spec:?}"))?;
+        let ms = ms.parse().map_err(|_| format!("latency in {spec:?} is not a number of milliseconds"))?;
+        Ok((path.to_string(), ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specific_path_wins_over_wildcard() {
+        let mut f = Faults::default();
+        f.latency_ms.insert("*".into(), 5);
+        f.latency_ms.insert("/v5/order/create".into(), 50);
+        assert_eq!(f.latency_for("/v5/order/create"), 50);
+        assert_eq!(f.latency_for("/v5/order/cancel"), 5);
+        f.hang.insert("/v5/order/cancel-all".into());
+        assert_eq!(f.verdict("/v5/order/cancel-all"), Verdict::Hang);
+        assert_eq!(f.verdict("/v5/order/cancel"), Verdict::Proceed);
+        assert_eq!(Faults::parse_latency("/v5/order/create=20"), Ok(("/v5/order/create".into(), 20)));
+        assert!(Faults::parse_latency("x").is_err());
+    }
+}

@@ -1,0 +1,683 @@
+//! Order actions and matching: create, amend, cancel, cancel-all, taker walks through the book,
+//! fills with positions and balances, the market's tick, and DCP.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use bybit_v5::rest::{AmendOrder, CancelOrder, CreateOrder, Execution, OrderIds, OrderInfo, CANCEL_ALL_CAP};
+use bybit_v5::ws::{TradeItem, TradeMessage, UpdateType};
+use bybit_v5::{Category, OrderStatus, OrderType, RetCode, Side, TimeInForce};
+
+use crate::error::ApiError;
+use crate::exchange::{Exchange, SimOrder, LEVERAGE, MAKER_FEE, MAX_OPEN_PER_SYMBOL, TAKER_FEE};
+use crate::synthetic::walk;
+
+pub const EC_POST_ONLY: &str = "EC_PostOnlyWillTakeLiquidity";
+
+fn valid_link_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 36 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn check_category(category: Option<Category>) -> Result<(), ApiError> {
+    match category {
+        Some(Category::Linear) => Ok(()),
+        Some(_) => Err(ApiError::param("params error: the simulator trades category linear only")),
+        None => Err(ApiError::param("params error: category is required")),
+    }
+}
+
+impl Exchange {
+    fn spec_checked(&self, symbol: &str) -> Result<(), ApiError> {
+        if self.markets.contains_key(symbol) {
+            Ok(())
+        } else {
+            Err(ApiError::param(format!("params error: symbol invalid: {symbol}")))
+        }
+    }
+
+    fn check_qty(&self, symbol: &str, qty: Decimal) -> Result<(), ApiError> {
+        let spec = &self.markets[symbol].spec;
+        if qty <= Decimal::ZERO || !spec.on_step(qty) {
+            return Err(ApiError::param(format!("params error: qty {qty} is not a positive multiple of qtyStep {}", spec.qty_step)));
+        }
+        if qty < spec.min_qty || qty > spec.max_qty {
+            return Err(ApiError::param(format!("params error: qty {qty} outside [{}, {}]", spec.min_qty, spec.max_qty)));
+        }
+        Ok(())
+    }
+
+    fn check_price(&self, symbol: &str, side: Side, price: Decimal) -> Result<(), ApiError> {
+        let m = &self.markets[symbol];
+        if price <= Decimal::ZERO || !m.spec.on_tick(price) {
+            return Err(ApiError::param(format!("params error: price {price} is not a positive multiple of tickSize {}", m.spec.tick_size)));
+        }
+        let too_far = match side {
+            Side::Buy => price > m.mid * dec!(1.1),
+            Side::Sell => price < m.mid * dec!(0.9),
+        };
+        if too_far {
+            return Err(ApiError::new(RetCode::PriceOutOfRange, "order price is out of permissible range"));
+        }
+        Ok(())
+    }
+
+    fn crosses(&self, symbol: &str, side: Side, price: Decimal) -> bool {
+        match side {
+            Side::Buy => self.best_ask(symbol).is_some_and(|a| price >= a),
+            Side::Sell => self.best_bid(symbol).is_some_and(|b| price <= b),
+        }
+    }
+
+    pub fn create_order(&mut self, account: usize, req: &CreateOrder, now: u64) -> Result<OrderIds, ApiError> {
+        check_category(req.category)?;
+        self.spec_checked(&req.symbol)?;
+        self.check_qty(&req.symbol, req.qty)?;
+        if req.position_idx.unwrap_or(0) != 0 {
+            return Err(ApiError::param("position idx not match position mode"));
+        }
+        let link_id = req.order_link_id.clone().unwrap_or_default();
+        if !link_id.is_empty() {
+            if !valid_link_id(&link_id) {
+                return Err(ApiError::param("params error: orderLinkId must be at most 36 characters of [A-Za-z0-9_-]"));
+            }
+            if self.by_link_id.contains_key(&(account, link_id.clone())) {
+                return Err(ApiError::new(RetCode::DuplicateOrderLinkId, "OrderLinkedID is duplicate"));
+            }
+        }
+        let mid = self.markets[&req.symbol].mid;
+        let tif = if req.order_type == OrderType::Market { TimeInForce::IOC } else { req.time_in_force.unwrap_or_default() };
+        let price = match (req.order_type, req.price) {
+            (OrderType::Limit, Some(p)) => {
+                self.check_price(&req.symbol, req.side, p)?;
+                p
+            }
+            (OrderType::Limit, None) => return Err(ApiError::param("params error: price is required for Limit orders")),
+            // Market orders run as IOC limits inside a 5% slippage band.
+            (OrderType::Market, _) => {
+                let spec = &self.markets[&req.symbol].spec;
+                let band = if req.side == Side::Buy { mid * dec!(1.05) } else { mid * dec!(0.95) };
+                (band / spec.tick_size).round() * spec.tick_size
+            }
+        };
+        if req.qty * price < self.markets[&req.symbol].spec.min_notional && req.reduce_only != Some(true) {
+            return Err(ApiError::new(RetCode::NotionalTooSmall, "order value below the minimum notional"));
+        }
+        let open_here = self.orders.values().filter(|o| o.account == account && o.info.symbol == req.symbol).count();
+        if open_here >= MAX_OPEN_PER_SYMBOL {
+            return Err(ApiError::new(RetCode::TooManyActiveOrders, "too many active orders for this symbol"));
+        }
+        let position = self.accounts[account].positions.get(&req.symbol).map(|p| p.size).unwrap_or_default();
+        if req.reduce_only == Some(true) {
+            let reduces = (req.side == Side::Sell && position > Decimal::ZERO) || (req.side == Side::Buy && position < Decimal::ZERO);
+            if !reduces {
+                return Err(ApiError::new(RetCode::ReduceOnlyTruncated, "reduce-only order would increase the position"));
+            }
+        } else if req.qty * price / LEVERAGE > self.available_balance(account) {
+            return Err(ApiError::new(RetCode::InsufficientBalance, "ab not enough for new order"));
+        }
+
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let order_id = self.new_order_id();
+        let spec = self.markets[&req.symbol].spec.clone();
+        let info = OrderInfo {
+            category: "linear".into(),
+            symbol: req.symbol.clone(),
+            order_id: order_id.clone(),
+            order_link_id: link_id.clone(),
+            side: req.side,
+            order_type: req.order_type,
+            price: spec.fmt_price(price),
+            qty: spec.fmt_qty(req.qty),
+            leaves_qty: spec.fmt_qty(req.qty),
+            leaves_value: (req.qty * price).round_dp(8),
+            cum_exec_qty: spec.fmt_qty(Decimal::ZERO),
+            cum_exec_value: Decimal::ZERO,
+            cum_exec_fee: Decimal::ZERO,
+            avg_price: String::new(),
+            order_status: OrderStatus::New,
+            cancel_type: "UNKNOWN".into(),
+            reject_reason: "EC_NoError".into(),
+            time_in_force: tif,
+            position_idx: 0,
+            reduce_only: req.reduce_only.unwrap_or(false),
+            close_on_trigger: false,
+            create_type: "CreateByUser".into(),
+            created_time: now.to_string(),
+            updated_time: now.to_string(),
+        };
+        self.orders.insert(seq, SimOrder { seq, account, info });
+        self.by_order_id.insert(order_id.clone(), seq);
+        if !link_id.is_empty() {
+            self.by_link_id.insert((account, link_id.clone()), seq);
+        }
+        let ids = OrderIds { order_id, order_link_id: link_id };
+
+        if tif == TimeInForce::PostOnly && self.crosses(&req.symbol, req.side, price) {
+            self.finish(seq, OrderStatus::Cancelled, "UNKNOWN", EC_POST_ONLY, now);
+            return Ok(ids);
+        }
+        if tif == TimeInForce::FOK && self.liquidity_within(&req.symbol, req.side, price) < req.qty {
+            self.finish(seq, OrderStatus::Cancelled, "UNKNOWN", "EC_NoImmediateQtyToFill", now);
+            return Ok(ids);
+        }
+        self.emit_order(seq, now);
+        if tif != TimeInForce::PostOnly {
+            self.take(Some(seq), &req.symbol, req.side, req.qty, price, now);
+        }
+        if self.orders.contains_key(&seq) {
+            if matches!(tif, TimeInForce::IOC | TimeInForce::FOK) {
+                self.finish(seq, OrderStatus::Cancelled, "UNKNOWN", "EC_CancelForNoFullFill", now);
+            } else {
+                self.rest(seq);
+            }
+        }
+        self.publish_book(&req.symbol, now);
+        Ok(ids)
+    }
+
+    fn liquidity_within(&self, symbol: &str, side: Side, limit: Decimal) -> Decimal {
+        let (bids, asks) = self.aggregated(symbol);
+        match side {
+            Side::Buy => asks.range(..=limit).map(|(_, s)| *s).sum(),
+            Side::Sell => bids.range(limit..).map(|(_, s)| *s).sum(),
+        }
+    }
+
+    pub fn amend_order(&mut self, account: usize, req: &AmendOrder, now: u64) -> Result<OrderIds, ApiError> {
+        check_category(req.category)?;
+        self.spec_checked(&req.symbol)?;
+        if req.order_id.is_none() && req.order_link_id.is_none() {
+            return Err(ApiError::param("params error: orderId or orderLinkId is required"));
+        }
+        let seq = self
+            .find_open(account, req.order_id.as_deref(), req.order_link_id.as_deref())
+            .filter(|s| self.orders[s].info.symbol == req.symbol)
+            .ok_or_else(|| ApiError::new(RetCode::OrderNotFound, "order not exists or too late to replace"))?;
+        let (side, old_price, cum) = {
+            let o = &self.orders[&seq].info;
+            (o.side, o.price, o.cum_exec_qty)
+        };
+        if let Some(q) = req.qty {
+            self.check_qty(&req.symbol, q)?;
+            if q <= cum {
+                return Err(ApiError::new(RetCode::Other(110064), "the modified contract quantity cannot be less than or equal to the filled quantity"));
+            }
+        }
+        if let Some(p) = req.price {
+            self.check_price(&req.symbol, side, p)?;
+        }
+        if req.qty.is_none() && req.price.is_none() {
+            return Err(ApiError::param("params error: nothing to amend"));
+        }
+        let spec = self.markets[&req.symbol].spec.clone();
+        self.unrest(seq);
+        let new_price = req.price.map(|p| spec.fmt_price(p)).unwrap_or(old_price);
+        {
+            let o = &mut self.orders.get_mut(&seq).expect("open order").info;
+            if let Some(q) = req.qty {
+                o.qty = spec.fmt_qty(q);
+                o.leaves_qty = spec.fmt_qty(q - o.cum_exec_qty);
+            }
+            o.price = new_price;
+            o.leaves_value = (o.leaves_qty * o.price).round_dp(8);
+            o.updated_time = now.to_string();
+        }
+        let ids = OrderIds { order_id: self.orders[&seq].info.order_id.clone(), order_link_id: self.orders[&seq].info.order_link_id.clone() };
+        let tif = self.orders[&seq].info.time_in_force;
+        if tif == TimeInForce::PostOnly && self.crosses(&req.symbol, side, new_price) {
+            self.finish(seq, OrderStatus::Cancelled, "UNKNOWN", EC_POST_ONLY, now);
+        } else {
+            let leaves = self.orders[&seq].info.leaves_qty;
+            self.emit_order(seq, now);
+            if tif != TimeInForce::PostOnly {
+                self.take(Some(seq), &req.symbol, side, leaves, new_price, now);
+            }
+            if self.orders.contains_key(&seq) {
+                self.rest(seq);
+            }
+        }
+        self.publish_book(&req.symbol, now);
+        Ok(ids)
+    }
+
+    pub fn cancel_order(&mut self, account: usize, req: &CancelOrder, now: u64) -> Result<OrderIds, ApiError> {
+        check_category(req.category)?;
+        self.spec_checked(&req.symbol)?;
+        if req.order_id.is_none() && req.order_link_id.is_none() {
+            return Err(ApiError::param("params error: orderId or orderLinkId is required"));
+        }
+        let seq = self
+            .find_open(account, req.order_id.as_deref(), req.order_link_id.as_deref())
+            .filter(|s| self.orders[s].info.symbol == req.symbol)
+            .ok_or_else(|| ApiError::new(RetCode::OrderNotFound, "order not exists or too late to cancel"))?;
+        let ids = self.finish(seq, OrderStatus::Cancelled, "CancelByUser", "EC_PerCancelRequest", now);
+        self.publish_book(&req.symbol, now);
+        Ok(ids)
+    }
+
+    /// Cancel up to 500 open orders (chosen at random when there are more) matching the scope.
+    pub fn cancel_all(&mut self, account: usize, symbol: Option<&str>, base_coin: Option<&str>, settle_coin: Option<&str>, cancel_type: &str, now: u64) -> Vec<OrderIds> {
+        let mut seqs: Vec<u64> = self
+            .orders
+            .values()
+            .filter(|o| o.account == account)
+            .filter(|o| {
+                let m = &self.markets[&o.info.symbol];
+                match (symbol, base_coin, settle_coin) {
+                    (Some(s), _, _) => o.info.symbol == s,
+                    (None, Some(b), _) => m.spec.base_coin == b,
+                    (None, None, Some(c)) => c == "USDT",
+                    (None, None, None) => true,
+                }
+            })
+            .map(|o| o.seq)
+            .collect();
+        seqs.sort_unstable();
+        while seqs.len() > CANCEL_ALL_CAP {
+            let i = self.rng.gen_range(0..seqs.len());
+            seqs.swap_remove(i);
+        }
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut touched = std::collections::BTreeSet::new();
+        for seq in seqs {
+            touched.insert(self.orders[&seq].info.symbol.clone());
+            out.push(self.finish(seq, OrderStatus::Cancelled, cancel_type, "EC_PerCancelRequest", now));
+        }
+        for s in touched {
+            self.publish_book(&s, now);
+        }
+        out
+    }
+
+    fn rest(&mut self, seq: u64) {
+        let o = &self.orders[&seq].info;
+        let (symbol, side, price) = (o.symbol.clone(), o.side, o.price);
+        let m = self.markets.get_mut(&symbol).expect("known symbol");
+        let book = if side == Side::Buy { &mut m.bids } else { &mut m.asks };
+        book.entry(price).or_default().push_back(seq);
+    }
+
+    fn unrest(&mut self, seq: u64) {
+        let Some(o) = self.orders.get(&seq) else { return };
+        let (symbol, side, price) = (o.info.symbol.clone(), o.info.side, o.info.price);
+        let m = self.markets.get_mut(&symbol).expect("known symbol");
+        let book = if side == Side::Buy { &mut m.bids } else { &mut m.asks };
+        if let Some(q) = book.get_mut(&price) {
+            q.retain(|s| *s != seq);
+            if q.is_empty() {
+                book.remove(&price);
+            }
+        }
+    }
+
+    /// Close an open order with a final status and tell its owner.
+    pub fn finish(&mut self, seq: u64, status: OrderStatus, cancel_type: &str, reject: &str, now: u64) -> OrderIds {
+        self.unrest(seq);
+        let mut order = self.orders.remove(&seq).expect("open order");
+        order.info.order_status = status;
+        order.info.cancel_type = cancel_type.into();
+        order.info.reject_reason = reject.into();
+        order.info.updated_time = now.to_string();
+        if status != OrderStatus::Filled {
+            order.info.leaves_qty = self.markets[&order.info.symbol].spec.fmt_qty(Decimal::ZERO);
+            order.info.leaves_value = Decimal::ZERO;
+        }
+        let ids = OrderIds { order_id: order.info.order_id.clone(), order_link_id: order.info.order_link_id.clone() };
+        let account = order.account;
+        let info = order.info.clone();
+        self.retire(order);
+        self.send_private(account, "order", vec![info], now);
+        ids
+    }
+
+    fn emit_order(&mut self, seq: u64, now: u64) {
+        let o = &self.orders[&seq];
+        let (account, info) = (o.account, o.info.clone());
+        self.send_private(account, "order", vec![info], now);
+    }
+
+    /// Walk the opposite side from the best price up to `limit`: resting user orders first at each
+    /// price (time priority), then synthetic liquidity. Returns the filled quantity.
+    pub fn take(&mut self, taker: Option<u64>, symbol: &str, side: Side, qty: Decimal, limit: Decimal, now: u64) -> Decimal {
+        let mut remaining = qty;
+        let mut trades = Vec::new();
+        while remaining > Decimal::ZERO {
+            let m = &self.markets[symbol];
+            let (user_best, synth_best) = match side {
+                Side::Buy => (m.asks.keys().next().copied(), m.synthetic.best_ask()),
+                Side::Sell => (m.bids.keys().next_back().copied(), m.synthetic.best_bid()),
+            };
+            let price = match (user_best, synth_best, side) {
+                (Some(u), Some(s), Side::Buy) => u.min(s),
+                (Some(u), Some(s), Side::Sell) => u.max(s),
+                (u, s, _) => match u.or(s) {
+                    Some(p) => p,
+                    None => break,
+                },
+            };
+            let beyond = match side {
+                Side::Buy => price > limit,
+                Side::Sell => price < limit,
+            };
+            if beyond {
+                break;
+            }
+            let q;
+            if user_best == Some(price) {
+                let book = if side == Side::Buy { &self.markets[symbol].asks } else { &self.markets[symbol].bids };
+                let maker = *book[&price].front().expect("non-empty level");
+                q = remaining.min(self.orders[&maker].info.leaves_qty);
+                self.fill(maker, price, q, true, now);
+            } else {
+                let m = self.markets.get_mut(symbol).expect("known symbol");
+                let book = if side == Side::Buy { &mut m.synthetic.asks } else { &mut m.synthetic.bids };
+                let size = book.get_mut(&price).expect("level exists");
+                q = remaining.min(*size);
+                *size -= q;
+                if size.is_zero() {
+                    book.remove(&price);
+                }
+            }
+            if let Some(t) = taker {
+                self.fill(t, price, q, false, now);
+            }
+            remaining -= q;
+            trades.push((price, q));
+        }
+        self.publish_trades(symbol, side, &trades, now);
+        qty - remaining
+    }
+
+    fn publish_trades(&mut self, symbol: &str, taker_side: Side, trades: &[(Decimal, Decimal)], now: u64) {
+        if trades.is_empty() {
+            return;
+        }
+        let spec = self.markets[symbol].spec.clone();
+        let mut items = Vec::with_capacity(trades.len());
+        for (p, q) in trades {
+            let id = self.new_order_id();
+            items.push(TradeItem {
+                time: now,
+                s: symbol.to_string(),
+                side: taker_side,
+                v: spec.fmt_qty(*q),
+                p: spec.fmt_price(*p),
+                tick_direction: if taker_side == Side::Buy { "PlusTick".into() } else { "MinusTick".into() },
+                i: id,
+                block_trade: false,
+            });
+        }
+        let m = self.markets.get_mut(symbol).expect("known symbol");
+        for (p, q) in trades {
+            m.last_price = *p;
+            m.volume24h += *q;
+            m.turnover24h += *p * *q;
+        }
+        let topic = format!("publicTrade.{symbol}");
+        let msg = TradeMessage { topic: topic.clone(), kind: UpdateType::Snapshot, ts: now, data: items };
+        let text = serde_json::to_string(&msg).expect("serialisable");
+        let _ = self.public_tx.send(crate::exchange::PublicEvent { topic, u: None, text: text.into() });
+    }
+
+    /// Apply a fill of `qty` at `price` to an open order: order state, execution, position, wallet.
+    fn fill(&mut self, seq: u64, price: Decimal, qty: Decimal, is_maker: bool, now: u64) {
+        let rate = if is_maker { MAKER_FEE } else { TAKER_FEE };
+        let fee = (qty * price * rate).round_dp(8);
+        let (account, symbol, side, info) = {
+            let o = self.orders.get_mut(&seq).expect("open order");
+            let i = &mut o.info;
+            i.cum_exec_qty += qty;
+            i.leaves_qty -= qty;
+            i.cum_exec_value = (i.cum_exec_value + qty * price).round_dp(8);
+            i.cum_exec_fee = (i.cum_exec_fee + fee).round_dp(8);
+            i.avg_price = (i.cum_exec_value / i.cum_exec_qty).round_dp(8).to_string();
+            i.leaves_value = (i.leaves_qty * i.price).round_dp(8);
+            i.order_status = if i.leaves_qty.is_zero() { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
+            i.updated_time = now.to_string();
+            (o.account, i.symbol.clone(), i.side, i.clone())
+        };
+        let spec = self.markets[&symbol].spec.clone();
+        let exec_id = self.new_order_id();
+        let exec = Execution {
+            category: "linear".into(),
+            symbol: symbol.clone(),
+            order_id: info.order_id.clone(),
+            order_link_id: info.order_link_id.clone(),
+            side,
+            order_price: info.price,
+            order_qty: info.qty,
+            leaves_qty: info.leaves_qty,
+            order_type: info.order_type,
+            exec_id,
+            exec_price: spec.fmt_price(price),
+            exec_qty: spec.fmt_qty(qty),
+            exec_value: (qty * price).round_dp(8),
+            exec_fee: fee,
+            fee_rate: rate,
+            exec_type: "Trade".into(),
+            is_maker,
+            exec_time: now.to_string(),
+        };
+        let a = &mut self.accounts[account];
+        let realised = a.positions.entry(symbol.clone()).or_default().apply_fill(side, qty, price, fee, now);
+        a.wallet_balance += realised - fee;
+        self.record_execution(account, exec.clone());
+        if info.order_status == OrderStatus::Filled {
+            self.finish(seq, OrderStatus::Filled, "UNKNOWN", "EC_NoError", now);
+        } else {
+            self.send_private(account, "order", vec![info], now);
+        }
+        self.send_private(account, "execution", vec![exec], now);
+        let pos = self.position_view(account, &symbol);
+        self.send_private(account, "position", vec![pos], now);
+        let wallet = self.wallet_view(account);
+        self.send_private(account, "wallet", vec![wallet], now);
+    }
+
+    /// One step of the market: random walk, synthetic book follows, resting user orders the
+    /// market walked through are filled, maybe a taker trade, then the book is published.
+    pub fn tick(&mut self, now: u64) {
+        let symbols: Vec<String> = self.markets.keys().cloned().collect();
+        for symbol in symbols {
+            let params = self.params.clone();
+            {
+                let m = self.markets.get_mut(&symbol).expect("known symbol");
+                let mid = walk(m.mid, params.volatility_bps, &mut self.rng);
+                m.mid = mid.max(m.spec.tick_size * dec!(10));
+                let mid = m.mid;
+                m.synthetic.retarget(&m.spec, mid, params.synthetic, &mut self.rng);
+            }
+            self.fill_walked_through(&symbol, now);
+            if self.rng.gen_bool(params.trade_probability.clamp(0.0, 1.0)) {
+                let side = if self.rng.gen_bool(0.5) { Side::Buy } else { Side::Sell };
+                let lots = self.rng.gen_range(1..=params.max_trade_lots.max(1));
+                let qty = self.markets[&symbol].spec.min_qty * Decimal::from(lots);
+                self.market_trade(&symbol, side, qty, now);
+            }
+            self.publish_book(&symbol, now);
+        }
+        self.check_dcp(now);
+    }
+
+    /// A taker order from the rest of the market.
+    pub fn market_trade(&mut self, symbol: &str, side: Side, qty: Decimal, now: u64) -> Decimal {
+        let mid = self.markets[symbol].mid;
+        let limit = if side == Side::Buy { mid * dec!(1.05) } else { mid * dec!(0.95) };
+        self.take(None, symbol, side, qty, limit, now)
+    }
+
+    fn fill_walked_through(&mut self, symbol: &str, now: u64) {
+        loop {
+            let m = &self.markets[symbol];
+            let crossed_bid = match (m.bids.keys().next_back(), m.synthetic.best_ask()) {
+                (Some(b), Some(a)) if *b >= a => Some(*b),
+                _ => None,
+            };
+            let crossed_ask = match (m.asks.keys().next(), m.synthetic.best_bid()) {
+                (Some(a), Some(b)) if *a <= b => Some(*a),
+                _ => None,
+            };
+            let (price, book_side) = match (crossed_bid, crossed_ask) {
+                (Some(p), _) => (p, Side::Buy),
+                (None, Some(p)) => (p, Side::Sell),
+                (None, None) => break,
+            };
+            let queue: VecDeque<u64> = {
+                let m = self.markets.get_mut(symbol).expect("known symbol");
+                let book = if book_side == Side::Buy { &mut m.bids } else { &mut m.asks };
+                book.remove(&price).unwrap_or_default()
+            };
+            let mut trades = Vec::new();
+            for seq in queue {
+                if let Some(o) = self.orders.get(&seq) {
+                    let q = o.info.leaves_qty;
+                    // `fill` may call `unrest`, which no longer finds the order: it left the queue above.
+                    self.fill(seq, price, q, true, now);
+                    trades.push((price, q));
+                }
+            }
+            self.publish_trades(symbol, book_side.opposite(), &trades, now);
+        }
+    }
+
+    /// Enable, change or (window 0) disable DCP for an account.
+    pub fn set_dcp(&mut self, account: usize, window_s: u32) {
+        self.accounts[account].dcp_window_s = Some(window_s);
+    }
+
+    /// A private connection subscribed to `dcp.*` came or went.
+    pub fn dcp_connection(&mut self, account: usize, up: bool, now: u64) {
+        let a = &mut self.accounts[account];
+        if up {
+            a.dcp_connections += 1;
+            a.dcp_lost_at_ms = None;
+        } else {
+            a.dcp_connections = a.dcp_connections.saturating_sub(1);
+            if a.dcp_connections == 0 {
+                a.dcp_lost_at_ms = Some(now);
+            }
+        }
+    }
+
+    /// Fire DCP for every account whose protected connections have all been gone for longer than its window.
+    pub fn check_dcp(&mut self, now: u64) {
+        for account in 0..self.accounts.len() {
+            let a = &self.accounts[account];
+            let (Some(window), Some(lost)) = (a.dcp_window_s, a.dcp_lost_at_ms) else { continue };
+            if now.saturating_sub(lost) > u64::from(window) * 1000 {
+                self.accounts[account].dcp_lost_at_ms = None;
+                let cancelled = self.cancel_all(account, None, None, None, "CancelByDCP", now);
+                self.accounts[account].dcp_fired += 1;
+                log::warn!("DCP fired for account #{account}: {} orders cancelled", cancelled.len());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::MarketParams;
+    use crate::instrument::default_instruments;
+
+    fn exchange() -> Exchange {
+        let params = MarketParams { trade_probability: 0.0, ..Default::default() };
+        Exchange::new(default_instruments(), vec![("k".into(), "s".into())], params, 1, dec!(100000))
+    }
+
+    fn limit(side: Side, price: Decimal, qty: Decimal, tif: TimeInForce, link: &str) -> CreateOrder {
+        CreateOrder {
+            category: Some(Category::Linear),
+            symbol: "BTCUSDT".into(),
+            side,
+            order_type: OrderType::Limit,
+            qty,
+            price: Some(price),
+            time_in_force: Some(tif),
+            order_link_id: Some(link.into()),
+            reduce_only: None,
+            position_idx: None,
+        }
+    }
+
+    #[test]
+    fn post_only_crossing_is_cancelled_and_resting_one_rests() {
+        let mut ex = exchange();
+        let ask = ex.best_ask("BTCUSDT").unwrap();
+        ex.create_order(0, &limit(Side::Buy, ask, dec!(0.01), TimeInForce::PostOnly, "a"), 1).unwrap();
+        assert!(ex.orders.is_empty());
+        assert_eq!(ex.closed.back().unwrap().info.reject_reason, EC_POST_ONLY);
+        ex.create_order(0, &limit(Side::Buy, ask - dec!(1), dec!(0.01), TimeInForce::PostOnly, "b"), 1).unwrap();
+        assert_eq!(ex.orders.len(), 1);
+        let err = ex.create_order(0, &limit(Side::Buy, ask - dec!(1), dec!(0.01), TimeInForce::PostOnly, "b"), 1).unwrap_err();
+        assert_eq!(err.code, RetCode::DuplicateOrderLinkId);
+    }
+
+    #[test]
+    fn market_trade_fills_resting_order_partially_then_fully() {
+        let mut ex = exchange();
+        let bid = ex.best_bid("BTCUSDT").unwrap() + dec!(0.1);
+        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.010), TimeInForce::PostOnly, "m"), 1).unwrap();
+        ex.market_trade("BTCUSDT", Side::Sell, dec!(0.004), 2);
+        let o = ex.orders.values().next().unwrap();
+        assert_eq!(o.info.order_status, OrderStatus::PartiallyFilled);
+        assert_eq!(ex.accounts[0].positions["BTCUSDT"].size, dec!(0.004));
+        ex.market_trade("BTCUSDT", Side::Sell, dec!(0.010), 3);
+        assert!(ex.orders.is_empty());
+        assert_eq!(ex.accounts[0].positions["BTCUSDT"].size, dec!(0.010));
+        assert!(ex.accounts[0].wallet_balance < dec!(100000));
+    }
+
+    #[test]
+    fn bad_steps_are_param_errors() {
+        let mut ex = exchange();
+        let bid = ex.best_bid("BTCUSDT").unwrap();
+        let e = ex.create_order(0, &limit(Side::Buy, bid + dec!(0.05), dec!(0.01), TimeInForce::GTC, "x"), 1).unwrap_err();
+        assert_eq!(e.code, RetCode::ParamError);
+        let e = ex.create_order(0, &limit(Side::Buy, bid, dec!(0.0015), TimeInForce::GTC, "y"), 1).unwrap_err();
+        assert_eq!(e.code, RetCode::ParamError);
+    }
+
+    #[test]
+    fn cancel_all_caps_at_500() {
+        let mut ex = exchange();
+        let bid = ex.best_bid("BTCUSDT").unwrap();
+        ex.markets.get_mut("BTCUSDT").unwrap().spec.min_notional = Decimal::ZERO;
+        for sym in ["BTCUSDT", "ETHUSDT"] {
+            let b = ex.best_bid(sym).unwrap();
+            let step = ex.markets[sym].spec.min_qty;
+            for i in 0..300 {
+                let mut o = limit(Side::Buy, b, step * dec!(3), TimeInForce::PostOnly, &format!("{sym}{i}"));
+                o.symbol = sym.into();
+                ex.create_order(0, &o, 1).unwrap();
+            }
+        }
+        let _ = bid;
+        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), "CancelByUser", 2).len(), 500);
+        assert_eq!(ex.orders.len(), 100);
+        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), "CancelByUser", 3).len(), 100);
+    }
+
+    #[test]
+    fn dcp_fires_after_window_only_when_all_connections_gone() {
+        let mut ex = exchange();
+        let bid = ex.best_bid("BTCUSDT").unwrap();
+        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.01), TimeInForce::PostOnly, "d"), 1).unwrap();
+        ex.set_dcp(0, 3);
+        ex.dcp_connection(0, true, 0);
+        ex.dcp_connection(0, true, 0);
+        ex.dcp_connection(0, false, 1000);
+        ex.check_dcp(10_000);
+        assert_eq!(ex.orders.len(), 1);
+        ex.dcp_connection(0, false, 10_000);
+        ex.check_dcp(12_000);
+        assert_eq!(ex.orders.len(), 1);
+        ex.check_dcp(13_001);
+        assert!(ex.orders.is_empty());
+        assert_eq!(ex.closed.back().unwrap().info.cancel_type, "CancelByDCP");
+    }
+}

@@ -1,0 +1,563 @@
+//! The REST API: Bybit V5 paths, the envelope, authentication, rate limits and their headers.
+//! Handlers translate wire requests into `Exchange` calls and never panic on bad input.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use bybit_v5::envelope::{BatchExtInfo, BatchItemCode, Envelope};
+use bybit_v5::rest::{
+    path, AmendOrder, BatchItemResult, BatchRequest, CancelAll, CancelOrder, CreateOrder, DcpRequest, Instrument, LeverageFilter, LotSizeFilter, OrderIds, OrderbookResult, PriceFilter, MAX_BATCH_ITEMS, MAX_OPEN_ORDERS_PAGE,
+};
+use bybit_v5::{Category, RetCode};
+
+use crate::auth::{authenticate, AuthInput};
+use crate::error::ApiError;
+use crate::exchange::{now_ms, Exchange, SimOrder, MAKER_FEE, TAKER_FEE};
+use crate::rate_limit::Budget;
+use crate::state::AppState;
+
+type Query = HashMap<String, String>;
+
+fn parse_query(raw: &str) -> Result<Query, ApiError> {
+    web::Query::<Query>::from_query(raw).map(|q| q.into_inner()).map_err(|_| ApiError::param("params error: malformed query string"))
+}
+
+fn respond(result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
+    let now = now_ms();
+    let envelope = match result {
+        Ok(v) => {
+            let mut e = Envelope::ok(v, now);
+            if let Some(ext) = ext {
+                e.ret_ext_info = ext;
+            }
+            e
+        }
+        Err(e) => Envelope::error(e.code, e.msg, now),
+    };
+    let mut b = HttpResponse::Ok();
+    b.insert_header(("Ret_code", envelope.ret_code.to_string()));
+    b.insert_header(("Timenow", now.to_string()));
+    add_budget_headers(&mut b, budget, now);
+    b.content_type("application/json; charset=utf-8").json(envelope)
+}
+
+fn add_budget_headers(b: &mut HttpResponseBuilder, budget: Option<Budget>, now: u64) {
+    let budget = budget.unwrap_or(Budget { limit: 600, remaining: 599, reset_ms: now });
+    b.insert_header(("X-Bapi-Limit", budget.limit.to_string()));
+    b.insert_header(("X-Bapi-Limit-Status", budget.remaining.to_string()));
+    b.insert_header(("X-Bapi-Limit-Reset-Timestamp", budget.reset_ms.to_string()));
+}
+
+/// The answer for a request a rate-limit fault or an exhausted budget refuses.
+pub fn rate_limited(budget: Budget) -> HttpResponse {
+    respond(Err(ApiError::new(RetCode::RateLimited, "Too many visits!")), None, Some(budget))
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Authenticate, spend the rate budget, then run `f` on the exchange under its lock.
+/// `units` tells how much budget the call spends (one per order for batch endpoints).
+fn private<F>(state: &AppState, req: &HttpRequest, payload: &str, units: u32, f: F) -> HttpResponse
+where
+    F: FnOnce(&mut Exchange, usize, u32, u64) -> (Result<Value, ApiError>, Option<Value>),
+{
+    let now = now_ms();
+    let input = AuthInput {
+        api_key: header(req, "X-BAPI-API-KEY"),
+        timestamp: header(req, "X-BAPI-TIMESTAMP"),
+        signature: header(req, "X-BAPI-SIGN"),
+        recv_window: header(req, "X-BAPI-RECV-WINDOW"),
+        payload,
+    };
+    let mut ex = state.exchange();
+    let account = match authenticate(ex.accounts.iter().map(|a| (a.api_key.as_str(), a.secret.as_str())), input, now) {
+        Ok(a) => a,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    let (granted, budget) = state.limiter.lock().unwrap_or_else(|e| e.into_inner()).spend(&state.limits, account, req.path(), units.max(1), now);
+    if granted == 0 {
+        return rate_limited(budget);
+    }
+    let (result, ext) = f(&mut ex, account, granted, now);
+    respond(result, ext, Some(budget))
+}
+
+fn body_str(body: &web::Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|_| ApiError::param("params error: body is not UTF-8"))
+}
+
+fn parse_body<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::param(format!("params error: {e}")))
+}
+
+fn require_linear(q: &Query) -> Result<(), ApiError> {
+    match q.get("category").map(String::as_str) {
+        Some("linear") => Ok(()),
+        Some(_) => Err(ApiError::param("params error: the simulator trades category linear only")),
+        None => Err(ApiError::param("params error: category is required")),
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).expect("serialisable")
+}
+
+// ---------- public market data ----------
+
+pub async fn time() -> HttpResponse {
+    let now = now_ms();
+    respond(Ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": (now as u128 * 1_000_000).to_string()})), None, None)
+}
+
+pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = (|| {
+        let q = parse_query(req.query_string())?;
+        let category = q.get("category").ok_or_else(|| ApiError::param("params error: category is required"))?;
+        let cat: Category = serde_json::from_value(Value::from(category.as_str())).map_err(|_| ApiError::param(format!("params error: category {category} invalid")))?;
+        let ex = state.exchange();
+        let status_ok = q.get("status").is_none_or(|s| s == "Trading");
+        let list: Vec<Instrument> = if cat != Category::Linear || !status_ok {
+            vec![]
+        } else {
+            ex.markets
+                .values()
+                .filter(|m| q.get("symbol").is_none_or(|s| *s == m.spec.symbol))
+                .filter(|m| q.get("baseCoin").is_none_or(|b| *b == m.spec.base_coin))
+                .map(|m| {
+                    let s = &m.spec;
+                    Instrument {
+                        symbol: s.symbol.clone(),
+                        contract_type: "LinearPerpetual".into(),
+                        status: "Trading".into(),
+                        base_coin: s.base_coin.clone(),
+                        quote_coin: "USDT".into(),
+                        settle_coin: "USDT".into(),
+                        price_scale: s.price_scale().to_string(),
+                        price_filter: PriceFilter { min_price: s.tick_size, max_price: s.fmt_price(s.start_price * Decimal::from(100)), tick_size: s.tick_size },
+                        lot_size_filter: LotSizeFilter {
+                            max_order_qty: s.max_qty,
+                            max_mkt_order_qty: Some(s.max_qty),
+                            min_order_qty: s.min_qty,
+                            qty_step: s.qty_step,
+                            post_only_max_order_qty: Some(s.max_qty),
+                            min_notional_value: Some(s.min_notional),
+                        },
+                        leverage_filter: LeverageFilter { min_leverage: "1".into(), max_leverage: "100.00".into(), leverage_step: "0.01".into() },
+                        funding_interval: 480,
+                        unified_margin_trade: true,
+                    }
+                })
+                .collect()
+        };
+        Ok(json!({"category": category, "list": list, "nextPageCursor": ""}))
+    })();
+    respond(result, None, None)
+}
+
+fn known_symbol(ex: &Exchange, q: &Query) -> Result<String, ApiError> {
+    let symbol = q.get("symbol").ok_or_else(|| ApiError::param("params error: symbol is required"))?;
+    if ex.markets.contains_key(symbol) {
+        Ok(symbol.clone())
+    } else {
+        Err(ApiError::param(format!("params error: symbol invalid: {symbol}")))
+    }
+}
+
+pub async fn orderbook(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = (|| {
+        let q = parse_query(req.query_string())?;
+        require_linear(&q)?;
+        let ex = state.exchange();
+        let symbol = known_symbol(&ex, &q)?;
+        let limit: usize = match q.get("limit") {
+            None => 25,
+            Some(l) => l.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| ApiError::param("params error: limit must be in [1, 1000]"))?,
+        };
+        let (bids, asks) = ex.aggregated(&symbol);
+        let m = &ex.markets[&symbol];
+        let u = m.feeds.last().map(|f| f.u).unwrap_or(0);
+        let now = now_ms();
+        Ok(to_value(OrderbookResult {
+            s: symbol.clone(),
+            b: bids.iter().rev().take(limit).map(|(p, s)| (*p, *s)).collect(),
+            a: asks.iter().take(limit).map(|(p, s)| (*p, *s)).collect(),
+            ts: now,
+            u,
+            seq: m.cross_seq,
+            cts: now,
+        }))
+    })();
+    respond(result, None, None)
+}
+
+pub async fn tickers(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = (|| {
+        let q = parse_query(req.query_string())?;
+        require_linear(&q)?;
+        let ex = state.exchange();
+        let symbols: Vec<String> = match q.get("symbol") {
+            Some(_) => vec![known_symbol(&ex, &q)?],
+            None => ex.markets.keys().cloned().collect(),
+        };
+        let list: Vec<Value> = symbols.iter().map(|s| to_value(ex.ticker_fields(s))).collect();
+        Ok(json!({"category": "linear", "list": list}))
+    })();
+    respond(result, None, None)
+}
+
+// ---------- orders ----------
+
+pub async fn create(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    private(&state, &req, text, 1, |ex, acct, _, now| {
+        (parse_body::<CreateOrder>(text).and_then(|o| ex.create_order(acct, &o, now)).map(to_value), None)
+    })
+}
+
+pub async fn amend(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    private(&state, &req, text, 1, |ex, acct, _, now| (parse_body::<AmendOrder>(text).and_then(|o| ex.amend_order(acct, &o, now)).map(to_value), None))
+}
+
+pub async fn cancel(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    private(&state, &req, text, 1, |ex, acct, _, now| (parse_body::<CancelOrder>(text).and_then(|o| ex.cancel_order(acct, &o, now)).map(to_value), None))
+}
+
+pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    private(&state, &req, text, 1, |ex, acct, _, now| {
+        let r = parse_body::<CancelAll>(text).and_then(|c| {
+            if c.category != Some(Category::Linear) {
+                return Err(ApiError::param("params error: category must be linear"));
+            }
+            if c.symbol.is_none() && c.base_coin.is_none() && c.settle_coin.is_none() {
+                return Err(ApiError::param("params error: one of symbol, baseCoin or settleCoin is required"));
+            }
+            if let Some(s) = &c.symbol {
+                if !ex.markets.contains_key(s) {
+                    return Err(ApiError::param(format!("params error: symbol invalid: {s}")));
+                }
+            }
+            let list = ex.cancel_all(acct, c.symbol.as_deref(), c.base_coin.as_deref(), c.settle_coin.as_deref(), "CancelByUser", now);
+            Ok(json!({"list": list, "success": "1"}))
+        });
+        (r, None)
+    })
+}
+
+/// Run a batch: at most 20 items, items beyond the granted budget fail with 10006, each item's
+/// outcome in `retExtInfo.list`, top-level retCode 0.
+fn batch<T, F>(state: &AppState, req: &HttpRequest, body: &web::Bytes, symbol_of: fn(&T) -> &str, mut run: F) -> HttpResponse
+where
+    T: DeserializeOwned,
+    F: FnMut(&mut Exchange, usize, &T, u64) -> Result<OrderIds, ApiError>,
+{
+    let text = match body_str(body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    let parsed: Result<BatchRequest<T>, ApiError> = parse_body(text).and_then(|b: BatchRequest<T>| {
+        if b.category != Category::Linear {
+            Err(ApiError::param("params error: category must be linear"))
+        } else if b.request.is_empty() || b.request.len() > MAX_BATCH_ITEMS {
+            Err(ApiError::param(format!("params error: a batch holds 1 to {MAX_BATCH_ITEMS} items")))
+        } else {
+            Ok(b)
+        }
+    });
+    let units = parsed.as_ref().map(|b| b.request.len() as u32).unwrap_or(1);
+    let is_create = req.path() == path::ORDER_CREATE_BATCH;
+    private(state, req, text, units, |ex, acct, granted, now| {
+        let b = match parsed {
+            Ok(b) => b,
+            Err(e) => return (Err(e), None),
+        };
+        let mut list = Vec::new();
+        let mut codes = Vec::new();
+        for (i, item) in b.request.iter().enumerate() {
+            let outcome = if (i as u32) < granted { run(ex, acct, item, now) } else { Err(ApiError::new(RetCode::RateLimited, "Too many visits!")) };
+            let (ids, code) = match outcome {
+                Ok(ids) => (ids, BatchItemCode { code: 0, msg: "OK".into() }),
+                Err(e) => (OrderIds::default(), BatchItemCode { code: e.code.code(), msg: e.msg }),
+            };
+            let ok = code.code == 0;
+            list.push(BatchItemResult {
+                category: "linear".into(),
+                symbol: symbol_of(item).to_string(),
+                order_id: ids.order_id,
+                order_link_id: ids.order_link_id,
+                create_at: is_create.then(|| if ok { now.to_string() } else { String::new() }),
+            });
+            codes.push(code);
+        }
+        (Ok(json!({"list": list})), Some(to_value(BatchExtInfo { list: codes })))
+    })
+}
+
+pub async fn create_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    batch(&state, &req, &body, |o: &CreateOrder| &o.symbol, |ex, acct, item: &CreateOrder, now| {
+        let mut o = item.clone();
+        o.category = Some(Category::Linear);
+        ex.create_order(acct, &o, now).map(|mut ids| {
+            if ids.order_link_id.is_empty() {
+                ids.order_link_id = item.order_link_id.clone().unwrap_or_default();
+            }
+            ids
+        })
+    })
+}
+
+pub async fn amend_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    batch(&state, &req, &body, |o: &AmendOrder| &o.symbol, |ex, acct, item: &AmendOrder, now| {
+        let mut o = item.clone();
+        o.category = Some(Category::Linear);
+        ex.amend_order(acct, &o, now)
+    })
+}
+
+pub async fn cancel_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    batch(&state, &req, &body, |o: &CancelOrder| &o.symbol, |ex, acct, item: &CancelOrder, now| {
+        let mut o = item.clone();
+        o.category = Some(Category::Linear);
+        ex.cancel_order(acct, &o, now)
+    })
+}
+
+/// Orders matching the query's filters, newest first, one page at a time. The cursor is the
+/// sequence number of the last order of the previous page (alphanumeric, URL-safe).
+fn page(orders: Vec<&SimOrder>, q: &Query, default_limit: usize) -> Result<Value, ApiError> {
+    let limit: usize = match q.get("limit") {
+        None => default_limit,
+        Some(l) => l.parse().ok().filter(|n| (1..=MAX_OPEN_ORDERS_PAGE).contains(n)).ok_or_else(|| ApiError::param("params error: limit must be in [1, 50]"))?,
+    };
+    let after: Option<u64> = match q.get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(c.strip_prefix('p').and_then(|n| n.parse().ok()).ok_or_else(|| ApiError::param("params error: cursor invalid"))?),
+    };
+    let mut selected: Vec<&SimOrder> = orders
+        .into_iter()
+        .filter(|o| q.get("symbol").is_none_or(|s| *s == o.info.symbol))
+        .filter(|o| q.get("orderId").is_none_or(|s| *s == o.info.order_id))
+        .filter(|o| q.get("orderLinkId").is_none_or(|s| *s == o.info.order_link_id))
+        .filter(|o| q.get("orderStatus").is_none_or(|s| to_value(o.info.order_status) == Value::from(s.as_str())))
+        .filter(|o| after.is_none_or(|a| o.seq < a))
+        .collect();
+    selected.sort_by(|a, b| b.seq.cmp(&a.seq));
+    let more = selected.len() > limit;
+    selected.truncate(limit);
+    let cursor = if more { selected.last().map(|o| format!("p{}", o.seq)).unwrap_or_default() } else { String::new() };
+    let list: Vec<&bybit_v5::rest::OrderInfo> = selected.iter().map(|o| &o.info).collect();
+    Ok(json!({"category": "linear", "list": list, "nextPageCursor": cursor}))
+}
+
+fn require_scope(q: &Query) -> Result<(), ApiError> {
+    let has = ["symbol", "baseCoin", "settleCoin", "orderId", "orderLinkId"].iter().any(|k| q.contains_key(*k));
+    if has {
+        Ok(())
+    } else {
+        Err(ApiError::param("params error: one of symbol, baseCoin or settleCoin is required"))
+    }
+}
+
+pub async fn realtime(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let r = parse_query(&raw).and_then(|q| {
+            require_linear(&q)?;
+            require_scope(&q)?;
+            let base = q.get("baseCoin").cloned();
+            let open = ex.open_orders(acct).into_iter().filter(|o| base.as_ref().is_none_or(|b| ex.markets[&o.info.symbol].spec.base_coin == *b)).collect();
+            page(open, &q, 20)
+        });
+        (r, None)
+    })
+}
+
+pub async fn history(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let r = parse_query(&raw).and_then(|q| {
+            require_linear(&q)?;
+            let all: Vec<&SimOrder> = ex.closed.iter().filter(|o| o.account == acct).chain(ex.open_orders(acct)).collect();
+            page(all, &q, 20)
+        });
+        (r, None)
+    })
+}
+
+pub async fn executions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let r = parse_query(&raw).and_then(|q| {
+            require_linear(&q)?;
+            let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50).clamp(1, 100);
+            let list: Vec<_> = ex.accounts[acct]
+                .executions
+                .iter()
+                .rev()
+                .filter(|e| q.get("symbol").is_none_or(|s| *s == e.symbol))
+                .filter(|e| q.get("orderLinkId").is_none_or(|s| *s == e.order_link_id))
+                .take(limit)
+                .collect();
+            Ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
+        });
+        (r, None)
+    })
+}
+
+pub async fn positions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let r = parse_query(&raw).and_then(|q| {
+            require_linear(&q)?;
+            let list: Vec<_> = match (q.get("symbol"), q.get("settleCoin")) {
+                (Some(_), _) => vec![ex.position_view(acct, &known_symbol(ex, &q)?)],
+                (None, Some(_)) => ex.accounts[acct].positions.iter().filter(|(_, p)| !p.size.is_zero()).map(|(s, _)| ex.position_view(acct, s)).collect(),
+                (None, None) => return Err(ApiError::param("params error: symbol or settleCoin is required")),
+            };
+            Ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
+        });
+        (r, None)
+    })
+}
+
+pub async fn wallet(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let r = parse_query(&raw).and_then(|q| match q.get("accountType").map(String::as_str) {
+            Some("UNIFIED") => Ok(json!({"list": [ex.wallet_view(acct)]})),
+            _ => Err(ApiError::param("params error: accountType only support UNIFIED")),
+        });
+        (r, None)
+    })
+}
+
+pub async fn fee_rate(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, _, _, _| {
+        let r = parse_query(&raw).and_then(|q| {
+            require_linear(&q)?;
+            let symbols: Vec<String> = match q.get("symbol") {
+                Some(_) => vec![known_symbol(ex, &q)?],
+                None => ex.markets.keys().cloned().collect(),
+            };
+            let list: Vec<Value> = symbols.iter().map(|s| json!({"symbol": s, "takerFeeRate": TAKER_FEE.to_string(), "makerFeeRate": MAKER_FEE.to_string()})).collect();
+            Ok(json!({"list": list}))
+        });
+        (r, None)
+    })
+}
+
+pub async fn account_info(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let dcp = ex.accounts[acct].dcp_window_s;
+        (
+            Ok(json!({"unifiedMarginStatus": 5, "marginMode": "REGULAR_MARGIN", "isMasterTrader": false, "spotHedgingStatus": "OFF",
+                "updatedTime": "0", "dcpStatus": if dcp.is_some() { "ON" } else { "OFF" }, "timeWindow": dcp.unwrap_or(0), "smpGroup": 0})),
+            None,
+        )
+    })
+}
+
+pub async fn query_api(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let key = ex.accounts[acct].api_key.clone();
+        (
+            Ok(json!({"id": acct.to_string(), "note": "bybit-sim", "apiKey": key, "readOnly": 0, "secret": "",
+                "permissions": {"ContractTrade": ["Order", "Position"], "Derivatives": ["DerivativesTrade"], "Wallet": [], "Spot": [], "Options": []},
+                "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "", "createdAt": "", "uta": 1, "unified": 0,
+                "userID": 1_000_000 + acct, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0", "affiliateID": 0,
+                "rsaPublicKey": "", "isMaster": true, "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": ""})),
+            None,
+        )
+    })
+}
+
+pub async fn coin_info(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |_, _, _, _| (Ok(json!({"rows": []})), None))
+}
+
+pub async fn dcp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    private(&state, &req, text, 1, |ex, acct, _, _| {
+        let r = parse_body::<DcpRequest>(text).and_then(|d| {
+            if !(3..=300).contains(&d.time_window) {
+                return Err(ApiError::param("params error: timeWindow must be in [3, 300]"));
+            }
+            match d.product.as_deref() {
+                None | Some("DERIVATIVES") | Some("OPTIONS") | Some("SPOT") => {}
+                Some(p) => return Err(ApiError::param(format!("params error: product {p} invalid"))),
+            }
+            ex.set_dcp(acct, d.time_window);
+            Ok(json!({}))
+        });
+        (r, None)
+    })
+}
+
+pub async fn dcp_info(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let raw = req.query_string().to_string();
+    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+        let infos: Vec<Value> =
+            ex.accounts[acct].dcp_window_s.map(|w| json!({"product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": w.to_string()})).into_iter().collect();
+        (Ok(json!({"dcpInfos": infos})), None)
+    })
+}
+
+/// Unknown paths: 404 with an envelope, so clients still find a retCode.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let now = now_ms();
+    let e = Envelope::error(RetCode::RouteNotFound, format!("route not found: {} {}", req.method(), req.path()), now);
+    HttpResponse::build(StatusCode::NOT_FOUND).json(e)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(path::TIME, web::get().to(time))
+        .route(path::INSTRUMENTS, web::get().to(instruments))
+        .route(path::ORDERBOOK, web::get().to(orderbook))
+        .route(path::TICKERS, web::get().to(tickers))
+        .route(path::ORDER_CREATE, web::post().to(create))
+        .route(path::ORDER_AMEND, web::post().to(amend))
+        .route(path::ORDER_CANCEL, web::post().to(cancel))
+        .route(path::ORDER_CANCEL_ALL, web::post().to(cancel_all))
+        .route(path::ORDER_CREATE_BATCH, web::post().to(create_batch))
+        .route(path::ORDER_AMEND_BATCH, web::post().to(amend_batch))
+        .route(path::ORDER_CANCEL_BATCH, web::post().to(cancel_batch))
+        .route(path::ORDER_REALTIME, web::get().to(realtime))
+        .route(path::ORDER_HISTORY, web::get().to(history))
+        .route(path::EXECUTION_LIST, web::get().to(executions))
+        .route(path::POSITION_LIST, web::get().to(positions))
+        .route(path::WALLET_BALANCE, web::get().to(wallet))
+        .route(path::FEE_RATE, web::get().to(fee_rate))
+        .route(path::ACCOUNT_INFO, web::get().to(account_info))
+        .route(path::QUERY_API, web::get().to(query_api))
+        .route(path::COIN_INFO, web::get().to(coin_info))
+        .route(path::DCP, web::post().to(dcp))
+        .route(path::DCP_INFO, web::get().to(dcp_info));
+}

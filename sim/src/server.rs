@@ -1,0 +1,230 @@
+//! Starting and running the simulator: a thread of its own owns the HTTP server (so it can stop
+//! listening and listen again to simulate refused connections), the market's clock and DCP.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpServer};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use bybit_v5::ws::path as ws_path;
+
+use crate::exchange::{now_ms, Exchange, MarketParams};
+use crate::faults::{Faults, Verdict};
+use crate::instrument::{default_instruments, InstrumentSpec};
+use crate::rate_limit::{Budget, RateLimiter, RateLimits};
+use crate::state::{now_us, AppState, Control, Shared, Stats};
+use crate::{admin, rest, ws_private, ws_public};
+
+/// Request bodies above this are refused (413).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub listen: SocketAddr,
+    /// `(api_key, api_secret)` of each account.
+    pub accounts: Vec<(String, String)>,
+    pub seed: u64,
+    pub tick: Duration,
+    pub market: MarketParams,
+    pub instruments: Vec<InstrumentSpec>,
+    pub limits: RateLimits,
+    pub faults: Faults,
+    pub balance: Decimal,
+    pub workers: usize,
+    /// Start listening only after this long (connections are refused meanwhile).
+    pub refuse_at_start: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            accounts: vec![("sim-key".into(), "sim-secret".into())],
+            seed: 1,
+            tick: Duration::from_millis(100),
+            market: MarketParams::default(),
+            instruments: default_instruments(),
+            limits: RateLimits::default(),
+            faults: Faults::default(),
+            balance: dec!(100000),
+            workers: 2,
+            refuse_at_start: Duration::ZERO,
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the simulator.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimHandle {
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn ws_public_url(&self) -> String {
+        format!("ws://{}{}", self.addr, ws_path::PUBLIC_LINEAR)
+    }
+
+    pub fn ws_private_url(&self) -> String {
+        format!("ws://{}{}", self.addr, ws_path::PRIVATE)
+    }
+
+    /// Stop serving and wait for the simulator's thread to end.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn faults_and_stats(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let path = req.path().to_string();
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    };
+    let is_ws = path == ws_path::PUBLIC_LINEAR || path == ws_path::PRIVATE;
+    if !path.starts_with("/v5/") || is_ws {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    }
+    state.stats.lock().unwrap_or_else(|e| e.into_inner()).record(&path, now_us());
+    let faults = state.faults();
+    let latency = faults.latency_for(&path);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    match faults.verdict(&path) {
+        Verdict::Proceed => next.call(req).await.map(|r| r.map_into_boxed_body()),
+        Verdict::Hang => std::future::pending().await,
+        Verdict::BadGateway => Ok(req.into_response(actix_web::HttpResponse::BadGateway().content_type("text/html").body("<html><body>502 Bad Gateway</body></html>"))),
+        Verdict::RateLimited => {
+            let now = now_ms();
+            let budget = Budget { limit: state.limits.limit_for(&path), remaining: 0, reset_ms: now + 1000 };
+            Ok(req.into_response(rest::rate_limited(budget)))
+        }
+    }
+}
+
+fn start_server(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<ServerHandle> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
+            .wrap(from_fn(faults_and_stats))
+            .configure(rest::configure)
+            .route(ws_path::PUBLIC_LINEAR, web::get().to(ws_public::handler))
+            .route(ws_path::PRIVATE, web::get().to(ws_private::handler))
+            .configure(admin::configure)
+            .default_service(web::to(rest::not_found))
+    })
+    .workers(workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Ok(handle)
+}
+
+/// Start the simulator on its own thread; returns once it listens (or, with
+/// `refuse_at_start`, once its address is reserved).
+pub fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
+    let listener = TcpListener::bind(config.listen)?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new().name("bybit-sim".into()).spawn(move || {
+        let system = actix_rt::System::new();
+        system.block_on(run(config, listener, addr, stop_rx, ready_tx));
+    })?;
+    ready_rx.recv().map_err(|_| std::io::Error::other("simulator thread ended before it was ready"))??;
+    Ok(SimHandle { addr, stop: Some(stop_tx), thread: Some(thread) })
+}
+
+async fn run(config: SimConfig, listener: TcpListener, addr: SocketAddr, mut stop_rx: oneshot::Receiver<()>, ready: std::sync::mpsc::Sender<std::io::Result<()>>) {
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let exchange = Exchange::new(config.instruments.clone(), config.accounts.clone(), config.market.clone(), config.seed, config.balance);
+    let state: AppState = Arc::new(Shared {
+        exchange: Mutex::new(exchange),
+        faults: RwLock::new(config.faults.clone()),
+        limits: config.limits,
+        limiter: Mutex::new(RateLimiter::default()),
+        stats: Mutex::new(Stats::default()),
+        ws_kill: broadcast::channel(4).0,
+        control: control_tx,
+        conn_ids: AtomicU64::new(1),
+    });
+    let mut pending_listener = Some(listener);
+    if !config.refuse_at_start.is_zero() {
+        // Refuse by not listening at all: close the reserved socket, listen again later.
+        pending_listener = None;
+        let _ = ready.send(Ok(()));
+        tokio::time::sleep(config.refuse_at_start).await;
+    }
+    let listener = match pending_listener {
+        Some(l) => Ok(l),
+        None => TcpListener::bind(addr),
+    };
+    let mut handle = match listener.and_then(|l| start_server(state.clone(), l, config.workers)) {
+        Ok(h) => {
+            let _ = ready.send(Ok(()));
+            h
+        }
+        Err(e) => {
+            log::error!("bybit-sim could not listen on {addr}: {e}");
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    log::info!("bybit-sim listening on {addr}");
+    let mut ticker = tokio::time::interval(config.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = &mut stop_rx => break,
+            _ = ticker.tick() => state.exchange().tick(now_ms()),
+            Some(cmd) = control_rx.recv() => match cmd {
+                Control::Refuse(ms) => {
+                    log::warn!("refusing connections for {ms} ms");
+                    // Let the admin answer leave before the sockets close.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    handle.stop(false).await;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    match TcpListener::bind(addr).and_then(|l| start_server(state.clone(), l, config.workers)) {
+                        Ok(h) => handle = h,
+                        Err(e) => { log::error!("bybit-sim could not listen again on {addr}: {e}"); break; }
+                    }
+                    log::info!("listening again on {addr}");
+                }
+            },
+        }
+    }
+    handle.stop(false).await;
+}
