@@ -1,1 +1,26 @@
+//! mmbot's actors and the pure logic they stand on.
+//!
+//! Actors (one module each, owning its messages and settings): [`signal`], [`supervisor`],
+//! [`order_manager`], [`strategy`], [`ws_connector`], [`rest_connector`], [`web_server`],
+//! [`recorder`]. Pure logic the tests call without an actor system: [`book`], [`quoting`],
+//! [`order_diff`], [`orders`], [`link_id`], [`report`].
 
+pub mod book;
+pub mod events;
+pub mod link_id;
+pub mod metrics;
+pub mod order_diff;
+pub mod order_manager;
+pub mod orders;
+pub mod quoting;
+pub mod recorder;
+pub mod report;
+pub mod rest_client;
+pub mod rest_connector;
+pub mod signal;
+pub mod status;
+pub mod stop;
+pub mod strategy;
+pub mod supervisor;
+pub mod web_server;
+pub mod ws_connector;

@@ -1,0 +1,580 @@
+//! OrderManager: turns desired quotes into batch creates / amends / cancels, tracks every order
+//! from REST answers and the private stream, and on Stop makes the account flat: close the gate,
+//! drain requests in flight, cancel everything per symbol in parallel, then verify on the
+//! exchange that none of the bot's orders remains, repeating within the step's budget.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use bybit_v5::rest::{path, Execution, OrderInfo, MAX_BATCH_ITEMS};
+use bybit_v5::RetCode;
+
+use crate::events::Event;
+use crate::link_id::LinkIds;
+use crate::metrics::{labels, Metrics};
+use crate::order_diff::{diff, Action};
+use crate::orders::{Change, OrderTable, Phase, TrackedOrder};
+use crate::quoting::{Filters, Quote};
+use crate::recorder::{Record, Recorder};
+use crate::rest_client::{Answer, RestError};
+use crate::rest_connector::{Call, RestConnector};
+use crate::status::StatusPatch;
+use crate::stop::{OrdersOutcome, StepStatus, Stop, StopAck};
+use crate::web_server::WebServer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CancelScope {
+    /// cancel-all per symbol: fastest, and catches orders the bot lost track of — but it also
+    /// removes manual orders and other bots' orders on a shared account.
+    Symbol,
+    /// Batch-cancel only orders carrying the bot's order-link prefix.
+    Own,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrderManagerSettings {
+    /// First part of every orderLinkId: letters, digits, `_`; at most 12 characters.
+    pub link_prefix: String,
+    pub cancel_scope: CancelScope,
+    /// Price moves up to this many ticks keep an order in place (no churn).
+    pub requote_tolerance_ticks: u32,
+    /// How often open orders are reconciled with the exchange while running.
+    pub reconcile_interval_ms: u64,
+}
+
+impl Default for OrderManagerSettings {
+    fn default() -> Self {
+        Self { link_prefix: "mmb".into(), cancel_scope: CancelScope::Symbol, requote_tolerance_ticks: 2, reconcile_interval_ms: 5000 }
+    }
+}
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct DesiredQuotes {
+    pub symbol: String,
+    pub quotes: Vec<Quote>,
+}
+
+/// Order states from the private stream.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct OrderUpdates(pub Vec<OrderInfo>);
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Executions(pub Vec<Execution>);
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Positions(pub Vec<(String, Decimal)>);
+
+pub struct OrderManager {
+    settings: OrderManagerSettings,
+    symbols: Vec<String>,
+    dry_run: bool,
+    ids: LinkIds,
+    table: OrderTable,
+    gate_open: bool,
+    in_flight: Rc<Cell<usize>>,
+    busy: HashSet<String>,
+    desired: HashMap<String, Vec<Quote>>,
+    filters: HashMap<String, Filters>,
+    positions: BTreeMap<String, Decimal>,
+    rest: Addr<RestConnector>,
+    recorder: Addr<Recorder>,
+    web: Addr<WebServer>,
+    metrics: Arc<Metrics>,
+}
+
+/// Decrements the in-flight count however a request ends.
+struct InFlight(Rc<Cell<usize>>);
+
+impl InFlight {
+    fn new(c: &Rc<Cell<usize>>) -> Self {
+        c.set(c.get() + 1);
+        Self(c.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BatchKind {
+    Create,
+    Amend,
+    Cancel,
+}
+
+/// Every open order of a symbol, following the cursor.
+pub async fn list_open_orders(rest: &Addr<RestConnector>, symbol: &str) -> Result<Vec<OrderInfo>, RestError> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let q = if cursor.is_empty() { format!("category=linear&symbol={symbol}&limit=50") } else { format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}") };
+        let a = rest.send(Call::get(path::ORDER_REALTIME, q)).await.map_err(|e| RestError::Transport(e.to_string()))??;
+        let list: Vec<OrderInfo> = serde_json::from_value(a.result["list"].clone()).map_err(|e| RestError::Decode(e.to_string()))?;
+        out.extend(list);
+        cursor = a.result["nextPageCursor"].as_str().unwrap_or("").to_string();
+        if cursor.is_empty() {
+            return Ok(out);
+        }
+    }
+    Err(RestError::Decode("open-order pagination did not end".into()))
+}
+
+impl OrderManager {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        settings: OrderManagerSettings,
+        symbols: Vec<String>,
+        dry_run: bool,
+        run_id: &str,
+        filters: HashMap<String, Filters>,
+        rest: Addr<RestConnector>,
+        recorder: Addr<Recorder>,
+        web: Addr<WebServer>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let ids = LinkIds::new(&settings.link_prefix, run_id);
+        Self {
+            settings,
+            symbols,
+            dry_run,
+            ids,
+            table: OrderTable::default(),
+            gate_open: true,
+            in_flight: Rc::new(Cell::new(0)),
+            busy: HashSet::new(),
+            desired: HashMap::new(),
+            filters,
+            positions: BTreeMap::new(),
+            rest,
+            recorder,
+            web,
+            metrics,
+        }
+    }
+
+    fn publish(&self) {
+        self.metrics.orders_open.set(self.table.len() as i64);
+        self.web.do_send(StatusPatch::Orders(self.table.all().cloned().collect()));
+    }
+
+    fn record(&self, e: Event) {
+        self.recorder.do_send(Record(e));
+    }
+
+    /// Bring one symbol's orders toward its desired quotes, one wave of requests at a time.
+    fn act(&mut self, symbol: &str, ctx: &mut Context<Self>) {
+        if !self.gate_open || self.dry_run || self.busy.contains(symbol) {
+            return;
+        }
+        let Some(desired) = self.desired.get(symbol) else { return };
+        let tick = self.filters.get(symbol).map(|f| f.tick_size).unwrap_or_default();
+        let tolerance = tick * Decimal::from(self.settings.requote_tolerance_ticks);
+        let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
+        let actions = diff(desired, &live, tolerance);
+        if actions.is_empty() {
+            return;
+        }
+        let mut creates = Vec::new();
+        let mut amends = Vec::new();
+        let mut cancels = Vec::new();
+        for a in actions {
+            match a {
+                Action::Create(q) => {
+                    let link_id = self.ids.next_id();
+                    self.record(Event::OrderSent { action: "create".into(), link_id: link_id.clone(), symbol: symbol.into(), side: Some(q.side), price: Some(q.price), qty: Some(q.qty) });
+                    creates.push((link_id.clone(), json!({"symbol": symbol, "side": q.side, "orderType": "Limit", "qty": q.qty.to_string(), "price": q.price.to_string(), "timeInForce": "PostOnly", "orderLinkId": link_id})));
+                    self.table.insert(TrackedOrder { link_id, order_id: None, symbol: symbol.into(), side: q.side, level: q.level, price: q.price, qty: q.qty, filled: Decimal::ZERO, phase: Phase::Creating });
+                    self.metrics.orders_placed.get_or_create(&labels(&[("symbol", symbol)])).inc();
+                }
+                Action::Amend { link_id, price, qty } => {
+                    self.record(Event::OrderSent { action: "amend".into(), link_id: link_id.clone(), symbol: symbol.into(), side: None, price, qty });
+                    let mut item = json!({"symbol": symbol, "orderLinkId": link_id});
+                    if let Some(p) = price {
+                        item["price"] = Value::from(p.to_string());
+                    }
+                    if let Some(q) = qty {
+                        item["qty"] = Value::from(q.to_string());
+                    }
+                    if let Some(o) = self.table.get_mut(&link_id) {
+                        o.phase = Phase::Amending;
+                    }
+                    amends.push((link_id, item));
+                    self.metrics.orders_amended.get_or_create(&labels(&[("symbol", symbol)])).inc();
+                }
+                Action::Cancel { link_id } => {
+                    self.record(Event::OrderSent { action: "cancel".into(), link_id: link_id.clone(), symbol: symbol.into(), side: None, price: None, qty: None });
+                    if let Some(o) = self.table.get_mut(&link_id) {
+                        o.phase = Phase::Cancelling;
+                    }
+                    cancels.push((link_id.clone(), json!({"symbol": symbol, "orderLinkId": link_id})));
+                }
+            }
+        }
+        let mut calls = Vec::new();
+        for (kind, endpoint, items) in [(BatchKind::Create, path::ORDER_CREATE_BATCH, creates), (BatchKind::Amend, path::ORDER_AMEND_BATCH, amends), (BatchKind::Cancel, path::ORDER_CANCEL_BATCH, cancels)] {
+            for chunk in items.chunks(MAX_BATCH_ITEMS) {
+                let links: Vec<String> = chunk.iter().map(|(l, _)| l.clone()).collect();
+                let body = json!({"category": "linear", "request": chunk.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()}).to_string();
+                let guard = InFlight::new(&self.in_flight);
+                let rest = self.rest.clone();
+                calls.push(async move {
+                    let r = rest.send(Call::post(endpoint, body)).await.unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
+                    drop(guard);
+                    (kind, links, r)
+                });
+            }
+        }
+        self.busy.insert(symbol.to_string());
+        self.publish();
+        let symbol = symbol.to_string();
+        ctx.spawn(join_all(calls).into_actor(self).map(move |results, act, ctx| {
+            for (kind, links, r) in results {
+                act.on_batch(kind, &links, r);
+            }
+            act.busy.remove(&symbol);
+            act.publish();
+            act.act(&symbol, ctx);
+        }));
+    }
+
+    fn on_batch(&mut self, kind: BatchKind, links: &[String], r: Result<Answer, RestError>) {
+        let action = match kind {
+            BatchKind::Create => "create",
+            BatchKind::Amend => "amend",
+            BatchKind::Cancel => "cancel",
+        };
+        let answer = match r {
+            Ok(a) => a,
+            Err(e) => {
+                log::warn!("{action} batch of {} failed: {e}", links.len());
+                for l in links {
+                    if e.outcome_unknown() {
+                        // Never retried blindly: the order's fate is learned from the exchange.
+                        if let Some(o) = self.table.get_mut(l) {
+                            o.phase = Phase::Unknown;
+                        }
+                    } else if kind == BatchKind::Create {
+                        self.table.remove(l);
+                    } else if let Some(o) = self.table.get_mut(l) {
+                        o.phase = Phase::Live;
+                    }
+                }
+                if !e.outcome_unknown() {
+                    self.record(Event::Error { source: format!("{action}-batch"), message: e.to_string() });
+                }
+                return;
+            }
+        };
+        let codes = answer.ext["list"].as_array().cloned().unwrap_or_default();
+        let results = answer.result["list"].as_array().cloned().unwrap_or_default();
+        for (i, link) in links.iter().enumerate() {
+            let code = codes.get(i).and_then(|c| c["code"].as_i64()).unwrap_or(0);
+            let msg = codes.get(i).and_then(|c| c["msg"].as_str()).unwrap_or("").to_string();
+            let order_id = results.get(i).and_then(|r| r["orderId"].as_str()).unwrap_or("").to_string();
+            let symbol = self.table.get(link).map(|o| o.symbol.clone()).unwrap_or_default();
+            let rc = RetCode::from_code(code);
+            match (kind, rc) {
+                (BatchKind::Create, RetCode::Ok) => {
+                    if let Some(o) = self.table.get_mut(link) {
+                        o.order_id = Some(order_id);
+                        if o.phase == Phase::Creating {
+                            o.phase = Phase::Live;
+                        }
+                    }
+                }
+                (BatchKind::Amend, RetCode::Ok) => {
+                    if let Some(o) = self.table.get_mut(link) {
+                        o.phase = Phase::Live;
+                    }
+                }
+                (BatchKind::Cancel, RetCode::Ok) => {
+                    self.table.remove(link);
+                    self.metrics.orders_cancelled.get_or_create(&labels(&[("symbol", &symbol)])).inc();
+                }
+                (_, rc) if rc.means_order_gone() => {
+                    self.table.remove(link);
+                }
+                (BatchKind::Create, _) => {
+                    self.table.remove(link);
+                    self.reject(action, link, code, msg, &symbol);
+                }
+                (_, _) => {
+                    if let Some(o) = self.table.get_mut(link) {
+                        o.phase = Phase::Live;
+                    }
+                    self.reject(action, link, code, msg, &symbol);
+                }
+            }
+        }
+    }
+
+    fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
+        log::debug!("{action} {link} refused: {code} {msg}");
+        self.metrics.orders_rejected.get_or_create(&labels(&[("symbol", symbol), ("code", &code.to_string())])).inc();
+        self.record(Event::OrderRejected { action: action.into(), link_id: link.into(), code, message: msg });
+    }
+
+    /// Learn the fate of orders in doubt, and cancel orders of this run nobody tracks.
+    fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        if !self.gate_open || self.dry_run {
+            return;
+        }
+        let rest = self.rest.clone();
+        let symbols = self.symbols.clone();
+        ctx.spawn(
+            async move { join_all(symbols.iter().map(|s| list_open_orders(&rest, s))).await }.into_actor(self).map(|lists, act, ctx| {
+                if !act.gate_open {
+                    return;
+                }
+                for (symbol, list) in act.symbols.clone().iter().zip(lists) {
+                    let Ok(list) = list else { continue };
+                    let listed: HashSet<&str> = list.iter().map(|o| o.order_link_id.as_str()).collect();
+                    let doubtful: Vec<String> = act.table.for_symbol(symbol).filter(|o| o.phase == Phase::Unknown && !listed.contains(o.link_id.as_str())).map(|o| o.link_id.clone()).collect();
+                    for l in doubtful {
+                        act.table.remove(&l);
+                    }
+                    let mut strays = Vec::new();
+                    for info in &list {
+                        if act.table.apply(info) == Change::Unknown && act.ids.is_this_run(&info.order_link_id) {
+                            strays.push(json!({"symbol": symbol, "orderLinkId": info.order_link_id}));
+                        }
+                    }
+                    if !strays.is_empty() {
+                        log::warn!("{symbol}: cancelling {} untracked orders of this run", strays.len());
+                        let rest = act.rest.clone();
+                        let guard = InFlight::new(&act.in_flight);
+                        for chunk in strays.chunks(MAX_BATCH_ITEMS) {
+                            let body = json!({"category": "linear", "request": chunk}).to_string();
+                            let rest = rest.clone();
+                            actix_rt::spawn(async move {
+                                let _ = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await;
+                            });
+                        }
+                        drop(guard);
+                    }
+                }
+                act.publish();
+                for s in act.symbols.clone() {
+                    act.act(&s, ctx);
+                }
+            }),
+        );
+    }
+}
+
+impl Actor for OrderManager {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_millis(self.settings.reconcile_interval_ms.max(100)), |act, ctx| act.reconcile(ctx));
+    }
+}
+
+impl Handler<DesiredQuotes> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: DesiredQuotes, ctx: &mut Self::Context) {
+        if !self.gate_open {
+            return;
+        }
+        self.desired.insert(msg.symbol.clone(), msg.quotes);
+        self.act(&msg.symbol, ctx);
+    }
+}
+
+impl Handler<OrderUpdates> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: OrderUpdates, _: &mut Self::Context) {
+        for info in &msg.0 {
+            if let Change::Closed { status, reason } = self.table.apply(info) {
+                self.record(Event::OrderClosed { link_id: info.order_link_id.clone(), symbol: info.symbol.clone(), status: format!("{status:?}"), reason });
+            }
+        }
+        self.publish();
+    }
+}
+
+impl Handler<Executions> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: Executions, _: &mut Self::Context) {
+        for e in msg.0.into_iter().filter(|e| e.exec_type == "Trade") {
+            self.metrics.fills.get_or_create(&labels(&[("symbol", &e.symbol), ("side", if e.side == bybit_v5::Side::Buy { "buy" } else { "sell" })])).inc();
+            self.record(Event::Fill { link_id: e.order_link_id, symbol: e.symbol, side: e.side, price: e.exec_price, qty: e.exec_qty, fee: e.exec_fee, is_maker: e.is_maker });
+        }
+    }
+}
+
+impl Handler<Positions> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: Positions, _: &mut Self::Context) {
+        for (symbol, size) in msg.0 {
+            self.metrics.position.get_or_create(&labels(&[("symbol", &symbol)])).set(size.try_into().unwrap_or(0.0));
+            self.positions.insert(symbol, size);
+        }
+    }
+}
+
+/// Cancel the bot's orders once, the configured way; returns how many of the bot's were cancelled.
+async fn cancel_once(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkIds, scope: CancelScope, budget: Duration) -> usize {
+    let per_symbol = symbols.iter().map(|s| async move {
+        let work = async {
+            match scope {
+                CancelScope::Symbol => {
+                    let body = json!({"category": "linear", "symbol": s}).to_string();
+                    match rest.send(Call::post(path::ORDER_CANCEL_ALL, body)).await {
+                        Ok(Ok(a)) => a.result["list"].as_array().map(|l| l.iter().filter(|o| ids.is_ours(o["orderLinkId"].as_str().unwrap_or(""))).count()).unwrap_or(0),
+                        Ok(Err(e)) => {
+                            log::warn!("cancel-all {s}: {e}");
+                            0
+                        }
+                        Err(e) => {
+                            log::warn!("cancel-all {s}: {e}");
+                            0
+                        }
+                    }
+                }
+                CancelScope::Own => {
+                    let Ok(open) = list_open_orders(rest, s).await else { return 0 };
+                    let ours: Vec<Value> = open.iter().filter(|o| ids.is_ours(&o.order_link_id)).map(|o| json!({"symbol": s, "orderLinkId": o.order_link_id})).collect();
+                    let mut n = 0;
+                    for chunk in ours.chunks(MAX_BATCH_ITEMS) {
+                        let body = json!({"category": "linear", "request": chunk}).to_string();
+                        if let Ok(Ok(a)) = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await {
+                            n += a.ext["list"].as_array().map(|l| l.iter().filter(|c| c["code"].as_i64() == Some(0)).count()).unwrap_or(0);
+                        }
+                    }
+                    n
+                }
+            }
+        };
+        tokio::time::timeout(budget, work).await.unwrap_or(0)
+    });
+    join_all(per_symbol).await.into_iter().sum()
+}
+
+/// The bot's open orders on the exchange, per the open-orders query; None if any query failed.
+async fn verify(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkIds, budget: Duration) -> Option<Vec<String>> {
+    let lists = join_all(symbols.iter().map(|s| tokio::time::timeout(budget, list_open_orders(rest, s)))).await;
+    let mut ours = Vec::new();
+    for l in lists {
+        match l {
+            Ok(Ok(list)) => ours.extend(list.into_iter().filter(|o| ids.is_ours(&o.order_link_id)).map(|o| o.order_link_id)),
+            Ok(Err(e)) => {
+                log::warn!("verification query failed: {e}");
+                return None;
+            }
+            Err(_) => {
+                log::warn!("verification query timed out");
+                return None;
+            }
+        }
+    }
+    Some(ours)
+}
+
+impl Handler<Stop> for OrderManager {
+    type Result = ResponseActFuture<Self, StopAck>;
+
+    fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
+        self.gate_open = false;
+        let started = Instant::now();
+        // Answer a little before the supervisor's own timeout, with what we know.
+        let end = stop.deadline.checked_sub(Duration::from_millis(100)).unwrap_or(stop.deadline);
+        let in_flight = self.in_flight.clone();
+        let rest = self.rest.clone();
+        let symbols = self.symbols.clone();
+        let ids = self.ids.clone();
+        let scope = self.settings.cancel_scope;
+        let dry_run = self.dry_run;
+        let known: Vec<String> = self.table.all().map(|o| o.link_id.clone()).collect();
+        let fut = async move {
+            let mut outcome = OrdersOutcome::default();
+            while in_flight.get() > 0 && Instant::now() < end {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let drained = in_flight.get() == 0;
+            if dry_run {
+                outcome.skipped_dry_run = true;
+                outcome.remaining = Some(0);
+                return (outcome, drained);
+            }
+            loop {
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                outcome.attempts += 1;
+                outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, left).await;
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match verify(&rest, &symbols, &ids, left).await {
+                    Some(ours) if ours.is_empty() => {
+                        outcome.remaining = Some(0);
+                        outcome.may_remain.clear();
+                        outcome.verified_flat = true;
+                        break;
+                    }
+                    Some(ours) => {
+                        outcome.remaining = Some(ours.len());
+                        outcome.may_remain = ours;
+                    }
+                    None => {}
+                }
+                // Cancel-all is asynchronous on the exchange: give it a moment before asking again.
+                tokio::time::sleep(Duration::from_millis(20).min(end.saturating_duration_since(Instant::now()))).await;
+            }
+            if !outcome.verified_flat && outcome.may_remain.is_empty() {
+                outcome.may_remain = known;
+            }
+            (outcome, drained)
+        };
+        Box::pin(fut.into_actor(self).map(move |(outcome, drained), act, ctx| {
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            act.metrics.shutdown_cancel_orders.inc_by(outcome.cancelled as u64);
+            act.record(Event::ShutdownCancelOrders {
+                cancelled: outcome.cancelled,
+                remaining: outcome.remaining,
+                verified_flat: outcome.verified_flat,
+                attempts: outcome.attempts,
+                elapsed_ms,
+                skipped_dry_run: outcome.skipped_dry_run,
+            });
+            act.record(Event::FinalState { open_orders: act.table.all().cloned().collect(), positions: act.positions.iter().map(|(s, p)| (s.clone(), *p)).collect() });
+            let drain_note = if drained { "" } else { "; some requests were still in flight" };
+            let (status, detail) = if outcome.skipped_dry_run {
+                (StepStatus::Ok, "dry-run: nothing was sent, so nothing to cancel".to_string())
+            } else if outcome.verified_flat {
+                (StepStatus::Ok, format!("cancelled {} orders, verified 0 open on the exchange ({} attempt(s)){drain_note}", outcome.cancelled, outcome.attempts))
+            } else {
+                let remaining = outcome.remaining.map(|n| n.to_string()).unwrap_or_else(|| "an unknown number of".into());
+                (StepStatus::TimedOut, format!("cancelled {} orders; {remaining} orders may remain (could not verify flat in {} attempt(s)){drain_note}", outcome.cancelled, outcome.attempts))
+            };
+            ctx.stop();
+            StopAck { status, detail, orders: Some(outcome) }
+        }))
+    }
+}
+

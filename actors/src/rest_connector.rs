@@ -1,0 +1,112 @@
+//! RestConnector: the one way to the exchange's REST API. Signed requests with timeouts;
+//! refuses work once stopped and lets requests already in flight finish.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::rest_client::{Answer, RestClient, RestError};
+use crate::stop::{StepStatus, Stop, StopAck};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    PublicGet,
+    Get,
+    Post,
+}
+
+/// One REST call. `payload` is the query string (GET) or the JSON body (POST), sent and signed as is.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Answer, RestError>")]
+pub struct Call {
+    pub method: Method,
+    pub endpoint: &'static str,
+    pub payload: String,
+}
+
+impl Call {
+    pub fn get(endpoint: &'static str, query: impl Into<String>) -> Self {
+        Self { method: Method::Get, endpoint, payload: query.into() }
+    }
+
+    pub fn post(endpoint: &'static str, body: impl Into<String>) -> Self {
+        Self { method: Method::Post, endpoint, payload: body.into() }
+    }
+}
+
+pub struct RestConnector {
+    client: Option<RestClient>,
+    in_flight: Rc<Cell<usize>>,
+}
+
+impl RestConnector {
+    pub fn new(client: RestClient) -> Self {
+        Self { client: Some(client), in_flight: Rc::new(Cell::new(0)) }
+    }
+}
+
+impl Actor for RestConnector {
+    type Context = Context<Self>;
+}
+
+/// Decrements the in-flight count however the request ends (answered, failed, dropped).
+struct InFlight(Rc<Cell<usize>>);
+
+impl InFlight {
+    fn new(c: &Rc<Cell<usize>>) -> Self {
+        c.set(c.get() + 1);
+        Self(c.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+impl Handler<Call> for RestConnector {
+    type Result = ResponseFuture<Result<Answer, RestError>>;
+
+    fn handle(&mut self, call: Call, _: &mut Self::Context) -> Self::Result {
+        let Some(client) = self.client.clone() else { return Box::pin(async { Err(RestError::Stopped) }) };
+        let guard = InFlight::new(&self.in_flight);
+        Box::pin(async move {
+            let _guard = guard;
+            match call.method {
+                Method::PublicGet => client.public_get(call.endpoint, &call.payload).await,
+                Method::Get => client.get(call.endpoint, &call.payload).await,
+                Method::Post => client.post(call.endpoint, call.payload).await,
+            }
+        })
+    }
+}
+
+impl Handler<Stop> for RestConnector {
+    type Result = ResponseActFuture<Self, StopAck>;
+
+    fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
+        // Refuse new work at once; requests already sent keep their client clone.
+        self.client = None;
+        let in_flight = self.in_flight.clone();
+        Box::pin(
+            async move {
+                while in_flight.get() > 0 && tokio::time::Instant::now() < stop.deadline.into() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                in_flight.get()
+            }
+            .into_actor(self)
+            .map(|left, _, ctx| {
+                ctx.stop();
+                if left == 0 {
+                    StopAck::ok("no request in flight; HTTP client dropped")
+                } else {
+                    StopAck::with_status(StepStatus::TimedOut, format!("{left} requests still in flight at the deadline"))
+                }
+            }),
+        )
+    }
+}

@@ -1,0 +1,74 @@
+//! What `/status` shows, and the patches other actors send to keep it current.
+
+use std::collections::BTreeMap;
+
+use actix::Message;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::orders::TrackedOrder;
+use crate::report::StepReport;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ShutdownProgress {
+    pub shutdown_id: String,
+    pub reason: String,
+    pub steps: Vec<StepReport>,
+    pub finished: bool,
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusView {
+    pub run_id: String,
+    pub mode: String,
+    pub symbols: Vec<String>,
+    pub ready: bool,
+    pub shutting_down: bool,
+    pub connections: BTreeMap<String, String>,
+    pub open_orders: Vec<TrackedOrder>,
+    pub positions: BTreeMap<String, Decimal>,
+    pub book_tops: BTreeMap<String, (Decimal, Decimal)>,
+    /// Quotes the strategy wants (in dry-run, nothing is sent for them).
+    pub desired_quotes: BTreeMap<String, usize>,
+    pub recorder_file: String,
+    pub shutdown: Option<ShutdownProgress>,
+}
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum StatusPatch {
+    Ready(bool),
+    Connection { stream: String, state: String },
+    Orders(Vec<TrackedOrder>),
+    Position { symbol: String, size: Decimal },
+    BookTop { symbol: String, bid: Decimal, ask: Decimal },
+    DesiredQuotes { symbol: String, count: usize },
+    Shutdown(ShutdownProgress),
+}
+
+impl StatusView {
+    pub fn apply(&mut self, patch: StatusPatch) {
+        match patch {
+            StatusPatch::Ready(r) => self.ready = r,
+            StatusPatch::Connection { stream, state } => {
+                self.connections.insert(stream, state);
+            }
+            StatusPatch::Orders(o) => self.open_orders = o,
+            StatusPatch::Position { symbol, size } => {
+                self.positions.insert(symbol, size);
+            }
+            StatusPatch::BookTop { symbol, bid, ask } => {
+                self.book_tops.insert(symbol, (bid, ask));
+            }
+            StatusPatch::DesiredQuotes { symbol, count } => {
+                self.desired_quotes.insert(symbol, count);
+            }
+            StatusPatch::Shutdown(p) => {
+                self.shutting_down = true;
+                self.ready = false;
+                self.shutdown = Some(p);
+            }
+        }
+    }
+}

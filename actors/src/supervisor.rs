@@ -1,0 +1,224 @@
+//! Supervisor: the stop sequence as data — a list of steps (name, recipient, timeout) walked in
+//! order inside one overall deadline. Every way of stopping (signal, `POST /shutdown`, a fatal
+//! error, a failed start) comes here as `RequestShutdown`; a second signal comes as `Force`.
+//! Each step's outcome is logged as it completes, shown in `/status`, recorded, and summed up in
+//! the report whose verdict is the process's exit code.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::events::Event;
+use crate::link_id::new_run_id;
+use crate::metrics::{labels, Metrics};
+use crate::recorder::{Flush, Record, Recorder};
+use crate::report::{exit_code, exit_code_for, ShutdownReport, StepReport};
+use crate::status::{ShutdownProgress, StatusPatch};
+use crate::stop::{OrdersOutcome, StepStatus, Stop};
+use crate::web_server::WebServer;
+
+/// Per-step timeouts and the overall deadline, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSettings {
+    /// Hard bound on the whole sequence. Keep the container grace period above it.
+    pub deadline_ms: u64,
+    pub order_manager_ms: u64,
+    pub strategy_ms: u64,
+    pub ws_connector_ms: u64,
+    pub rest_connector_ms: u64,
+    pub web_server_ms: u64,
+    pub recorder_ms: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self { deadline_ms: 40_000, order_manager_ms: 20_000, strategy_ms: 2_000, ws_connector_ms: 3_000, rest_connector_ms: 3_000, web_server_ms: 5_000, recorder_ms: 10_000 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShutdownSource {
+    Signal(&'static str),
+    Http,
+    /// Something the bot cannot run with (e.g. the private stream refused its credentials).
+    Fatal(String),
+    /// The bot could not finish starting.
+    StartupFailure(String),
+}
+
+impl std::fmt::Display for ShutdownSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShutdownSource::Signal(s) => write!(f, "{s}"),
+            ShutdownSource::Http => write!(f, "POST /shutdown"),
+            ShutdownSource::Fatal(e) => write!(f, "fatal error: {e}"),
+            ShutdownSource::StartupFailure(e) => write!(f, "startup failed: {e}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "ShutdownTicket")]
+pub struct RequestShutdown {
+    pub source: ShutdownSource,
+}
+
+#[derive(Debug, Clone, MessageResponse)]
+pub struct ShutdownTicket {
+    pub shutdown_id: String,
+    pub already_started: bool,
+}
+
+/// Second signal: abandon the current step, flush the recorder, exit with code 5.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Force;
+
+#[derive(Clone)]
+pub struct Step {
+    pub name: &'static str,
+    pub recipient: Recipient<Stop>,
+    pub timeout: Duration,
+}
+
+struct Started {
+    id: String,
+    reason: String,
+    at: Instant,
+}
+
+pub struct Supervisor {
+    steps: Vec<Step>,
+    deadline: Duration,
+    recorder: Addr<Recorder>,
+    web: Addr<WebServer>,
+    metrics: Arc<Metrics>,
+    started: Option<Started>,
+}
+
+impl Supervisor {
+    pub fn new(steps: Vec<Step>, deadline: Duration, recorder: Addr<Recorder>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> Self {
+        Self { steps, deadline, recorder, web, metrics, started: None }
+    }
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+}
+
+/// Walk the steps; returns each step's report and the orders' outcome.
+#[allow(clippy::too_many_arguments)]
+async fn walk(steps: Vec<Step>, deadline: Instant, id: String, reason: String, during_startup: bool, started: Instant, recorder: Addr<Recorder>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> ShutdownReport {
+    let mut reports: Vec<StepReport> = Vec::new();
+    let mut orders: Option<OrdersOutcome> = None;
+    let progress = |reports: &Vec<StepReport>, finished: bool, code: Option<i32>| ShutdownProgress { shutdown_id: id.clone(), reason: reason.clone(), steps: reports.clone(), finished, exit_code: code };
+    for step in steps {
+        let now = Instant::now();
+        let budget = step.timeout.min(deadline.saturating_duration_since(now));
+        if step.name == "recorder" {
+            // The report goes in before the recorder's own Stop: its mailbox is FIFO.
+            let partial = ShutdownReport {
+                shutdown_id: id.clone(),
+                reason: reason.clone(),
+                during_startup,
+                steps: reports.clone(),
+                orders: orders.clone(),
+                total_ms: started.elapsed().as_millis() as u64,
+                exit_code: exit_code_for(&reports, orders.as_ref(), during_startup),
+            };
+            recorder.do_send(Record(Event::ShutdownReport(partial)));
+        }
+        let report = if budget.is_zero() {
+            StepReport { step: step.name.into(), status: StepStatus::TimedOut, elapsed_ms: 0, detail: "skipped: the overall deadline has passed".into() }
+        } else {
+            log::info!("shutdown step {}: stopping (timeout {} ms)", step.name, budget.as_millis());
+            let outcome = step.recipient.send(Stop { deadline: now + budget }).timeout(budget).await;
+            let elapsed_ms = now.elapsed().as_millis() as u64;
+            match outcome {
+                Ok(ack) => {
+                    if let Some(o) = ack.orders {
+                        orders = Some(o);
+                    }
+                    StepReport { step: step.name.into(), status: ack.status, elapsed_ms, detail: ack.detail }
+                }
+                Err(MailboxError::Timeout) => StepReport { step: step.name.into(), status: StepStatus::TimedOut, elapsed_ms, detail: format!("no answer within {} ms; abandoned", budget.as_millis()) },
+                Err(MailboxError::Closed) => StepReport { step: step.name.into(), status: StepStatus::Failed, elapsed_ms, detail: "actor already gone".into() },
+            }
+        };
+        if report.status == StepStatus::Ok {
+            log::info!("shutdown step {}: {} in {} ms — {}", report.step, report.status, report.elapsed_ms, report.detail);
+        } else {
+            log::error!("shutdown step {}: {} after {} ms — {}", report.step, report.status, report.elapsed_ms, report.detail);
+        }
+        metrics.shutdown_step_seconds.get_or_create(&labels(&[("step", step.name)])).set(report.elapsed_ms as f64 / 1000.0);
+        if step.name != "recorder" {
+            recorder.do_send(Record(Event::ShutdownStep(report.clone())));
+        }
+        reports.push(report);
+        web.do_send(StatusPatch::Shutdown(progress(&reports, false, None)));
+    }
+    let code = exit_code_for(&reports, orders.as_ref(), during_startup);
+    ShutdownReport { shutdown_id: id.clone(), reason: reason.clone(), during_startup, steps: reports, orders, total_ms: started.elapsed().as_millis() as u64, exit_code: code }
+}
+
+impl Handler<RequestShutdown> for Supervisor {
+    type Result = ShutdownTicket;
+
+    fn handle(&mut self, msg: RequestShutdown, ctx: &mut Self::Context) -> ShutdownTicket {
+        if let Some(s) = &self.started {
+            log::info!("shutdown {} already in progress ({}); ignoring {}", s.id, s.reason, msg.source);
+            return ShutdownTicket { shutdown_id: s.id.clone(), already_started: true };
+        }
+        let id = format!("sd-{}", new_run_id());
+        let reason = msg.source.to_string();
+        let during_startup = matches!(msg.source, ShutdownSource::StartupFailure(_));
+        let at = Instant::now();
+        log::warn!("shutdown {id} started: {reason}; deadline {} ms", self.deadline.as_millis());
+        // Not ready from this moment; "shutdown started" reaches the disk at once.
+        self.web.do_send(StatusPatch::Shutdown(ShutdownProgress { shutdown_id: id.clone(), reason: reason.clone(), ..Default::default() }));
+        self.recorder.do_send(Record(Event::ShutdownStarted { shutdown_id: id.clone(), reason: reason.clone() }));
+        self.started = Some(Started { id: id.clone(), reason: reason.clone(), at });
+        let fut = walk(self.steps.clone(), at + self.deadline, id.clone(), reason, during_startup, at, self.recorder.clone(), self.web.clone(), self.metrics.clone());
+        ctx.spawn(fut.into_actor(self).map(|report, act, _| {
+            let summary = report.summary();
+            print!("{summary}");
+            log::info!("shutdown {} finished in {} ms with exit code {}", report.shutdown_id, report.total_ms, report.exit_code);
+            act.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
+                shutdown_id: report.shutdown_id.clone(),
+                reason: report.reason.clone(),
+                steps: report.steps.clone(),
+                finished: true,
+                exit_code: Some(report.exit_code),
+            }));
+            System::current().stop_with_code(report.exit_code);
+        }));
+        ShutdownTicket { shutdown_id: id, already_started: false }
+    }
+}
+
+impl Handler<Force> for Supervisor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Force, _: &mut Self::Context) -> Self::Result {
+        let id = self.started.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+        let elapsed = self.started.as_ref().map(|s| s.at.elapsed().as_millis()).unwrap_or(0);
+        log::error!("second signal: forcing exit of shutdown {id} after {elapsed} ms; the current step is abandoned and orders may remain (the exchange-side dead-man switch is the net)");
+        let recorder = self.recorder.clone();
+        Box::pin(
+            async move {
+                recorder.do_send(Record(Event::ShutdownForced { shutdown_id: id }));
+                match recorder.send(Flush).timeout(Duration::from_secs(1)).await {
+                    Ok(Ok(())) => log::info!("recorder flushed"),
+                    Ok(Err(e)) => log::error!("recorder flush failed: {e}"),
+                    Err(e) => log::error!("recorder did not flush in time: {e}"),
+                }
+                println!("mmbot: forced exit (code {}): {}", exit_code::FORCED, crate::report::exit_meaning(exit_code::FORCED));
+                std::process::exit(exit_code::FORCED);
+            }
+            .into_actor(self),
+        )
+    }
+}

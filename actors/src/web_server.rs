@@ -1,0 +1,153 @@
+//! WebServer: the control and observability endpoints on 127.0.0.1 by default —
+//! `/healthz`, `/readyz` (503 from the moment shutdown starts), `/status`, `/metrics` and
+//! `POST /shutdown` (bearer token). Built with `disable_signals()`: signals belong to the
+//! Signal actor, or actix-web would stop the whole system on its own.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::metrics::Metrics;
+use crate::rest_client::Secret;
+use crate::status::{StatusPatch, StatusView};
+use crate::stop::{StepStatus, Stop, StopAck};
+use crate::supervisor::{RequestShutdown, ShutdownSource, ShutdownTicket};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebServerSettings {
+    pub listen: SocketAddr,
+}
+
+impl Default for WebServerSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".parse().expect("valid address") }
+    }
+}
+
+struct Shared {
+    view: Arc<RwLock<StatusView>>,
+    metrics: Arc<Metrics>,
+    token: Secret,
+    supervisor: Recipient<RequestShutdown>,
+}
+
+pub struct WebServer {
+    handle: Option<ServerHandle>,
+    view: Arc<RwLock<StatusView>>,
+    pub addr: SocketAddr,
+}
+
+fn token_matches(expected: &Secret, req: &HttpRequest) -> bool {
+    let Some(given) = req.headers().get("Authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    let (a, b) = (expected.expose().as_bytes(), given.trim().as_bytes());
+    // Constant time over the expected length: a wrong token takes as long as a right one.
+    !a.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn readyz(s: web::Data<Shared>) -> HttpResponse {
+    let v = s.view.read().unwrap_or_else(|e| e.into_inner());
+    if v.ready && !v.shutting_down {
+        HttpResponse::Ok().content_type("text/plain").body("ready\n")
+    } else if v.shutting_down {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("shutting down\n")
+    } else {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("starting\n")
+    }
+}
+
+async fn status(s: web::Data<Shared>) -> HttpResponse {
+    let v = s.view.read().unwrap_or_else(|e| e.into_inner()).clone();
+    HttpResponse::Ok().json(v)
+}
+
+async fn render_metrics(s: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(s.metrics.render())
+}
+
+async fn shutdown(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if !token_matches(&s.token, &req) {
+        log::warn!("POST /shutdown refused: missing or wrong bearer token (from {:?})", req.peer_addr());
+        return HttpResponse::Unauthorized().insert_header(("WWW-Authenticate", "Bearer")).json(json!({"error": "a valid bearer token is required"}));
+    }
+    match s.supervisor.send(RequestShutdown { source: ShutdownSource::Http }).await {
+        Ok(ShutdownTicket { shutdown_id, already_started }) => {
+            HttpResponse::Accepted().json(json!({"shutdown_id": shutdown_id, "status": if already_started { "already in progress" } else { "started" }}))
+        }
+        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"error": format!("supervisor unavailable: {e}")})),
+    }
+}
+
+impl WebServer {
+    /// Bind and start serving; fails at once if the address is taken.
+    pub fn bind(settings: &WebServerSettings, view: Arc<RwLock<StatusView>>, metrics: Arc<Metrics>, token: Secret, supervisor: Recipient<RequestShutdown>) -> std::io::Result<Self> {
+        let shared = web::Data::new(Shared { view: view.clone(), metrics, token, supervisor });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .app_data(web::PayloadConfig::new(16 * 1024))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .route("/status", web::get().to(status))
+                .route("/metrics", web::get().to(render_metrics))
+                .route("/shutdown", web::post().to(shutdown))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(2)
+        .client_request_timeout(Duration::from_secs(5))
+        .bind(settings.listen)?;
+        let addr = server.addrs().first().copied().unwrap_or(settings.listen);
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Ok(Self { handle: Some(handle), view, addr })
+    }
+}
+
+impl Actor for WebServer {
+    type Context = Context<Self>;
+}
+
+impl Handler<StatusPatch> for WebServer {
+    type Result = ();
+
+    fn handle(&mut self, patch: StatusPatch, _: &mut Self::Context) {
+        self.view.write().unwrap_or_else(|e| e.into_inner()).apply(patch);
+    }
+}
+
+impl Handler<Stop> for WebServer {
+    type Result = ResponseActFuture<Self, StopAck>;
+
+    fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
+        let handle = self.handle.take();
+        Box::pin(
+            async move {
+                let Some(h) = handle else { return StopAck::ok("already stopped") };
+                let budget = stop.deadline.saturating_duration_since(std::time::Instant::now());
+                match tokio::time::timeout(budget, h.stop(true)).await {
+                    Ok(()) => StopAck::ok("HTTP server stopped gracefully"),
+                    Err(_) => StopAck::with_status(StepStatus::TimedOut, "HTTP server did not stop in time"),
+                }
+            }
+            .into_actor(self)
+            .map(|ack, _, ctx| {
+                ctx.stop();
+                ack
+            }),
+        )
+    }
+}
