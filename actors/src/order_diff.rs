@@ -14,15 +14,15 @@ pub enum Action {
     Cancel { link_id: String },
 }
 
-/// `tolerance` is the largest price move (absolute) that keeps an order as it is.
-pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance: Decimal) -> Vec<Action> {
+/// `tolerance_bps` is the largest price move, in basis points of the price, that keeps an order as it is.
+pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -> Vec<Action> {
     let mut actions = Vec::new();
     for q in desired {
         match live.iter().find(|o| o.side == q.side && o.level == q.level) {
             None => actions.push(Action::Create(*q)),
             Some(o) if o.phase.is_pending() => {}
             Some(o) => {
-                let price_moved = (o.price - q.price).abs() > tolerance;
+                let price_moved = (o.price - q.price).abs() > q.price * tolerance_bps / Decimal::from(10_000);
                 let qty_changed = o.qty - o.filled != q.qty && o.qty != q.qty;
                 if price_moved || qty_changed {
                     actions.push(Action::Amend {
@@ -65,7 +65,7 @@ mod tests {
         let c = live("c", Side::Sell, 1, dec!(102.0), Phase::Live);
         let d = live("d", Side::Buy, 2, dec!(97.0), Phase::Creating);
         let desired = [quote(Side::Buy, 0, dec!(99.05)), quote(Side::Sell, 0, dec!(101.5)), quote(Side::Buy, 1, dec!(98.0)), quote(Side::Buy, 2, dec!(96.0))];
-        let actions = diff(&desired, &[&a, &b, &c, &d], dec!(0.1));
+        let actions = diff(&desired, &[&a, &b, &c, &d], dec!(10));
         assert_eq!(
             actions,
             vec![

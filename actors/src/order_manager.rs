@@ -23,7 +23,7 @@ use crate::link_id::LinkIds;
 use crate::metrics::{labels, Metrics};
 use crate::order_diff::{diff, Action};
 use crate::orders::{Change, OrderTable, Phase, TrackedOrder};
-use crate::quoting::{Filters, Quote};
+use crate::quoting::Quote;
 use crate::recorder::{Record, Recorder};
 use crate::rest_client::{Answer, RestError};
 use crate::rest_connector::{Call, RestConnector};
@@ -47,17 +47,20 @@ pub struct OrderManagerSettings {
     /// First part of every orderLinkId: letters, digits, `_`; at most 12 characters.
     pub link_prefix: String,
     pub cancel_scope: CancelScope,
-    /// Price moves up to this many ticks keep an order in place (no churn).
-    pub requote_tolerance_ticks: u32,
+    /// Price moves up to this many basis points keep an order in place (no churn).
+    pub requote_tolerance_bps: Decimal,
     /// How often open orders are reconciled with the exchange while running.
     pub reconcile_interval_ms: u64,
 }
 
 impl Default for OrderManagerSettings {
     fn default() -> Self {
-        Self { link_prefix: "mmb".into(), cancel_scope: CancelScope::Symbol, requote_tolerance_ticks: 2, reconcile_interval_ms: 5000 }
+        Self { link_prefix: "mmb".into(), cancel_scope: CancelScope::Symbol, requote_tolerance_bps: Decimal::TWO, reconcile_interval_ms: 5000 }
     }
 }
+
+/// Pause after a rate-limit answer: Bybit's window is one second.
+const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
@@ -88,8 +91,9 @@ pub struct OrderManager {
     gate_open: bool,
     in_flight: Rc<Cell<usize>>,
     busy: HashSet<String>,
+    /// Symbols whose requests were rate-limited, and until when to hold off.
+    cooldown: HashMap<String, Instant>,
     desired: HashMap<String, Vec<Quote>>,
-    filters: HashMap<String, Filters>,
     positions: BTreeMap<String, Decimal>,
     rest: Addr<RestConnector>,
     recorder: Addr<Recorder>,
@@ -144,7 +148,6 @@ impl OrderManager {
         symbols: Vec<String>,
         dry_run: bool,
         run_id: &str,
-        filters: HashMap<String, Filters>,
         rest: Addr<RestConnector>,
         recorder: Addr<Recorder>,
         web: Addr<WebServer>,
@@ -160,8 +163,8 @@ impl OrderManager {
             gate_open: true,
             in_flight: Rc::new(Cell::new(0)),
             busy: HashSet::new(),
+            cooldown: HashMap::new(),
             desired: HashMap::new(),
-            filters,
             positions: BTreeMap::new(),
             rest,
             recorder,
@@ -185,10 +188,11 @@ impl OrderManager {
             return;
         }
         let Some(desired) = self.desired.get(symbol) else { return };
-        let tick = self.filters.get(symbol).map(|f| f.tick_size).unwrap_or_default();
-        let tolerance = tick * Decimal::from(self.settings.requote_tolerance_ticks);
+        if self.cooldown.get(symbol).is_some_and(|until| Instant::now() < *until) {
+            return;
+        }
         let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
-        let actions = diff(desired, &live, tolerance);
+        let actions = diff(desired, &live, self.settings.requote_tolerance_bps);
         if actions.is_empty() {
             return;
         }
@@ -246,16 +250,25 @@ impl OrderManager {
         self.publish();
         let symbol = symbol.to_string();
         ctx.spawn(join_all(calls).into_actor(self).map(move |results, act, ctx| {
+            let mut limited = false;
             for (kind, links, r) in results {
-                act.on_batch(kind, &links, r);
+                limited |= act.on_batch(kind, &links, r);
             }
             act.busy.remove(&symbol);
             act.publish();
-            act.act(&symbol, ctx);
+            if limited {
+                // Honour the exchange's budget: one window's pause, then try again.
+                log::warn!("{symbol}: rate-limited by the exchange (10006); holding requests for {} ms", RATE_LIMIT_PAUSE.as_millis());
+                act.cooldown.insert(symbol.clone(), Instant::now() + RATE_LIMIT_PAUSE);
+                ctx.run_later(RATE_LIMIT_PAUSE, move |act, ctx| act.act(&symbol, ctx));
+            } else {
+                act.act(&symbol, ctx);
+            }
         }));
     }
 
-    fn on_batch(&mut self, kind: BatchKind, links: &[String], r: Result<Answer, RestError>) {
+    /// Apply a batch answer; returns true if the exchange rate-limited any of it.
+    fn on_batch(&mut self, kind: BatchKind, links: &[String], r: Result<Answer, RestError>) -> bool {
         let action = match kind {
             BatchKind::Create => "create",
             BatchKind::Amend => "amend",
@@ -277,12 +290,14 @@ impl OrderManager {
                         o.phase = Phase::Live;
                     }
                 }
-                if !e.outcome_unknown() {
+                let limited = matches!(e, RestError::Exchange { code: RetCode::RateLimited, .. });
+                if !e.outcome_unknown() && !limited {
                     self.record(Event::Error { source: format!("{action}-batch"), message: e.to_string() });
                 }
-                return;
+                return limited;
             }
         };
+        let mut limited = false;
         let codes = answer.ext["list"].as_array().cloned().unwrap_or_default();
         let results = answer.result["list"].as_array().cloned().unwrap_or_default();
         for (i, link) in links.iter().enumerate() {
@@ -291,6 +306,7 @@ impl OrderManager {
             let order_id = results.get(i).and_then(|r| r["orderId"].as_str()).unwrap_or("").to_string();
             let symbol = self.table.get(link).map(|o| o.symbol.clone()).unwrap_or_default();
             let rc = RetCode::from_code(code);
+            limited |= rc == RetCode::RateLimited;
             match (kind, rc) {
                 (BatchKind::Create, RetCode::Ok) => {
                     if let Some(o) = self.table.get_mut(link) {
@@ -324,6 +340,7 @@ impl OrderManager {
                 }
             }
         }
+        limited
     }
 
     fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {

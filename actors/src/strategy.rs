@@ -21,15 +21,30 @@ use crate::web_server::WebServer;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StrategySettings {
-    #[serde(flatten)]
-    pub quote: QuoteParams,
+    /// Levels per side.
+    pub levels: u32,
+    /// Distance of the first level from the mid, each side, in basis points.
+    pub spread_bps: Decimal,
+    /// Distance between consecutive levels, in basis points.
+    pub level_step_bps: Decimal,
+    /// Value of each order in USDT.
+    pub order_notional: Decimal,
+    /// Shift of both sides per order-notional of inventory, in basis points.
+    pub inventory_skew_bps: Decimal,
     /// Least time between two quote updates of one symbol.
     pub min_requote_ms: u64,
 }
 
 impl Default for StrategySettings {
     fn default() -> Self {
-        Self { quote: QuoteParams::default(), min_requote_ms: 250 }
+        let q = QuoteParams::default();
+        Self { levels: q.levels, spread_bps: q.spread_bps, level_step_bps: q.level_step_bps, order_notional: q.order_notional, inventory_skew_bps: q.inventory_skew_bps, min_requote_ms: 250 }
+    }
+}
+
+impl StrategySettings {
+    pub fn quote_params(&self) -> QuoteParams {
+        QuoteParams { levels: self.levels, spread_bps: self.spread_bps, level_step_bps: self.level_step_bps, order_notional: self.order_notional, inventory_skew_bps: self.inventory_skew_bps }
     }
 }
 
@@ -52,6 +67,7 @@ pub struct PositionUpdate {
 
 pub struct Strategy {
     settings: StrategySettings,
+    params: QuoteParams,
     filters: HashMap<String, Filters>,
     tops: HashMap<String, (Top, Instant)>,
     positions: HashMap<String, Decimal>,
@@ -66,6 +82,7 @@ pub struct Strategy {
 impl Strategy {
     pub fn new(settings: StrategySettings, filters: HashMap<String, Filters>, order_manager: Addr<OrderManager>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> Self {
         Self {
+            params: settings.quote_params(),
             settings,
             filters,
             tops: HashMap::new(),
@@ -86,7 +103,7 @@ impl Strategy {
         let Some(filters) = self.filters.get(symbol) else { return };
         let quotes = match self.tops.get(symbol) {
             Some((top, received_at)) => {
-                let q = compute_quotes(&self.settings.quote, filters, top, self.positions.get(symbol).copied().unwrap_or_default());
+                let q = compute_quotes(&self.params, filters, top, self.positions.get(symbol).copied().unwrap_or_default());
                 self.metrics.tick_to_quote.observe(received_at.elapsed().as_secs_f64());
                 q
             }

@@ -1,0 +1,195 @@
+//! Wiring: resolve the exchange (embedded simulator or configured URLs), check what must be
+//! true before quoting (exchange reachable, symbols listed, credentials accepted), then start
+//! the actors and hand the stop sequence to the Supervisor.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix::prelude::*;
+use anyhow::{bail, Context as _};
+use rust_decimal::Decimal;
+
+use bybit_sim::SimHandle;
+use bybit_v5::rest::{path, Instrument};
+use mmbot_actors::events::Event;
+use mmbot_actors::link_id::new_run_id;
+use mmbot_actors::metrics::Metrics;
+use mmbot_actors::order_manager::OrderManager;
+use mmbot_actors::quoting::Filters;
+use mmbot_actors::recorder::{Record, Recorder};
+use mmbot_actors::rest_client::{RestClient, RestError, RestSettings, Secret};
+use mmbot_actors::rest_connector::RestConnector;
+use mmbot_actors::signal::Signal;
+use mmbot_actors::status::{StatusPatch, StatusView};
+use mmbot_actors::strategy::Strategy;
+use mmbot_actors::supervisor::{Step, Supervisor};
+use mmbot_actors::web_server::{WebServer, WebServerSettings};
+use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
+
+use crate::config::{Config, Mode};
+
+/// What must outlive the actor system: the embedded simulator, if any.
+pub struct Running {
+    pub sim: Option<SimHandle>,
+}
+
+struct Exchange {
+    rest_url: String,
+    ws_public_url: String,
+    ws_private_url: String,
+    api_key: String,
+    api_secret: Secret,
+    sim: Option<SimHandle>,
+}
+
+fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
+    let e = &c.exchange;
+    if c.mode != Mode::Live && e.rest_url.is_empty() {
+        let key = format!("paper-{}", new_run_id());
+        let secret = format!("{}{}", new_run_id(), new_run_id());
+        let mut sim = bybit_sim::SimConfig { accounts: vec![(key.clone(), secret.clone())], seed: c.paper.seed, ..Default::default() };
+        sim.market.volatility_bps = c.paper.volatility_bps;
+        sim.market.trade_probability = c.paper.trade_probability;
+        sim.limits.orders_per_sec = c.paper.order_rate_limit;
+        let handle = bybit_sim::spawn(sim).context("starting the embedded bybit-sim")?;
+        log::info!("paper trading on the embedded bybit-sim at {}", handle.rest_url());
+        return Ok(Exchange {
+            rest_url: handle.rest_url(),
+            ws_public_url: handle.ws_public_url(),
+            ws_private_url: handle.ws_private_url(),
+            api_key: key,
+            api_secret: Secret::new(secret),
+            sim: Some(handle),
+        });
+    }
+    Ok(Exchange {
+        rest_url: e.rest_url.trim_end_matches('/').to_string(),
+        ws_public_url: e.ws_public_url.clone(),
+        ws_private_url: e.ws_private_url.clone(),
+        api_key: e.api_key.clone(),
+        api_secret: Secret::new(e.api_secret.clone()),
+        sim: None,
+    })
+}
+
+async fn load_filters(client: &RestClient, symbols: &[String]) -> anyhow::Result<HashMap<String, Filters>> {
+    let mut out = HashMap::new();
+    for s in symbols {
+        let a = client.public_get(path::INSTRUMENTS, &format!("category=linear&symbol={s}")).await.with_context(|| format!("instruments-info for {s}"))?;
+        let list: Vec<Instrument> = serde_json::from_value(a.result["list"].clone()).context("decoding instruments-info")?;
+        let Some(i) = list.into_iter().find(|i| &i.symbol == s) else { bail!("symbol {s} is not listed as a linear contract on the exchange") };
+        if i.status != "Trading" {
+            bail!("symbol {s} is not trading (status {})", i.status);
+        }
+        out.insert(
+            s.clone(),
+            Filters {
+                tick_size: i.price_filter.tick_size,
+                qty_step: i.lot_size_filter.qty_step,
+                min_qty: i.lot_size_filter.min_order_qty,
+                max_qty: i.lot_size_filter.max_order_qty,
+                min_notional: i.lot_size_filter.min_notional_value.unwrap_or(Decimal::ZERO),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// A control token: configured, or generated into the data directory (never logged).
+fn control_token(c: &Config) -> anyhow::Result<Secret> {
+    if !c.control.token.is_empty() {
+        return Ok(Secret::new(c.control.token.clone()));
+    }
+    let token = format!("{}{}{}", new_run_id(), new_run_id(), new_run_id());
+    std::fs::create_dir_all(&c.recorder.dir).with_context(|| format!("creating {}", c.recorder.dir.display()))?;
+    let path = c.recorder.dir.join("control-token");
+    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    log::info!("control token generated into {} (POST /shutdown needs it)", path.display());
+    Ok(Secret::new(token))
+}
+
+pub async fn start(c: Config) -> anyhow::Result<Running> {
+    let exchange = resolve_exchange(&c)?;
+    let dry_run = c.mode == Mode::DryRun;
+    let metrics = Arc::new(Metrics::default());
+    let client = RestClient::new(
+        RestSettings {
+            base_url: exchange.rest_url.clone(),
+            api_key: exchange.api_key.clone(),
+            api_secret: exchange.api_secret.clone(),
+            recv_window_ms: c.exchange.recv_window_ms,
+            timeout: Duration::from_millis(c.exchange.request_timeout_ms),
+        },
+        Some(metrics.clone()),
+    );
+    let offset = client.sync_time().await.with_context(|| format!("exchange unreachable at {}", exchange.rest_url))?;
+    log::info!("exchange clock offset {offset} ms");
+    let filters = load_filters(&client, &c.symbols).await?;
+    if !dry_run {
+        match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
+            Ok(_) => {}
+            Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => bail!("credentials rejected by the exchange: {msg} ({})", code.code()),
+            Err(e) => return Err(e).context("checking credentials (wallet-balance)"),
+        }
+    }
+    let run_id = new_run_id();
+    let recorder = Recorder::open(c.recorder.clone(), &run_id, metrics.clone()).with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?;
+    let recorder_file = recorder.path().display().to_string();
+    let recorder = Recorder::start_in_arbiter(&Arbiter::new().handle(), move |_| recorder);
+    recorder.do_send(Record(Event::Started { run_id: run_id.clone(), mode: c.mode.as_str().into(), symbols: c.symbols.clone(), version: env!("CARGO_PKG_VERSION").into() }));
+
+    let view = Arc::new(RwLock::new(StatusView {
+        run_id: run_id.clone(),
+        mode: c.mode.as_str().into(),
+        symbols: c.symbols.clone(),
+        recorder_file: recorder_file.clone(),
+        ..Default::default()
+    }));
+    let supervisor_ctx = Context::<Supervisor>::new();
+    let supervisor = supervisor_ctx.address();
+    let token = control_token(&c)?;
+    let web = WebServer::bind(&WebServerSettings { listen: c.control.listen }, view, metrics.clone(), token, supervisor.clone().recipient())
+        .with_context(|| format!("binding the control server on {}", c.control.listen))?;
+    let control_addr = web.addr;
+    let web = web.start();
+    let rest = RestConnector::new(client).start();
+    let order_manager = OrderManager::new(c.order_manager.clone(), c.symbols.clone(), dry_run, &run_id, rest.clone(), recorder.clone(), web.clone(), metrics.clone()).start();
+    let strategy = Strategy::new(c.strategy.clone(), filters, order_manager.clone(), web.clone(), metrics.clone()).start();
+    let ws = WsConnector::new(
+        c.ws.clone(),
+        WsEndpoints {
+            public_url: exchange.ws_public_url.clone(),
+            private_url: exchange.ws_private_url.clone(),
+            credentials: (!dry_run).then(|| (exchange.api_key.clone(), exchange.api_secret.clone())),
+        },
+        c.symbols.clone(),
+        WsTargets { strategy: strategy.clone(), order_manager: order_manager.clone(), web: web.clone(), recorder: recorder.clone(), supervisor: supervisor.clone(), metrics: metrics.clone() },
+    )
+    .start();
+    let sd = &c.shutdown;
+    let ms = Duration::from_millis;
+    let steps = vec![
+        Step { name: "order_manager", recipient: order_manager.recipient(), timeout: ms(sd.order_manager_ms) },
+        Step { name: "strategy", recipient: strategy.recipient(), timeout: ms(sd.strategy_ms) },
+        Step { name: "ws_connector", recipient: ws.recipient(), timeout: ms(sd.ws_connector_ms) },
+        Step { name: "rest_connector", recipient: rest.recipient(), timeout: ms(sd.rest_connector_ms) },
+        Step { name: "web_server", recipient: web.clone().recipient(), timeout: ms(sd.web_server_ms) },
+        Step { name: "recorder", recipient: recorder.clone().recipient(), timeout: ms(sd.recorder_ms) },
+    ];
+    supervisor_ctx.run(Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics));
+    Signal::new(supervisor).start();
+    web.do_send(StatusPatch::Ready(true));
+    log::info!(
+        "mmbot {} run {run_id}: mode {}, symbols {}, control http://{control_addr}, events {recorder_file}; Ctrl+C stops it cleanly",
+        env!("CARGO_PKG_VERSION"),
+        c.mode.as_str(),
+        c.symbols.join(","),
+    );
+    Ok(Running { sim: exchange.sim })
+}

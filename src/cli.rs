@@ -1,0 +1,63 @@
+//! The command line: `mmbot` (paper trading with config/default.toml), `mmbot run --config FILE`,
+//! `mmbot check-config --config FILE`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Parser, Debug)]
+#[command(name = "mmbot", version, about = "Market maker for Bybit USDT perpetuals that leaves no orphan orders when it stops", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Without a subcommand: `run` with these options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the bot.
+    Run(RunArgs),
+    /// Check a configuration file and print what is wrong.
+    CheckConfig(RunArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[arg(long, short, default_value = "config/default.toml")]
+    pub config: PathBuf,
+    /// Exchange REST base URL (overrides exchange.rest_url), e.g. a standalone bybit-sim.
+    #[arg(long, env = "MMBOT_REST_URL")]
+    pub rest_url: Option<String>,
+    #[arg(long, env = "MMBOT_WS_PUBLIC_URL")]
+    pub ws_public_url: Option<String>,
+    #[arg(long, env = "MMBOT_WS_PRIVATE_URL")]
+    pub ws_private_url: Option<String>,
+    /// Control server address (overrides control.listen).
+    #[arg(long, env = "MMBOT_CONTROL_LISTEN")]
+    pub control_listen: Option<SocketAddr>,
+    /// Directory of recorder files and the generated control token (overrides recorder.dir).
+    #[arg(long, env = "MMBOT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// Command-line values plus the secrets from the environment.
+    pub fn overrides(&self) -> Overrides {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Overrides {
+            api_key: env("MMBOT_API_KEY"),
+            api_secret: env("MMBOT_API_SECRET"),
+            control_token: env("MMBOT_CONTROL_TOKEN"),
+            rest_url: self.rest_url.clone(),
+            ws_public_url: self.ws_public_url.clone(),
+            ws_private_url: self.ws_private_url.clone(),
+            control_listen: self.control_listen,
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}

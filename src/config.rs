@@ -1,0 +1,277 @@
+//! The configuration file: TOML composed of each actor's Settings, plus the exchange and paper
+//! sections. Secrets may also come from the environment. `validate` names the file, the key and
+//! what was expected for everything wrong, all at once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use mmbot_actors::link_id::valid_prefix;
+use mmbot_actors::order_manager::OrderManagerSettings;
+use mmbot_actors::recorder::RecorderSettings;
+use mmbot_actors::strategy::StrategySettings;
+use mmbot_actors::supervisor::ShutdownSettings;
+use mmbot_actors::ws_connector::WsSettings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Trade on bybit-sim: embedded unless `exchange.rest_url` points at one.
+    Paper,
+    /// Trade on a real Bybit endpoint (mainnet or testnet).
+    Live,
+    /// Compute quotes from live market data and send nothing.
+    DryRun,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Paper => "paper",
+            Mode::Live => "live",
+            Mode::DryRun => "dry-run",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeConfig {
+    /// Empty in paper mode: start the embedded simulator.
+    pub rest_url: String,
+    pub ws_public_url: String,
+    pub ws_private_url: String,
+    /// Prefer the MMBOT_API_KEY / MMBOT_API_SECRET environment variables.
+    pub api_key: String,
+    pub api_secret: String,
+    pub recv_window_ms: u64,
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self { rest_url: String::new(), ws_public_url: String::new(), ws_private_url: String::new(), api_key: String::new(), api_secret: String::new(), recv_window_ms: 5000, request_timeout_ms: 3000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    pub listen: SocketAddr,
+    /// Bearer token for POST /shutdown; prefer MMBOT_CONTROL_TOKEN. Empty: one is generated
+    /// and written to `<recorder.dir>/control-token` (paper and dry-run only).
+    pub token: String,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".parse().expect("valid address"), token: String::new() }
+    }
+}
+
+/// The embedded simulator's market (paper mode without `exchange.rest_url`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaperConfig {
+    pub seed: u64,
+    pub volatility_bps: f64,
+    pub trade_probability: f64,
+    pub order_rate_limit: u32,
+}
+
+impl Default for PaperConfig {
+    fn default() -> Self {
+        Self { seed: 1, volatility_bps: 0.5, trade_probability: 0.3, order_rate_limit: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub mode: Mode,
+    pub symbols: Vec<String>,
+    #[serde(default)]
+    pub exchange: ExchangeConfig,
+    #[serde(default)]
+    pub paper: PaperConfig,
+    #[serde(default)]
+    pub strategy: StrategySettings,
+    #[serde(default)]
+    pub order_manager: OrderManagerSettings,
+    #[serde(default)]
+    pub ws: WsSettings,
+    #[serde(default)]
+    pub control: ControlConfig,
+    #[serde(default)]
+    pub recorder: RecorderSettings,
+    #[serde(default)]
+    pub shutdown: ShutdownSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: {}", problems.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
+    Invalid { file: String, problems: Vec<String> },
+}
+
+/// What the environment may override.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub api_key: Option<String>,
+    pub api_secret: Option<String>,
+    pub control_token: Option<String>,
+    pub rest_url: Option<String>,
+    pub ws_public_url: Option<String>,
+    pub ws_private_url: Option<String>,
+    pub control_listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Overrides {
+    pub fn apply(&self, c: &mut Config) {
+        let set = |field: &mut String, v: &Option<String>| {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                *field = v.clone();
+            }
+        };
+        set(&mut c.exchange.api_key, &self.api_key);
+        set(&mut c.exchange.api_secret, &self.api_secret);
+        set(&mut c.control.token, &self.control_token);
+        set(&mut c.exchange.rest_url, &self.rest_url);
+        set(&mut c.exchange.ws_public_url, &self.ws_public_url);
+        set(&mut c.exchange.ws_private_url, &self.ws_private_url);
+        if let Some(l) = self.control_listen {
+            c.control.listen = l;
+        }
+        if let Some(d) = &self.data_dir {
+            c.recorder.dir = d.clone();
+        }
+    }
+}
+
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+    let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse { file: file.clone(), message: e.to_string().trim_end().to_string() })?;
+    overrides.apply(&mut config);
+    let problems = validate(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid { file, problems })
+    }
+}
+
+fn url_ok(u: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|s| u.starts_with(&format!("{s}://")) && u.len() > s.len() + 3)
+}
+
+/// Every problem, each naming its key and what is expected.
+pub fn validate(c: &Config) -> Vec<String> {
+    let mut p = Vec::new();
+    let mut need = |ok: bool, key: &str, expected: &str| {
+        if !ok {
+            p.push(format!("{key}: expected {expected}"));
+        }
+    };
+    need(!c.symbols.is_empty(), "symbols", "at least one symbol, e.g. [\"BTCUSDT\"]");
+    for s in &c.symbols {
+        need(!s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "symbols", &format!("upper-case symbols like BTCUSDT, got {s:?}"));
+    }
+    let mut dedup = c.symbols.clone();
+    dedup.sort();
+    dedup.dedup();
+    need(dedup.len() == c.symbols.len(), "symbols", "each symbol once");
+    let e = &c.exchange;
+    let embedded = c.mode != Mode::Live && e.rest_url.is_empty();
+    if !embedded {
+        need(url_ok(&e.rest_url, &["http", "https"]), "exchange.rest_url", "an http(s):// URL");
+        need(url_ok(&e.ws_public_url, &["ws", "wss"]), "exchange.ws_public_url", "a ws(s):// URL");
+        if c.mode != Mode::DryRun {
+            need(url_ok(&e.ws_private_url, &["ws", "wss"]), "exchange.ws_private_url", "a ws(s):// URL");
+            need(!e.api_key.is_empty(), "exchange.api_key", "an API key (or MMBOT_API_KEY in the environment)");
+            need(!e.api_secret.is_empty(), "exchange.api_secret", "an API secret (or MMBOT_API_SECRET in the environment)");
+        }
+    }
+    need((1..=60_000).contains(&e.recv_window_ms), "exchange.recv_window_ms", "1 to 60000");
+    need((100..=60_000).contains(&e.request_timeout_ms), "exchange.request_timeout_ms", "100 to 60000");
+    if c.mode == Mode::Live {
+        need(c.control.token.len() >= 16, "control.token", "at least 16 characters in live mode (or MMBOT_CONTROL_TOKEN)");
+    }
+    let s = &c.strategy;
+    need((1..=50).contains(&s.levels), "strategy.levels", "1 to 50");
+    need(s.spread_bps >= Decimal::ZERO && s.spread_bps <= Decimal::from(1000), "strategy.spread_bps", "0 to 1000");
+    need(s.level_step_bps >= Decimal::ZERO && s.level_step_bps <= Decimal::from(1000), "strategy.level_step_bps", "0 to 1000");
+    need(s.order_notional > Decimal::ZERO, "strategy.order_notional", "a positive amount of USDT");
+    need(s.inventory_skew_bps >= Decimal::ZERO, "strategy.inventory_skew_bps", "0 or more");
+    need(valid_prefix(&c.order_manager.link_prefix), "order_manager.link_prefix", "1 to 12 characters of [A-Za-z0-9_]");
+    need(c.order_manager.reconcile_interval_ms >= 100, "order_manager.reconcile_interval_ms", "100 or more");
+    need([1, 50, 200, 1000].contains(&c.ws.depth), "ws.depth", "1, 50, 200 or 1000");
+    need((1_000..=60_000).contains(&c.ws.ping_interval_ms), "ws.ping_interval_ms", "1000 to 60000 (Bybit recommends 20000)");
+    need(c.recorder.flush_interval_ms >= 1 && c.recorder.flush_interval_ms <= 60_000, "recorder.flush_interval_ms", "1 to 60000");
+    let sd = &c.shutdown;
+    need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
+    for (key, v) in [
+        ("shutdown.order_manager_ms", sd.order_manager_ms),
+        ("shutdown.strategy_ms", sd.strategy_ms),
+        ("shutdown.ws_connector_ms", sd.ws_connector_ms),
+        ("shutdown.rest_connector_ms", sd.rest_connector_ms),
+        ("shutdown.web_server_ms", sd.web_server_ms),
+        ("shutdown.recorder_ms", sd.recorder_ms),
+    ] {
+        need(v >= 100 && v <= sd.deadline_ms, key, "100 ms up to shutdown.deadline_ms");
+    }
+    need((0.0..=1.0).contains(&c.paper.trade_probability), "paper.trade_probability", "0 to 1");
+    need(c.paper.volatility_bps >= 0.0, "paper.volatility_bps", "0 or more");
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn shipped_configs_are_valid() {
+        for f in ["config/default.toml", "config/testnet.toml", "config/live.example.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
+            let mut c: Config = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            c.exchange.api_key = "k".into();
+            c.exchange.api_secret = "s".into();
+            c.control.token = "0123456789abcdef".into();
+            assert_eq!(validate(&c), Vec::<String>::new(), "{f}");
+        }
+    }
+
+    #[test]
+    fn problems_name_key_and_expectation() {
+        let c = parse("mode = \"live\"\nsymbols = []\n[strategy]\nlevels = 0\n[shutdown]\ndeadline_ms = 500\n");
+        let p = validate(&c);
+        for key in ["symbols:", "exchange.rest_url:", "exchange.api_key:", "control.token:", "strategy.levels:", "shutdown.deadline_ms:"] {
+            assert!(p.iter().any(|x| x.starts_with(key)), "{key} in {p:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_parse_errors() {
+        let e = toml::from_str::<Config>("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[strategy]\nlevelz = 3\n").unwrap_err();
+        assert!(e.to_string().contains("levelz"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let mut c = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n");
+        Overrides { api_key: Some("env-key".into()), rest_url: Some("http://127.0.0.1:1".into()), ..Default::default() }.apply(&mut c);
+        assert_eq!(c.exchange.api_key, "env-key");
+        assert_eq!(c.exchange.rest_url, "http://127.0.0.1:1");
+    }
+}
