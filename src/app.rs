@@ -48,7 +48,11 @@ fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
     if c.mode != Mode::Live && e.rest_url.is_empty() {
         let key = format!("paper-{}", new_run_id());
         let secret = format!("{}{}", new_run_id(), new_run_id());
-        let mut sim = bybit_sim::SimConfig { accounts: vec![(key.clone(), secret.clone())], seed: c.paper.seed, ..Default::default() };
+        let mut sim = bybit_sim::SimConfig {
+            accounts: vec![(key.clone(), secret.clone())],
+            seed: c.paper.seed,
+            ..Default::default()
+        };
         sim.market.volatility_bps = c.paper.volatility_bps;
         sim.market.trade_probability = c.paper.trade_probability;
         sim.limits.orders_per_sec = c.paper.order_rate_limit;
@@ -76,9 +80,14 @@ fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
 async fn load_filters(client: &RestClient, symbols: &[String]) -> anyhow::Result<HashMap<String, Filters>> {
     let mut out = HashMap::new();
     for s in symbols {
-        let a = client.public_get(path::INSTRUMENTS, &format!("category=linear&symbol={s}")).await.with_context(|| format!("instruments-info for {s}"))?;
+        let a = client
+            .public_get(path::INSTRUMENTS, &format!("category=linear&symbol={s}"))
+            .await
+            .with_context(|| format!("instruments-info for {s}"))?;
         let list: Vec<Instrument> = serde_json::from_value(a.result["list"].clone()).context("decoding instruments-info")?;
-        let Some(i) = list.into_iter().find(|i| &i.symbol == s) else { bail!("symbol {s} is not listed as a linear contract on the exchange") };
+        let Some(i) = list.into_iter().find(|i| &i.symbol == s) else {
+            bail!("symbol {s} is not listed as a linear contract on the exchange")
+        };
         if i.status != "Trading" {
             bail!("symbol {s} is not trading (status {})", i.status);
         }
@@ -128,21 +137,32 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
         },
         Some(metrics.clone()),
     );
-    let offset = client.sync_time().await.with_context(|| format!("exchange unreachable at {}", exchange.rest_url))?;
+    let offset = client
+        .sync_time()
+        .await
+        .with_context(|| format!("exchange unreachable at {}", exchange.rest_url))?;
     log::info!("exchange clock offset {offset} ms");
     let filters = load_filters(&client, &c.symbols).await?;
     if !dry_run {
         match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
             Ok(_) => {}
-            Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => bail!("credentials rejected by the exchange: {msg} ({})", code.code()),
+            Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => {
+                bail!("credentials rejected by the exchange: {msg} ({})", code.code())
+            }
             Err(e) => return Err(e).context("checking credentials (wallet-balance)"),
         }
     }
     let run_id = new_run_id();
-    let recorder = Recorder::open(c.recorder.clone(), &run_id, metrics.clone()).with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?;
+    let recorder = Recorder::open(c.recorder.clone(), &run_id, metrics.clone())
+        .with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?;
     let recorder_file = recorder.path().display().to_string();
     let recorder = Recorder::start_in_arbiter(&Arbiter::new().handle(), move |_| recorder);
-    recorder.do_send(Record(Event::Started { run_id: run_id.clone(), mode: c.mode.as_str().into(), symbols: c.symbols.clone(), version: env!("CARGO_PKG_VERSION").into() }));
+    recorder.do_send(Record(Event::Started {
+        run_id: run_id.clone(),
+        mode: c.mode.as_str().into(),
+        symbols: c.symbols.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }));
 
     let view = Arc::new(RwLock::new(StatusView {
         run_id: run_id.clone(),
@@ -154,12 +174,28 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
     let supervisor_ctx = Context::<Supervisor>::new();
     let supervisor = supervisor_ctx.address();
     let token = control_token(&c)?;
-    let web = WebServer::bind(&WebServerSettings { listen: c.control.listen }, view, metrics.clone(), token, supervisor.clone().recipient())
-        .with_context(|| format!("binding the control server on {}", c.control.listen))?;
+    let web = WebServer::bind(
+        &WebServerSettings { listen: c.control.listen },
+        view,
+        metrics.clone(),
+        token,
+        supervisor.clone().recipient(),
+    )
+    .with_context(|| format!("binding the control server on {}", c.control.listen))?;
     let control_addr = web.addr;
     let web = web.start();
     let rest = RestConnector::new(client).start();
-    let order_manager = OrderManager::new(c.order_manager.clone(), c.symbols.clone(), dry_run, &run_id, rest.clone(), recorder.clone(), web.clone(), metrics.clone()).start();
+    let order_manager = OrderManager::new(
+        c.order_manager.clone(),
+        c.symbols.clone(),
+        dry_run,
+        &run_id,
+        rest.clone(),
+        recorder.clone(),
+        web.clone(),
+        metrics.clone(),
+    )
+    .start();
     let strategy = Strategy::new(c.strategy.clone(), filters, order_manager.clone(), web.clone(), metrics.clone()).start();
     let ws = WsConnector::new(
         c.ws.clone(),
@@ -169,18 +205,49 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
             credentials: (!dry_run).then(|| (exchange.api_key.clone(), exchange.api_secret.clone())),
         },
         c.symbols.clone(),
-        WsTargets { strategy: strategy.clone(), order_manager: order_manager.clone(), web: web.clone(), recorder: recorder.clone(), supervisor: supervisor.clone(), metrics: metrics.clone() },
+        WsTargets {
+            strategy: strategy.clone(),
+            order_manager: order_manager.clone(),
+            web: web.clone(),
+            recorder: recorder.clone(),
+            supervisor: supervisor.clone(),
+            metrics: metrics.clone(),
+        },
     )
     .start();
     let sd = &c.shutdown;
     let ms = Duration::from_millis;
     let steps = vec![
-        Step { name: "order_manager", recipient: order_manager.recipient(), timeout: ms(sd.order_manager_ms) },
-        Step { name: "strategy", recipient: strategy.recipient(), timeout: ms(sd.strategy_ms) },
-        Step { name: "ws_connector", recipient: ws.recipient(), timeout: ms(sd.ws_connector_ms) },
-        Step { name: "rest_connector", recipient: rest.recipient(), timeout: ms(sd.rest_connector_ms) },
-        Step { name: "web_server", recipient: web.clone().recipient(), timeout: ms(sd.web_server_ms) },
-        Step { name: "recorder", recipient: recorder.clone().recipient(), timeout: ms(sd.recorder_ms) },
+        Step {
+            name: "order_manager",
+            recipient: order_manager.recipient(),
+            timeout: ms(sd.order_manager_ms),
+        },
+        Step {
+            name: "strategy",
+            recipient: strategy.recipient(),
+            timeout: ms(sd.strategy_ms),
+        },
+        Step {
+            name: "ws_connector",
+            recipient: ws.recipient(),
+            timeout: ms(sd.ws_connector_ms),
+        },
+        Step {
+            name: "rest_connector",
+            recipient: rest.recipient(),
+            timeout: ms(sd.rest_connector_ms),
+        },
+        Step {
+            name: "web_server",
+            recipient: web.clone().recipient(),
+            timeout: ms(sd.web_server_ms),
+        },
+        Step {
+            name: "recorder",
+            recipient: recorder.clone().recipient(),
+            timeout: ms(sd.recorder_ms),
+        },
     ];
     supervisor_ctx.run(Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics));
     Signal::new(supervisor).start();

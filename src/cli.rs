@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Overrides;
 
 #[derive(Parser, Debug)]
-#[command(name = "mmbot", version, about = "Market maker for Bybit USDT perpetuals that leaves no orphan orders when it stops", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "mmbot",
+    version,
+    about = "Market maker for Bybit USDT perpetuals that leaves no orphan orders when it stops",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

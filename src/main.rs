@@ -13,13 +13,20 @@ use cli::{Cli, Command, RunArgs};
 use mmbot_actors::report::exit_code;
 
 fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_timestamp_millis().init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
 }
 
 fn check_config(args: &RunArgs) -> i32 {
     match config::load(&args.config, &args.overrides()) {
         Ok(c) => {
-            println!("{}: OK (mode {}, symbols {})", args.config.display(), c.mode.as_str(), c.symbols.join(","));
+            println!(
+                "{}: OK (mode {}, symbols {})",
+                args.config.display(),
+                c.mode.as_str(),
+                c.symbols.join(",")
+            );
             exit_code::CLEAN
         }
         Err(e) => {

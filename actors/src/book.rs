@@ -59,10 +59,15 @@ impl LocalBook {
                 self.asks.clear();
             }
             UpdateType::Delta => {
-                let Some(last) = self.u else { return Err(BookError::NoSnapshot) };
+                let Some(last) = self.u else {
+                    return Err(BookError::NoSnapshot);
+                };
                 if msg.data.u != last + 1 {
                     self.clear();
-                    return Err(BookError::Gap { expected: last + 1, got: msg.data.u });
+                    return Err(BookError::Gap {
+                        expected: last + 1,
+                        got: msg.data.u,
+                    });
                 }
             }
         }
@@ -81,7 +86,12 @@ impl LocalBook {
     pub fn top(&self) -> Option<Top> {
         let (bid, bid_size) = self.bids.iter().next_back().map(|(p, s)| (*p, *s))?;
         let (ask, ask_size) = self.asks.iter().next().map(|(p, s)| (*p, *s))?;
-        (bid < ask).then_some(Top { bid, bid_size, ask, ask_size })
+        (bid < ask).then_some(Top {
+            bid,
+            bid_size,
+            ask,
+            ask_size,
+        })
     }
 }
 
@@ -92,22 +102,50 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn msg(kind: UpdateType, u: u64, b: Vec<Level>, a: Vec<Level>) -> BookMessage {
-        BookMessage { topic: "orderbook.50.X".into(), kind, ts: 0, data: BookData { s: "X".into(), b, a, u, seq: u }, cts: 0 }
+        BookMessage {
+            topic: "orderbook.50.X".into(),
+            kind,
+            ts: 0,
+            data: BookData {
+                s: "X".into(),
+                b,
+                a,
+                u,
+                seq: u,
+            },
+            cts: 0,
+        }
     }
 
     #[test]
     fn snapshot_delta_delete_and_gap() {
         let mut book = LocalBook::default();
         assert_eq!(book.apply(&msg(UpdateType::Delta, 1, vec![], vec![])), Err(BookError::NoSnapshot));
-        book.apply(&msg(UpdateType::Snapshot, 10, vec![(dec!(99), dec!(1)), (dec!(98), dec!(2))], vec![(dec!(101), dec!(1))])).unwrap();
+        book.apply(&msg(
+            UpdateType::Snapshot,
+            10,
+            vec![(dec!(99), dec!(1)), (dec!(98), dec!(2))],
+            vec![(dec!(101), dec!(1))],
+        ))
+        .unwrap();
         assert_eq!(book.top().unwrap().mid(), dec!(100));
-        book.apply(&msg(UpdateType::Delta, 11, vec![(dec!(99), dec!(0)), (dec!(99.5), dec!(3))], vec![])).unwrap();
+        book.apply(&msg(
+            UpdateType::Delta,
+            11,
+            vec![(dec!(99), dec!(0)), (dec!(99.5), dec!(3))],
+            vec![],
+        ))
+        .unwrap();
         assert_eq!(book.top().unwrap().bid, dec!(99.5));
         assert!(!book.bids.contains_key(&dec!(99)));
-        assert_eq!(book.apply(&msg(UpdateType::Delta, 13, vec![], vec![])), Err(BookError::Gap { expected: 12, got: 13 }));
+        assert_eq!(
+            book.apply(&msg(UpdateType::Delta, 13, vec![], vec![])),
+            Err(BookError::Gap { expected: 12, got: 13 })
+        );
         assert!(book.top().is_none(), "a gapped book is not quoted on");
         // Any snapshot resets, even with a lower u.
-        book.apply(&msg(UpdateType::Snapshot, 1, vec![(dec!(50), dec!(1))], vec![(dec!(51), dec!(1))])).unwrap();
+        book.apply(&msg(UpdateType::Snapshot, 1, vec![(dec!(50), dec!(1))], vec![(dec!(51), dec!(1))]))
+            .unwrap();
         assert_eq!(book.top().unwrap().bid, dec!(50));
     }
 }

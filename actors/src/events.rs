@@ -12,25 +12,79 @@ use crate::report::{ShutdownReport, StepReport};
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    Started { run_id: String, mode: String, symbols: Vec<String>, version: String },
-    OrderSent { action: String, link_id: String, symbol: String, side: Option<Side>, price: Option<Decimal>, qty: Option<Decimal> },
-    OrderRejected { action: String, link_id: String, code: i64, message: String },
-    OrderClosed { link_id: String, symbol: String, status: String, reason: String },
-    Fill { link_id: String, symbol: String, side: Side, price: Decimal, qty: Decimal, fee: Decimal, is_maker: bool },
-    Connection { stream: String, state: String },
-    Error { source: String, message: String },
-    ShutdownStarted { shutdown_id: String, reason: String },
+    Started {
+        run_id: String,
+        mode: String,
+        symbols: Vec<String>,
+        version: String,
+    },
+    OrderSent {
+        action: String,
+        link_id: String,
+        symbol: String,
+        side: Option<Side>,
+        price: Option<Decimal>,
+        qty: Option<Decimal>,
+    },
+    OrderRejected {
+        action: String,
+        link_id: String,
+        code: i64,
+        message: String,
+    },
+    OrderClosed {
+        link_id: String,
+        symbol: String,
+        status: String,
+        reason: String,
+    },
+    Fill {
+        link_id: String,
+        symbol: String,
+        side: Side,
+        price: Decimal,
+        qty: Decimal,
+        fee: Decimal,
+        is_maker: bool,
+    },
+    Connection {
+        stream: String,
+        state: String,
+    },
+    Error {
+        source: String,
+        message: String,
+    },
+    ShutdownStarted {
+        shutdown_id: String,
+        reason: String,
+    },
     ShutdownStep(StepReport),
-    ShutdownCancelOrders { cancelled: usize, remaining: Option<usize>, verified_flat: bool, attempts: u32, elapsed_ms: u64, skipped_dry_run: bool },
-    FinalState { open_orders: Vec<TrackedOrder>, positions: Vec<(String, Decimal)> },
-    ShutdownForced { shutdown_id: String },
+    ShutdownCancelOrders {
+        cancelled: usize,
+        remaining: Option<usize>,
+        verified_flat: bool,
+        attempts: u32,
+        elapsed_ms: u64,
+        skipped_dry_run: bool,
+    },
+    FinalState {
+        open_orders: Vec<TrackedOrder>,
+        positions: Vec<(String, Decimal)>,
+    },
+    ShutdownForced {
+        shutdown_id: String,
+    },
     ShutdownReport(ShutdownReport),
 }
 
 impl Event {
     /// Events that must reach the disk at once, not at the next periodic flush.
     pub fn is_urgent(&self) -> bool {
-        matches!(self, Event::ShutdownStarted { .. } | Event::ShutdownForced { .. } | Event::ShutdownReport(_) | Event::Error { .. })
+        matches!(
+            self,
+            Event::ShutdownStarted { .. } | Event::ShutdownForced { .. } | Event::ShutdownReport(_) | Event::Error { .. }
+        )
     }
 
     pub fn kind(&self) -> &'static str {

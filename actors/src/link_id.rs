@@ -13,7 +13,11 @@ pub struct LinkIds {
 
 impl LinkIds {
     pub fn new(prefix: &str, run_id: &str) -> Self {
-        Self { prefix: prefix.to_string(), run_id: run_id.to_string(), next: 1 }
+        Self {
+            prefix: prefix.to_string(),
+            run_id: run_id.to_string(),
+            next: 1,
+        }
     }
 
     pub fn next_id(&mut self) -> String {
@@ -40,7 +44,10 @@ impl LinkIds {
 
 /// A run id: 8 base-36 characters from the clock and the process id.
 pub fn new_run_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mut x = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
     let mut s = String::new();
     for _ in 0..8 {

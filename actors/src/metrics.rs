@@ -74,13 +74,33 @@ impl Default for Metrics {
         registry.register("rest_requests", "REST requests by endpoint and outcome", m.rest_requests.clone());
         registry.register("rest_latency_seconds", "REST round-trip time by endpoint", m.rest_latency.clone());
         registry.register("ws_reconnects", "WebSocket reconnects by stream", m.ws_reconnects.clone());
-        registry.register("ws_malformed_frames", "WebSocket frames that could not be decoded", m.ws_malformed_frames.clone());
+        registry.register(
+            "ws_malformed_frames",
+            "WebSocket frames that could not be decoded",
+            m.ws_malformed_frames.clone(),
+        );
         registry.register("book_gaps", "Order book update-id gaps (resubscribed)", m.book_gaps.clone());
-        registry.register("tick_to_quote_seconds", "Book update received to desired quotes emitted", m.tick_to_quote.clone());
-        registry.register("shutdown_cancel_orders", "Orders cancelled by the shutdown sequence", m.shutdown_cancel_orders.clone());
-        registry.register("shutdown_step_seconds", "Duration of each shutdown step", m.shutdown_step_seconds.clone());
+        registry.register(
+            "tick_to_quote_seconds",
+            "Book update received to desired quotes emitted",
+            m.tick_to_quote.clone(),
+        );
+        registry.register(
+            "shutdown_cancel_orders",
+            "Orders cancelled by the shutdown sequence",
+            m.shutdown_cancel_orders.clone(),
+        );
+        registry.register(
+            "shutdown_step_seconds",
+            "Duration of each shutdown step",
+            m.shutdown_step_seconds.clone(),
+        );
         registry.register("recorder_events", "Events written by the recorder", m.recorder_events.clone());
-        registry.register("recorder_write_errors", "Recorder write or sync failures", m.recorder_write_errors.clone());
+        registry.register(
+            "recorder_write_errors",
+            "Recorder write or sync failures",
+            m.recorder_write_errors.clone(),
+        );
         Self { registry, ..m }
     }
 }

@@ -10,8 +10,14 @@ use crate::quoting::Quote;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Create(Quote),
-    Amend { link_id: String, price: Option<Decimal>, qty: Option<Decimal> },
-    Cancel { link_id: String },
+    Amend {
+        link_id: String,
+        price: Option<Decimal>,
+        qty: Option<Decimal>,
+    },
+    Cancel {
+        link_id: String,
+    },
 }
 
 /// `tolerance_bps` is the largest price move, in basis points of the price, that keeps an order as it is.
@@ -37,7 +43,9 @@ pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -
     for o in live {
         let wanted = desired.iter().any(|q| q.side == o.side && q.level == o.level);
         if !wanted && !o.phase.is_pending() {
-            actions.push(Action::Cancel { link_id: o.link_id.clone() });
+            actions.push(Action::Cancel {
+                link_id: o.link_id.clone(),
+            });
         }
     }
     actions
@@ -51,11 +59,26 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn live(link: &str, side: Side, level: u32, price: Decimal, phase: Phase) -> TrackedOrder {
-        TrackedOrder { link_id: link.into(), order_id: None, symbol: "X".into(), side, level, price, qty: dec!(1), filled: dec!(0), phase }
+        TrackedOrder {
+            link_id: link.into(),
+            order_id: None,
+            symbol: "X".into(),
+            side,
+            level,
+            price,
+            qty: dec!(1),
+            filled: dec!(0),
+            phase,
+        }
     }
 
     fn quote(side: Side, level: u32, price: Decimal) -> Quote {
-        Quote { side, level, price, qty: dec!(1) }
+        Quote {
+            side,
+            level,
+            price,
+            qty: dec!(1),
+        }
     }
 
     #[test]
@@ -64,12 +87,21 @@ mod tests {
         let b = live("b", Side::Sell, 0, dec!(101.0), Phase::Live);
         let c = live("c", Side::Sell, 1, dec!(102.0), Phase::Live);
         let d = live("d", Side::Buy, 2, dec!(97.0), Phase::Creating);
-        let desired = [quote(Side::Buy, 0, dec!(99.05)), quote(Side::Sell, 0, dec!(101.5)), quote(Side::Buy, 1, dec!(98.0)), quote(Side::Buy, 2, dec!(96.0))];
+        let desired = [
+            quote(Side::Buy, 0, dec!(99.05)),
+            quote(Side::Sell, 0, dec!(101.5)),
+            quote(Side::Buy, 1, dec!(98.0)),
+            quote(Side::Buy, 2, dec!(96.0)),
+        ];
         let actions = diff(&desired, &[&a, &b, &c, &d], dec!(10));
         assert_eq!(
             actions,
             vec![
-                Action::Amend { link_id: "b".into(), price: Some(dec!(101.5)), qty: None },
+                Action::Amend {
+                    link_id: "b".into(),
+                    price: Some(dec!(101.5)),
+                    qty: None
+                },
                 Action::Create(quote(Side::Buy, 1, dec!(98.0))),
                 Action::Cancel { link_id: "c".into() },
             ]

@@ -55,7 +55,12 @@ pub struct OrderManagerSettings {
 
 impl Default for OrderManagerSettings {
     fn default() -> Self {
-        Self { link_prefix: "mmb".into(), cancel_scope: CancelScope::Symbol, requote_tolerance_bps: Decimal::TWO, reconcile_interval_ms: 5000 }
+        Self {
+            link_prefix: "mmb".into(),
+            cancel_scope: CancelScope::Symbol,
+            requote_tolerance_bps: Decimal::TWO,
+            reconcile_interval_ms: 5000,
+        }
     }
 }
 
@@ -129,8 +134,15 @@ pub async fn list_open_orders(rest: &Addr<RestConnector>, symbol: &str) -> Resul
     let mut out = Vec::new();
     let mut cursor = String::new();
     for _ in 0..100 {
-        let q = if cursor.is_empty() { format!("category=linear&symbol={symbol}&limit=50") } else { format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}") };
-        let a = rest.send(Call::get(path::ORDER_REALTIME, q)).await.map_err(|e| RestError::Transport(e.to_string()))??;
+        let q = if cursor.is_empty() {
+            format!("category=linear&symbol={symbol}&limit=50")
+        } else {
+            format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}")
+        };
+        let a = rest
+            .send(Call::get(path::ORDER_REALTIME, q))
+            .await
+            .map_err(|e| RestError::Transport(e.to_string()))??;
         let list: Vec<OrderInfo> = serde_json::from_value(a.result["list"].clone()).map_err(|e| RestError::Decode(e.to_string()))?;
         out.extend(list);
         cursor = a.result["nextPageCursor"].as_str().unwrap_or("").to_string();
@@ -187,7 +199,9 @@ impl OrderManager {
         if !self.gate_open || self.dry_run || self.busy.contains(symbol) {
             return;
         }
-        let Some(desired) = self.desired.get(symbol) else { return };
+        let Some(desired) = self.desired.get(symbol) else {
+            return;
+        };
         if self.cooldown.get(symbol).is_some_and(|until| Instant::now() < *until) {
             return;
         }
@@ -203,13 +217,37 @@ impl OrderManager {
             match a {
                 Action::Create(q) => {
                     let link_id = self.ids.next_id();
-                    self.record(Event::OrderSent { action: "create".into(), link_id: link_id.clone(), symbol: symbol.into(), side: Some(q.side), price: Some(q.price), qty: Some(q.qty) });
+                    self.record(Event::OrderSent {
+                        action: "create".into(),
+                        link_id: link_id.clone(),
+                        symbol: symbol.into(),
+                        side: Some(q.side),
+                        price: Some(q.price),
+                        qty: Some(q.qty),
+                    });
                     creates.push((link_id.clone(), json!({"symbol": symbol, "side": q.side, "orderType": "Limit", "qty": q.qty.to_string(), "price": q.price.to_string(), "timeInForce": "PostOnly", "orderLinkId": link_id})));
-                    self.table.insert(TrackedOrder { link_id, order_id: None, symbol: symbol.into(), side: q.side, level: q.level, price: q.price, qty: q.qty, filled: Decimal::ZERO, phase: Phase::Creating });
+                    self.table.insert(TrackedOrder {
+                        link_id,
+                        order_id: None,
+                        symbol: symbol.into(),
+                        side: q.side,
+                        level: q.level,
+                        price: q.price,
+                        qty: q.qty,
+                        filled: Decimal::ZERO,
+                        phase: Phase::Creating,
+                    });
                     self.metrics.orders_placed.get_or_create(&labels(&[("symbol", symbol)])).inc();
                 }
                 Action::Amend { link_id, price, qty } => {
-                    self.record(Event::OrderSent { action: "amend".into(), link_id: link_id.clone(), symbol: symbol.into(), side: None, price, qty });
+                    self.record(Event::OrderSent {
+                        action: "amend".into(),
+                        link_id: link_id.clone(),
+                        symbol: symbol.into(),
+                        side: None,
+                        price,
+                        qty,
+                    });
                     let mut item = json!({"symbol": symbol, "orderLinkId": link_id});
                     if let Some(p) = price {
                         item["price"] = Value::from(p.to_string());
@@ -224,7 +262,14 @@ impl OrderManager {
                     self.metrics.orders_amended.get_or_create(&labels(&[("symbol", symbol)])).inc();
                 }
                 Action::Cancel { link_id } => {
-                    self.record(Event::OrderSent { action: "cancel".into(), link_id: link_id.clone(), symbol: symbol.into(), side: None, price: None, qty: None });
+                    self.record(Event::OrderSent {
+                        action: "cancel".into(),
+                        link_id: link_id.clone(),
+                        symbol: symbol.into(),
+                        side: None,
+                        price: None,
+                        qty: None,
+                    });
                     if let Some(o) = self.table.get_mut(&link_id) {
                         o.phase = Phase::Cancelling;
                     }
@@ -233,14 +278,21 @@ impl OrderManager {
             }
         }
         let mut calls = Vec::new();
-        for (kind, endpoint, items) in [(BatchKind::Create, path::ORDER_CREATE_BATCH, creates), (BatchKind::Amend, path::ORDER_AMEND_BATCH, amends), (BatchKind::Cancel, path::ORDER_CANCEL_BATCH, cancels)] {
+        for (kind, endpoint, items) in [
+            (BatchKind::Create, path::ORDER_CREATE_BATCH, creates),
+            (BatchKind::Amend, path::ORDER_AMEND_BATCH, amends),
+            (BatchKind::Cancel, path::ORDER_CANCEL_BATCH, cancels),
+        ] {
             for chunk in items.chunks(MAX_BATCH_ITEMS) {
                 let links: Vec<String> = chunk.iter().map(|(l, _)| l.clone()).collect();
                 let body = json!({"category": "linear", "request": chunk.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()}).to_string();
                 let guard = InFlight::new(&self.in_flight);
                 let rest = self.rest.clone();
                 calls.push(async move {
-                    let r = rest.send(Call::post(endpoint, body)).await.unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
+                    let r = rest
+                        .send(Call::post(endpoint, body))
+                        .await
+                        .unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
                     drop(guard);
                     (kind, links, r)
                 });
@@ -258,7 +310,10 @@ impl OrderManager {
             act.publish();
             if limited {
                 // Honour the exchange's budget: one window's pause, then try again.
-                log::warn!("{symbol}: rate-limited by the exchange (10006); holding requests for {} ms", RATE_LIMIT_PAUSE.as_millis());
+                log::warn!(
+                    "{symbol}: rate-limited by the exchange (10006); holding requests for {} ms",
+                    RATE_LIMIT_PAUSE.as_millis()
+                );
                 act.cooldown.insert(symbol.clone(), Instant::now() + RATE_LIMIT_PAUSE);
                 ctx.run_later(RATE_LIMIT_PAUSE, move |act, ctx| act.act(&symbol, ctx));
             } else {
@@ -290,9 +345,18 @@ impl OrderManager {
                         o.phase = Phase::Live;
                     }
                 }
-                let limited = matches!(e, RestError::Exchange { code: RetCode::RateLimited, .. });
+                let limited = matches!(
+                    e,
+                    RestError::Exchange {
+                        code: RetCode::RateLimited,
+                        ..
+                    }
+                );
                 if !e.outcome_unknown() && !limited {
-                    self.record(Event::Error { source: format!("{action}-batch"), message: e.to_string() });
+                    self.record(Event::Error {
+                        source: format!("{action}-batch"),
+                        message: e.to_string(),
+                    });
                 }
                 return limited;
             }
@@ -345,8 +409,16 @@ impl OrderManager {
 
     fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
         log::debug!("{action} {link} refused: {code} {msg}");
-        self.metrics.orders_rejected.get_or_create(&labels(&[("symbol", symbol), ("code", &code.to_string())])).inc();
-        self.record(Event::OrderRejected { action: action.into(), link_id: link.into(), code, message: msg });
+        self.metrics
+            .orders_rejected
+            .get_or_create(&labels(&[("symbol", symbol), ("code", &code.to_string())]))
+            .inc();
+        self.record(Event::OrderRejected {
+            action: action.into(),
+            link_id: link.into(),
+            code,
+            message: msg,
+        });
     }
 
     /// Learn the fate of orders in doubt, and cancel orders of this run nobody tracks.
@@ -357,42 +429,49 @@ impl OrderManager {
         let rest = self.rest.clone();
         let symbols = self.symbols.clone();
         ctx.spawn(
-            async move { join_all(symbols.iter().map(|s| list_open_orders(&rest, s))).await }.into_actor(self).map(|lists, act, ctx| {
-                if !act.gate_open {
-                    return;
-                }
-                for (symbol, list) in act.symbols.clone().iter().zip(lists) {
-                    let Ok(list) = list else { continue };
-                    let listed: HashSet<&str> = list.iter().map(|o| o.order_link_id.as_str()).collect();
-                    let doubtful: Vec<String> = act.table.for_symbol(symbol).filter(|o| o.phase == Phase::Unknown && !listed.contains(o.link_id.as_str())).map(|o| o.link_id.clone()).collect();
-                    for l in doubtful {
-                        act.table.remove(&l);
+            async move { join_all(symbols.iter().map(|s| list_open_orders(&rest, s))).await }
+                .into_actor(self)
+                .map(|lists, act, ctx| {
+                    if !act.gate_open {
+                        return;
                     }
-                    let mut strays = Vec::new();
-                    for info in &list {
-                        if act.table.apply(info) == Change::Unknown && act.ids.is_this_run(&info.order_link_id) {
-                            strays.push(json!({"symbol": symbol, "orderLinkId": info.order_link_id}));
+                    for (symbol, list) in act.symbols.clone().iter().zip(lists) {
+                        let Ok(list) = list else { continue };
+                        let listed: HashSet<&str> = list.iter().map(|o| o.order_link_id.as_str()).collect();
+                        let doubtful: Vec<String> = act
+                            .table
+                            .for_symbol(symbol)
+                            .filter(|o| o.phase == Phase::Unknown && !listed.contains(o.link_id.as_str()))
+                            .map(|o| o.link_id.clone())
+                            .collect();
+                        for l in doubtful {
+                            act.table.remove(&l);
+                        }
+                        let mut strays = Vec::new();
+                        for info in &list {
+                            if act.table.apply(info) == Change::Unknown && act.ids.is_this_run(&info.order_link_id) {
+                                strays.push(json!({"symbol": symbol, "orderLinkId": info.order_link_id}));
+                            }
+                        }
+                        if !strays.is_empty() {
+                            log::warn!("{symbol}: cancelling {} untracked orders of this run", strays.len());
+                            let rest = act.rest.clone();
+                            let guard = InFlight::new(&act.in_flight);
+                            for chunk in strays.chunks(MAX_BATCH_ITEMS) {
+                                let body = json!({"category": "linear", "request": chunk}).to_string();
+                                let rest = rest.clone();
+                                actix_rt::spawn(async move {
+                                    let _ = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await;
+                                });
+                            }
+                            drop(guard);
                         }
                     }
-                    if !strays.is_empty() {
-                        log::warn!("{symbol}: cancelling {} untracked orders of this run", strays.len());
-                        let rest = act.rest.clone();
-                        let guard = InFlight::new(&act.in_flight);
-                        for chunk in strays.chunks(MAX_BATCH_ITEMS) {
-                            let body = json!({"category": "linear", "request": chunk}).to_string();
-                            let rest = rest.clone();
-                            actix_rt::spawn(async move {
-                                let _ = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await;
-                            });
-                        }
-                        drop(guard);
+                    act.publish();
+                    for s in act.symbols.clone() {
+                        act.act(&s, ctx);
                     }
-                }
-                act.publish();
-                for s in act.symbols.clone() {
-                    act.act(&s, ctx);
-                }
-            }),
+                }),
         );
     }
 }
@@ -401,7 +480,9 @@ impl Actor for OrderManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(self.settings.reconcile_interval_ms.max(100)), |act, ctx| act.reconcile(ctx));
+        ctx.run_interval(Duration::from_millis(self.settings.reconcile_interval_ms.max(100)), |act, ctx| {
+            act.reconcile(ctx)
+        });
     }
 }
 
@@ -423,7 +504,12 @@ impl Handler<OrderUpdates> for OrderManager {
     fn handle(&mut self, msg: OrderUpdates, _: &mut Self::Context) {
         for info in &msg.0 {
             if let Change::Closed { status, reason } = self.table.apply(info) {
-                self.record(Event::OrderClosed { link_id: info.order_link_id.clone(), symbol: info.symbol.clone(), status: format!("{status:?}"), reason });
+                self.record(Event::OrderClosed {
+                    link_id: info.order_link_id.clone(),
+                    symbol: info.symbol.clone(),
+                    status: format!("{status:?}"),
+                    reason,
+                });
             }
         }
         self.publish();
@@ -435,8 +521,22 @@ impl Handler<Executions> for OrderManager {
 
     fn handle(&mut self, msg: Executions, _: &mut Self::Context) {
         for e in msg.0.into_iter().filter(|e| e.exec_type == "Trade") {
-            self.metrics.fills.get_or_create(&labels(&[("symbol", &e.symbol), ("side", if e.side == bybit_v5::Side::Buy { "buy" } else { "sell" })])).inc();
-            self.record(Event::Fill { link_id: e.order_link_id, symbol: e.symbol, side: e.side, price: e.exec_price, qty: e.exec_qty, fee: e.exec_fee, is_maker: e.is_maker });
+            self.metrics
+                .fills
+                .get_or_create(&labels(&[
+                    ("symbol", &e.symbol),
+                    ("side", if e.side == bybit_v5::Side::Buy { "buy" } else { "sell" }),
+                ]))
+                .inc();
+            self.record(Event::Fill {
+                link_id: e.order_link_id,
+                symbol: e.symbol,
+                side: e.side,
+                price: e.exec_price,
+                qty: e.exec_qty,
+                fee: e.exec_fee,
+                is_maker: e.is_maker,
+            });
         }
     }
 }
@@ -446,7 +546,10 @@ impl Handler<Positions> for OrderManager {
 
     fn handle(&mut self, msg: Positions, _: &mut Self::Context) {
         for (symbol, size) in msg.0 {
-            self.metrics.position.get_or_create(&labels(&[("symbol", &symbol)])).set(size.try_into().unwrap_or(0.0));
+            self.metrics
+                .position
+                .get_or_create(&labels(&[("symbol", &symbol)]))
+                .set(size.try_into().unwrap_or(0.0));
             self.positions.insert(symbol, size);
         }
     }
@@ -460,7 +563,10 @@ async fn cancel_once(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkI
                 CancelScope::Symbol => {
                     let body = json!({"category": "linear", "symbol": s}).to_string();
                     match rest.send(Call::post(path::ORDER_CANCEL_ALL, body)).await {
-                        Ok(Ok(a)) => a.result["list"].as_array().map(|l| l.iter().filter(|o| ids.is_ours(o["orderLinkId"].as_str().unwrap_or(""))).count()).unwrap_or(0),
+                        Ok(Ok(a)) => a.result["list"]
+                            .as_array()
+                            .map(|l| l.iter().filter(|o| ids.is_ours(o["orderLinkId"].as_str().unwrap_or(""))).count())
+                            .unwrap_or(0),
                         Ok(Err(e)) => {
                             log::warn!("cancel-all {s}: {e}");
                             0
@@ -472,13 +578,22 @@ async fn cancel_once(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkI
                     }
                 }
                 CancelScope::Own => {
-                    let Ok(open) = list_open_orders(rest, s).await else { return 0 };
-                    let ours: Vec<Value> = open.iter().filter(|o| ids.is_ours(&o.order_link_id)).map(|o| json!({"symbol": s, "orderLinkId": o.order_link_id})).collect();
+                    let Ok(open) = list_open_orders(rest, s).await else {
+                        return 0;
+                    };
+                    let ours: Vec<Value> = open
+                        .iter()
+                        .filter(|o| ids.is_ours(&o.order_link_id))
+                        .map(|o| json!({"symbol": s, "orderLinkId": o.order_link_id}))
+                        .collect();
                     let mut n = 0;
                     for chunk in ours.chunks(MAX_BATCH_ITEMS) {
                         let body = json!({"category": "linear", "request": chunk}).to_string();
                         if let Ok(Ok(a)) = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await {
-                            n += a.ext["list"].as_array().map(|l| l.iter().filter(|c| c["code"].as_i64() == Some(0)).count()).unwrap_or(0);
+                            n += a.ext["list"]
+                                .as_array()
+                                .map(|l| l.iter().filter(|c| c["code"].as_i64() == Some(0)).count())
+                                .unwrap_or(0);
                         }
                     }
                     n
@@ -542,7 +657,8 @@ impl Handler<Stop> for OrderManager {
                     break;
                 }
                 outcome.attempts += 1;
-                outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, left).await;
+                // Half the time left at most, so a hanging cancel still leaves time to learn what remains.
+                outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, left / 2).await;
                 let left = end.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
@@ -579,19 +695,40 @@ impl Handler<Stop> for OrderManager {
                 elapsed_ms,
                 skipped_dry_run: outcome.skipped_dry_run,
             });
-            act.record(Event::FinalState { open_orders: act.table.all().cloned().collect(), positions: act.positions.iter().map(|(s, p)| (s.clone(), *p)).collect() });
+            act.record(Event::FinalState {
+                open_orders: act.table.all().cloned().collect(),
+                positions: act.positions.iter().map(|(s, p)| (s.clone(), *p)).collect(),
+            });
             let drain_note = if drained { "" } else { "; some requests were still in flight" };
             let (status, detail) = if outcome.skipped_dry_run {
                 (StepStatus::Ok, "dry-run: nothing was sent, so nothing to cancel".to_string())
             } else if outcome.verified_flat {
-                (StepStatus::Ok, format!("cancelled {} orders, verified 0 open on the exchange ({} attempt(s)){drain_note}", outcome.cancelled, outcome.attempts))
+                (
+                    StepStatus::Ok,
+                    format!(
+                        "cancelled {} orders, verified 0 open on the exchange ({} attempt(s)){drain_note}",
+                        outcome.cancelled, outcome.attempts
+                    ),
+                )
             } else {
-                let remaining = outcome.remaining.map(|n| n.to_string()).unwrap_or_else(|| "an unknown number of".into());
-                (StepStatus::TimedOut, format!("cancelled {} orders; {remaining} orders may remain (could not verify flat in {} attempt(s)){drain_note}", outcome.cancelled, outcome.attempts))
+                let remaining = outcome
+                    .remaining
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "an unknown number of".into());
+                (
+                    StepStatus::TimedOut,
+                    format!(
+                        "cancelled {} orders; {remaining} orders may remain (could not verify flat in {} attempt(s)){drain_note}",
+                        outcome.cancelled, outcome.attempts
+                    ),
+                )
             };
             ctx.stop();
-            StopAck { status, detail, orders: Some(outcome) }
+            StopAck {
+                status,
+                detail,
+                orders: Some(outcome),
+            }
         }))
     }
 }
-

@@ -51,7 +51,10 @@ pub struct OrderTable {
 pub enum Change {
     Updated,
     /// The order is closed (filled, cancelled, rejected) and left the table.
-    Closed { status: OrderStatus, reason: String },
+    Closed {
+        status: OrderStatus,
+        reason: String,
+    },
     /// Not one of ours this table knows.
     Unknown,
 }
@@ -91,11 +94,20 @@ impl OrderTable {
 
     /// Apply an order's state as the exchange reports it.
     pub fn apply(&mut self, info: &OrderInfo) -> Change {
-        let Some(o) = self.orders.get_mut(&info.order_link_id) else { return Change::Unknown };
+        let Some(o) = self.orders.get_mut(&info.order_link_id) else {
+            return Change::Unknown;
+        };
         if !info.order_status.is_open() {
             self.orders.remove(&info.order_link_id);
-            let reason = if info.reject_reason.is_empty() || info.reject_reason == "EC_NoError" { info.cancel_type.clone() } else { info.reject_reason.clone() };
-            return Change::Closed { status: info.order_status, reason };
+            let reason = if info.reject_reason.is_empty() || info.reject_reason == "EC_NoError" {
+                info.cancel_type.clone()
+            } else {
+                info.reject_reason.clone()
+            };
+            return Change::Closed {
+                status: info.order_status,
+                reason,
+            };
         }
         o.order_id = Some(info.order_id.clone());
         o.filled = info.cum_exec_qty;
@@ -150,13 +162,29 @@ mod tests {
     #[test]
     fn creating_becomes_live_then_closes() {
         let mut t = OrderTable::default();
-        t.insert(TrackedOrder { link_id: "a".into(), order_id: None, symbol: "BTCUSDT".into(), side: Side::Buy, level: 0, price: dec!(100), qty: dec!(1), filled: dec!(0), phase: Phase::Creating });
+        t.insert(TrackedOrder {
+            link_id: "a".into(),
+            order_id: None,
+            symbol: "BTCUSDT".into(),
+            side: Side::Buy,
+            level: 0,
+            price: dec!(100),
+            qty: dec!(1),
+            filled: dec!(0),
+            phase: Phase::Creating,
+        });
         assert_eq!(t.apply(&info("a", OrderStatus::New)), Change::Updated);
         assert_eq!(t.get("a").unwrap().phase, Phase::Live);
         assert_eq!(t.get("a").unwrap().order_id.as_deref(), Some("oid"));
         let mut c = info("a", OrderStatus::Cancelled);
         c.reject_reason = "EC_PostOnlyWillTakeLiquidity".into();
-        assert_eq!(t.apply(&c), Change::Closed { status: OrderStatus::Cancelled, reason: "EC_PostOnlyWillTakeLiquidity".into() });
+        assert_eq!(
+            t.apply(&c),
+            Change::Closed {
+                status: OrderStatus::Cancelled,
+                reason: "EC_PostOnlyWillTakeLiquidity".into()
+            }
+        );
         assert!(t.is_empty());
         assert_eq!(t.apply(&info("zzz", OrderStatus::New)), Change::Unknown);
     }

@@ -38,7 +38,13 @@ pub struct QuoteParams {
 
 impl Default for QuoteParams {
     fn default() -> Self {
-        Self { levels: 4, spread_bps: dec!(8), level_step_bps: dec!(4), order_notional: dec!(100), inventory_skew_bps: dec!(2) }
+        Self {
+            levels: 4,
+            spread_bps: dec!(8),
+            level_step_bps: dec!(4),
+            order_notional: dec!(100),
+            inventory_skew_bps: dec!(2),
+        }
     }
 }
 
@@ -87,9 +93,19 @@ pub fn compute_quotes(params: &QuoteParams, f: &Filters, top: &Top, inventory: D
         let bid = floor_to(center * (Decimal::ONE - off), f.tick_size).min(top.ask - f.tick_size);
         let ask = ceil_to(center * (Decimal::ONE + off), f.tick_size).max(top.bid + f.tick_size);
         if bid > Decimal::ZERO {
-            out.push(Quote { side: Side::Buy, level, price: bid.normalize(), qty: order_qty(params, f, bid) });
+            out.push(Quote {
+                side: Side::Buy,
+                level,
+                price: bid.normalize(),
+                qty: order_qty(params, f, bid),
+            });
         }
-        out.push(Quote { side: Side::Sell, level, price: ask.normalize(), qty: order_qty(params, f, ask) });
+        out.push(Quote {
+            side: Side::Sell,
+            level,
+            price: ask.normalize(),
+            qty: order_qty(params, f, ask),
+        });
     }
     out
 }
@@ -99,11 +115,22 @@ mod tests {
     use super::*;
 
     fn btc() -> Filters {
-        Filters { tick_size: dec!(0.1), qty_step: dec!(0.001), min_qty: dec!(0.001), max_qty: dec!(100), min_notional: dec!(5) }
+        Filters {
+            tick_size: dec!(0.1),
+            qty_step: dec!(0.001),
+            min_qty: dec!(0.001),
+            max_qty: dec!(100),
+            min_notional: dec!(5),
+        }
     }
 
     fn top(bid: Decimal, ask: Decimal) -> Top {
-        Top { bid, bid_size: dec!(1), ask, ask_size: dec!(1) }
+        Top {
+            bid,
+            bid_size: dec!(1),
+            ask,
+            ask_size: dec!(1),
+        }
     }
 
     #[test]
@@ -140,7 +167,12 @@ mod tests {
 
     #[test]
     fn tight_spread_is_clamped_inside_the_book() {
-        let p = QuoteParams { spread_bps: dec!(0), level_step_bps: dec!(0), levels: 1, ..Default::default() };
+        let p = QuoteParams {
+            spread_bps: dec!(0),
+            level_step_bps: dec!(0),
+            levels: 1,
+            ..Default::default()
+        };
         let q = compute_quotes(&p, &btc(), &top(dec!(100.0), dec!(100.1)), Decimal::ZERO);
         assert_eq!(q[0].price, dec!(100.0));
         assert_eq!(q[1].price, dec!(100.1));

@@ -27,7 +27,10 @@ pub struct RecorderSettings {
 
 impl Default for RecorderSettings {
     fn default() -> Self {
-        Self { dir: PathBuf::from("data"), flush_interval_ms: 200 }
+        Self {
+            dir: PathBuf::from("data"),
+            flush_interval_ms: 200,
+        }
     }
 }
 
@@ -60,7 +63,10 @@ struct Line<'a> {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Recorder {
@@ -69,7 +75,15 @@ impl Recorder {
         std::fs::create_dir_all(&settings.dir)?;
         let path = settings.dir.join(format!("events-{run_id}.jsonl"));
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(Self { settings, path, out: Some(BufWriter::with_capacity(256 * 1024, file)), seq: 0, dirty: false, failed: None, metrics })
+        Ok(Self {
+            settings,
+            path,
+            out: Some(BufWriter::with_capacity(256 * 1024, file)),
+            seq: 0,
+            dirty: false,
+            failed: None,
+            metrics,
+        })
     }
 
     pub fn path(&self) -> &PathBuf {
@@ -82,8 +96,14 @@ impl Recorder {
             return;
         };
         self.seq += 1;
-        let line = Line { seq: self.seq, ts_ms: now_ms(), event };
-        let result = serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"));
+        let line = Line {
+            seq: self.seq,
+            ts_ms: now_ms(),
+            event,
+        };
+        let result = serde_json::to_writer(&mut *out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|_| out.write_all(b"\n"));
         match result {
             Ok(()) => {
                 self.dirty = true;
@@ -103,7 +123,9 @@ impl Recorder {
     }
 
     fn flush(&mut self) -> Result<(), String> {
-        let Some(out) = self.out.as_mut() else { return Ok(()) };
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
         if !self.dirty {
             return Ok(());
         }

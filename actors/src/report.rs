@@ -40,7 +40,10 @@ pub struct ShutdownReport {
 /// DESIGN.md's exit codes: 4 if orders may remain, else 3 if any step failed or timed out,
 /// else 1 for a failed start, else 0.
 pub fn exit_code_for(steps: &[StepReport], orders: Option<&OrdersOutcome>, during_startup: bool) -> i32 {
-    let order_step_ok = steps.iter().find(|s| s.step == ORDER_STEP).is_some_and(|s| s.status == StepStatus::Ok);
+    let order_step_ok = steps
+        .iter()
+        .find(|s| s.step == ORDER_STEP)
+        .is_some_and(|s| s.status == StepStatus::Ok);
     let flat = orders.is_some_and(|o| o.skipped_dry_run || o.verified_flat);
     if !order_step_ok || !flat {
         return exit_code::ORDERS_MAY_REMAIN;
@@ -71,14 +74,26 @@ impl ShutdownReport {
     pub fn summary(&self) -> String {
         let mut s = format!("mmbot shutdown {} (reason: {})\n", self.shutdown_id, self.reason);
         for (i, step) in self.steps.iter().enumerate() {
-            s.push_str(&format!("  {}. {:<15} {:<10} {:>6} ms  {}\n", i + 1, step.step, step.status.to_string(), step.elapsed_ms, step.detail));
+            s.push_str(&format!(
+                "  {}. {:<15} {:<10} {:>6} ms  {}\n",
+                i + 1,
+                step.step,
+                step.status.to_string(),
+                step.elapsed_ms,
+                step.detail
+            ));
         }
         if let Some(o) = &self.orders {
             if !o.may_remain.is_empty() {
                 s.push_str(&format!("  orders that may remain: {}\n", o.may_remain.join(", ")));
             }
         }
-        s.push_str(&format!("  total {} ms; exit code {}: {}\n", self.total_ms, self.exit_code, exit_meaning(self.exit_code)));
+        s.push_str(&format!(
+            "  total {} ms; exit code {}: {}\n",
+            self.total_ms,
+            self.exit_code,
+            exit_meaning(self.exit_code)
+        ));
         s
     }
 }
@@ -88,11 +103,20 @@ mod tests {
     use super::*;
 
     fn step(name: &str, status: StepStatus) -> StepReport {
-        StepReport { step: name.into(), status, elapsed_ms: 1, detail: String::new() }
+        StepReport {
+            step: name.into(),
+            status,
+            elapsed_ms: 1,
+            detail: String::new(),
+        }
     }
 
     fn flat() -> OrdersOutcome {
-        OrdersOutcome { verified_flat: true, remaining: Some(0), ..Default::default() }
+        OrdersOutcome {
+            verified_flat: true,
+            remaining: Some(0),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -104,10 +128,16 @@ mod tests {
         assert_eq!(exit_code_for(&later, Some(&flat()), false), 3);
         let orders = vec![step(ORDER_STEP, StepStatus::TimedOut), step("recorder", StepStatus::Ok)];
         assert_eq!(exit_code_for(&orders, Some(&flat()), false), 4);
-        let unverified = OrdersOutcome { remaining: None, ..Default::default() };
+        let unverified = OrdersOutcome {
+            remaining: None,
+            ..Default::default()
+        };
         assert_eq!(exit_code_for(&ok, Some(&unverified), false), 4);
         assert_eq!(exit_code_for(&ok, None, false), 4);
-        let dry = OrdersOutcome { skipped_dry_run: true, ..Default::default() };
+        let dry = OrdersOutcome {
+            skipped_dry_run: true,
+            ..Default::default()
+        };
         assert_eq!(exit_code_for(&ok, Some(&dry), false), 0);
     }
 }

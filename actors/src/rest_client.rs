@@ -56,7 +56,10 @@ pub enum RestError {
 impl RestError {
     /// The request may have reached the exchange and had an effect we did not learn.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, RestError::Timeout(_) | RestError::Transport(_) | RestError::Http(_) | RestError::Decode(_))
+        matches!(
+            self,
+            RestError::Timeout(_) | RestError::Transport(_) | RestError::Http(_) | RestError::Decode(_)
+        )
     }
 }
 
@@ -79,7 +82,10 @@ pub struct RestClient {
 }
 
 fn local_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A successful answer: `result` and `retExtInfo`.
@@ -92,8 +98,16 @@ pub struct Answer {
 impl RestClient {
     pub fn new(settings: RestSettings, metrics: Option<std::sync::Arc<Metrics>>) -> Self {
         // Our own timeout governs; the client's is a backstop.
-        let http = awc::Client::builder().timeout(settings.timeout + Duration::from_secs(1)).disable_redirects().finish();
-        Self { http, settings: Rc::new(settings), offset_ms: Rc::new(Cell::new(0)), metrics }
+        let http = awc::Client::builder()
+            .timeout(settings.timeout + Duration::from_secs(1))
+            .disable_redirects()
+            .finish();
+        Self {
+            http,
+            settings: Rc::new(settings),
+            offset_ms: Rc::new(Cell::new(0)),
+            metrics,
+        }
     }
 
     pub fn settings(&self) -> &RestSettings {
@@ -107,10 +121,19 @@ impl RestClient {
     /// Learn the offset to the exchange's clock (half the round trip is the error bound).
     pub async fn sync_time(&self) -> Result<i64, RestError> {
         let sent = local_ms();
-        let a = self.send(path::TIME, self.http.get(format!("{}{}", self.settings.base_url, path::TIME)), None).await?;
+        let a = self
+            .send(path::TIME, self.http.get(format!("{}{}", self.settings.base_url, path::TIME)), None)
+            .await?;
         let received = local_ms();
-        let server_ms = a.result["timeSecond"].as_str().and_then(|s| s.parse::<i64>().ok()).map(|s| s * 1000);
-        let server_ms = a.result["timeNano"].as_str().and_then(|s| s.parse::<i128>().ok()).map(|n| (n / 1_000_000) as i64).or(server_ms);
+        let server_ms = a.result["timeSecond"]
+            .as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(|s| s * 1000);
+        let server_ms = a.result["timeNano"]
+            .as_str()
+            .and_then(|s| s.parse::<i128>().ok())
+            .map(|n| (n / 1_000_000) as i64)
+            .or(server_ms);
         let server_ms = server_ms.ok_or_else(|| RestError::Decode("market/time without timeSecond".into()))?;
         let offset = server_ms - (sent + received) / 2;
         self.offset_ms.set(offset);
@@ -118,12 +141,20 @@ impl RestClient {
     }
 
     pub async fn public_get(&self, endpoint: &'static str, query: &str) -> Result<Answer, RestError> {
-        let url = if query.is_empty() { format!("{}{endpoint}", self.settings.base_url) } else { format!("{}{endpoint}?{query}", self.settings.base_url) };
+        let url = if query.is_empty() {
+            format!("{}{endpoint}", self.settings.base_url)
+        } else {
+            format!("{}{endpoint}?{query}", self.settings.base_url)
+        };
         self.send(endpoint, self.http.get(url), None).await
     }
 
     pub async fn get(&self, endpoint: &'static str, query: &str) -> Result<Answer, RestError> {
-        let url = if query.is_empty() { format!("{}{endpoint}", self.settings.base_url) } else { format!("{}{endpoint}?{query}", self.settings.base_url) };
+        let url = if query.is_empty() {
+            format!("{}{endpoint}", self.settings.base_url)
+        } else {
+            format!("{}{endpoint}?{query}", self.settings.base_url)
+        };
         let req = self.signed(self.http.get(url), query);
         let r = self.send(endpoint, req, None).await;
         self.resync_on_clock_error(&r).await;
@@ -139,7 +170,13 @@ impl RestClient {
 
     fn signed(&self, mut req: awc::ClientRequest, payload: &str) -> awc::ClientRequest {
         let s = &self.settings;
-        for h in sign::rest_headers(&s.api_key, s.api_secret.expose(), self.now_exchange_ms(), &s.recv_window_ms.to_string(), payload) {
+        for h in sign::rest_headers(
+            &s.api_key,
+            s.api_secret.expose(),
+            self.now_exchange_ms(),
+            &s.recv_window_ms.to_string(),
+            payload,
+        ) {
             req = req.insert_header(h);
         }
         req
@@ -147,9 +184,17 @@ impl RestClient {
 
     /// 10002 means our clock view drifted: learn it again so the next request passes.
     async fn resync_on_clock_error(&self, r: &Result<Answer, RestError>) {
-        if matches!(r, Err(RestError::Exchange { code: RetCode::TimestampOutOfWindow, .. })) {
+        if matches!(
+            r,
+            Err(RestError::Exchange {
+                code: RetCode::TimestampOutOfWindow,
+                ..
+            })
+        ) {
             match self.sync_time().await {
-                Ok(o) => log::warn!("timestamp rejected (10002): server time offset re-synced to {o} ms"),
+                Ok(o) => {
+                    log::warn!("timestamp rejected (10002): server time offset re-synced to {o} ms")
+                }
                 Err(e) => log::warn!("timestamp rejected (10002) and re-sync failed: {e}"),
             }
         }
@@ -167,12 +212,22 @@ impl RestClient {
             if !res.status().is_success() {
                 return Err(RestError::Http(res.status().as_u16()));
             }
-            let bytes = res.body().limit(8 * 1024 * 1024).await.map_err(|e| RestError::Transport(e.to_string()))?;
+            let bytes = res
+                .body()
+                .limit(8 * 1024 * 1024)
+                .await
+                .map_err(|e| RestError::Transport(e.to_string()))?;
             let env: Envelope<Value> = serde_json::from_slice(&bytes).map_err(|e| RestError::Decode(e.to_string()))?;
             if env.ret_code != 0 {
-                return Err(RestError::Exchange { code: env.code(), msg: env.ret_msg });
+                return Err(RestError::Exchange {
+                    code: env.code(),
+                    msg: env.ret_msg,
+                });
             }
-            Ok(Answer { result: env.result, ext: env.ret_ext_info })
+            Ok(Answer {
+                result: env.result,
+                ext: env.ret_ext_info,
+            })
         };
         let r = match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
@@ -185,8 +240,12 @@ impl RestClient {
                 Err(RestError::Timeout(_)) => "timeout".into(),
                 Err(_) => "error".into(),
             };
-            m.rest_requests.get_or_create(&labels(&[("endpoint", endpoint), ("outcome", &outcome)])).inc();
-            m.rest_latency.get_or_create(&labels(&[("endpoint", endpoint)])).observe(started.elapsed().as_secs_f64());
+            m.rest_requests
+                .get_or_create(&labels(&[("endpoint", endpoint), ("outcome", &outcome)]))
+                .inc();
+            m.rest_latency
+                .get_or_create(&labels(&[("endpoint", endpoint)]))
+                .observe(started.elapsed().as_secs_f64());
         }
         r
     }
@@ -198,7 +257,13 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let s = RestSettings { base_url: "x".into(), api_key: "k".into(), api_secret: Secret::new("hunter2"), recv_window_ms: 5000, timeout: Duration::from_secs(1) };
+        let s = RestSettings {
+            base_url: "x".into(),
+            api_key: "k".into(),
+            api_secret: Secret::new("hunter2"),
+            recv_window_ms: 5000,
+            timeout: Duration::from_secs(1),
+        };
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

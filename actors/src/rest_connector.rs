@@ -28,11 +28,19 @@ pub struct Call {
 
 impl Call {
     pub fn get(endpoint: &'static str, query: impl Into<String>) -> Self {
-        Self { method: Method::Get, endpoint, payload: query.into() }
+        Self {
+            method: Method::Get,
+            endpoint,
+            payload: query.into(),
+        }
     }
 
     pub fn post(endpoint: &'static str, body: impl Into<String>) -> Self {
-        Self { method: Method::Post, endpoint, payload: body.into() }
+        Self {
+            method: Method::Post,
+            endpoint,
+            payload: body.into(),
+        }
     }
 }
 
@@ -43,7 +51,10 @@ pub struct RestConnector {
 
 impl RestConnector {
     pub fn new(client: RestClient) -> Self {
-        Self { client: Some(client), in_flight: Rc::new(Cell::new(0)) }
+        Self {
+            client: Some(client),
+            in_flight: Rc::new(Cell::new(0)),
+        }
     }
 }
 
@@ -71,7 +82,9 @@ impl Handler<Call> for RestConnector {
     type Result = ResponseFuture<Result<Answer, RestError>>;
 
     fn handle(&mut self, call: Call, _: &mut Self::Context) -> Self::Result {
-        let Some(client) = self.client.clone() else { return Box::pin(async { Err(RestError::Stopped) }) };
+        let Some(client) = self.client.clone() else {
+            return Box::pin(async { Err(RestError::Stopped) });
+        };
         let guard = InFlight::new(&self.in_flight);
         Box::pin(async move {
             let _guard = guard;

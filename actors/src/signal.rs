@@ -37,7 +37,13 @@ impl Actor for Signal {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.add_stream(stream::select(listen(SignalKind::interrupt(), "SIGINT"), listen(SignalKind::terminate(), "SIGTERM")).boxed_local());
+        ctx.add_stream(
+            stream::select(
+                listen(SignalKind::interrupt(), "SIGINT"),
+                listen(SignalKind::terminate(), "SIGTERM"),
+            )
+            .boxed_local(),
+        );
     }
 }
 
@@ -46,7 +52,9 @@ impl StreamHandler<Received> for Signal {
         self.received += 1;
         if self.received == 1 {
             log::warn!("{name} received: starting graceful shutdown (send it again to force)");
-            self.supervisor.do_send(RequestShutdown { source: ShutdownSource::Signal(name) });
+            self.supervisor.do_send(RequestShutdown {
+                source: ShutdownSource::Signal(name),
+            });
         } else {
             log::error!("{name} received again: forcing");
             self.supervisor.do_send(Force);

@@ -55,10 +55,18 @@ pub struct StopAck {
 
 impl StopAck {
     pub fn ok(detail: impl Into<String>) -> Self {
-        Self { status: StepStatus::Ok, detail: detail.into(), orders: None }
+        Self {
+            status: StepStatus::Ok,
+            detail: detail.into(),
+            orders: None,
+        }
     }
 
     pub fn with_status(status: StepStatus, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), orders: None }
+        Self {
+            status,
+            detail: detail.into(),
+            orders: None,
+        }
     }
 }

@@ -38,13 +38,26 @@ pub struct StrategySettings {
 impl Default for StrategySettings {
     fn default() -> Self {
         let q = QuoteParams::default();
-        Self { levels: q.levels, spread_bps: q.spread_bps, level_step_bps: q.level_step_bps, order_notional: q.order_notional, inventory_skew_bps: q.inventory_skew_bps, min_requote_ms: 250 }
+        Self {
+            levels: q.levels,
+            spread_bps: q.spread_bps,
+            level_step_bps: q.level_step_bps,
+            order_notional: q.order_notional,
+            inventory_skew_bps: q.inventory_skew_bps,
+            min_requote_ms: 250,
+        }
     }
 }
 
 impl StrategySettings {
     pub fn quote_params(&self) -> QuoteParams {
-        QuoteParams { levels: self.levels, spread_bps: self.spread_bps, level_step_bps: self.level_step_bps, order_notional: self.order_notional, inventory_skew_bps: self.inventory_skew_bps }
+        QuoteParams {
+            levels: self.levels,
+            spread_bps: self.spread_bps,
+            level_step_bps: self.level_step_bps,
+            order_notional: self.order_notional,
+            inventory_skew_bps: self.inventory_skew_bps,
+        }
     }
 }
 
@@ -80,7 +93,13 @@ pub struct Strategy {
 }
 
 impl Strategy {
-    pub fn new(settings: StrategySettings, filters: HashMap<String, Filters>, order_manager: Addr<OrderManager>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        settings: StrategySettings,
+        filters: HashMap<String, Filters>,
+        order_manager: Addr<OrderManager>,
+        web: Addr<WebServer>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             params: settings.quote_params(),
             settings,
@@ -100,7 +119,9 @@ impl Strategy {
         if self.stopped {
             return;
         }
-        let Some(filters) = self.filters.get(symbol) else { return };
+        let Some(filters) = self.filters.get(symbol) else {
+            return;
+        };
         let quotes = match self.tops.get(symbol) {
             Some((top, received_at)) => {
                 let q = compute_quotes(&self.params, filters, top, self.positions.get(symbol).copied().unwrap_or_default());
@@ -110,8 +131,14 @@ impl Strategy {
             None => vec![],
         };
         self.last_emit.insert(symbol.to_string(), Instant::now());
-        self.web.do_send(StatusPatch::DesiredQuotes { symbol: symbol.to_string(), count: quotes.len() });
-        self.order_manager.do_send(DesiredQuotes { symbol: symbol.to_string(), quotes });
+        self.web.do_send(StatusPatch::DesiredQuotes {
+            symbol: symbol.to_string(),
+            count: quotes.len(),
+        });
+        self.order_manager.do_send(DesiredQuotes {
+            symbol: symbol.to_string(),
+            quotes,
+        });
     }
 
     fn requote(&mut self, symbol: &str, ctx: &mut Context<Self>) {
@@ -142,7 +169,11 @@ impl Handler<BookUpdate> for Strategy {
     fn handle(&mut self, msg: BookUpdate, ctx: &mut Self::Context) {
         match msg.top {
             Some(top) => {
-                self.web.do_send(StatusPatch::BookTop { symbol: msg.symbol.clone(), bid: top.bid, ask: top.ask });
+                self.web.do_send(StatusPatch::BookTop {
+                    symbol: msg.symbol.clone(),
+                    bid: top.bid,
+                    ask: top.ask,
+                });
                 self.tops.insert(msg.symbol.clone(), (top, msg.received_at));
                 self.requote(&msg.symbol, ctx);
             }

@@ -35,7 +35,15 @@ pub struct ShutdownSettings {
 
 impl Default for ShutdownSettings {
     fn default() -> Self {
-        Self { deadline_ms: 40_000, order_manager_ms: 20_000, strategy_ms: 2_000, ws_connector_ms: 3_000, rest_connector_ms: 3_000, web_server_ms: 5_000, recorder_ms: 10_000 }
+        Self {
+            deadline_ms: 40_000,
+            order_manager_ms: 20_000,
+            strategy_ms: 2_000,
+            ws_connector_ms: 3_000,
+            rest_connector_ms: 3_000,
+            web_server_ms: 5_000,
+            recorder_ms: 10_000,
+        }
     }
 }
 
@@ -101,7 +109,14 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub fn new(steps: Vec<Step>, deadline: Duration, recorder: Addr<Recorder>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> Self {
-        Self { steps, deadline, recorder, web, metrics, started: None }
+        Self {
+            steps,
+            deadline,
+            recorder,
+            web,
+            metrics,
+            started: None,
+        }
     }
 }
 
@@ -111,10 +126,26 @@ impl Actor for Supervisor {
 
 /// Walk the steps; returns each step's report and the orders' outcome.
 #[allow(clippy::too_many_arguments)]
-async fn walk(steps: Vec<Step>, deadline: Instant, id: String, reason: String, during_startup: bool, started: Instant, recorder: Addr<Recorder>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> ShutdownReport {
+async fn walk(
+    steps: Vec<Step>,
+    deadline: Instant,
+    id: String,
+    reason: String,
+    during_startup: bool,
+    started: Instant,
+    recorder: Addr<Recorder>,
+    web: Addr<WebServer>,
+    metrics: Arc<Metrics>,
+) -> ShutdownReport {
     let mut reports: Vec<StepReport> = Vec::new();
     let mut orders: Option<OrdersOutcome> = None;
-    let progress = |reports: &Vec<StepReport>, finished: bool, code: Option<i32>| ShutdownProgress { shutdown_id: id.clone(), reason: reason.clone(), steps: reports.clone(), finished, exit_code: code };
+    let progress = |reports: &Vec<StepReport>, finished: bool, code: Option<i32>| ShutdownProgress {
+        shutdown_id: id.clone(),
+        reason: reason.clone(),
+        steps: reports.clone(),
+        finished,
+        exit_code: code,
+    };
     for step in steps {
         let now = Instant::now();
         let budget = step.timeout.min(deadline.saturating_duration_since(now));
@@ -132,7 +163,12 @@ async fn walk(steps: Vec<Step>, deadline: Instant, id: String, reason: String, d
             recorder.do_send(Record(Event::ShutdownReport(partial)));
         }
         let report = if budget.is_zero() {
-            StepReport { step: step.name.into(), status: StepStatus::TimedOut, elapsed_ms: 0, detail: "skipped: the overall deadline has passed".into() }
+            StepReport {
+                step: step.name.into(),
+                status: StepStatus::TimedOut,
+                elapsed_ms: 0,
+                detail: "skipped: the overall deadline has passed".into(),
+            }
         } else {
             log::info!("shutdown step {}: stopping (timeout {} ms)", step.name, budget.as_millis());
             let outcome = step.recipient.send(Stop { deadline: now + budget }).timeout(budget).await;
@@ -142,18 +178,48 @@ async fn walk(steps: Vec<Step>, deadline: Instant, id: String, reason: String, d
                     if let Some(o) = ack.orders {
                         orders = Some(o);
                     }
-                    StepReport { step: step.name.into(), status: ack.status, elapsed_ms, detail: ack.detail }
+                    StepReport {
+                        step: step.name.into(),
+                        status: ack.status,
+                        elapsed_ms,
+                        detail: ack.detail,
+                    }
                 }
-                Err(MailboxError::Timeout) => StepReport { step: step.name.into(), status: StepStatus::TimedOut, elapsed_ms, detail: format!("no answer within {} ms; abandoned", budget.as_millis()) },
-                Err(MailboxError::Closed) => StepReport { step: step.name.into(), status: StepStatus::Failed, elapsed_ms, detail: "actor already gone".into() },
+                Err(MailboxError::Timeout) => StepReport {
+                    step: step.name.into(),
+                    status: StepStatus::TimedOut,
+                    elapsed_ms,
+                    detail: format!("no answer within {} ms; abandoned", budget.as_millis()),
+                },
+                Err(MailboxError::Closed) => StepReport {
+                    step: step.name.into(),
+                    status: StepStatus::Failed,
+                    elapsed_ms,
+                    detail: "actor already gone".into(),
+                },
             }
         };
         if report.status == StepStatus::Ok {
-            log::info!("shutdown step {}: {} in {} ms — {}", report.step, report.status, report.elapsed_ms, report.detail);
+            log::info!(
+                "shutdown step {}: {} in {} ms — {}",
+                report.step,
+                report.status,
+                report.elapsed_ms,
+                report.detail
+            );
         } else {
-            log::error!("shutdown step {}: {} after {} ms — {}", report.step, report.status, report.elapsed_ms, report.detail);
+            log::error!(
+                "shutdown step {}: {} after {} ms — {}",
+                report.step,
+                report.status,
+                report.elapsed_ms,
+                report.detail
+            );
         }
-        metrics.shutdown_step_seconds.get_or_create(&labels(&[("step", step.name)])).set(report.elapsed_ms as f64 / 1000.0);
+        metrics
+            .shutdown_step_seconds
+            .get_or_create(&labels(&[("step", step.name)]))
+            .set(report.elapsed_ms as f64 / 1000.0);
         if step.name != "recorder" {
             recorder.do_send(Record(Event::ShutdownStep(report.clone())));
         }
@@ -161,7 +227,15 @@ async fn walk(steps: Vec<Step>, deadline: Instant, id: String, reason: String, d
         web.do_send(StatusPatch::Shutdown(progress(&reports, false, None)));
     }
     let code = exit_code_for(&reports, orders.as_ref(), during_startup);
-    ShutdownReport { shutdown_id: id.clone(), reason: reason.clone(), during_startup, steps: reports, orders, total_ms: started.elapsed().as_millis() as u64, exit_code: code }
+    ShutdownReport {
+        shutdown_id: id.clone(),
+        reason: reason.clone(),
+        during_startup,
+        steps: reports,
+        orders,
+        total_ms: started.elapsed().as_millis() as u64,
+        exit_code: code,
+    }
 }
 
 impl Handler<RequestShutdown> for Supervisor {
@@ -170,7 +244,10 @@ impl Handler<RequestShutdown> for Supervisor {
     fn handle(&mut self, msg: RequestShutdown, ctx: &mut Self::Context) -> ShutdownTicket {
         if let Some(s) = &self.started {
             log::info!("shutdown {} already in progress ({}); ignoring {}", s.id, s.reason, msg.source);
-            return ShutdownTicket { shutdown_id: s.id.clone(), already_started: true };
+            return ShutdownTicket {
+                shutdown_id: s.id.clone(),
+                already_started: true,
+            };
         }
         let id = format!("sd-{}", new_run_id());
         let reason = msg.source.to_string();
@@ -178,14 +255,40 @@ impl Handler<RequestShutdown> for Supervisor {
         let at = Instant::now();
         log::warn!("shutdown {id} started: {reason}; deadline {} ms", self.deadline.as_millis());
         // Not ready from this moment; "shutdown started" reaches the disk at once.
-        self.web.do_send(StatusPatch::Shutdown(ShutdownProgress { shutdown_id: id.clone(), reason: reason.clone(), ..Default::default() }));
-        self.recorder.do_send(Record(Event::ShutdownStarted { shutdown_id: id.clone(), reason: reason.clone() }));
-        self.started = Some(Started { id: id.clone(), reason: reason.clone(), at });
-        let fut = walk(self.steps.clone(), at + self.deadline, id.clone(), reason, during_startup, at, self.recorder.clone(), self.web.clone(), self.metrics.clone());
+        self.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
+            shutdown_id: id.clone(),
+            reason: reason.clone(),
+            ..Default::default()
+        }));
+        self.recorder.do_send(Record(Event::ShutdownStarted {
+            shutdown_id: id.clone(),
+            reason: reason.clone(),
+        }));
+        self.started = Some(Started {
+            id: id.clone(),
+            reason: reason.clone(),
+            at,
+        });
+        let fut = walk(
+            self.steps.clone(),
+            at + self.deadline,
+            id.clone(),
+            reason,
+            during_startup,
+            at,
+            self.recorder.clone(),
+            self.web.clone(),
+            self.metrics.clone(),
+        );
         ctx.spawn(fut.into_actor(self).map(|report, act, _| {
             let summary = report.summary();
             print!("{summary}");
-            log::info!("shutdown {} finished in {} ms with exit code {}", report.shutdown_id, report.total_ms, report.exit_code);
+            log::info!(
+                "shutdown {} finished in {} ms with exit code {}",
+                report.shutdown_id,
+                report.total_ms,
+                report.exit_code
+            );
             act.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
                 shutdown_id: report.shutdown_id.clone(),
                 reason: report.reason.clone(),
@@ -195,7 +298,10 @@ impl Handler<RequestShutdown> for Supervisor {
             }));
             System::current().stop_with_code(report.exit_code);
         }));
-        ShutdownTicket { shutdown_id: id, already_started: false }
+        ShutdownTicket {
+            shutdown_id: id,
+            already_started: false,
+        }
     }
 }
 
@@ -215,7 +321,11 @@ impl Handler<Force> for Supervisor {
                     Ok(Err(e)) => log::error!("recorder flush failed: {e}"),
                     Err(e) => log::error!("recorder did not flush in time: {e}"),
                 }
-                println!("mmbot: forced exit (code {}): {}", exit_code::FORCED, crate::report::exit_meaning(exit_code::FORCED));
+                println!(
+                    "mmbot: forced exit (code {}): {}",
+                    exit_code::FORCED,
+                    crate::report::exit_meaning(exit_code::FORCED)
+                );
                 std::process::exit(exit_code::FORCED);
             }
             .into_actor(self),

@@ -27,7 +27,9 @@ pub struct WebServerSettings {
 
 impl Default for WebServerSettings {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".parse().expect("valid address") }
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+        }
     }
 }
 
@@ -45,7 +47,12 @@ pub struct WebServer {
 }
 
 fn token_matches(expected: &Secret, req: &HttpRequest) -> bool {
-    let Some(given) = req.headers().get("Authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
+    let Some(given) = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
         return false;
     };
     let (a, b) = (expected.expose().as_bytes(), given.trim().as_bytes());
@@ -62,7 +69,9 @@ async fn readyz(s: web::Data<Shared>) -> HttpResponse {
     if v.ready && !v.shutting_down {
         HttpResponse::Ok().content_type("text/plain").body("ready\n")
     } else if v.shutting_down {
-        HttpResponse::ServiceUnavailable().content_type("text/plain").body("shutting down\n")
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("shutting down\n")
     } else {
         HttpResponse::ServiceUnavailable().content_type("text/plain").body("starting\n")
     }
@@ -74,26 +83,49 @@ async fn status(s: web::Data<Shared>) -> HttpResponse {
 }
 
 async fn render_metrics(s: web::Data<Shared>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(s.metrics.render())
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(s.metrics.render())
 }
 
 async fn shutdown(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
     if !token_matches(&s.token, &req) {
         log::warn!("POST /shutdown refused: missing or wrong bearer token (from {:?})", req.peer_addr());
-        return HttpResponse::Unauthorized().insert_header(("WWW-Authenticate", "Bearer")).json(json!({"error": "a valid bearer token is required"}));
+        return HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer"))
+            .json(json!({"error": "a valid bearer token is required"}));
     }
-    match s.supervisor.send(RequestShutdown { source: ShutdownSource::Http }).await {
-        Ok(ShutdownTicket { shutdown_id, already_started }) => {
-            HttpResponse::Accepted().json(json!({"shutdown_id": shutdown_id, "status": if already_started { "already in progress" } else { "started" }}))
-        }
+    match s
+        .supervisor
+        .send(RequestShutdown {
+            source: ShutdownSource::Http,
+        })
+        .await
+    {
+        Ok(ShutdownTicket {
+            shutdown_id,
+            already_started,
+        }) => HttpResponse::Accepted()
+            .json(json!({"shutdown_id": shutdown_id, "status": if already_started { "already in progress" } else { "started" }})),
         Err(e) => HttpResponse::ServiceUnavailable().json(json!({"error": format!("supervisor unavailable: {e}")})),
     }
 }
 
 impl WebServer {
     /// Bind and start serving; fails at once if the address is taken.
-    pub fn bind(settings: &WebServerSettings, view: Arc<RwLock<StatusView>>, metrics: Arc<Metrics>, token: Secret, supervisor: Recipient<RequestShutdown>) -> std::io::Result<Self> {
-        let shared = web::Data::new(Shared { view: view.clone(), metrics, token, supervisor });
+    pub fn bind(
+        settings: &WebServerSettings,
+        view: Arc<RwLock<StatusView>>,
+        metrics: Arc<Metrics>,
+        token: Secret,
+        supervisor: Recipient<RequestShutdown>,
+    ) -> std::io::Result<Self> {
+        let shared = web::Data::new(Shared {
+            view: view.clone(),
+            metrics,
+            token,
+            supervisor,
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(shared.clone())
@@ -113,7 +145,11 @@ impl WebServer {
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        Ok(Self { handle: Some(handle), view, addr })
+        Ok(Self {
+            handle: Some(handle),
+            view,
+            addr,
+        })
     }
 }
 
@@ -136,7 +172,9 @@ impl Handler<Stop> for WebServer {
         let handle = self.handle.take();
         Box::pin(
             async move {
-                let Some(h) = handle else { return StopAck::ok("already stopped") };
+                let Some(h) = handle else {
+                    return StopAck::ok("already stopped");
+                };
                 let budget = stop.deadline.saturating_duration_since(std::time::Instant::now());
                 match tokio::time::timeout(budget, h.stop(true)).await {
                     Ok(()) => StopAck::ok("HTTP server stopped gracefully"),

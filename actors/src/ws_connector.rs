@@ -42,7 +42,12 @@ pub struct WsSettings {
 
 impl Default for WsSettings {
     fn default() -> Self {
-        Self { depth: 50, ping_interval_ms: 20_000, connect_timeout_ms: 10_000, reconnect_max_ms: 5_000 }
+        Self {
+            depth: 50,
+            ping_interval_ms: 20_000,
+            connect_timeout_ms: 10_000,
+            reconnect_max_ms: 5_000,
+        }
     }
 }
 
@@ -76,7 +81,14 @@ pub struct WsConnector {
 
 impl WsConnector {
     pub fn new(settings: WsSettings, endpoints: WsEndpoints, symbols: Vec<String>, targets: WsTargets) -> Self {
-        Self { settings, endpoints, symbols, targets, stop_tx: watch::channel(false).0, tasks: Vec::new() }
+        Self {
+            settings,
+            endpoints,
+            symbols,
+            targets,
+            stop_tx: watch::channel(false).0,
+            tasks: Vec::new(),
+        }
     }
 }
 
@@ -84,17 +96,40 @@ impl Actor for WsConnector {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Self::Context) {
-        let public = PublicStream { settings: self.settings.clone(), symbols: self.symbols.clone(), targets: self.targets.clone() };
-        self.tasks.push(actix_rt::spawn(run_with_reconnect("public", self.endpoints.public_url.clone(), self.settings.clone(), self.targets.clone(), self.stop_tx.subscribe(), move |conn, stop| {
-            let p = public.clone();
-            Box::pin(async move { p.run(conn, stop).await })
-        })));
-        if let Some((key, secret)) = self.endpoints.credentials.clone() {
-            let private = PrivateStream { settings: self.settings.clone(), key, secret, targets: self.targets.clone() };
-            self.tasks.push(actix_rt::spawn(run_with_reconnect("private", self.endpoints.private_url.clone(), self.settings.clone(), self.targets.clone(), self.stop_tx.subscribe(), move |conn, stop| {
-                let p = private.clone();
+        let public = PublicStream {
+            settings: self.settings.clone(),
+            symbols: self.symbols.clone(),
+            targets: self.targets.clone(),
+        };
+        self.tasks.push(actix_rt::spawn(run_with_reconnect(
+            "public",
+            self.endpoints.public_url.clone(),
+            self.settings.clone(),
+            self.targets.clone(),
+            self.stop_tx.subscribe(),
+            move |conn, stop| {
+                let p = public.clone();
                 Box::pin(async move { p.run(conn, stop).await })
-            })));
+            },
+        )));
+        if let Some((key, secret)) = self.endpoints.credentials.clone() {
+            let private = PrivateStream {
+                settings: self.settings.clone(),
+                key,
+                secret,
+                targets: self.targets.clone(),
+            };
+            self.tasks.push(actix_rt::spawn(run_with_reconnect(
+                "private",
+                self.endpoints.private_url.clone(),
+                self.settings.clone(),
+                self.targets.clone(),
+                self.stop_tx.subscribe(),
+                move |conn, stop| {
+                    let p = private.clone();
+                    Box::pin(async move { p.run(conn, stop).await })
+                },
+            )));
         }
     }
 }
@@ -134,13 +169,25 @@ enum Ended {
 }
 
 /// Connect, run, and reconnect with capped exponential backoff and full jitter until stopped.
-async fn run_with_reconnect<F>(name: &'static str, url: String, settings: WsSettings, targets: WsTargets, mut stop: watch::Receiver<bool>, mut session: F)
-where
+async fn run_with_reconnect<F>(
+    name: &'static str,
+    url: String,
+    settings: WsSettings,
+    targets: WsTargets,
+    mut stop: watch::Receiver<bool>,
+    mut session: F,
+) where
     F: FnMut(Conn, watch::Receiver<bool>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Ended>>>,
 {
     let set_state = |state: &str| {
-        targets.web.do_send(StatusPatch::Connection { stream: name.into(), state: state.into() });
-        targets.recorder.do_send(Record(Event::Connection { stream: name.into(), state: state.into() }));
+        targets.web.do_send(StatusPatch::Connection {
+            stream: name.into(),
+            state: state.into(),
+        });
+        targets.recorder.do_send(Record(Event::Connection {
+            stream: name.into(),
+            state: state.into(),
+        }));
     };
     let mut failures: u32 = 0;
     let mut connected_once = false;
@@ -196,7 +243,11 @@ async fn send(conn: &mut Conn, req: &WsRequest) -> Result<(), String> {
 }
 
 async fn close(conn: &mut Conn) {
-    let _ = tokio::time::timeout(Duration::from_millis(500), conn.send(ws::Message::Close(Some(ws::CloseCode::Normal.into())))).await;
+    let _ = tokio::time::timeout(
+        Duration::from_millis(500),
+        conn.send(ws::Message::Close(Some(ws::CloseCode::Normal.into()))),
+    )
+    .await;
 }
 
 /// Count a malformed frame; log the first ones with a sample.
@@ -280,7 +331,11 @@ impl PublicStream {
             }
         };
         for s in tops.keys() {
-            self.targets.strategy.do_send(BookUpdate { symbol: s.clone(), top: None, received_at: Instant::now() });
+            self.targets.strategy.do_send(BookUpdate {
+                symbol: s.clone(),
+                top: None,
+                received_at: Instant::now(),
+            });
         }
         ended
     }
@@ -296,7 +351,11 @@ struct PrivateStream {
 
 impl PrivateStream {
     async fn run(&self, mut conn: Conn, mut stop: watch::Receiver<bool>) -> Ended {
-        let expires = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0) + 10_000;
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+            + 10_000;
         let auth = WsRequest::auth(&self.key, expires, &sign::sign_ws_auth(self.secret.expose(), expires));
         let topics = vec!["order".to_string(), "execution".to_string(), "position".to_string()];
         if let Err(e) = send(&mut conn, &auth).await {

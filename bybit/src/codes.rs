@@ -82,7 +82,10 @@ impl RetCode {
 
     /// Worth retrying after a pause (transient on the exchange side).
     pub fn is_transient(self) -> bool {
-        matches!(self, Self::ServerTimeout | Self::RateLimited | Self::InternalError | Self::OrderBeingProcessed)
+        matches!(
+            self,
+            Self::ServerTimeout | Self::RateLimited | Self::InternalError | Self::OrderBeingProcessed
+        )
     }
 
     /// For a cancel, "the order is not there any more" means the goal is reached.
@@ -102,7 +105,10 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for c in [0, 10000, 10001, 10002, 10003, 10004, 10005, 10006, 10016, 10017, 110001, 110003, 110007, 110008, 110010, 110017, 110020, 110072, 110079, 110094, 424242] {
+        for c in [
+            0, 10000, 10001, 10002, 10003, 10004, 10005, 10006, 10016, 10017, 110001, 110003, 110007, 110008, 110010, 110017, 110020,
+            110072, 110079, 110094, 424242,
+        ] {
             assert_eq!(RetCode::from_code(c).code(), c);
         }
     }

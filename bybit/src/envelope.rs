@@ -24,7 +24,13 @@ fn empty_object() -> Value {
 
 impl<T> Envelope<T> {
     pub fn ok(result: T, time: u64) -> Self {
-        Self { ret_code: 0, ret_msg: "OK".into(), result, ret_ext_info: empty_object(), time }
+        Self {
+            ret_code: 0,
+            ret_msg: "OK".into(),
+            result,
+            ret_ext_info: empty_object(),
+            time,
+        }
     }
 
     pub fn code(&self) -> RetCode {
@@ -34,7 +40,13 @@ impl<T> Envelope<T> {
 
 impl Envelope<Value> {
     pub fn error(code: RetCode, msg: impl Into<String>, time: u64) -> Self {
-        Self { ret_code: code.code(), ret_msg: msg.into(), result: empty_object(), ret_ext_info: empty_object(), time }
+        Self {
+            ret_code: code.code(),
+            ret_msg: msg.into(),
+            result: empty_object(),
+            ret_ext_info: empty_object(),
+            time,
+        }
     }
 }
 

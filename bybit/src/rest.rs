@@ -402,7 +402,8 @@ mod tests {
     #[test]
     fn orderbook_levels_decode() {
         let r: OrderbookResult =
-            serde_json::from_str(r#"{"s":"BTCUSDT","b":[["30000.0","1.250"]],"a":[["30000.1","0.800"]],"ts":1,"u":2,"seq":3,"cts":4}"#).unwrap();
+            serde_json::from_str(r#"{"s":"BTCUSDT","b":[["30000.0","1.250"]],"a":[["30000.1","0.800"]],"ts":1,"u":2,"seq":3,"cts":4}"#)
+                .unwrap();
         assert_eq!(r.b[0], (dec!(30000.0), dec!(1.250)));
     }
 }

@@ -31,15 +31,27 @@ pub struct WsRequest {
 
 impl WsRequest {
     pub fn subscribe(req_id: &str, topics: &[String]) -> Self {
-        Self { op: "subscribe".into(), req_id: Some(Value::from(req_id)), args: topics.iter().map(|t| Value::from(t.as_str())).collect() }
+        Self {
+            op: "subscribe".into(),
+            req_id: Some(Value::from(req_id)),
+            args: topics.iter().map(|t| Value::from(t.as_str())).collect(),
+        }
     }
 
     pub fn ping(req_id: &str) -> Self {
-        Self { op: "ping".into(), req_id: Some(Value::from(req_id)), args: vec![] }
+        Self {
+            op: "ping".into(),
+            req_id: Some(Value::from(req_id)),
+            args: vec![],
+        }
     }
 
     pub fn auth(api_key: &str, expires_ms: u64, signature: &str) -> Self {
-        Self { op: "auth".into(), req_id: None, args: vec![Value::from(api_key), Value::from(expires_ms), Value::from(signature)] }
+        Self {
+            op: "auth".into(),
+            req_id: None,
+            args: vec![Value::from(api_key), Value::from(expires_ms), Value::from(signature)],
+        }
     }
 }
 
@@ -220,8 +232,14 @@ mod tests {
 
     #[test]
     fn decodes_both_pong_shapes() {
-        assert_eq!(decode(r#"{"success":true,"ret_msg":"pong","conn_id":"x","req_id":"","op":"ping"}"#).unwrap(), Frame::Pong);
-        assert_eq!(decode(r#"{"req_id":"1","op":"pong","args":["1"],"conn_id":"x"}"#).unwrap(), Frame::Pong);
+        assert_eq!(
+            decode(r#"{"success":true,"ret_msg":"pong","conn_id":"x","req_id":"","op":"ping"}"#).unwrap(),
+            Frame::Pong
+        );
+        assert_eq!(
+            decode(r#"{"req_id":"1","op":"pong","args":["1"],"conn_id":"x"}"#).unwrap(),
+            Frame::Pong
+        );
     }
 
     #[test]
@@ -235,10 +253,21 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        for bad in ["", "{", "[]", "null", r#"{"x":1}"#, r#"{"topic":"orderbook.1.X","type":"nope"}"#, r#"{"topic":5}"#] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "null",
+            r#"{"x":1}"#,
+            r#"{"topic":"orderbook.1.X","type":"nope"}"#,
+            r#"{"topic":5}"#,
+        ] {
             assert!(decode(bad).is_err(), "{bad}");
         }
-        assert_eq!(decode(r#"{"topic":"greeks","data":[]}"#).unwrap(), Frame::UnknownTopic("greeks".into()));
+        assert_eq!(
+            decode(r#"{"topic":"greeks","data":[]}"#).unwrap(),
+            Frame::UnknownTopic("greeks".into())
+        );
         let big = "x".repeat(MAX_FRAME_BYTES + 1);
         assert!(matches!(decode(&big), Err(DecodeError::TooLarge(_))));
     }

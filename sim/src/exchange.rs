@@ -59,7 +59,12 @@ pub struct MarketParams {
 
 impl Default for MarketParams {
     fn default() -> Self {
-        Self { synthetic: SyntheticParams::default(), volatility_bps: 0.5, trade_probability: 0.3, max_trade_lots: 60 }
+        Self {
+            synthetic: SyntheticParams::default(),
+            volatility_bps: 0.5,
+            trade_probability: 0.3,
+            max_trade_lots: 60,
+        }
     }
 }
 
@@ -117,11 +122,20 @@ pub struct Exchange {
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Exchange {
-    pub fn new(instruments: Vec<InstrumentSpec>, accounts: Vec<(String, String)>, params: MarketParams, seed: u64, balance: Decimal) -> Self {
+    pub fn new(
+        instruments: Vec<InstrumentSpec>,
+        accounts: Vec<(String, String)>,
+        params: MarketParams,
+        seed: u64,
+        balance: Decimal,
+    ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut markets = BTreeMap::new();
         for spec in instruments {
@@ -256,11 +270,21 @@ impl Exchange {
                     topic: topic.clone(),
                     kind,
                     ts: now,
-                    data: BookData { s: symbol.to_string(), b, a, u: feed.u, seq: m.cross_seq },
+                    data: BookData {
+                        s: symbol.to_string(),
+                        b,
+                        a,
+                        u: feed.u,
+                        seq: m.cross_seq,
+                    },
                     cts: now,
                 };
                 let text: Arc<str> = serde_json::to_string(&msg).expect("serialisable").into();
-                let _ = self.public_tx.send(PublicEvent { topic, u: Some(feed.u), text });
+                let _ = self.public_tx.send(PublicEvent {
+                    topic,
+                    u: Some(feed.u),
+                    text,
+                });
             }
         }
         self.publish_ticker(symbol, now);
@@ -304,7 +328,11 @@ impl Exchange {
         m.ticker_cs += 1;
         let topic = format!("tickers.{symbol}");
         let text = serde_json::json!({"topic": topic, "type": "delta", "cs": m.ticker_cs, "ts": now, "data": data}).to_string();
-        let _ = self.public_tx.send(PublicEvent { topic, u: None, text: text.into() });
+        let _ = self.public_tx.send(PublicEvent {
+            topic,
+            u: None,
+            text: text.into(),
+        });
     }
 
     /// A snapshot frame for a new subscriber of `orderbook.{depth}.{symbol}`.
@@ -316,7 +344,13 @@ impl Exchange {
             topic: format!("orderbook.{depth}.{symbol}"),
             kind: UpdateType::Snapshot,
             ts: now,
-            data: BookData { s: symbol.to_string(), b, a, u: feed.u, seq: m.cross_seq },
+            data: BookData {
+                s: symbol.to_string(),
+                b,
+                a,
+                u: feed.u,
+                seq: m.cross_seq,
+            },
             cts: now,
         };
         Some((feed.u, serde_json::to_string(&msg).expect("serialisable")))
@@ -325,12 +359,20 @@ impl Exchange {
     pub fn ticker_snapshot(&self, symbol: &str, now: u64) -> Option<String> {
         let m = self.markets.get(symbol)?;
         let fields = self.ticker_fields(symbol);
-        Some(serde_json::json!({"topic": format!("tickers.{symbol}"), "type": "snapshot", "cs": m.ticker_cs, "ts": now, "data": fields}).to_string())
+        Some(
+            serde_json::json!({"topic": format!("tickers.{symbol}"), "type": "snapshot", "cs": m.ticker_cs, "ts": now, "data": fields})
+                .to_string(),
+        )
     }
 
     pub fn send_private<T: serde::Serialize>(&mut self, account: usize, topic: &'static str, data: Vec<T>, now: u64) {
         let id = self.new_order_id();
-        let msg = PrivateMessage { id, topic: topic.to_string(), creation_time: now, data };
+        let msg = PrivateMessage {
+            id,
+            topic: topic.to_string(),
+            creation_time: now,
+            data,
+        };
         let text: Arc<str> = serde_json::to_string(&msg).expect("serialisable").into();
         let _ = self.accounts[account].tx.send(PrivateEvent { topic, text });
     }
@@ -358,7 +400,11 @@ impl Exchange {
     }
 
     fn order_im(&self, account: usize) -> Decimal {
-        self.orders.values().filter(|o| o.account == account).map(|o| o.info.leaves_qty * o.info.price / LEVERAGE).sum()
+        self.orders
+            .values()
+            .filter(|o| o.account == account)
+            .map(|o| o.info.leaves_qty * o.info.price / LEVERAGE)
+            .sum()
     }
 
     fn position_im_and_upl(&self, account: usize) -> (Decimal, Decimal) {
@@ -409,7 +455,7 @@ impl Exchange {
     /// Open orders of an account, newest first.
     pub fn open_orders(&self, account: usize) -> Vec<&SimOrder> {
         let mut v: Vec<&SimOrder> = self.orders.values().filter(|o| o.account == account).collect();
-        v.sort_by(|a, b| b.seq.cmp(&a.seq));
+        v.sort_by_key(|o| std::cmp::Reverse(o.seq));
         v
     }
 

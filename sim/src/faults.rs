@@ -49,7 +49,9 @@ impl Faults {
     /// Parse a `PATH=MS` flag value.
     pub fn parse_latency(spec: &str) -> Result<(String, u64), String> {
         let (path, ms) = spec.split_once('=').ok_or_else(|| format!("expected PATH=MS, got {spec:?}"))?;
-        let ms = ms.parse().map_err(|_| format!("latency in {spec:?} is not a number of milliseconds"))?;
+        let ms = ms
+            .parse()
+            .map_err(|_| format!("latency in {spec:?} is not a number of milliseconds"))?;
         Ok((path.to_string(), ms))
     }
 }

@@ -57,7 +57,10 @@ fn diff(old: &BTreeMap<Decimal, Decimal>, new: &BTreeMap<Decimal, Decimal>, zero
 
 impl DepthFeed {
     pub fn new(depth: usize) -> Self {
-        Self { depth, ..Default::default() }
+        Self {
+            depth,
+            ..Default::default()
+        }
     }
 
     /// Advance to the current book. Returns the delta to publish (with the new `u`), or `None`
@@ -70,9 +73,9 @@ impl DepthFeed {
         if b.is_empty() && a.is_empty() {
             return None;
         }
-        b.sort_by(|x, y| y.0.cmp(&x.0));
+        b.sort_by_key(|l| std::cmp::Reverse(l.0));
         let mut a = a;
-        a.sort_by(|x, y| x.0.cmp(&y.0));
+        a.sort_by_key(|l| l.0);
         self.bids = nb;
         self.asks = na;
         self.u += 1;
@@ -81,7 +84,10 @@ impl DepthFeed {
 
     /// The levels as last published, best first, for a snapshot.
     pub fn snapshot(&self) -> (Vec<Level>, Vec<Level>) {
-        (self.bids.iter().rev().map(|(p, s)| (*p, *s)).collect(), self.asks.iter().map(|(p, s)| (*p, *s)).collect())
+        (
+            self.bids.iter().rev().map(|(p, s)| (*p, *s)).collect(),
+            self.asks.iter().map(|(p, s)| (*p, *s)).collect(),
+        )
     }
 }
 

@@ -81,8 +81,15 @@ fn main() -> anyhow::Result<()> {
         accounts,
         seed: args.seed,
         tick: Duration::from_millis(args.tick_ms.max(1)),
-        market: MarketParams { volatility_bps: args.volatility_bps, trade_probability: args.trade_probability, ..Default::default() },
-        limits: RateLimits { orders_per_sec: args.order_rate_limit, reads_per_sec: args.read_rate_limit },
+        market: MarketParams {
+            volatility_bps: args.volatility_bps,
+            trade_probability: args.trade_probability,
+            ..Default::default()
+        },
+        limits: RateLimits {
+            orders_per_sec: args.order_rate_limit,
+            reads_per_sec: args.read_rate_limit,
+        },
         faults,
         refuse_at_start: Duration::from_millis(args.refuse_ms),
         ..Default::default()

@@ -41,10 +41,16 @@ impl Exchange {
     fn check_qty(&self, symbol: &str, qty: Decimal) -> Result<(), ApiError> {
         let spec = &self.markets[symbol].spec;
         if qty <= Decimal::ZERO || !spec.on_step(qty) {
-            return Err(ApiError::param(format!("params error: qty {qty} is not a positive multiple of qtyStep {}", spec.qty_step)));
+            return Err(ApiError::param(format!(
+                "params error: qty {qty} is not a positive multiple of qtyStep {}",
+                spec.qty_step
+            )));
         }
         if qty < spec.min_qty || qty > spec.max_qty {
-            return Err(ApiError::param(format!("params error: qty {qty} outside [{}, {}]", spec.min_qty, spec.max_qty)));
+            return Err(ApiError::param(format!(
+                "params error: qty {qty} outside [{}, {}]",
+                spec.min_qty, spec.max_qty
+            )));
         }
         Ok(())
     }
@@ -52,7 +58,10 @@ impl Exchange {
     fn check_price(&self, symbol: &str, side: Side, price: Decimal) -> Result<(), ApiError> {
         let m = &self.markets[symbol];
         if price <= Decimal::ZERO || !m.spec.on_tick(price) {
-            return Err(ApiError::param(format!("params error: price {price} is not a positive multiple of tickSize {}", m.spec.tick_size)));
+            return Err(ApiError::param(format!(
+                "params error: price {price} is not a positive multiple of tickSize {}",
+                m.spec.tick_size
+            )));
         }
         let too_far = match side {
             Side::Buy => price > m.mid * dec!(1.1),
@@ -81,14 +90,20 @@ impl Exchange {
         let link_id = req.order_link_id.clone().unwrap_or_default();
         if !link_id.is_empty() {
             if !valid_link_id(&link_id) {
-                return Err(ApiError::param("params error: orderLinkId must be at most 36 characters of [A-Za-z0-9_-]"));
+                return Err(ApiError::param(
+                    "params error: orderLinkId must be at most 36 characters of [A-Za-z0-9_-]",
+                ));
             }
             if self.by_link_id.contains_key(&(account, link_id.clone())) {
                 return Err(ApiError::new(RetCode::DuplicateOrderLinkId, "OrderLinkedID is duplicate"));
             }
         }
         let mid = self.markets[&req.symbol].mid;
-        let tif = if req.order_type == OrderType::Market { TimeInForce::IOC } else { req.time_in_force.unwrap_or_default() };
+        let tif = if req.order_type == OrderType::Market {
+            TimeInForce::IOC
+        } else {
+            req.time_in_force.unwrap_or_default()
+        };
         let price = match (req.order_type, req.price) {
             (OrderType::Limit, Some(p)) => {
                 self.check_price(&req.symbol, req.side, p)?;
@@ -98,22 +113,40 @@ impl Exchange {
             // Market orders run as IOC limits inside a 5% slippage band.
             (OrderType::Market, _) => {
                 let spec = &self.markets[&req.symbol].spec;
-                let band = if req.side == Side::Buy { mid * dec!(1.05) } else { mid * dec!(0.95) };
+                let band = if req.side == Side::Buy {
+                    mid * dec!(1.05)
+                } else {
+                    mid * dec!(0.95)
+                };
                 (band / spec.tick_size).round() * spec.tick_size
             }
         };
         if req.qty * price < self.markets[&req.symbol].spec.min_notional && req.reduce_only != Some(true) {
             return Err(ApiError::new(RetCode::NotionalTooSmall, "order value below the minimum notional"));
         }
-        let open_here = self.orders.values().filter(|o| o.account == account && o.info.symbol == req.symbol).count();
+        let open_here = self
+            .orders
+            .values()
+            .filter(|o| o.account == account && o.info.symbol == req.symbol)
+            .count();
         if open_here >= MAX_OPEN_PER_SYMBOL {
-            return Err(ApiError::new(RetCode::TooManyActiveOrders, "too many active orders for this symbol"));
+            return Err(ApiError::new(
+                RetCode::TooManyActiveOrders,
+                "too many active orders for this symbol",
+            ));
         }
-        let position = self.accounts[account].positions.get(&req.symbol).map(|p| p.size).unwrap_or_default();
+        let position = self.accounts[account]
+            .positions
+            .get(&req.symbol)
+            .map(|p| p.size)
+            .unwrap_or_default();
         if req.reduce_only == Some(true) {
             let reduces = (req.side == Side::Sell && position > Decimal::ZERO) || (req.side == Side::Buy && position < Decimal::ZERO);
             if !reduces {
-                return Err(ApiError::new(RetCode::ReduceOnlyTruncated, "reduce-only order would increase the position"));
+                return Err(ApiError::new(
+                    RetCode::ReduceOnlyTruncated,
+                    "reduce-only order would increase the position",
+                ));
             }
         } else if req.qty * price / LEVERAGE > self.available_balance(account) {
             return Err(ApiError::new(RetCode::InsufficientBalance, "ab not enough for new order"));
@@ -154,7 +187,10 @@ impl Exchange {
         if !link_id.is_empty() {
             self.by_link_id.insert((account, link_id.clone()), seq);
         }
-        let ids = OrderIds { order_id, order_link_id: link_id };
+        let ids = OrderIds {
+            order_id,
+            order_link_id: link_id,
+        };
 
         if tif == TimeInForce::PostOnly && self.crosses(&req.symbol, req.side, price) {
             self.finish(seq, OrderStatus::Cancelled, "UNKNOWN", EC_POST_ONLY, now);
@@ -204,7 +240,10 @@ impl Exchange {
         if let Some(q) = req.qty {
             self.check_qty(&req.symbol, q)?;
             if q <= cum {
-                return Err(ApiError::new(RetCode::Other(110064), "the modified contract quantity cannot be less than or equal to the filled quantity"));
+                return Err(ApiError::new(
+                    RetCode::Other(110064),
+                    "the modified contract quantity cannot be less than or equal to the filled quantity",
+                ));
             }
         }
         if let Some(p) = req.price {
@@ -226,7 +265,10 @@ impl Exchange {
             o.leaves_value = (o.leaves_qty * o.price).round_dp(8);
             o.updated_time = now.to_string();
         }
-        let ids = OrderIds { order_id: self.orders[&seq].info.order_id.clone(), order_link_id: self.orders[&seq].info.order_link_id.clone() };
+        let ids = OrderIds {
+            order_id: self.orders[&seq].info.order_id.clone(),
+            order_link_id: self.orders[&seq].info.order_link_id.clone(),
+        };
         let tif = self.orders[&seq].info.time_in_force;
         if tif == TimeInForce::PostOnly && self.crosses(&req.symbol, side, new_price) {
             self.finish(seq, OrderStatus::Cancelled, "UNKNOWN", EC_POST_ONLY, now);
@@ -260,7 +302,15 @@ impl Exchange {
     }
 
     /// Cancel up to 500 open orders (chosen at random when there are more) matching the scope.
-    pub fn cancel_all(&mut self, account: usize, symbol: Option<&str>, base_coin: Option<&str>, settle_coin: Option<&str>, cancel_type: &str, now: u64) -> Vec<OrderIds> {
+    pub fn cancel_all(
+        &mut self,
+        account: usize,
+        symbol: Option<&str>,
+        base_coin: Option<&str>,
+        settle_coin: Option<&str>,
+        cancel_type: &str,
+        now: u64,
+    ) -> Vec<OrderIds> {
         let mut seqs: Vec<u64> = self
             .orders
             .values()
@@ -302,7 +352,9 @@ impl Exchange {
     }
 
     fn unrest(&mut self, seq: u64) {
-        let Some(o) = self.orders.get(&seq) else { return };
+        let Some(o) = self.orders.get(&seq) else {
+            return;
+        };
         let (symbol, side, price) = (o.info.symbol.clone(), o.info.side, o.info.price);
         let m = self.markets.get_mut(&symbol).expect("known symbol");
         let book = if side == Side::Buy { &mut m.bids } else { &mut m.asks };
@@ -326,7 +378,10 @@ impl Exchange {
             order.info.leaves_qty = self.markets[&order.info.symbol].spec.fmt_qty(Decimal::ZERO);
             order.info.leaves_value = Decimal::ZERO;
         }
-        let ids = OrderIds { order_id: order.info.order_id.clone(), order_link_id: order.info.order_link_id.clone() };
+        let ids = OrderIds {
+            order_id: order.info.order_id.clone(),
+            order_link_id: order.info.order_link_id.clone(),
+        };
         let account = order.account;
         let info = order.info.clone();
         self.retire(order);
@@ -368,13 +423,21 @@ impl Exchange {
             }
             let q;
             if user_best == Some(price) {
-                let book = if side == Side::Buy { &self.markets[symbol].asks } else { &self.markets[symbol].bids };
+                let book = if side == Side::Buy {
+                    &self.markets[symbol].asks
+                } else {
+                    &self.markets[symbol].bids
+                };
                 let maker = *book[&price].front().expect("non-empty level");
                 q = remaining.min(self.orders[&maker].info.leaves_qty);
                 self.fill(maker, price, q, true, now);
             } else {
                 let m = self.markets.get_mut(symbol).expect("known symbol");
-                let book = if side == Side::Buy { &mut m.synthetic.asks } else { &mut m.synthetic.bids };
+                let book = if side == Side::Buy {
+                    &mut m.synthetic.asks
+                } else {
+                    &mut m.synthetic.bids
+                };
                 let size = book.get_mut(&price).expect("level exists");
                 q = remaining.min(*size);
                 *size -= q;
@@ -406,7 +469,11 @@ impl Exchange {
                 side: taker_side,
                 v: spec.fmt_qty(*q),
                 p: spec.fmt_price(*p),
-                tick_direction: if taker_side == Side::Buy { "PlusTick".into() } else { "MinusTick".into() },
+                tick_direction: if taker_side == Side::Buy {
+                    "PlusTick".into()
+                } else {
+                    "MinusTick".into()
+                },
                 i: id,
                 block_trade: false,
             });
@@ -418,9 +485,18 @@ impl Exchange {
             m.turnover24h += *p * *q;
         }
         let topic = format!("publicTrade.{symbol}");
-        let msg = TradeMessage { topic: topic.clone(), kind: UpdateType::Snapshot, ts: now, data: items };
+        let msg = TradeMessage {
+            topic: topic.clone(),
+            kind: UpdateType::Snapshot,
+            ts: now,
+            data: items,
+        };
         let text = serde_json::to_string(&msg).expect("serialisable");
-        let _ = self.public_tx.send(crate::exchange::PublicEvent { topic, u: None, text: text.into() });
+        let _ = self.public_tx.send(crate::exchange::PublicEvent {
+            topic,
+            u: None,
+            text: text.into(),
+        });
     }
 
     /// Apply a fill of `qty` at `price` to an open order: order state, execution, position, wallet.
@@ -436,7 +512,11 @@ impl Exchange {
             i.cum_exec_fee = (i.cum_exec_fee + fee).round_dp(8);
             i.avg_price = (i.cum_exec_value / i.cum_exec_qty).round_dp(8).to_string();
             i.leaves_value = (i.leaves_qty * i.price).round_dp(8);
-            i.order_status = if i.leaves_qty.is_zero() { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
+            i.order_status = if i.leaves_qty.is_zero() {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::PartiallyFilled
+            };
             i.updated_time = now.to_string();
             (o.account, i.symbol.clone(), i.side, i.clone())
         };
@@ -463,7 +543,11 @@ impl Exchange {
             exec_time: now.to_string(),
         };
         let a = &mut self.accounts[account];
-        let realised = a.positions.entry(symbol.clone()).or_default().apply_fill(side, qty, price, fee, now);
+        let realised = a
+            .positions
+            .entry(symbol.clone())
+            .or_default()
+            .apply_fill(side, qty, price, fee, now);
         a.wallet_balance += realised - fee;
         self.record_execution(account, exec.clone());
         if info.order_status == OrderStatus::Filled {
@@ -567,7 +651,9 @@ impl Exchange {
     pub fn check_dcp(&mut self, now: u64) {
         for account in 0..self.accounts.len() {
             let a = &self.accounts[account];
-            let (Some(window), Some(lost)) = (a.dcp_window_s, a.dcp_lost_at_ms) else { continue };
+            let (Some(window), Some(lost)) = (a.dcp_window_s, a.dcp_lost_at_ms) else {
+                continue;
+            };
             if now.saturating_sub(lost) > u64::from(window) * 1000 {
                 self.accounts[account].dcp_lost_at_ms = None;
                 let cancelled = self.cancel_all(account, None, None, None, "CancelByDCP", now);
@@ -585,7 +671,10 @@ mod tests {
     use crate::instrument::default_instruments;
 
     fn exchange() -> Exchange {
-        let params = MarketParams { trade_probability: 0.0, ..Default::default() };
+        let params = MarketParams {
+            trade_probability: 0.0,
+            ..Default::default()
+        };
         Exchange::new(default_instruments(), vec![("k".into(), "s".into())], params, 1, dec!(100000))
     }
 
@@ -608,12 +697,16 @@ mod tests {
     fn post_only_crossing_is_cancelled_and_resting_one_rests() {
         let mut ex = exchange();
         let ask = ex.best_ask("BTCUSDT").unwrap();
-        ex.create_order(0, &limit(Side::Buy, ask, dec!(0.01), TimeInForce::PostOnly, "a"), 1).unwrap();
+        ex.create_order(0, &limit(Side::Buy, ask, dec!(0.01), TimeInForce::PostOnly, "a"), 1)
+            .unwrap();
         assert!(ex.orders.is_empty());
         assert_eq!(ex.closed.back().unwrap().info.reject_reason, EC_POST_ONLY);
-        ex.create_order(0, &limit(Side::Buy, ask - dec!(1), dec!(0.01), TimeInForce::PostOnly, "b"), 1).unwrap();
+        ex.create_order(0, &limit(Side::Buy, ask - dec!(1), dec!(0.01), TimeInForce::PostOnly, "b"), 1)
+            .unwrap();
         assert_eq!(ex.orders.len(), 1);
-        let err = ex.create_order(0, &limit(Side::Buy, ask - dec!(1), dec!(0.01), TimeInForce::PostOnly, "b"), 1).unwrap_err();
+        let err = ex
+            .create_order(0, &limit(Side::Buy, ask - dec!(1), dec!(0.01), TimeInForce::PostOnly, "b"), 1)
+            .unwrap_err();
         assert_eq!(err.code, RetCode::DuplicateOrderLinkId);
     }
 
@@ -621,7 +714,8 @@ mod tests {
     fn market_trade_fills_resting_order_partially_then_fully() {
         let mut ex = exchange();
         let bid = ex.best_bid("BTCUSDT").unwrap() + dec!(0.1);
-        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.010), TimeInForce::PostOnly, "m"), 1).unwrap();
+        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.010), TimeInForce::PostOnly, "m"), 1)
+            .unwrap();
         ex.market_trade("BTCUSDT", Side::Sell, dec!(0.004), 2);
         let o = ex.orders.values().next().unwrap();
         assert_eq!(o.info.order_status, OrderStatus::PartiallyFilled);
@@ -636,9 +730,13 @@ mod tests {
     fn bad_steps_are_param_errors() {
         let mut ex = exchange();
         let bid = ex.best_bid("BTCUSDT").unwrap();
-        let e = ex.create_order(0, &limit(Side::Buy, bid + dec!(0.05), dec!(0.01), TimeInForce::GTC, "x"), 1).unwrap_err();
+        let e = ex
+            .create_order(0, &limit(Side::Buy, bid + dec!(0.05), dec!(0.01), TimeInForce::GTC, "x"), 1)
+            .unwrap_err();
         assert_eq!(e.code, RetCode::ParamError);
-        let e = ex.create_order(0, &limit(Side::Buy, bid, dec!(0.0015), TimeInForce::GTC, "y"), 1).unwrap_err();
+        let e = ex
+            .create_order(0, &limit(Side::Buy, bid, dec!(0.0015), TimeInForce::GTC, "y"), 1)
+            .unwrap_err();
         assert_eq!(e.code, RetCode::ParamError);
     }
 
@@ -666,7 +764,8 @@ mod tests {
     fn dcp_fires_after_window_only_when_all_connections_gone() {
         let mut ex = exchange();
         let bid = ex.best_bid("BTCUSDT").unwrap();
-        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.01), TimeInForce::PostOnly, "d"), 1).unwrap();
+        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.01), TimeInForce::PostOnly, "d"), 1)
+            .unwrap();
         ex.set_dcp(0, 3);
         ex.dcp_connection(0, true, 0);
         ex.dcp_connection(0, true, 0);

@@ -27,7 +27,11 @@ impl PositionState {
             self.size = new_size;
         } else {
             let closing = qty.min(self.size.abs());
-            let direction = if self.size.is_sign_positive() { Decimal::ONE } else { -Decimal::ONE };
+            let direction = if self.size.is_sign_positive() {
+                Decimal::ONE
+            } else {
+                -Decimal::ONE
+            };
             realised = closing * (price - self.avg_price) * direction;
             let new_size = self.size + signed;
             if new_size.is_zero() {

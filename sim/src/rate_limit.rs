@@ -15,7 +15,10 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { orders_per_sec: 10, reads_per_sec: 50 }
+        Self {
+            orders_per_sec: 10,
+            reads_per_sec: 50,
+        }
     }
 }
 
@@ -58,8 +61,19 @@ impl RateLimiter {
         }
         let remaining = limit.saturating_sub(w.len() as u32);
         // Never in the past: one SDK sleeps until this and fails on a negative wait.
-        let reset_ms = if remaining == 0 { w.front().map(|t| t + 1000).unwrap_or(now_ms).max(now_ms + 1) } else { now_ms };
-        (granted, Budget { limit, remaining, reset_ms })
+        let reset_ms = if remaining == 0 {
+            w.front().map(|t| t + 1000).unwrap_or(now_ms).max(now_ms + 1)
+        } else {
+            now_ms
+        };
+        (
+            granted,
+            Budget {
+                limit,
+                remaining,
+                reset_ms,
+            },
+        )
     }
 }
 

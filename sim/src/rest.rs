@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use bybit_v5::envelope::{BatchExtInfo, BatchItemCode, Envelope};
 use bybit_v5::rest::{
-    path, AmendOrder, BatchItemResult, BatchRequest, CancelAll, CancelOrder, CreateOrder, DcpRequest, Instrument, LeverageFilter, LotSizeFilter, OrderIds, OrderbookResult, PriceFilter, MAX_BATCH_ITEMS, MAX_OPEN_ORDERS_PAGE,
+    path, AmendOrder, BatchItemResult, BatchRequest, CancelAll, CancelOrder, CreateOrder, DcpRequest, Instrument, LeverageFilter,
+    LotSizeFilter, OrderIds, OrderbookResult, PriceFilter, MAX_BATCH_ITEMS, MAX_OPEN_ORDERS_PAGE,
 };
 use bybit_v5::{Category, RetCode};
 
@@ -24,7 +25,9 @@ use crate::state::AppState;
 type Query = HashMap<String, String>;
 
 fn parse_query(raw: &str) -> Result<Query, ApiError> {
-    web::Query::<Query>::from_query(raw).map(|q| q.into_inner()).map_err(|_| ApiError::param("params error: malformed query string"))
+    web::Query::<Query>::from_query(raw)
+        .map(|q| q.into_inner())
+        .map_err(|_| ApiError::param("params error: malformed query string"))
 }
 
 fn respond(result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
@@ -47,7 +50,11 @@ fn respond(result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<B
 }
 
 fn add_budget_headers(b: &mut HttpResponseBuilder, budget: Option<Budget>, now: u64) {
-    let budget = budget.unwrap_or(Budget { limit: 600, remaining: 599, reset_ms: now });
+    let budget = budget.unwrap_or(Budget {
+        limit: 600,
+        remaining: 599,
+        reset_ms: now,
+    });
     b.insert_header(("X-Bapi-Limit", budget.limit.to_string()));
     b.insert_header(("X-Bapi-Limit-Status", budget.remaining.to_string()));
     b.insert_header(("X-Bapi-Limit-Reset-Timestamp", budget.reset_ms.to_string()));
@@ -81,7 +88,12 @@ where
         Ok(a) => a,
         Err(e) => return respond(Err(e), None, None),
     };
-    let (granted, budget) = state.limiter.lock().unwrap_or_else(|e| e.into_inner()).spend(&state.limits, account, req.path(), units.max(1), now);
+    let (granted, budget) =
+        state
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spend(&state.limits, account, req.path(), units.max(1), now);
     if granted == 0 {
         return rate_limited(budget);
     }
@@ -113,14 +125,21 @@ fn to_value<T: serde::Serialize>(v: T) -> Value {
 
 pub async fn time() -> HttpResponse {
     let now = now_ms();
-    respond(Ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": (now as u128 * 1_000_000).to_string()})), None, None)
+    respond(
+        Ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": (now as u128 * 1_000_000).to_string()})),
+        None,
+        None,
+    )
 }
 
 pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = (|| {
         let q = parse_query(req.query_string())?;
-        let category = q.get("category").ok_or_else(|| ApiError::param("params error: category is required"))?;
-        let cat: Category = serde_json::from_value(Value::from(category.as_str())).map_err(|_| ApiError::param(format!("params error: category {category} invalid")))?;
+        let category = q
+            .get("category")
+            .ok_or_else(|| ApiError::param("params error: category is required"))?;
+        let cat: Category = serde_json::from_value(Value::from(category.as_str()))
+            .map_err(|_| ApiError::param(format!("params error: category {category} invalid")))?;
         let ex = state.exchange();
         let status_ok = q.get("status").is_none_or(|s| s == "Trading");
         let list: Vec<Instrument> = if cat != Category::Linear || !status_ok {
@@ -140,7 +159,11 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                         quote_coin: "USDT".into(),
                         settle_coin: "USDT".into(),
                         price_scale: s.price_scale().to_string(),
-                        price_filter: PriceFilter { min_price: s.tick_size, max_price: s.fmt_price(s.start_price * Decimal::from(100)), tick_size: s.tick_size },
+                        price_filter: PriceFilter {
+                            min_price: s.tick_size,
+                            max_price: s.fmt_price(s.start_price * Decimal::from(100)),
+                            tick_size: s.tick_size,
+                        },
                         lot_size_filter: LotSizeFilter {
                             max_order_qty: s.max_qty,
                             max_mkt_order_qty: Some(s.max_qty),
@@ -149,7 +172,11 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                             post_only_max_order_qty: Some(s.max_qty),
                             min_notional_value: Some(s.min_notional),
                         },
-                        leverage_filter: LeverageFilter { min_leverage: "1".into(), max_leverage: "100.00".into(), leverage_step: "0.01".into() },
+                        leverage_filter: LeverageFilter {
+                            min_leverage: "1".into(),
+                            max_leverage: "100.00".into(),
+                            leverage_step: "0.01".into(),
+                        },
                         funding_interval: 480,
                         unified_margin_trade: true,
                     }
@@ -178,7 +205,11 @@ pub async fn orderbook(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         let symbol = known_symbol(&ex, &q)?;
         let limit: usize = match q.get("limit") {
             None => 25,
-            Some(l) => l.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| ApiError::param("params error: limit must be in [1, 1000]"))?,
+            Some(l) => l
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| ApiError::param("params error: limit must be in [1, 1000]"))?,
         };
         let (bids, asks) = ex.aggregated(&symbol);
         let m = &ex.markets[&symbol];
@@ -220,7 +251,12 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
         Err(e) => return respond(Err(e), None, None),
     };
     private(&state, &req, text, 1, |ex, acct, _, now| {
-        (parse_body::<CreateOrder>(text).and_then(|o| ex.create_order(acct, &o, now)).map(to_value), None)
+        (
+            parse_body::<CreateOrder>(text)
+                .and_then(|o| ex.create_order(acct, &o, now))
+                .map(to_value),
+            None,
+        )
     })
 }
 
@@ -229,7 +265,14 @@ pub async fn amend(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
     };
-    private(&state, &req, text, 1, |ex, acct, _, now| (parse_body::<AmendOrder>(text).and_then(|o| ex.amend_order(acct, &o, now)).map(to_value), None))
+    private(&state, &req, text, 1, |ex, acct, _, now| {
+        (
+            parse_body::<AmendOrder>(text)
+                .and_then(|o| ex.amend_order(acct, &o, now))
+                .map(to_value),
+            None,
+        )
+    })
 }
 
 pub async fn cancel(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -237,7 +280,14 @@ pub async fn cancel(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
     };
-    private(&state, &req, text, 1, |ex, acct, _, now| (parse_body::<CancelOrder>(text).and_then(|o| ex.cancel_order(acct, &o, now)).map(to_value), None))
+    private(&state, &req, text, 1, |ex, acct, _, now| {
+        (
+            parse_body::<CancelOrder>(text)
+                .and_then(|o| ex.cancel_order(acct, &o, now))
+                .map(to_value),
+            None,
+        )
+    })
 }
 
 pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -258,7 +308,14 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
                     return Err(ApiError::param(format!("params error: symbol invalid: {s}")));
                 }
             }
-            let list = ex.cancel_all(acct, c.symbol.as_deref(), c.base_coin.as_deref(), c.settle_coin.as_deref(), "CancelByUser", now);
+            let list = ex.cancel_all(
+                acct,
+                c.symbol.as_deref(),
+                c.base_coin.as_deref(),
+                c.settle_coin.as_deref(),
+                "CancelByUser",
+                now,
+            );
             Ok(json!({"list": list, "success": "1"}))
         });
         (r, None)
@@ -295,10 +352,20 @@ where
         let mut list = Vec::new();
         let mut codes = Vec::new();
         for (i, item) in b.request.iter().enumerate() {
-            let outcome = if (i as u32) < granted { run(ex, acct, item, now) } else { Err(ApiError::new(RetCode::RateLimited, "Too many visits!")) };
+            let outcome = if (i as u32) < granted {
+                run(ex, acct, item, now)
+            } else {
+                Err(ApiError::new(RetCode::RateLimited, "Too many visits!"))
+            };
             let (ids, code) = match outcome {
                 Ok(ids) => (ids, BatchItemCode { code: 0, msg: "OK".into() }),
-                Err(e) => (OrderIds::default(), BatchItemCode { code: e.code.code(), msg: e.msg }),
+                Err(e) => (
+                    OrderIds::default(),
+                    BatchItemCode {
+                        code: e.code.code(),
+                        msg: e.msg,
+                    },
+                ),
             };
             let ok = code.code == 0;
             list.push(BatchItemResult {
@@ -315,32 +382,50 @@ where
 }
 
 pub async fn create_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    batch(&state, &req, &body, |o: &CreateOrder| &o.symbol, |ex, acct, item: &CreateOrder, now| {
-        let mut o = item.clone();
-        o.category = Some(Category::Linear);
-        ex.create_order(acct, &o, now).map(|mut ids| {
-            if ids.order_link_id.is_empty() {
-                ids.order_link_id = item.order_link_id.clone().unwrap_or_default();
-            }
-            ids
-        })
-    })
+    batch(
+        &state,
+        &req,
+        &body,
+        |o: &CreateOrder| &o.symbol,
+        |ex, acct, item: &CreateOrder, now| {
+            let mut o = item.clone();
+            o.category = Some(Category::Linear);
+            ex.create_order(acct, &o, now).map(|mut ids| {
+                if ids.order_link_id.is_empty() {
+                    ids.order_link_id = item.order_link_id.clone().unwrap_or_default();
+                }
+                ids
+            })
+        },
+    )
 }
 
 pub async fn amend_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    batch(&state, &req, &body, |o: &AmendOrder| &o.symbol, |ex, acct, item: &AmendOrder, now| {
-        let mut o = item.clone();
-        o.category = Some(Category::Linear);
-        ex.amend_order(acct, &o, now)
-    })
+    batch(
+        &state,
+        &req,
+        &body,
+        |o: &AmendOrder| &o.symbol,
+        |ex, acct, item: &AmendOrder, now| {
+            let mut o = item.clone();
+            o.category = Some(Category::Linear);
+            ex.amend_order(acct, &o, now)
+        },
+    )
 }
 
 pub async fn cancel_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    batch(&state, &req, &body, |o: &CancelOrder| &o.symbol, |ex, acct, item: &CancelOrder, now| {
-        let mut o = item.clone();
-        o.category = Some(Category::Linear);
-        ex.cancel_order(acct, &o, now)
-    })
+    batch(
+        &state,
+        &req,
+        &body,
+        |o: &CancelOrder| &o.symbol,
+        |ex, acct, item: &CancelOrder, now| {
+            let mut o = item.clone();
+            o.category = Some(Category::Linear);
+            ex.cancel_order(acct, &o, now)
+        },
+    )
 }
 
 /// Orders matching the query's filters, newest first, one page at a time. The cursor is the
@@ -348,30 +433,44 @@ pub async fn cancel_batch(state: web::Data<AppState>, req: HttpRequest, body: we
 fn page(orders: Vec<&SimOrder>, q: &Query, default_limit: usize) -> Result<Value, ApiError> {
     let limit: usize = match q.get("limit") {
         None => default_limit,
-        Some(l) => l.parse().ok().filter(|n| (1..=MAX_OPEN_ORDERS_PAGE).contains(n)).ok_or_else(|| ApiError::param("params error: limit must be in [1, 50]"))?,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_OPEN_ORDERS_PAGE).contains(n))
+            .ok_or_else(|| ApiError::param("params error: limit must be in [1, 50]"))?,
     };
     let after: Option<u64> = match q.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(c.strip_prefix('p').and_then(|n| n.parse().ok()).ok_or_else(|| ApiError::param("params error: cursor invalid"))?),
+        Some(c) => Some(
+            c.strip_prefix('p')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| ApiError::param("params error: cursor invalid"))?,
+        ),
     };
     let mut selected: Vec<&SimOrder> = orders
         .into_iter()
         .filter(|o| q.get("symbol").is_none_or(|s| *s == o.info.symbol))
         .filter(|o| q.get("orderId").is_none_or(|s| *s == o.info.order_id))
         .filter(|o| q.get("orderLinkId").is_none_or(|s| *s == o.info.order_link_id))
-        .filter(|o| q.get("orderStatus").is_none_or(|s| to_value(o.info.order_status) == Value::from(s.as_str())))
+        .filter(|o| q.get("orderStatus").is_none_or(|s| to_value(o.info.order_status) == *s.as_str()))
         .filter(|o| after.is_none_or(|a| o.seq < a))
         .collect();
-    selected.sort_by(|a, b| b.seq.cmp(&a.seq));
+    selected.sort_by_key(|o| std::cmp::Reverse(o.seq));
     let more = selected.len() > limit;
     selected.truncate(limit);
-    let cursor = if more { selected.last().map(|o| format!("p{}", o.seq)).unwrap_or_default() } else { String::new() };
+    let cursor = if more {
+        selected.last().map(|o| format!("p{}", o.seq)).unwrap_or_default()
+    } else {
+        String::new()
+    };
     let list: Vec<&bybit_v5::rest::OrderInfo> = selected.iter().map(|o| &o.info).collect();
     Ok(json!({"category": "linear", "list": list, "nextPageCursor": cursor}))
 }
 
 fn require_scope(q: &Query) -> Result<(), ApiError> {
-    let has = ["symbol", "baseCoin", "settleCoin", "orderId", "orderLinkId"].iter().any(|k| q.contains_key(*k));
+    let has = ["symbol", "baseCoin", "settleCoin", "orderId", "orderLinkId"]
+        .iter()
+        .any(|k| q.contains_key(*k));
     if has {
         Ok(())
     } else {
@@ -386,7 +485,11 @@ pub async fn realtime(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             require_linear(&q)?;
             require_scope(&q)?;
             let base = q.get("baseCoin").cloned();
-            let open = ex.open_orders(acct).into_iter().filter(|o| base.as_ref().is_none_or(|b| ex.markets[&o.info.symbol].spec.base_coin == *b)).collect();
+            let open = ex
+                .open_orders(acct)
+                .into_iter()
+                .filter(|o| base.as_ref().is_none_or(|b| ex.markets[&o.info.symbol].spec.base_coin == *b))
+                .collect();
             page(open, &q, 20)
         });
         (r, None)
@@ -432,7 +535,12 @@ pub async fn positions(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             require_linear(&q)?;
             let list: Vec<_> = match (q.get("symbol"), q.get("settleCoin")) {
                 (Some(_), _) => vec![ex.position_view(acct, &known_symbol(ex, &q)?)],
-                (None, Some(_)) => ex.accounts[acct].positions.iter().filter(|(_, p)| !p.size.is_zero()).map(|(s, _)| ex.position_view(acct, s)).collect(),
+                (None, Some(_)) => ex.accounts[acct]
+                    .positions
+                    .iter()
+                    .filter(|(_, p)| !p.size.is_zero())
+                    .map(|(s, _)| ex.position_view(acct, s))
+                    .collect(),
                 (None, None) => return Err(ApiError::param("params error: symbol or settleCoin is required")),
             };
             Ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
@@ -461,7 +569,10 @@ pub async fn fee_rate(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
                 Some(_) => vec![known_symbol(ex, &q)?],
                 None => ex.markets.keys().cloned().collect(),
             };
-            let list: Vec<Value> = symbols.iter().map(|s| json!({"symbol": s, "takerFeeRate": TAKER_FEE.to_string(), "makerFeeRate": MAKER_FEE.to_string()})).collect();
+            let list: Vec<Value> = symbols
+                .iter()
+                .map(|s| json!({"symbol": s, "takerFeeRate": TAKER_FEE.to_string(), "makerFeeRate": MAKER_FEE.to_string()}))
+                .collect();
             Ok(json!({"list": list}))
         });
         (r, None)
@@ -473,8 +584,10 @@ pub async fn account_info(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     private(&state, &req, &raw, 1, |ex, acct, _, _| {
         let dcp = ex.accounts[acct].dcp_window_s;
         (
-            Ok(json!({"unifiedMarginStatus": 5, "marginMode": "REGULAR_MARGIN", "isMasterTrader": false, "spotHedgingStatus": "OFF",
-                "updatedTime": "0", "dcpStatus": if dcp.is_some() { "ON" } else { "OFF" }, "timeWindow": dcp.unwrap_or(0), "smpGroup": 0})),
+            Ok(
+                json!({"unifiedMarginStatus": 5, "marginMode": "REGULAR_MARGIN", "isMasterTrader": false, "spotHedgingStatus": "OFF",
+                "updatedTime": "0", "dcpStatus": if dcp.is_some() { "ON" } else { "OFF" }, "timeWindow": dcp.unwrap_or(0), "smpGroup": 0}),
+            ),
             None,
         )
     })
@@ -485,11 +598,13 @@ pub async fn query_api(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     private(&state, &req, &raw, 1, |ex, acct, _, _| {
         let key = ex.accounts[acct].api_key.clone();
         (
-            Ok(json!({"id": acct.to_string(), "note": "bybit-sim", "apiKey": key, "readOnly": 0, "secret": "",
+            Ok(
+                json!({"id": acct.to_string(), "note": "bybit-sim", "apiKey": key, "readOnly": 0, "secret": "",
                 "permissions": {"ContractTrade": ["Order", "Position"], "Derivatives": ["DerivativesTrade"], "Wallet": [], "Spot": [], "Options": []},
                 "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "", "createdAt": "", "uta": 1, "unified": 0,
                 "userID": 1_000_000 + acct, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0", "affiliateID": 0,
-                "rsaPublicKey": "", "isMaster": true, "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": ""})),
+                "rsaPublicKey": "", "isMaster": true, "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": ""}),
+            ),
             None,
         )
     })
@@ -524,8 +639,11 @@ pub async fn dcp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
 pub async fn dcp_info(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_string();
     private(&state, &req, &raw, 1, |ex, acct, _, _| {
-        let infos: Vec<Value> =
-            ex.accounts[acct].dcp_window_s.map(|w| json!({"product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": w.to_string()})).into_iter().collect();
+        let infos: Vec<Value> = ex.accounts[acct]
+            .dcp_window_s
+            .map(|w| json!({"product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": w.to_string()}))
+            .into_iter()
+            .collect();
         (Ok(json!({"dcpInfos": infos})), None)
     })
 }
@@ -533,7 +651,11 @@ pub async fn dcp_info(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 /// Unknown paths: 404 with an envelope, so clients still find a retCode.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     let now = now_ms();
-    let e = Envelope::error(RetCode::RouteNotFound, format!("route not found: {} {}", req.method(), req.path()), now);
+    let e = Envelope::error(
+        RetCode::RouteNotFound,
+        format!("route not found: {} {}", req.method(), req.path()),
+        now,
+    );
     HttpResponse::build(StatusCode::NOT_FOUND).json(e)
 }
 

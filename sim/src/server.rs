@@ -102,7 +102,10 @@ impl Drop for SimHandle {
     }
 }
 
-async fn faults_and_stats(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+async fn faults_and_stats(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let path = req.path().to_string();
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
@@ -120,10 +123,18 @@ async fn faults_and_stats(req: ServiceRequest, next: Next<impl MessageBody + 'st
     match faults.verdict(&path) {
         Verdict::Proceed => next.call(req).await.map(|r| r.map_into_boxed_body()),
         Verdict::Hang => std::future::pending().await,
-        Verdict::BadGateway => Ok(req.into_response(actix_web::HttpResponse::BadGateway().content_type("text/html").body("<html><body>502 Bad Gateway</body></html>"))),
+        Verdict::BadGateway => Ok(req.into_response(
+            actix_web::HttpResponse::BadGateway()
+                .content_type("text/html")
+                .body("<html><body>502 Bad Gateway</body></html>"),
+        )),
         Verdict::RateLimited => {
             let now = now_ms();
-            let budget = Budget { limit: state.limits.limit_for(&path), remaining: 0, reset_ms: now + 1000 };
+            let budget = Budget {
+                limit: state.limits.limit_for(&path),
+                remaining: 0,
+                reset_ms: now + 1000,
+            };
             Ok(req.into_response(rest::rate_limited(budget)))
         }
     }
@@ -164,13 +175,31 @@ pub fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         let system = actix_rt::System::new();
         system.block_on(run(config, listener, addr, stop_rx, ready_tx));
     })?;
-    ready_rx.recv().map_err(|_| std::io::Error::other("simulator thread ended before it was ready"))??;
-    Ok(SimHandle { addr, stop: Some(stop_tx), thread: Some(thread) })
+    ready_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("simulator thread ended before it was ready"))??;
+    Ok(SimHandle {
+        addr,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
 }
 
-async fn run(config: SimConfig, listener: TcpListener, addr: SocketAddr, mut stop_rx: oneshot::Receiver<()>, ready: std::sync::mpsc::Sender<std::io::Result<()>>) {
+async fn run(
+    config: SimConfig,
+    listener: TcpListener,
+    addr: SocketAddr,
+    mut stop_rx: oneshot::Receiver<()>,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
+) {
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
-    let exchange = Exchange::new(config.instruments.clone(), config.accounts.clone(), config.market.clone(), config.seed, config.balance);
+    let exchange = Exchange::new(
+        config.instruments.clone(),
+        config.accounts.clone(),
+        config.market.clone(),
+        config.seed,
+        config.balance,
+    );
     let state: AppState = Arc::new(Shared {
         exchange: Mutex::new(exchange),
         faults: RwLock::new(config.faults.clone()),

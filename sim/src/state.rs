@@ -36,7 +36,10 @@ const RECENT_CAP: usize = 100_000;
 impl Stats {
     pub fn record(&mut self, path: &str, at_us: u64) {
         *self.requests.entry(path.to_string()).or_default() += 1;
-        self.recent.push_back(Received { path: path.to_string(), at_us });
+        self.recent.push_back(Received {
+            path: path.to_string(),
+            at_us,
+        });
         while self.recent.len() > RECENT_CAP {
             self.recent.pop_front();
         }
@@ -74,5 +77,8 @@ impl Shared {
 }
 
 pub fn now_us() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }

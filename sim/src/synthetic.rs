@@ -21,7 +21,11 @@ pub struct SyntheticParams {
 
 impl Default for SyntheticParams {
     fn default() -> Self {
-        Self { levels: 200, gap_ticks: 2, size_multiple: 20 }
+        Self {
+            levels: 200,
+            gap_ticks: 2,
+            size_multiple: 20,
+        }
     }
 }
 
@@ -56,7 +60,11 @@ impl SyntheticBook {
         for _ in 0..3 {
             let k = Decimal::from(rng.gen_range(0..params.levels.min(20)) as u64) * tick;
             let side_is_bid = rng.gen_bool(0.5);
-            let (book, price) = if side_is_bid { (&mut self.bids, best_bid - k) } else { (&mut self.asks, best_ask + k) };
+            let (book, price) = if side_is_bid {
+                (&mut self.bids, best_bid - k)
+            } else {
+                (&mut self.asks, best_ask + k)
+            };
             if let Some(size) = book.get_mut(&spec.fmt_price(price)) {
                 *size = random_size(spec, params, rng);
             }

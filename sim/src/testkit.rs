@@ -30,7 +30,10 @@ impl Answer {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -41,7 +44,12 @@ fn now_ms() -> u64 {
 impl Client {
     pub fn new(base: &str, api_key: &str, secret: &str) -> Self {
         let http = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
-        Self { base: base.trim_end_matches('/').to_string(), api_key: api_key.into(), secret: secret.into(), http }
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            api_key: api_key.into(),
+            secret: secret.into(),
+            http,
+        }
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -62,18 +70,30 @@ impl Client {
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
         let bytes = res.body().limit(16 * 1024 * 1024).await.map_err(|e| e.to_string())?;
-        Ok(Answer { status: res.status().as_u16(), headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
+        Ok(Answer {
+            status: res.status().as_u16(),
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        })
     }
 
     /// A public GET.
     pub async fn public(&self, path: &str, query: &str) -> Result<Answer, String> {
-        let url = if query.is_empty() { format!("{}{path}", self.base) } else { format!("{}{path}?{query}", self.base) };
+        let url = if query.is_empty() {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}{path}?{query}", self.base)
+        };
         self.send(self.http.get(url), None).await
     }
 
     /// A signed GET; `query` is signed exactly as sent.
     pub async fn get(&self, path: &str, query: &str) -> Result<Answer, String> {
-        let url = if query.is_empty() { format!("{}{path}", self.base) } else { format!("{}{path}?{query}", self.base) };
+        let url = if query.is_empty() {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}{path}?{query}", self.base)
+        };
         let mut req = self.http.get(url);
         for h in sign::rest_headers(&self.api_key, &self.secret, now_ms(), "5000", query) {
             req = req.insert_header(h);
@@ -95,7 +115,11 @@ impl Client {
         let mut out = Vec::new();
         let mut cursor = String::new();
         loop {
-            let q = if cursor.is_empty() { format!("category=linear&symbol={symbol}&limit=50") } else { format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}") };
+            let q = if cursor.is_empty() {
+                format!("category=linear&symbol={symbol}&limit=50")
+            } else {
+                format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}")
+            };
             let a = self.get("/v5/order/realtime", &q).await?;
             if a.ret_code() != 0 {
                 return Err(format!("realtime answered {}", a.body));
@@ -112,7 +136,12 @@ impl Client {
     pub async fn open_orders_with_prefix(&self, symbols: &[&str], prefix: &str) -> Result<Vec<Value>, String> {
         let mut out = Vec::new();
         for s in symbols {
-            out.extend(self.open_orders(s).await?.into_iter().filter(|o| o["orderLinkId"].as_str().unwrap_or("").starts_with(prefix)));
+            out.extend(
+                self.open_orders(s)
+                    .await?
+                    .into_iter()
+                    .filter(|o| o["orderLinkId"].as_str().unwrap_or("").starts_with(prefix)),
+            );
         }
         Ok(out)
     }
@@ -122,7 +151,12 @@ pub type WsConn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
 /// Open a WebSocket.
 pub async fn ws_connect(url: &str) -> Result<WsConn, String> {
-    let (_, conn) = awc::Client::new().ws(url).max_frame_size(16 * 1024 * 1024).connect().await.map_err(|e| e.to_string())?;
+    let (_, conn) = awc::Client::new()
+        .ws(url)
+        .max_frame_size(16 * 1024 * 1024)
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(conn)
 }
 
@@ -148,5 +182,7 @@ pub async fn ws_auth(conn: &mut WsConn, api_key: &str, secret: &str) -> Result<V
     let expires = now_ms() + 10_000;
     let sig = sign::sign_ws_auth(secret, expires);
     ws_send(conn, &serde_json::json!({"op": "auth", "args": [api_key, expires, sig]})).await?;
-    ws_next(conn, Duration::from_secs(5)).await.ok_or_else(|| "no auth answer".to_string())
+    ws_next(conn, Duration::from_secs(5))
+        .await
+        .ok_or_else(|| "no auth answer".to_string())
 }

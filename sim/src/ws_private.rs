@@ -15,7 +15,18 @@ use crate::state::AppState;
 use crate::ws_session::{killed, limit_frames, next_inbound, now_ms_string, Inbound, IDLE_LIMIT};
 
 const TOPICS: [&str; 12] = [
-    "order", "execution", "position", "wallet", "order.linear", "execution.linear", "position.linear", "dcp", "dcp.future", "dcp.spot", "dcp.option", "greeks",
+    "order",
+    "execution",
+    "position",
+    "wallet",
+    "order.linear",
+    "execution.linear",
+    "position.linear",
+    "dcp",
+    "dcp.future",
+    "dcp.spot",
+    "dcp.option",
+    "greeks",
 ];
 
 pub async fn handler(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
@@ -42,7 +53,9 @@ fn wanted(subs: &HashSet<String>, event: &PrivateEvent) -> bool {
 }
 
 fn check_auth(state: &AppState, args: &[Value]) -> Result<usize, &'static str> {
-    let [key, expires, signature] = args else { return Err("Params Error") };
+    let [key, expires, signature] = args else {
+        return Err("Params Error");
+    };
     let key = key.as_str().ok_or("Params Error")?;
     let expires: u64 = match expires {
         Value::Number(n) => n.as_u64().ok_or("Params Error")?,

@@ -30,10 +30,15 @@ fn parse_topic(state: &AppState, topic: &str) -> Option<Topic> {
     match parts.as_slice() {
         ["orderbook", depth, symbol] => {
             let depth: usize = depth.parse().ok().filter(|d| DEPTHS.contains(d))?;
-            known(symbol).then(|| Topic::Book { depth, symbol: symbol.to_string() })
+            known(symbol).then(|| Topic::Book {
+                depth,
+                symbol: symbol.to_string(),
+            })
         }
         ["publicTrade", symbol] => known(symbol).then_some(Topic::Trades),
-        ["tickers", symbol] => known(symbol).then(|| Topic::Ticker { symbol: symbol.to_string() }),
+        ["tickers", symbol] => known(symbol).then(|| Topic::Ticker {
+            symbol: symbol.to_string(),
+        }),
         _ => None,
     }
 }

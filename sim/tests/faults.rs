@@ -8,11 +8,19 @@ use bybit_sim::{Faults, SimConfig, SimHandle};
 use serde_json::json;
 
 fn sim(faults: Faults) -> SimHandle {
-    bybit_sim::spawn(SimConfig { faults, ..Default::default() }).expect("sim starts")
+    bybit_sim::spawn(SimConfig {
+        faults,
+        ..Default::default()
+    })
+    .expect("sim starts")
 }
 
 async fn set_faults(sim: &SimHandle, faults: serde_json::Value) {
-    let r = awc::Client::new().put(format!("{}/sim/faults", sim.rest_url())).send_json(&faults).await.unwrap();
+    let r = awc::Client::new()
+        .put(format!("{}/sim/faults", sim.rest_url()))
+        .send_json(&faults)
+        .await
+        .unwrap();
     assert!(r.status().is_success());
 }
 
@@ -36,15 +44,32 @@ async fn latency_at_start_and_at_run_time() {
 
 #[actix_rt::test]
 async fn hanging_endpoint_never_answers_until_cleared() {
-    let sim = sim(Faults { hang: BTreeSet::from(["/v5/order/cancel-all".to_string()]), ..Default::default() });
+    let sim = sim(Faults {
+        hang: BTreeSet::from(["/v5/order/cancel-all".to_string()]),
+        ..Default::default()
+    });
     let c = Client::new(&sim.rest_url(), "sim-key", "sim-secret").with_timeout(Duration::from_millis(800));
     let t = Instant::now();
     let r = c.post("/v5/order/cancel-all", r#"{"category":"linear","symbol":"BTCUSDT"}"#).await;
     assert!(r.is_err(), "hangs: {r:?}");
     assert!(t.elapsed() >= Duration::from_millis(750));
-    assert_eq!(c.public("/v5/market/time", "").await.unwrap().ret_code(), 0, "other endpoints answer");
-    awc::Client::new().delete(format!("{}/sim/faults", sim.rest_url())).send().await.unwrap();
-    assert_eq!(c.post("/v5/order/cancel-all", r#"{"category":"linear","symbol":"BTCUSDT"}"#).await.unwrap().ret_code(), 0);
+    assert_eq!(
+        c.public("/v5/market/time", "").await.unwrap().ret_code(),
+        0,
+        "other endpoints answer"
+    );
+    awc::Client::new()
+        .delete(format!("{}/sim/faults", sim.rest_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.post("/v5/order/cancel-all", r#"{"category":"linear","symbol":"BTCUSDT"}"#)
+            .await
+            .unwrap()
+            .ret_code(),
+        0
+    );
 }
 
 #[actix_rt::test]
@@ -59,7 +84,14 @@ async fn server_errors_and_forced_rate_limits() {
     assert_eq!((a.status, a.ret_code()), (200, 10006));
     let reset: u64 = a.header("X-Bapi-Limit-Reset-Timestamp").unwrap().parse().unwrap();
     assert!(reset > bybit_sim::exchange::now_ms() - 5);
-    let stats: serde_json::Value = awc::Client::new().get(format!("{}/sim/stats", sim.rest_url())).send().await.unwrap().json().await.unwrap();
+    let stats: serde_json::Value = awc::Client::new()
+        .get(format!("{}/sim/stats", sim.rest_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stats["requests"]["/v5/order/create"], 1);
 }
 
@@ -67,9 +99,18 @@ async fn server_errors_and_forced_rate_limits() {
 async fn websocket_connections_are_dropped_on_demand() {
     let sim = sim(Faults::default());
     let mut ws = ws_connect(&sim.ws_public_url()).await.unwrap();
-    ws_send(&mut ws, &json!({"op":"subscribe","args":["orderbook.1.BTCUSDT"]})).await.unwrap();
+    ws_send(&mut ws, &json!({"op":"subscribe","args":["orderbook.1.BTCUSDT"]}))
+        .await
+        .unwrap();
     assert!(ws_next(&mut ws, Duration::from_secs(5)).await.is_some());
-    let r: serde_json::Value = awc::Client::new().post(format!("{}/sim/ws/drop", sim.rest_url())).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = awc::Client::new()
+        .post(format!("{}/sim/ws/drop", sim.rest_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(r["dropped"].as_u64().unwrap() >= 1);
     let t = Instant::now();
     while ws_next(&mut ws, Duration::from_secs(3)).await.is_some() {
@@ -85,7 +126,11 @@ async fn websocket_connections_are_dropped_on_demand() {
 async fn connections_are_refused_for_a_while_then_accepted() {
     let sim = sim(Faults::default());
     let c = Client::new(&sim.rest_url(), "sim-key", "sim-secret").with_timeout(Duration::from_secs(2));
-    awc::Client::new().post(format!("{}/sim/refuse?ms=1000", sim.rest_url())).send().await.unwrap();
+    awc::Client::new()
+        .post(format!("{}/sim/refuse?ms=1000", sim.rest_url()))
+        .send()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let refused = std::net::TcpStream::connect(sim.addr);
     assert!(refused.is_err(), "connect is refused while the fault lasts");
@@ -102,7 +147,11 @@ async fn connections_are_refused_for_a_while_then_accepted() {
 
 #[actix_rt::test]
 async fn refusing_at_start() {
-    let sim = bybit_sim::spawn(SimConfig { refuse_at_start: Duration::from_millis(700), ..Default::default() }).unwrap();
+    let sim = bybit_sim::spawn(SimConfig {
+        refuse_at_start: Duration::from_millis(700),
+        ..Default::default()
+    })
+    .unwrap();
     assert!(std::net::TcpStream::connect(sim.addr).is_err());
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(std::net::TcpStream::connect(sim.addr).is_ok());

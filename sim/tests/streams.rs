@@ -35,16 +35,26 @@ fn apply(book: &mut BTreeMap<String, String>, levels: &Value) {
 async fn public_book_snapshot_then_contiguous_deltas() {
     let sim = sim(true);
     let mut ws = ws_connect(&sim.ws_public_url()).await.unwrap();
-    ws_send(&mut ws, &json!({"op":"subscribe","req_id":"sub-1","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT","tickers.BTCUSDT"]})).await.unwrap();
+    ws_send(
+        &mut ws,
+        &json!({"op":"subscribe","req_id":"sub-1","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT","tickers.BTCUSDT"]}),
+    )
+    .await
+    .unwrap();
     let ack = ws_next(&mut ws, Duration::from_secs(5)).await.unwrap();
-    assert_eq!((ack["success"].as_bool(), ack["req_id"].as_str(), ack["op"].as_str()), (Some(true), Some("sub-1"), Some("subscribe")));
+    assert_eq!(
+        (ack["success"].as_bool(), ack["req_id"].as_str(), ack["op"].as_str()),
+        (Some(true), Some("sub-1"), Some("subscribe"))
+    );
     let mut bids = BTreeMap::new();
     let mut asks = BTreeMap::new();
     let mut last_u = None;
     let (mut deltas, mut trades, mut tickers) = (0, 0, 0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     while tokio::time::Instant::now() < deadline {
-        let Some(m) = ws_next(&mut ws, Duration::from_secs(2)).await else { break };
+        let Some(m) = ws_next(&mut ws, Duration::from_secs(2)).await else {
+            break;
+        };
         let topic = m["topic"].as_str().unwrap_or("");
         if topic == "orderbook.50.BTCUSDT" {
             let u = m["data"]["u"].as_u64().unwrap();
@@ -85,7 +95,9 @@ async fn public_book_snapshot_then_contiguous_deltas() {
             break;
         }
     }
-    ws_send(&mut ws, &json!({"op":"subscribe","req_id":"bad","args":["orderbook.7.BTCUSDT"]})).await.unwrap();
+    ws_send(&mut ws, &json!({"op":"subscribe","req_id":"bad","args":["orderbook.7.BTCUSDT"]}))
+        .await
+        .unwrap();
     loop {
         let m = ws_next(&mut ws, Duration::from_secs(5)).await.unwrap();
         if m["req_id"] == "bad" {
@@ -109,18 +121,45 @@ async fn private_stream_auth_and_order_updates() {
     let expires = bybit_sim::exchange::now_ms() + 10_000;
     let sig = bybit_v5::sign::sign_ws_auth("sim-secret", expires);
     // Subscribe sent right after auth, before its answer, as pybit does.
-    ws_send(&mut ws, &json!({"op":"auth","req_id":"a1","args":["sim-key", expires.to_string(), sig]})).await.unwrap();
-    ws_send(&mut ws, &json!({"op":"subscribe","req_id":"s1","args":["order","execution","position","wallet"]})).await.unwrap();
+    ws_send(
+        &mut ws,
+        &json!({"op":"auth","req_id":"a1","args":["sim-key", expires.to_string(), sig]}),
+    )
+    .await
+    .unwrap();
+    ws_send(
+        &mut ws,
+        &json!({"op":"subscribe","req_id":"s1","args":["order","execution","position","wallet"]}),
+    )
+    .await
+    .unwrap();
     let auth = ws_next(&mut ws, Duration::from_secs(5)).await.unwrap();
-    assert_eq!((auth["success"].as_bool(), auth["op"].as_str(), auth["req_id"].as_str()), (Some(true), Some("auth"), Some("a1")));
+    assert_eq!(
+        (auth["success"].as_bool(), auth["op"].as_str(), auth["req_id"].as_str()),
+        (Some(true), Some("auth"), Some("a1"))
+    );
     assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await.unwrap()["success"], true);
-    let ob = c.public("/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=1").await.unwrap();
+    let ob = c
+        .public("/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=1")
+        .await
+        .unwrap();
     let bid: f64 = ob.body["result"]["b"][0][0].as_str().unwrap().parse().unwrap();
     let body = json!({"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.010","price":format!("{:.1}", bid + 0.1),"timeInForce":"PostOnly","orderLinkId":"ws-1"}).to_string();
     assert_eq!(c.post("/v5/order/create", &body).await.unwrap().ret_code(), 0);
     let m = ws_next(&mut ws, Duration::from_secs(5)).await.unwrap();
-    assert_eq!((m["topic"].as_str(), m["data"][0]["orderStatus"].as_str(), m["data"][0]["orderLinkId"].as_str()), (Some("order"), Some("New"), Some("ws-1")));
-    awc::Client::new().post(format!("{}/sim/trade", sim.rest_url())).send_json(&json!({"symbol":"BTCUSDT","side":"Sell","qty":"0.010"})).await.unwrap();
+    assert_eq!(
+        (
+            m["topic"].as_str(),
+            m["data"][0]["orderStatus"].as_str(),
+            m["data"][0]["orderLinkId"].as_str()
+        ),
+        (Some("order"), Some("New"), Some("ws-1"))
+    );
+    awc::Client::new()
+        .post(format!("{}/sim/trade", sim.rest_url()))
+        .send_json(&json!({"symbol":"BTCUSDT","side":"Sell","qty":"0.010"}))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     while let Some(m) = ws_next(&mut ws, Duration::from_millis(500)).await {
         seen.push(m["topic"].as_str().unwrap_or("").to_string());
@@ -138,7 +177,10 @@ async fn private_stream_auth_and_order_updates() {
 }
 
 async fn place_quotes(c: &Client, n: usize, prefix: &str) {
-    let ob = c.public("/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=1").await.unwrap();
+    let ob = c
+        .public("/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=1")
+        .await
+        .unwrap();
     let bid: f64 = ob.body["result"]["b"][0][0].as_str().unwrap().parse().unwrap();
     for i in 0..n {
         let body = json!({"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":format!("{:.1}", bid - 5.0 - i as f64),"timeInForce":"PostOnly","orderLinkId":format!("{prefix}{i}")}).to_string();
@@ -150,11 +192,26 @@ async fn place_quotes(c: &Client, n: usize, prefix: &str) {
 async fn dcp_cancels_orders_after_the_private_connection_is_gone() {
     let sim = sim(false);
     let c = Client::new(&sim.rest_url(), "sim-key", "sim-secret");
-    assert_eq!(c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":2}"#).await.unwrap().ret_code(), 10001, "window below 3 s is refused");
-    assert_eq!(c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":3,"product":"DERIVATIVES"}"#).await.unwrap().ret_code(), 0);
+    assert_eq!(
+        c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":2}"#)
+            .await
+            .unwrap()
+            .ret_code(),
+        10001,
+        "window below 3 s is refused"
+    );
+    assert_eq!(
+        c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":3,"product":"DERIVATIVES"}"#)
+            .await
+            .unwrap()
+            .ret_code(),
+        0
+    );
     let mut ws = ws_connect(&sim.ws_private_url()).await.unwrap();
     assert_eq!(ws_auth(&mut ws, "sim-key", "sim-secret").await.unwrap()["success"], true);
-    ws_send(&mut ws, &json!({"op":"subscribe","args":["dcp.future","order"]})).await.unwrap();
+    ws_send(&mut ws, &json!({"op":"subscribe","args":["dcp.future","order"]}))
+        .await
+        .unwrap();
     assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await.unwrap()["success"], true);
     place_quotes(&c, 5, "dcp-").await;
     // While connected, DCP stays quiet past the window.
@@ -171,9 +228,17 @@ async fn dcp_cancels_orders_after_the_private_connection_is_gone() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, 0, "DCP cancelled everything");
-    assert!(gone_at.elapsed() >= Duration::from_millis(2900), "not before the window: {:?}", gone_at.elapsed());
+    assert!(
+        gone_at.elapsed() >= Duration::from_millis(2900),
+        "not before the window: {:?}",
+        gone_at.elapsed()
+    );
     let h = c.get("/v5/order/history", "category=linear&symbol=BTCUSDT").await.unwrap();
-    assert!(h.body["result"]["list"].as_array().unwrap().iter().all(|o| o["cancelType"] == "CancelByDCP"));
+    assert!(h.body["result"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["cancelType"] == "CancelByDCP"));
     let info = c.get("/v5/account/query-dcp-info", "").await.unwrap();
     assert_eq!(info.body["result"]["dcpInfos"][0]["timeWindow"], "3");
 }
@@ -182,7 +247,13 @@ async fn dcp_cancels_orders_after_the_private_connection_is_gone() {
 async fn dcp_is_not_armed_by_connections_without_a_dcp_topic() {
     let sim = sim(false);
     let c = Client::new(&sim.rest_url(), "sim-key", "sim-secret");
-    assert_eq!(c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":3,"product":"DERIVATIVES"}"#).await.unwrap().ret_code(), 0);
+    assert_eq!(
+        c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":3,"product":"DERIVATIVES"}"#)
+            .await
+            .unwrap()
+            .ret_code(),
+        0
+    );
     let mut ws = ws_connect(&sim.ws_private_url()).await.unwrap();
     ws_auth(&mut ws, "sim-key", "sim-secret").await.unwrap();
     ws_send(&mut ws, &json!({"op":"subscribe","args":["order"]})).await.unwrap();

@@ -1,0 +1,95 @@
+//! The real mmbot against a real bybit-sim, with 24 resting orders, stopped the ways users stop
+//! it: SIGTERM, SIGINT, POST /shutdown. Each must leave zero orders on the exchange, exit 0, and
+//! leave a complete recorder file.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+
+async fn stop_and_check(name: &str, stop: impl AsyncFnOnce(&Bot)) {
+    let sim = start_sim();
+    let mut bot = start_bot(name, &sim, BotOptions::default());
+    let resting = wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    assert!(resting >= 24);
+    stop(&bot).await;
+    let recorder_bot = Bot {
+        child: std::process::Command::new("true").spawn().unwrap(),
+        control: bot.control,
+        dir: bot.dir.clone(),
+        stdout_path: bot.stdout_path.clone(),
+        stderr_path: bot.stderr_path.clone(),
+    };
+    let exit = bot.wait_exit(Duration::from_secs(45));
+    assert_eq!(
+        exit.code,
+        0,
+        "exit code; stdout:\n{}\nstderr tail:\n{}",
+        exit.stdout,
+        tail(&exit.stderr)
+    );
+    assert!(
+        bot_orders(&sim, &SYMBOLS).await.is_empty(),
+        "the exchange holds none of the bot's orders"
+    );
+    assert_all_steps_ok(&exit.stdout);
+    assert!(exit.stdout.contains("verified 0 open on the exchange"), "{}", exit.stdout);
+    assert!(exit.stdout.contains("exit code 0"));
+    assert_recorder_complete(&recorder_bot, &exit);
+    let lines = recorder_bot.recorder_lines();
+    let cancel = lines
+        .iter()
+        .find(|l| l["kind"] == "shutdown_cancel_orders")
+        .expect("shutdown_cancel_orders recorded");
+    assert_eq!(cancel["verified_flat"], true);
+    assert!(cancel["cancelled"].as_u64().unwrap() >= 1);
+    let report = lines.last().unwrap();
+    assert_eq!(
+        report["steps"].as_array().unwrap().len(),
+        5,
+        "the recorded report holds the five steps before the recorder's own"
+    );
+}
+
+fn tail(s: &str) -> String {
+    s.lines()
+        .rev()
+        .take(25)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[actix_rt::test]
+async fn sigterm_leaves_no_orders_and_exits_0() {
+    stop_and_check("sigterm", async |bot: &Bot| bot.signal(libc::SIGTERM)).await;
+}
+
+#[actix_rt::test]
+async fn sigint_leaves_no_orders_and_exits_0() {
+    stop_and_check("sigint", async |bot: &Bot| bot.signal(libc::SIGINT)).await;
+}
+
+#[actix_rt::test]
+async fn http_shutdown_leaves_no_orders_and_exits_0() {
+    stop_and_check("http", async |bot: &Bot| {
+        let http = awc::Client::new();
+        let mut first = http.post(bot.control_url("/shutdown")).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(first.status().as_u16(), 202);
+        let first: Value = first.json().await.unwrap();
+        // Asking again returns the same shutdown (or finds the server already stopping).
+        if let Ok(mut again) = http.post(bot.control_url("/shutdown")).bearer_auth(TOKEN).send().await {
+            if again.status().as_u16() == 202 {
+                let again: Value = again.json().await.unwrap();
+                assert_eq!(again["shutdown_id"], first["shutdown_id"]);
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,292 @@
+//! End-to-end harness: a real bybit-sim on loopback, the real `mmbot` binary started against it
+//! with a config written for the test, and the ways users stop it. Everything is checked by
+//! asking the exchange (or reading the process's output and recorder file), never internals.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bybit_sim::testkit::Client;
+use bybit_sim::{SimConfig, SimHandle};
+use serde_json::Value;
+
+pub const KEY: &str = "e2e-key";
+pub const SECRET: &str = "e2e-secret";
+pub const TOKEN: &str = "e2e-control-token-0123456789";
+pub const PREFIX: &str = "e2e";
+
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+pub fn start_sim() -> SimHandle {
+    let mut cfg = SimConfig {
+        accounts: vec![(KEY.into(), SECRET.into())],
+        ..Default::default()
+    };
+    cfg.limits.orders_per_sec = 200;
+    cfg.limits.reads_per_sec = 500;
+    bybit_sim::spawn(cfg).expect("bybit-sim starts")
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let d = std::env::temp_dir().join(format!("mmbot-e2e-{name}-{}-{nanos}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Settings a test may change.
+pub struct BotOptions {
+    pub mode: &'static str,
+    pub symbols: Vec<&'static str>,
+    pub levels: u32,
+    pub shutdown: &'static str,
+}
+
+impl Default for BotOptions {
+    fn default() -> Self {
+        // 4 levels x 2 sides x 3 symbols = 24 resting orders.
+        Self {
+            mode: "paper",
+            symbols: vec!["BTCUSDT", "ETHUSDT", "SOLUSDT"],
+            levels: 4,
+            shutdown: "",
+        }
+    }
+}
+
+pub struct Bot {
+    pub child: Child,
+    pub control: SocketAddr,
+    pub dir: PathBuf,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+pub struct Exit {
+    pub code: i32,
+    pub elapsed: Duration,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn start_bot(name: &str, sim: &SimHandle, opts: BotOptions) -> Bot {
+    let dir = temp_dir(name);
+    let control = free_port();
+    let symbols = opts.symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+    let config = format!(
+        r#"mode = "{mode}"
+symbols = [{symbols}]
+
+[exchange]
+rest_url = "{rest}"
+ws_public_url = "{wsp}"
+ws_private_url = "{wsq}"
+
+[strategy]
+levels = {levels}
+spread_bps = 20
+level_step_bps = 10
+order_notional = 50
+min_requote_ms = 200
+
+[order_manager]
+link_prefix = "{PREFIX}"
+
+[control]
+listen = "{control}"
+
+[recorder]
+dir = "{data}"
+flush_interval_ms = 100
+
+[shutdown]
+{shutdown}
+"#,
+        mode = opts.mode,
+        rest = sim.rest_url(),
+        wsp = sim.ws_public_url(),
+        wsq = sim.ws_private_url(),
+        levels = opts.levels,
+        data = dir.join("data").display(),
+        shutdown = opts.shutdown,
+    );
+    let config_path = dir.join("mmbot.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let stdout_path = dir.join("stdout.txt");
+    let stderr_path = dir.join("stderr.txt");
+    let child = Command::new(env!("CARGO_BIN_EXE_mmbot"))
+        .args(["run", "--config"])
+        .arg(&config_path)
+        .env("MMBOT_API_KEY", KEY)
+        .env("MMBOT_API_SECRET", SECRET)
+        .env("MMBOT_CONTROL_TOKEN", TOKEN)
+        .env("RUST_LOG", "info,mmbot::recorded=debug")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("mmbot starts");
+    Bot {
+        child,
+        control,
+        dir,
+        stdout_path,
+        stderr_path,
+    }
+}
+
+impl Bot {
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid with a valid signal number.
+        let r = unsafe { libc::kill(self.child.id() as i32, sig) };
+        assert_eq!(r, 0, "kill failed");
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Wait for the process to end (panics after `limit`).
+    pub fn wait_exit(mut self, limit: Duration) -> Exit {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let read = |p: &Path| {
+                    let mut s = String::new();
+                    std::fs::File::open(p).unwrap().read_to_string(&mut s).unwrap();
+                    s
+                };
+                return Exit {
+                    code: status.code().unwrap_or(-1),
+                    elapsed: started.elapsed(),
+                    stdout: read(&self.stdout_path),
+                    stderr: read(&self.stderr_path),
+                };
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let mut err = String::new();
+                let _ = std::fs::File::open(&self.stderr_path).and_then(|mut f| f.read_to_string(&mut err));
+                panic!(
+                    "mmbot did not exit within {limit:?}; stderr tail:\n{}",
+                    err.lines()
+                        .rev()
+                        .take(30)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn recorder_lines(&self) -> Vec<Value> {
+        let data = self.dir.join("data");
+        let file = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"))
+            .expect("recorder file");
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+            .collect()
+    }
+
+    pub fn control_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.control)
+    }
+}
+
+pub fn exchange(sim: &SimHandle) -> Client {
+    Client::new(&sim.rest_url(), KEY, SECRET)
+}
+
+pub async fn bot_orders(sim: &SimHandle, symbols: &[&str]) -> Vec<Value> {
+    exchange(sim)
+        .open_orders_with_prefix(symbols, PREFIX)
+        .await
+        .expect("exchange answers")
+}
+
+/// Wait until the exchange holds at least `n` of the bot's orders.
+pub async fn wait_for_orders(sim: &SimHandle, bot: &mut Bot, symbols: &[&str], n: usize, limit: Duration) -> usize {
+    let started = Instant::now();
+    loop {
+        let have = bot_orders(sim, symbols).await.len();
+        if have >= n {
+            return have;
+        }
+        assert!(bot.is_running(), "mmbot exited early; see {}", bot.stderr_path.display());
+        assert!(
+            started.elapsed() < limit,
+            "only {have} of {n} orders after {limit:?}; see {}",
+            bot.stderr_path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn set_faults(sim: &SimHandle, faults: Value) {
+    let r = awc::Client::new()
+        .put(format!("{}/sim/faults", sim.rest_url()))
+        .send_json(&faults)
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+/// Every event the bot logged as recorded ("recorded #N") is in the file, and the file ends
+/// with the shutdown report.
+pub fn assert_recorder_complete(bot: &Bot, exit: &Exit) {
+    let lines = bot.recorder_lines();
+    let seqs: std::collections::HashSet<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+    let mut logged = 0;
+    for line in exit.stderr.lines() {
+        if let Some(rest) = line.split("recorded #").nth(1) {
+            let n: u64 = rest.split_whitespace().next().unwrap().parse().unwrap();
+            assert!(seqs.contains(&n), "event #{n} was logged as recorded but is not in the file");
+            logged += 1;
+        }
+    }
+    assert!(logged > 10, "the bot logged its recorded events ({logged})");
+    assert_eq!(
+        lines.last().unwrap()["kind"],
+        "shutdown_report",
+        "the file ends with the shutdown report"
+    );
+}
+
+pub const STEPS: [&str; 6] = [
+    "order_manager",
+    "strategy",
+    "ws_connector",
+    "rest_connector",
+    "web_server",
+    "recorder",
+];
+
+/// The printed summary lists all six steps as ok.
+pub fn assert_all_steps_ok(stdout: &str) {
+    for step in STEPS {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!(" {step} ")))
+            .unwrap_or_else(|| panic!("step {step} missing from:\n{stdout}"));
+        assert!(line.contains(" ok "), "step {step} not ok: {line}");
+    }
+}
