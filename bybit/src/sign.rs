@@ -44,6 +44,17 @@ pub fn verify(secret: &str, signed_text: &str, signature_hex: &str) -> bool {
     m.verify_slice(&expected).is_ok()
 }
 
+/// The auth headers of a signed REST request, in the order Bybit documents them.
+pub fn rest_headers(api_key: &str, secret: &str, timestamp_ms: u64, recv_window_ms: &str, payload: &str) -> [(&'static str, String); 5] {
+    [
+        ("X-BAPI-API-KEY", api_key.to_string()),
+        ("X-BAPI-TIMESTAMP", timestamp_ms.to_string()),
+        ("X-BAPI-RECV-WINDOW", recv_window_ms.to_string()),
+        ("X-BAPI-SIGN", sign_rest(secret, timestamp_ms, api_key, recv_window_ms, payload)),
+        ("X-BAPI-SIGN-TYPE", "2".to_string()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,15 +115,4 @@ mod tests {
         assert!(!verify(SECRET, &text, "zz"));
         assert!(!verify(SECRET, &format!("{text}x"), &sig));
     }
-}
-
-/// The auth headers of a signed REST request, in the order Bybit documents them.
-pub fn rest_headers(api_key: &str, secret: &str, timestamp_ms: u64, recv_window_ms: &str, payload: &str) -> [(&'static str, String); 5] {
-    [
-        ("X-BAPI-API-KEY", api_key.to_string()),
-        ("X-BAPI-TIMESTAMP", timestamp_ms.to_string()),
-        ("X-BAPI-RECV-WINDOW", recv_window_ms.to_string()),
-        ("X-BAPI-SIGN", sign_rest(secret, timestamp_ms, api_key, recv_window_ms, payload)),
-        ("X-BAPI-SIGN-TYPE", "2".to_string()),
-    ]
 }
