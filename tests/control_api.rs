@@ -143,3 +143,16 @@ async fn rejected_credentials_at_start_exit_1() {
     assert!(exit.stderr.contains("credentials rejected"), "{}", exit.stderr);
     assert!(!exit.stderr.contains(SECRET));
 }
+
+#[actix_rt::test]
+async fn private_stream_auth_refused_takes_the_shutdown_path_and_exits_1() {
+    let mut cfg = bybit_sim::SimConfig { accounts: vec![(KEY.into(), SECRET.into())], ..Default::default() };
+    cfg.faults.reject_ws_auth = true;
+    let sim = bybit_sim::spawn(cfg).unwrap();
+    let bot = start_bot("wsauth", &sim, BotOptions::default());
+    let exit = bot.wait_exit(Duration::from_secs(45));
+    assert_eq!(exit.code, 1, "{}", exit.stdout);
+    assert!(exit.stdout.contains("private stream authentication rejected"), "{}", exit.stdout);
+    assert_all_steps_ok(&exit.stdout);
+    assert!(bot_orders(&sim, &["BTCUSDT", "ETHUSDT", "SOLUSDT"]).await.is_empty(), "whatever it placed is gone");
+}

@@ -114,6 +114,7 @@ impl Actor for WsConnector {
         )));
         if let Some((key, secret)) = self.endpoints.credentials.clone() {
             let private = PrivateStream {
+                authenticated_once: Default::default(),
                 settings: self.settings.clone(),
                 key,
                 secret,
@@ -343,6 +344,8 @@ impl PublicStream {
 
 #[derive(Clone)]
 struct PrivateStream {
+    /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
+    authenticated_once: std::rc::Rc<std::cell::Cell<bool>>,
     settings: WsSettings,
     key: String,
     secret: Secret,
@@ -383,10 +386,12 @@ impl PrivateStream {
                             let reason = format!("private stream authentication rejected: {}", op.ret_msg);
                             log::error!("{reason}");
                             self.targets.recorder.do_send(Record(Event::Error { source: "ws-private".into(), message: reason.clone() }));
-                            self.targets.supervisor.do_send(RequestShutdown { source: ShutdownSource::Fatal(reason) });
+                            let source = if self.authenticated_once.get() { ShutdownSource::Fatal(reason) } else { ShutdownSource::StartupFailure(reason) };
+                            self.targets.supervisor.do_send(RequestShutdown { source });
                             close(&mut conn).await;
                             return Ended::Fatal;
                         }
+                        Ok(Frame::Op(op)) if op.op == "auth" => self.authenticated_once.set(true),
                         Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
                         Ok(Frame::Orders(m)) => self.targets.order_manager.do_send(OrderUpdates(m.data)),
                         Ok(Frame::Executions(m)) => self.targets.order_manager.do_send(Executions(m.data)),

@@ -17,6 +17,8 @@ pub struct Faults {
     pub error_5xx: BTreeSet<String>,
     /// Paths that answer retCode 10006 whatever the budget.
     pub rate_limit: BTreeSet<String>,
+    /// The private stream refuses every `auth` (as for a revoked key).
+    pub reject_ws_auth: bool,
 }
 
 /// What to do with a request before it reaches its handler.

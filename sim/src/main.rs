@@ -54,6 +54,9 @@ struct Args {
     /// Fault: this endpoint answers retCode 10006. Repeatable.
     #[arg(long = "rate-limit", value_name = "PATH")]
     rate_limit: Vec<String>,
+    /// Fault: the private stream refuses every auth.
+    #[arg(long)]
+    reject_ws_auth: bool,
     /// Fault: refuse connections for this many milliseconds after start.
     #[arg(long, default_value_t = 0)]
     refuse_ms: u64,
@@ -71,6 +74,7 @@ fn main() -> anyhow::Result<()> {
     faults.hang = set(&args.hang);
     faults.error_5xx = set(&args.fail_5xx);
     faults.rate_limit = set(&args.rate_limit);
+    faults.reject_ws_auth = args.reject_ws_auth;
     let mut accounts = vec![(args.api_key.clone(), args.api_secret.clone())];
     for a in &args.accounts {
         let (k, s) = a.split_once(':').with_context(|| format!("--account {a:?}: expected KEY:SECRET"))?;

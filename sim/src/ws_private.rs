@@ -66,6 +66,9 @@ fn check_auth(state: &AppState, args: &[Value]) -> Result<usize, &'static str> {
     if expires < now_ms() {
         return Err("Params Error");
     }
+    if state.faults().reject_ws_auth {
+        return Err("Invalid apiKey");
+    }
     let ex = state.exchange();
     let account = ex.account_by_key(key).ok_or("Invalid apiKey")?;
     let text = format!("GET/realtime{expires}");
