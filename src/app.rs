@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use bybit_sim::SimHandle;
 use bybit_v5::rest::{path, Instrument};
 use mmbot_actors::events::Event;
-use mmbot_actors::link_id::new_run_id;
+use mmbot_actors::link_id::{new_run_id, LinkIds};
 use mmbot_actors::metrics::Metrics;
 use mmbot_actors::order_manager::OrderManager;
 use mmbot_actors::quoting::Filters;
@@ -28,6 +28,7 @@ use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
 
 use crate::config::{Config, Mode};
+use crate::startup;
 
 /// What must outlive the actor system: the embedded simulator, if any.
 pub struct Running {
@@ -164,6 +165,19 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
         version: env!("CARGO_PKG_VERSION").into(),
     }));
 
+    let rest = RestConnector::new(client).start();
+    if !dry_run {
+        startup::reconcile_leftovers(
+            &rest,
+            &c.symbols,
+            &LinkIds::new(&c.order_manager.link_prefix, &run_id),
+            c.order_manager.leftovers,
+            &recorder,
+        )
+        .await?;
+    }
+    let dcp = !dry_run && startup::arm_dead_man_switch(&rest, c.order_manager.dcp_window_s, &recorder).await;
+
     let view = Arc::new(RwLock::new(StatusView {
         run_id: run_id.clone(),
         mode: c.mode.as_str().into(),
@@ -184,12 +198,12 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
     .with_context(|| format!("binding the control server on {}", c.control.listen))?;
     let control_addr = web.addr;
     let web = web.start();
-    let rest = RestConnector::new(client).start();
     let order_manager = OrderManager::new(
         c.order_manager.clone(),
         c.symbols.clone(),
         dry_run,
         &run_id,
+        Duration::from_millis(c.exchange.recv_window_ms + 1000),
         rest.clone(),
         recorder.clone(),
         web.clone(),
@@ -203,6 +217,7 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
             public_url: exchange.ws_public_url.clone(),
             private_url: exchange.ws_private_url.clone(),
             credentials: (!dry_run).then(|| (exchange.api_key.clone(), exchange.api_secret.clone())),
+            dcp,
         },
         c.symbols.clone(),
         WsTargets {

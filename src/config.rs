@@ -278,6 +278,12 @@ pub fn validate(c: &Config) -> Vec<String> {
         "order_manager.reconcile_interval_ms",
         "100 or more",
     );
+    let dcp = c.order_manager.dcp_window_s;
+    need(
+        dcp == 0 || (3..=300).contains(&dcp),
+        "order_manager.dcp_window_s",
+        "0 (off) or 3 to 300 seconds",
+    );
     need([1, 50, 200, 1000].contains(&c.ws.depth), "ws.depth", "1, 50, 200 or 1000");
     need(
         (1_000..=60_000).contains(&c.ws.ping_interval_ms),

@@ -146,7 +146,10 @@ async fn rejected_credentials_at_start_exit_1() {
 
 #[actix_rt::test]
 async fn private_stream_auth_refused_takes_the_shutdown_path_and_exits_1() {
-    let mut cfg = bybit_sim::SimConfig { accounts: vec![(KEY.into(), SECRET.into())], ..Default::default() };
+    let mut cfg = bybit_sim::SimConfig {
+        accounts: vec![(KEY.into(), SECRET.into())],
+        ..Default::default()
+    };
     cfg.faults.reject_ws_auth = true;
     let sim = bybit_sim::spawn(cfg).unwrap();
     let bot = start_bot("wsauth", &sim, BotOptions::default());
@@ -154,5 +157,8 @@ async fn private_stream_auth_refused_takes_the_shutdown_path_and_exits_1() {
     assert_eq!(exit.code, 1, "{}", exit.stdout);
     assert!(exit.stdout.contains("private stream authentication rejected"), "{}", exit.stdout);
     assert_all_steps_ok(&exit.stdout);
-    assert!(bot_orders(&sim, &["BTCUSDT", "ETHUSDT", "SOLUSDT"]).await.is_empty(), "whatever it placed is gone");
+    assert!(
+        bot_orders(&sim, &["BTCUSDT", "ETHUSDT", "SOLUSDT"]).await.is_empty(),
+        "whatever it placed is gone"
+    );
 }

@@ -51,6 +51,17 @@ pub enum Event {
         stream: String,
         state: String,
     },
+    StartupReconciliation {
+        policy: String,
+        leftovers: Vec<String>,
+        cancelled: usize,
+        foreign: Vec<String>,
+    },
+    DeadManSwitch {
+        armed: bool,
+        window_s: u32,
+        detail: String,
+    },
     Error {
         source: String,
         message: String,
@@ -95,6 +106,8 @@ impl Event {
             Event::OrderClosed { .. } => "order_closed",
             Event::Fill { .. } => "fill",
             Event::Connection { .. } => "connection",
+            Event::StartupReconciliation { .. } => "startup_reconciliation",
+            Event::DeadManSwitch { .. } => "dead_man_switch",
             Event::Error { .. } => "error",
             Event::ShutdownStarted { .. } => "shutdown_started",
             Event::ShutdownStep(_) => "shutdown_step",

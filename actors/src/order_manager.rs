@@ -51,6 +51,21 @@ pub struct OrderManagerSettings {
     pub requote_tolerance_bps: Decimal,
     /// How often open orders are reconciled with the exchange while running.
     pub reconcile_interval_ms: u64,
+    /// What to do at startup with open orders carrying the prefix but another run id.
+    pub leftovers: LeftoverPolicy,
+    /// Exchange-side dead-man switch (disconnect-cancel-all) window in seconds, 3 to 300; 0 = off.
+    pub dcp_window_s: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeftoverPolicy {
+    /// Cancel them before the first quote.
+    Cancel,
+    /// Leave them resting; the shutdown cancels them with the rest (same prefix).
+    Adopt,
+    /// Do not start while they exist.
+    Refuse,
 }
 
 impl Default for OrderManagerSettings {
@@ -60,6 +75,8 @@ impl Default for OrderManagerSettings {
             cancel_scope: CancelScope::Symbol,
             requote_tolerance_bps: Decimal::TWO,
             reconcile_interval_ms: 5000,
+            leftovers: LeftoverPolicy::Cancel,
+            dcp_window_s: 10,
         }
     }
 }
@@ -87,6 +104,12 @@ pub struct Executions(pub Vec<Execution>);
 #[rtype(result = "()")]
 pub struct Positions(pub Vec<(String, Decimal)>);
 
+/// Check every open order against the exchange now (e.g. after the private stream reconnected,
+/// when updates may have been missed).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct ReconcileNow;
+
 pub struct OrderManager {
     settings: OrderManagerSettings,
     symbols: Vec<String>,
@@ -95,6 +118,12 @@ pub struct OrderManager {
     table: OrderTable,
     gate_open: bool,
     in_flight: Rc<Cell<usize>>,
+    /// Longest time after sending that a create can still land: the exchange refuses requests
+    /// older than the receive window, plus a margin for clock error.
+    create_window: Duration,
+    last_create_sent: Rc<Cell<Option<Instant>>>,
+    /// Until when a create whose outcome we never learned could still land on the exchange.
+    doubt_until: Rc<Cell<Option<Instant>>>,
     busy: HashSet<String>,
     /// Symbols whose requests were rate-limited, and until when to hold off.
     cooldown: HashMap<String, Instant>,
@@ -129,6 +158,10 @@ enum BatchKind {
     Cancel,
 }
 
+fn extend_doubt(doubt: &Cell<Option<Instant>>, until: Instant) {
+    doubt.set(Some(doubt.get().map_or(until, |d| d.max(until))));
+}
+
 /// Every open order of a symbol, following the cursor.
 pub async fn list_open_orders(rest: &Addr<RestConnector>, symbol: &str) -> Result<Vec<OrderInfo>, RestError> {
     let mut out = Vec::new();
@@ -160,6 +193,7 @@ impl OrderManager {
         symbols: Vec<String>,
         dry_run: bool,
         run_id: &str,
+        create_window: Duration,
         rest: Addr<RestConnector>,
         recorder: Addr<Recorder>,
         web: Addr<WebServer>,
@@ -174,6 +208,9 @@ impl OrderManager {
             table: OrderTable::default(),
             gate_open: true,
             in_flight: Rc::new(Cell::new(0)),
+            create_window,
+            last_create_sent: Rc::new(Cell::new(None)),
+            doubt_until: Rc::new(Cell::new(None)),
             busy: HashSet::new(),
             cooldown: HashMap::new(),
             desired: HashMap::new(),
@@ -288,13 +325,17 @@ impl OrderManager {
                 let body = json!({"category": "linear", "request": chunk.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()}).to_string();
                 let guard = InFlight::new(&self.in_flight);
                 let rest = self.rest.clone();
+                let sent = Instant::now();
+                if kind == BatchKind::Create {
+                    self.last_create_sent.set(Some(sent));
+                }
                 calls.push(async move {
                     let r = rest
                         .send(Call::post(endpoint, body))
                         .await
                         .unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
                     drop(guard);
-                    (kind, links, r)
+                    (kind, links, sent, r)
                 });
             }
         }
@@ -303,7 +344,10 @@ impl OrderManager {
         let symbol = symbol.to_string();
         ctx.spawn(join_all(calls).into_actor(self).map(move |results, act, ctx| {
             let mut limited = false;
-            for (kind, links, r) in results {
+            for (kind, links, sent, r) in results {
+                if kind == BatchKind::Create && r.as_ref().is_err_and(RestError::outcome_unknown) {
+                    extend_doubt(&act.doubt_until, sent + act.create_window);
+                }
                 limited |= act.on_batch(kind, &links, r);
             }
             act.busy.remove(&symbol);
@@ -541,6 +585,15 @@ impl Handler<Executions> for OrderManager {
     }
 }
 
+impl Handler<ReconcileNow> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, _: ReconcileNow, ctx: &mut Self::Context) {
+        log::info!("reconciling orders with the exchange after a reconnect");
+        self.reconcile(ctx);
+    }
+}
+
 impl Handler<Positions> for OrderManager {
     type Result = ();
 
@@ -553,6 +606,27 @@ impl Handler<Positions> for OrderManager {
             self.positions.insert(symbol, size);
         }
     }
+}
+
+/// Cancel these orders of one symbol by order-link id (batches of 20); returns how many the
+/// exchange accepted.
+pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_ids: &[String]) -> usize {
+    let mut n = 0;
+    for chunk in link_ids.chunks(MAX_BATCH_ITEMS) {
+        let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
+        let body = json!({"category": "linear", "request": items}).to_string();
+        match rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await {
+            Ok(Ok(a)) => {
+                n += a.ext["list"]
+                    .as_array()
+                    .map(|l| l.iter().filter(|c| c["code"].as_i64() == Some(0)).count())
+                    .unwrap_or(0)
+            }
+            Ok(Err(e)) => log::warn!("cancel-batch {symbol}: {e}"),
+            Err(e) => log::warn!("cancel-batch {symbol}: {e}"),
+        }
+    }
+    n
 }
 
 /// Cancel the bot's orders once, the configured way; returns how many of the bot's were cancelled.
@@ -578,25 +652,13 @@ async fn cancel_once(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkI
                     }
                 }
                 CancelScope::Own => {
-                    let Ok(open) = list_open_orders(rest, s).await else {
-                        return 0;
-                    };
-                    let ours: Vec<Value> = open
-                        .iter()
+                    let Ok(open) = list_open_orders(rest, s).await else { return 0 };
+                    let ours: Vec<String> = open
+                        .into_iter()
                         .filter(|o| ids.is_ours(&o.order_link_id))
-                        .map(|o| json!({"symbol": s, "orderLinkId": o.order_link_id}))
+                        .map(|o| o.order_link_id)
                         .collect();
-                    let mut n = 0;
-                    for chunk in ours.chunks(MAX_BATCH_ITEMS) {
-                        let body = json!({"category": "linear", "request": chunk}).to_string();
-                        if let Ok(Ok(a)) = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await {
-                            n += a.ext["list"]
-                                .as_array()
-                                .map(|l| l.iter().filter(|c| c["code"].as_i64() == Some(0)).count())
-                                .unwrap_or(0);
-                        }
-                    }
-                    n
+                    cancel_by_link_ids(rest, s, &ours).await
                 }
             }
         };
@@ -640,25 +702,37 @@ impl Handler<Stop> for OrderManager {
         let scope = self.settings.cancel_scope;
         let dry_run = self.dry_run;
         let known: Vec<String> = self.table.all().map(|o| o.link_id.clone()).collect();
+        let doubt_until = self.doubt_until.clone();
+        let last_create_sent = self.last_create_sent.get();
+        let create_window = self.create_window;
         let fut = async move {
             let mut outcome = OrdersOutcome::default();
             while in_flight.get() > 0 && Instant::now() < end {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             let drained = in_flight.get() == 0;
+            if !drained {
+                // A create still in flight may land any time until the exchange would refuse it as stale.
+                if let Some(sent) = last_create_sent {
+                    extend_doubt(&doubt_until, sent + create_window);
+                }
+            }
             if dry_run {
                 outcome.skipped_dry_run = true;
                 outcome.remaining = Some(0);
-                return (outcome, drained);
+                return (outcome, drained, None);
             }
+            let mut need_cancel = true;
             loop {
                 let left = end.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
                 }
-                outcome.attempts += 1;
-                // Half the time left at most, so a hanging cancel still leaves time to learn what remains.
-                outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, left / 2).await;
+                if need_cancel {
+                    outcome.attempts += 1;
+                    // Half the time left at most, so a hanging cancel still leaves time to learn what remains.
+                    outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, left / 2).await;
+                }
                 let left = end.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
@@ -668,23 +742,37 @@ impl Handler<Stop> for OrderManager {
                         outcome.remaining = Some(0);
                         outcome.may_remain.clear();
                         outcome.verified_flat = true;
-                        break;
+                        let settled = doubt_until.get().is_none_or(|d| Instant::now() >= d);
+                        if settled {
+                            break;
+                        }
+                        // Flat now, but a create in doubt could still land: keep watching.
+                        need_cancel = false;
+                        tokio::time::sleep(Duration::from_millis(100).min(end.saturating_duration_since(Instant::now()))).await;
+                        continue;
                     }
                     Some(ours) => {
+                        outcome.verified_flat = false;
                         outcome.remaining = Some(ours.len());
                         outcome.may_remain = ours;
                     }
-                    None => {}
+                    None => outcome.verified_flat = false,
                 }
+                need_cancel = true;
                 // Cancel-all is asynchronous on the exchange: give it a moment before asking again.
                 tokio::time::sleep(Duration::from_millis(20).min(end.saturating_duration_since(Instant::now()))).await;
             }
+            let unsettled = doubt_until.get().filter(|d| Instant::now() < *d);
             if !outcome.verified_flat && outcome.may_remain.is_empty() {
                 outcome.may_remain = known;
             }
-            (outcome, drained)
+            if unsettled.is_some() {
+                // Verified flat, but not for long enough to rule out a late create.
+                outcome.verified_flat = false;
+            }
+            (outcome, drained, unsettled)
         };
-        Box::pin(fut.into_actor(self).map(move |(outcome, drained), act, ctx| {
+        Box::pin(fut.into_actor(self).map(move |(outcome, drained, unsettled), act, ctx| {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             act.metrics.shutdown_cancel_orders.inc_by(outcome.cancelled as u64);
             act.record(Event::ShutdownCancelOrders {
@@ -702,6 +790,15 @@ impl Handler<Stop> for OrderManager {
             let drain_note = if drained { "" } else { "; some requests were still in flight" };
             let (status, detail) = if outcome.skipped_dry_run {
                 (StepStatus::Ok, "dry-run: nothing was sent, so nothing to cancel".to_string())
+            } else if let Some(until) = unsettled {
+                (
+                    StepStatus::TimedOut,
+                    format!(
+                        "cancelled {} orders and saw 0 open, but a create in doubt could still land for {} ms more: orders may remain",
+                        outcome.cancelled,
+                        until.saturating_duration_since(Instant::now()).as_millis()
+                    ),
+                )
             } else if outcome.verified_flat {
                 (
                     StepStatus::Ok,

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
+use bybit_v5::rest::path;
+
 use crate::rest_client::{Answer, RestClient, RestError};
 use crate::stop::{StepStatus, Stop, StopAck};
 
@@ -41,6 +43,26 @@ impl Call {
             endpoint,
             payload: body.into(),
         }
+    }
+}
+
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Reads and cancels may be repeated safely; creates and amends never are (a repeated create
+/// can double an order: its fate is learned from the exchange instead).
+fn is_retryable(call: &Call) -> bool {
+    matches!(call.method, Method::Get | Method::PublicGet)
+        || matches!(
+            call.endpoint,
+            path::ORDER_CANCEL | path::ORDER_CANCEL_ALL | path::ORDER_CANCEL_BATCH
+        )
+}
+
+fn is_transient(e: &RestError) -> bool {
+    match e {
+        RestError::Exchange { code, .. } => code.is_transient(),
+        RestError::Stopped => false,
+        other => other.outcome_unknown(),
     }
 }
 
@@ -88,10 +110,24 @@ impl Handler<Call> for RestConnector {
         let guard = InFlight::new(&self.in_flight);
         Box::pin(async move {
             let _guard = guard;
-            match call.method {
-                Method::PublicGet => client.public_get(call.endpoint, &call.payload).await,
-                Method::Get => client.get(call.endpoint, &call.payload).await,
-                Method::Post => client.post(call.endpoint, call.payload).await,
+            let retryable = is_retryable(&call);
+            let mut attempt = 0;
+            loop {
+                let r = match call.method {
+                    Method::PublicGet => client.public_get(call.endpoint, &call.payload).await,
+                    Method::Get => client.get(call.endpoint, &call.payload).await,
+                    Method::Post => client.post(call.endpoint, call.payload.clone()).await,
+                };
+                attempt += 1;
+                match r {
+                    Err(e) if retryable && attempt < MAX_ATTEMPTS && is_transient(&e) => {
+                        let wait = 50u64 << attempt;
+                        let jitter = rand::random::<u64>() % (wait + 1);
+                        log::debug!("{} failed ({e}); retry {attempt} in {} ms", call.endpoint, wait / 2 + jitter / 2);
+                        tokio::time::sleep(Duration::from_millis(wait / 2 + jitter / 2)).await;
+                    }
+                    r => return r,
+                }
             }
         })
     }

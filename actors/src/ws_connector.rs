@@ -20,7 +20,7 @@ use bybit_v5::ws::{decode, Frame, WsRequest};
 use crate::book::{BookError, LocalBook, Top};
 use crate::events::Event;
 use crate::metrics::{labels, Metrics};
-use crate::order_manager::{Executions, OrderManager, OrderUpdates, Positions};
+use crate::order_manager::{Executions, OrderManager, OrderUpdates, Positions, ReconcileNow};
 use crate::recorder::{Record, Recorder};
 use crate::rest_client::Secret;
 use crate::status::StatusPatch;
@@ -57,6 +57,8 @@ pub struct WsEndpoints {
     pub private_url: String,
     /// None: no private stream (dry-run).
     pub credentials: Option<(String, Secret)>,
+    /// Subscribe `dcp.future`, which keeps the exchange's disconnect-cancel-all armed.
+    pub dcp: bool,
 }
 
 /// Where the streams' data goes.
@@ -115,6 +117,7 @@ impl Actor for WsConnector {
         if let Some((key, secret)) = self.endpoints.credentials.clone() {
             let private = PrivateStream {
                 authenticated_once: Default::default(),
+                dcp: self.endpoints.dcp,
                 settings: self.settings.clone(),
                 key,
                 secret,
@@ -346,6 +349,7 @@ impl PublicStream {
 struct PrivateStream {
     /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
     authenticated_once: std::rc::Rc<std::cell::Cell<bool>>,
+    dcp: bool,
     settings: WsSettings,
     key: String,
     secret: Secret,
@@ -360,7 +364,10 @@ impl PrivateStream {
             .unwrap_or(0)
             + 10_000;
         let auth = WsRequest::auth(&self.key, expires, &sign::sign_ws_auth(self.secret.expose(), expires));
-        let topics = vec!["order".to_string(), "execution".to_string(), "position".to_string()];
+        let mut topics = vec!["order".to_string(), "execution".to_string(), "position".to_string()];
+        if self.dcp {
+            topics.push("dcp.future".to_string());
+        }
         if let Err(e) = send(&mut conn, &auth).await {
             return Ended::Lost(e);
         }
@@ -391,7 +398,12 @@ impl PrivateStream {
                             close(&mut conn).await;
                             return Ended::Fatal;
                         }
-                        Ok(Frame::Op(op)) if op.op == "auth" => self.authenticated_once.set(true),
+                        Ok(Frame::Op(op)) if op.op == "auth" => {
+                            if self.authenticated_once.replace(true) {
+                                // Back after a disconnect: updates may have been missed.
+                                self.targets.order_manager.do_send(ReconcileNow);
+                            }
+                        }
                         Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
                         Ok(Frame::Orders(m)) => self.targets.order_manager.do_send(OrderUpdates(m.data)),
                         Ok(Frame::Executions(m)) => self.targets.order_manager.do_send(Executions(m.data)),
