@@ -295,6 +295,8 @@ pub fn validate(c: &Config) -> Vec<String> {
         "recorder.flush_interval_ms",
         "1 to 60000",
     );
+    let f = &c.recorder.file_name;
+    need(!f.is_empty() && !f.contains('/') && f != "." && f != "..", "recorder.file_name", "a file name (no '/'), e.g. events-{run_id}.jsonl");
     let sd = &c.shutdown;
     need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
     for (key, v) in [

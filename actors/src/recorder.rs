@@ -23,6 +23,8 @@ pub struct RecorderSettings {
     pub dir: PathBuf,
     /// Flush and fsync at least this often while events arrive.
     pub flush_interval_ms: u64,
+    /// File name inside `dir`; `{run_id}` is replaced by the run id.
+    pub file_name: String,
 }
 
 impl Default for RecorderSettings {
@@ -30,6 +32,7 @@ impl Default for RecorderSettings {
         Self {
             dir: PathBuf::from("data"),
             flush_interval_ms: 200,
+            file_name: "events-{run_id}.jsonl".into(),
         }
     }
 }
@@ -73,7 +76,7 @@ impl Recorder {
     /// Open (create or append) `events-{run_id}.jsonl` in the configured directory.
     pub fn open(settings: RecorderSettings, run_id: &str, metrics: Arc<Metrics>) -> std::io::Result<Self> {
         std::fs::create_dir_all(&settings.dir)?;
-        let path = settings.dir.join(format!("events-{run_id}.jsonl"));
+        let path = settings.dir.join(settings.file_name.replace("{run_id}", run_id));
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(Self {
             settings,

@@ -50,6 +50,10 @@ pub struct BotOptions {
     pub symbols: Vec<&'static str>,
     pub levels: u32,
     pub shutdown: &'static str,
+    /// Extra lines for the [exchange], [order_manager] and [recorder] sections.
+    pub exchange: &'static str,
+    pub order_manager: &'static str,
+    pub recorder: &'static str,
 }
 
 impl Default for BotOptions {
@@ -60,6 +64,9 @@ impl Default for BotOptions {
             symbols: vec!["BTCUSDT", "ETHUSDT", "SOLUSDT"],
             levels: 4,
             shutdown: "",
+            exchange: "",
+            order_manager: "",
+            recorder: "",
         }
     }
 }
@@ -80,7 +87,11 @@ pub struct Exit {
 }
 
 pub fn start_bot(name: &str, sim: &SimHandle, opts: BotOptions) -> Bot {
-    let dir = temp_dir(name);
+    start_bot_in(temp_dir(name), sim, opts)
+}
+
+/// Start the bot with its files in `dir` (which may already hold a `data/` directory).
+pub fn start_bot_in(dir: PathBuf, sim: &SimHandle, opts: BotOptions) -> Bot {
     let control = free_port();
     let symbols = opts.symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
     let config = format!(
@@ -91,6 +102,7 @@ symbols = [{symbols}]
 rest_url = "{rest}"
 ws_public_url = "{wsp}"
 ws_private_url = "{wsq}"
+{exchange_extra}
 
 [strategy]
 levels = {levels}
@@ -101,6 +113,7 @@ min_requote_ms = 200
 
 [order_manager]
 link_prefix = "{PREFIX}"
+{om_extra}
 
 [control]
 listen = "{control}"
@@ -108,6 +121,7 @@ listen = "{control}"
 [recorder]
 dir = "{data}"
 flush_interval_ms = 100
+{recorder_extra}
 
 [shutdown]
 {shutdown}
@@ -119,6 +133,9 @@ flush_interval_ms = 100
         levels = opts.levels,
         data = dir.join("data").display(),
         shutdown = opts.shutdown,
+        exchange_extra = opts.exchange,
+        om_extra = opts.order_manager,
+        recorder_extra = opts.recorder,
     );
     let config_path = dir.join("mmbot.toml");
     std::fs::write(&config_path, config).unwrap();
