@@ -20,7 +20,7 @@ use mmbot_actors::quoting::Filters;
 use mmbot_actors::recorder::{Record, Recorder};
 use mmbot_actors::rest_client::{RestClient, RestError, RestSettings, Secret};
 use mmbot_actors::rest_connector::RestConnector;
-use mmbot_actors::signal::Signal;
+use mmbot_actors::signal::{Signal, Signals};
 use mmbot_actors::status::{StatusPatch, StatusView};
 use mmbot_actors::strategy::Strategy;
 use mmbot_actors::supervisor::{Step, Supervisor};
@@ -124,7 +124,22 @@ fn control_token(c: &Config) -> anyhow::Result<Secret> {
     Ok(Secret::new(token))
 }
 
+/// Start everything; a SIGINT/SIGTERM before the actors run aborts the start (nothing has been
+/// quoted yet) instead of killing the process mid-way.
 pub async fn start(c: Config) -> anyhow::Result<Running> {
+    let mut signals = Signals::install().context("installing signal handlers")?;
+    let mut startup = std::pin::pin!(start_with(c));
+    let early = tokio::select! {
+        r = &mut startup => return r.map(|(running, sig_slot)| { sig_slot(signals); running }),
+        name = signals.recv() => name,
+    };
+    log::warn!("{early} received during startup: aborting the start; no order of this run has been placed");
+    bail!("interrupted by {early} during startup; no order was placed")
+}
+
+type SignalSlot = Box<dyn FnOnce(Signals)>;
+
+async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
     let metrics = Arc::new(Metrics::default());
@@ -265,7 +280,9 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
         },
     ];
     supervisor_ctx.run(Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics));
-    Signal::new(supervisor).start();
+    let signal_slot: SignalSlot = Box::new(move |signals| {
+        Signal::new(supervisor, signals).start();
+    });
     web.do_send(StatusPatch::Ready(true));
     log::info!(
         "mmbot {} run {run_id}: mode {}, symbols {}, control http://{control_addr}, events {recorder_file}; Ctrl+C stops it cleanly",
@@ -273,5 +290,5 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
         c.mode.as_str(),
         c.symbols.join(","),
     );
-    Ok(Running { sim: exchange.sim })
+    Ok((Running { sim: exchange.sim }, signal_slot))
 }

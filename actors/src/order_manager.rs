@@ -104,6 +104,12 @@ pub struct Executions(pub Vec<Execution>);
 #[rtype(result = "()")]
 pub struct Positions(pub Vec<(String, Decimal)>);
 
+/// The private stream is authenticated and subscribed: fills and cancels (and, with DCP, the
+/// exchange's dead-man switch) cover what we place from now on. No quote goes out before this.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct PrivateStreamReady;
+
 /// Check every open order against the exchange now (e.g. after the private stream reconnected,
 /// when updates may have been missed).
 #[derive(Debug, Clone, Copy, Message)]
@@ -117,6 +123,7 @@ pub struct OrderManager {
     ids: LinkIds,
     table: OrderTable,
     gate_open: bool,
+    stream_ready: bool,
     in_flight: Rc<Cell<usize>>,
     /// Longest time after sending that a create can still land: the exchange refuses requests
     /// older than the receive window, plus a margin for clock error.
@@ -207,6 +214,7 @@ impl OrderManager {
             ids,
             table: OrderTable::default(),
             gate_open: true,
+            stream_ready: false,
             in_flight: Rc::new(Cell::new(0)),
             create_window,
             last_create_sent: Rc::new(Cell::new(None)),
@@ -233,7 +241,7 @@ impl OrderManager {
 
     /// Bring one symbol's orders toward its desired quotes, one wave of requests at a time.
     fn act(&mut self, symbol: &str, ctx: &mut Context<Self>) {
-        if !self.gate_open || self.dry_run || self.busy.contains(symbol) {
+        if !self.gate_open || !self.stream_ready || self.dry_run || self.busy.contains(symbol) {
             return;
         }
         let Some(desired) = self.desired.get(symbol) else {
@@ -581,6 +589,20 @@ impl Handler<Executions> for OrderManager {
                 fee: e.exec_fee,
                 is_maker: e.is_maker,
             });
+        }
+    }
+}
+
+impl Handler<PrivateStreamReady> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, _: PrivateStreamReady, ctx: &mut Self::Context) {
+        if !self.stream_ready {
+            log::info!("private stream ready: quoting starts");
+            self.stream_ready = true;
+            for s in self.symbols.clone() {
+                self.act(&s, ctx);
+            }
         }
     }
 }

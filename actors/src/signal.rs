@@ -1,4 +1,6 @@
 //! Signal: SIGINT and SIGTERM. The first starts the shutdown; the second forces the exit.
+//! The handlers are installed before anything else starts ([`Signals::install`]), so a signal
+//! during startup is never the default "terminate at once".
 
 use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
@@ -6,14 +8,35 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::supervisor::{Force, RequestShutdown, ShutdownSource, Supervisor};
 
+/// SIGINT and SIGTERM, listened to from the moment they are installed.
+pub struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Self> {
+        Ok(Self { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
+    }
+
+    /// The next signal's name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
+
 pub struct Signal {
     supervisor: Addr<Supervisor>,
+    signals: Option<Signals>,
     received: u32,
 }
 
 impl Signal {
-    pub fn new(supervisor: Addr<Supervisor>) -> Self {
-        Self { supervisor, received: 0 }
+    pub fn new(supervisor: Addr<Supervisor>, signals: Signals) -> Self {
+        Self { supervisor, signals: Some(signals), received: 0 }
     }
 }
 
@@ -21,29 +44,13 @@ impl Signal {
 #[rtype(result = "()")]
 struct Received(&'static str);
 
-fn listen(kind: SignalKind, name: &'static str) -> impl futures_util::Stream<Item = Received> {
-    stream::unfold(signal(kind), move |s| async move {
-        match s {
-            Ok(mut sig) => sig.recv().await.map(|_| (Received(name), Ok(sig))),
-            Err(e) => {
-                log::error!("cannot listen for {name}: {e}");
-                None
-            }
-        }
-    })
-}
-
 impl Actor for Signal {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.add_stream(
-            stream::select(
-                listen(SignalKind::interrupt(), "SIGINT"),
-                listen(SignalKind::terminate(), "SIGTERM"),
-            )
-            .boxed_local(),
-        );
+        if let Some(signals) = self.signals.take() {
+            ctx.add_stream(stream::unfold(signals, |mut s| async move { Some((Received(s.recv().await), s)) }).boxed_local());
+        }
     }
 }
 
@@ -52,9 +59,7 @@ impl StreamHandler<Received> for Signal {
         self.received += 1;
         if self.received == 1 {
             log::warn!("{name} received: starting graceful shutdown (send it again to force)");
-            self.supervisor.do_send(RequestShutdown {
-                source: ShutdownSource::Signal(name),
-            });
+            self.supervisor.do_send(RequestShutdown { source: ShutdownSource::Signal(name) });
         } else {
             log::error!("{name} received again: forcing");
             self.supervisor.do_send(Force);

@@ -20,7 +20,7 @@ use bybit_v5::ws::{decode, Frame, WsRequest};
 use crate::book::{BookError, LocalBook, Top};
 use crate::events::Event;
 use crate::metrics::{labels, Metrics};
-use crate::order_manager::{Executions, OrderManager, OrderUpdates, Positions, ReconcileNow};
+use crate::order_manager::{Executions, OrderManager, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
 use crate::recorder::{Record, Recorder};
 use crate::rest_client::Secret;
 use crate::status::StatusPatch;
@@ -404,6 +404,7 @@ impl PrivateStream {
                                 self.targets.order_manager.do_send(ReconcileNow);
                             }
                         }
+                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.order_manager.do_send(PrivateStreamReady),
                         Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
                         Ok(Frame::Orders(m)) => self.targets.order_manager.do_send(OrderUpdates(m.data)),
                         Ok(Frame::Executions(m)) => self.targets.order_manager.do_send(Executions(m.data)),

@@ -1,0 +1,228 @@
+//! Randomized shutdown trials: start, quote, stop at a random moment by a random route under
+//! random latency and faults; after each trial ask the exchange for the bot's orders (must be
+//! zero) and check the exit code matches what happened. `MMBOT_TRIALS` sets the number (30 by
+//! default, as in CI); `bench/shutdown_trials.sh N` runs any number in release mode.
+//!
+//! SIGKILL trials: kill at a random moment, then restart (reconciliation must leave no order of
+//! the killed run next to the new quotes) or not (DCP must cancel everything after its window).
+//! `MMBOT_KILL_TRIALS` sets their number (4 by default).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use support::*;
+
+const DEADLINE_MS: u64 = 20_000;
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Sigterm,
+    Sigint,
+    Http,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    None,
+    Latency(u64),
+    SlowCancelAll(u64),
+    /// Creates take longer than the bot waits: they land after it gave up on them.
+    SlowCreates,
+    WsDrop,
+    RateLimitedAmends,
+    CreateErrors5xx,
+    RefuseConnections(u64),
+}
+
+fn pick_fault(rng: &mut impl Rng) -> Fault {
+    match rng.gen_range(0..8) {
+        0 => Fault::None,
+        1 => Fault::Latency(rng.gen_range(1..80)),
+        2 => Fault::SlowCancelAll(rng.gen_range(50..600)),
+        3 => Fault::SlowCreates,
+        4 => Fault::WsDrop,
+        5 => Fault::RateLimitedAmends,
+        6 => Fault::CreateErrors5xx,
+        _ => Fault::RefuseConnections(rng.gen_range(200..1200)),
+    }
+}
+
+async fn apply(sim: &bybit_sim::SimHandle, fault: Fault) {
+    let http = awc::Client::new();
+    match fault {
+        Fault::None => {}
+        Fault::Latency(ms) => set_faults(sim, json!({"latency_ms": {"*": ms}})).await,
+        Fault::SlowCancelAll(ms) => set_faults(sim, json!({"latency_ms": {"/v5/order/cancel-all": ms}})).await,
+        Fault::SlowCreates => {
+            set_faults(sim, json!({"latency_ms": {"/v5/order/create-batch": 1800}})).await;
+            // Make the bot create: remove its orders behind its back.
+            let c = exchange(sim);
+            for s in ["BTCUSDT", "ETHUSDT"] {
+                let _ = c.post("/v5/order/cancel-all", &json!({"category": "linear", "symbol": s}).to_string()).await;
+            }
+        }
+        Fault::WsDrop => {
+            let _ = http.post(format!("{}/sim/ws/drop", sim.rest_url())).send().await;
+        }
+        Fault::RateLimitedAmends => set_faults(sim, json!({"rate_limit": ["/v5/order/amend-batch", "/v5/order/create-batch"]})).await,
+        Fault::CreateErrors5xx => set_faults(sim, json!({"error_5xx": ["/v5/order/create-batch"]})).await,
+        Fault::RefuseConnections(ms) => {
+            let _ = http.post(format!("{}/sim/refuse?ms={ms}", sim.rest_url())).send().await;
+        }
+    }
+}
+
+async fn stop(bot: &mut Bot, route: Route) {
+    match route {
+        Route::Sigterm => bot.signal(libc::SIGTERM),
+        Route::Sigint => bot.signal(libc::SIGINT),
+        Route::Http => {
+            // Before the control server listens, fall back to the signal an orchestrator sends.
+            let started = Instant::now();
+            loop {
+                let r = awc::Client::builder().timeout(Duration::from_secs(2)).finish().post(bot.control_url("/shutdown")).bearer_auth(TOKEN).send().await;
+                match r {
+                    Ok(r) if r.status().as_u16() == 202 => return,
+                    _ if !bot.is_running() => return,
+                    _ if started.elapsed() > Duration::from_millis(1500) => return bot.signal(libc::SIGTERM),
+                    _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[u128], p: f64) -> u128 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn count_env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn seed() -> u64 {
+    std::env::var("MMBOT_TRIALS_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::process::id() as u64)
+}
+
+#[actix_rt::test]
+async fn randomized_shutdown_trials_leave_no_orders() {
+    let trials = count_env("MMBOT_TRIALS", 30);
+    let seed = seed();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let symbols = ["BTCUSDT", "ETHUSDT"];
+    let mut times = Vec::new();
+    let mut codes = std::collections::BTreeMap::<i32, usize>::new();
+    let mut orphans_total = 0;
+    let mut within_deadline = 0;
+    println!("seed {seed}");
+    for i in 0..trials {
+        let route = [Route::Sigterm, Route::Sigint, Route::Http][rng.gen_range(0..3)];
+        let fault = pick_fault(&mut rng);
+        let wait_ms = rng.gen_range(0..1500);
+        let sim = start_sim();
+        let shutdown = "deadline_ms = 20000\norder_manager_ms = 15000";
+        let opts = BotOptions { symbols: symbols.to_vec(), levels: rng.gen_range(1..=4), shutdown, exchange: "request_timeout_ms = 800", ..Default::default() };
+        let mut bot = start_bot(&format!("trial{i}"), &sim, opts);
+        let fault_at = rng.gen_range(0..=wait_ms);
+        tokio::time::sleep(Duration::from_millis(fault_at)).await;
+        apply(&sim, fault).await;
+        tokio::time::sleep(Duration::from_millis(wait_ms - fault_at)).await;
+        let sent = Instant::now();
+        stop(&mut bot, route).await;
+        let exit = bot.wait_exit(Duration::from_secs(60));
+        let took = sent.elapsed();
+        // Faults end with the trial; a create in doubt would land within its receive window.
+        awc::Client::new().delete(format!("{}/sim/faults", sim.rest_url())).send().await.unwrap();
+        if matches!(fault, Fault::SlowCreates) {
+            tokio::time::sleep(Duration::from_millis(2000)).await;
+        }
+        let left = exchange(&sim).open_orders_with_prefix(&symbols, PREFIX).await.expect("exchange answers").len();
+        let during_startup = exit.stderr.contains("during startup");
+        let expected = if during_startup { 1 } else { 0 };
+        println!(
+            "trial {i:>3}: {route:?} after {wait_ms:>4} ms, fault {fault:?} at {fault_at} ms → exit {} in {} ms, {left} orders left{}",
+            exit.code,
+            took.as_millis(),
+            if during_startup { " (stopped during startup)" } else { "" }
+        );
+        assert_eq!(left, 0, "trial {i} (seed {seed}) left orders; stdout:\n{}", exit.stdout);
+        assert_eq!(exit.code, expected, "trial {i} (seed {seed}): stdout:\n{}\nstderr tail:\n{}", exit.stdout, exit.stderr.lines().rev().take(30).collect::<Vec<_>>().join("\n"));
+        orphans_total += left;
+        *codes.entry(exit.code).or_default() += 1;
+        if took <= Duration::from_millis(DEADLINE_MS) {
+            within_deadline += 1;
+        }
+        times.push(took.as_millis());
+    }
+    times.sort_unstable();
+    println!("\n| trials | orphans | exit codes | within deadline | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|");
+    let codes_text = codes.iter().map(|(c, n)| format!("{c}: {n}")).collect::<Vec<_>>().join(", ");
+    println!(
+        "| {trials} | {orphans_total} | {codes_text} | {:.0} % | {} | {} | {} |",
+        100.0 * within_deadline as f64 / trials.max(1) as f64,
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or(0)
+    );
+    assert_eq!(within_deadline, trials);
+}
+
+#[actix_rt::test]
+async fn kill9_trials_leave_no_orders_with_restart_or_dcp() {
+    let trials = count_env("MMBOT_KILL_TRIALS", 4);
+    let seed = seed();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37);
+    let symbols = ["BTCUSDT", "ETHUSDT"];
+    let mut restarts = 0;
+    let mut dcp = 0;
+    for i in 0..trials {
+        let sim = start_sim();
+        let restart = i % 2 == 0;
+        let opts = || BotOptions { symbols: symbols.to_vec(), order_manager: "dcp_window_s = 3", ..Default::default() };
+        let mut bot = start_bot(&format!("kill{i}"), &sim, opts());
+        let wait_ms = rng.gen_range(0..1500);
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        bot.signal(libc::SIGKILL);
+        let killed = Instant::now();
+        let _ = bot.wait_exit(Duration::from_secs(5));
+        let old: Vec<String> = bot_orders(&sim, &symbols).await.iter().map(|o| o["orderLinkId"].as_str().unwrap().to_string()).collect();
+        if restart {
+            restarts += 1;
+            let mut second = start_bot(&format!("kill{i}-restart"), &sim, opts());
+            let started = Instant::now();
+            loop {
+                let now: Vec<Value> = bot_orders(&sim, &symbols).await;
+                let fresh = now.iter().filter(|o| !old.iter().any(|l| o["orderLinkId"] == l.as_str())).count();
+                if fresh > 0 {
+                    let stale = now.len() - fresh;
+                    assert_eq!(stale, 0, "trial {i}: {stale} orders of the killed run next to new quotes");
+                    break;
+                }
+                assert!(second.is_running() && started.elapsed() < Duration::from_secs(20), "trial {i}: the restarted bot quotes");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            second.signal(libc::SIGTERM);
+            assert_eq!(second.wait_exit(Duration::from_secs(40)).code, 0);
+            assert!(bot_orders(&sim, &symbols).await.is_empty());
+            println!("kill trial {i}: SIGKILL after {wait_ms} ms with {} orders resting; restart reconciled them", old.len());
+        } else {
+            dcp += 1;
+            loop {
+                if bot_orders(&sim, &symbols).await.is_empty() {
+                    break;
+                }
+                assert!(killed.elapsed() < Duration::from_secs(10), "trial {i}: DCP cancels within its window");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            println!("kill trial {i}: SIGKILL after {wait_ms} ms with {} orders resting; DCP left 0 after {} ms", old.len(), killed.elapsed().as_millis());
+        }
+    }
+    println!("\n| kill trials | with restart | without restart (DCP) | orphans |\n|---|---|---|---|\n| {trials} | {restarts} | {dcp} | 0 |");
+}
