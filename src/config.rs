@@ -355,6 +355,43 @@ mod tests {
     }
 
     #[test]
+    fn each_invalid_value_is_rejected_with_its_key() {
+        let base = "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n";
+        let cases = [
+            ("[exchange]\nrecv_window_ms = 0", "exchange.recv_window_ms"),
+            ("[exchange]\nrequest_timeout_ms = 10", "exchange.request_timeout_ms"),
+            ("[exchange]\nrest_url = \"ftp://x\"", "exchange.rest_url"),
+            ("[strategy]\nlevels = 51", "strategy.levels"),
+            ("[strategy]\nspread_bps = -1", "strategy.spread_bps"),
+            ("[strategy]\nlevel_step_bps = 5000", "strategy.level_step_bps"),
+            ("[strategy]\norder_notional = 0", "strategy.order_notional"),
+            ("[strategy]\ninventory_skew_bps = -2", "strategy.inventory_skew_bps"),
+            ("[order_manager]\nlink_prefix = \"has-dash\"", "order_manager.link_prefix"),
+            ("[order_manager]\nlink_prefix = \"waytoolongprefix\"", "order_manager.link_prefix"),
+            ("[order_manager]\nreconcile_interval_ms = 5", "order_manager.reconcile_interval_ms"),
+            ("[order_manager]\ndcp_window_s = 2", "order_manager.dcp_window_s"),
+            ("[ws]\ndepth = 7", "ws.depth"),
+            ("[ws]\nping_interval_ms = 100", "ws.ping_interval_ms"),
+            ("[recorder]\nflush_interval_ms = 0", "recorder.flush_interval_ms"),
+            ("[recorder]\nfile_name = \"../escape\"", "recorder.file_name"),
+            ("[shutdown]\ndeadline_ms = 10", "shutdown.deadline_ms"),
+            ("[shutdown]\nrecorder_ms = 1", "shutdown.recorder_ms"),
+            ("[paper]\ntrade_probability = 2.0", "paper.trade_probability"),
+        ];
+        for (extra, key) in cases {
+            let c = parse(&format!("{base}{extra}\n"));
+            let p = validate(&c);
+            assert!(p.iter().any(|x| x.starts_with(&format!("{key}: expected"))), "{key}: {p:?}");
+        }
+        // Wrong types and enum values fail at parse time, naming the key.
+        for (extra, key) in [("[order_manager]\ncancel_scope = \"all\"", "cancel_scope"), ("[order_manager]\nleftovers = \"keep\"", "leftovers"), ("mode2 = 1", "mode2")] {
+            let e = toml::from_str::<Config>(&format!("{base}{extra}\n")).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        assert!(toml::from_str::<Config>("mode = \"paperish\"\nsymbols = []").unwrap_err().to_string().contains("paperish"));
+    }
+
+    #[test]
     fn unknown_keys_are_parse_errors() {
         let e = toml::from_str::<Config>("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[strategy]\nlevelz = 3\n").unwrap_err();
         assert!(e.to_string().contains("levelz"), "{e}");

@@ -193,3 +193,29 @@ async fn every_acknowledged_event_is_on_disk() {
     let sent = exit.stderr.lines().filter(|l| l.contains("recorded #") && l.ends_with("order_sent")).count();
     assert!(sent >= 24);
 }
+
+#[actix_rt::test]
+async fn bad_frames_are_counted_and_skipped_gaps_resubscribe() {
+    let sim = start_sim();
+    let mut bot = start_bot("badframes", &sim, BotOptions::default());
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    let http = awc::Client::new();
+    let inject = |text: String| http.post(format!("{}/sim/ws/inject", sim.rest_url())).send_json(&json!({"text": text}));
+    inject("this is not json".into()).await.unwrap();
+    inject(r#"{"topic":"greeks.BTCUSDT","data":[]}"#.into()).await.unwrap();
+    inject(r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":"oops","a":[],"u":1,"seq":1}}"#.into()).await.unwrap();
+    // An update id far ahead: a gap.
+    inject(r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":999999999,"seq":1},"cts":1}"#.into()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let metrics = String::from_utf8(http.get(bot.control_url("/metrics")).send().await.unwrap().body().await.unwrap().to_vec()).unwrap();
+    let value = |name: &str| metrics.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    assert!(value("mmbot_ws_malformed_frames_total") >= 2.0, "{metrics}");
+    assert!(value("mmbot_book_gaps_total") >= 1.0, "{metrics}");
+    assert!(bot.is_running());
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(10)).await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0);
+    assert!(exit.stderr.contains("resubscribing"));
+    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+}

@@ -63,6 +63,21 @@ async fn trade(state: web::Data<AppState>, body: web::Json<TradeRequest>) -> Htt
     HttpResponse::Ok().json(json!({"filled": filled}))
 }
 
+#[derive(Deserialize)]
+struct Inject {
+    text: String,
+}
+
+/// Send a raw text frame (malformed, unknown topic, out-of-order ids...) to every public connection.
+async fn inject(state: web::Data<AppState>, body: web::Json<Inject>) -> HttpResponse {
+    let ex = state.exchange();
+    let n: usize = ex
+        .public_tx
+        .send(crate::exchange::PublicEvent { topic: crate::ws_public::INJECTED.into(), u: None, text: body.into_inner().text.into() })
+        .unwrap_or(0);
+    HttpResponse::Ok().json(json!({"receivers": n}))
+}
+
 async fn stats(state: web::Data<AppState>) -> HttpResponse {
     let ex = state.exchange();
     let accounts: Vec<_> = ex
@@ -98,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/faults", web::post().to(put_faults))
             .route("/faults", web::delete().to(clear_faults))
             .route("/ws/drop", web::post().to(drop_ws))
+            .route("/ws/inject", web::post().to(inject))
             .route("/refuse", web::post().to(refuse))
             .route("/trade", web::post().to(trade))
             .route("/stats", web::get().to(stats))

@@ -12,6 +12,9 @@ use crate::feed::DEPTHS;
 use crate::state::AppState;
 use crate::ws_session::{killed, limit_frames, next_inbound, Inbound, IDLE_LIMIT};
 
+/// Pseudo-topic of frames the admin injects: sent to every public connection as they are.
+pub const INJECTED: &str = "*injected*";
+
 pub async fn handler(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     actix_web::rt::spawn(run(state.get_ref().clone(), session, limit_frames(stream)));
@@ -96,6 +99,10 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
             },
             event = events.recv() => match event {
                 Ok(e) => {
+                    if e.topic == INJECTED {
+                        if session.text(e.text.to_string()).await.is_err() { break; }
+                        continue;
+                    }
                     let Some(last) = subs.get(&e.topic).copied() else { continue };
                     match e.u {
                         // Older than the snapshot this subscriber got: skip.
