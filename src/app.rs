@@ -225,7 +225,16 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         metrics.clone(),
     )
     .start();
-    let strategy = Strategy::new(c.strategy.clone(), filters, order_manager.clone(), web.clone(), metrics.clone()).start();
+    let strategy = Strategy::new(
+        c.strategy.clone(),
+        c.risk.clone(),
+        filters,
+        order_manager.clone(),
+        web.clone(),
+        supervisor.clone(),
+        metrics.clone(),
+    )
+    .start();
     let ws = WsConnector::new(
         c.ws.clone(),
         WsEndpoints {

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use mmbot_actors::link_id::valid_prefix;
 use mmbot_actors::order_manager::OrderManagerSettings;
 use mmbot_actors::recorder::RecorderSettings;
+use mmbot_actors::risk::RiskLimits;
 use mmbot_actors::strategy::StrategySettings;
 use mmbot_actors::supervisor::ShutdownSettings;
 use mmbot_actors::ws_connector::WsSettings;
@@ -114,6 +115,8 @@ pub struct Config {
     pub paper: PaperConfig,
     #[serde(default)]
     pub strategy: StrategySettings,
+    #[serde(default)]
+    pub risk: RiskLimits,
     #[serde(default)]
     pub order_manager: OrderManagerSettings,
     #[serde(default)]
@@ -251,23 +254,62 @@ pub fn validate(c: &Config) -> Vec<String> {
         );
     }
     let s = &c.strategy;
-    need((1..=50).contains(&s.levels), "strategy.levels", "1 to 50");
+    let mut quote_sets = vec![("strategy".to_string(), s.quote_params(""))];
+    for sym in s.symbols.keys() {
+        need(
+            c.symbols.contains(sym),
+            &format!("strategy.symbols.{sym}"),
+            "a symbol listed in `symbols`",
+        );
+        quote_sets.push((format!("strategy.symbols.{sym}"), s.quote_params(sym)));
+    }
+    for (at, q) in &quote_sets {
+        let bps = |v: Decimal| v >= Decimal::ZERO && v <= Decimal::from(1000);
+        need((1..=50).contains(&q.levels), &format!("{at}.levels"), "1 to 50");
+        need(bps(q.spread_bps), &format!("{at}.spread_bps"), "0 to 1000");
+        need(bps(q.level_step_bps), &format!("{at}.level_step_bps"), "0 to 1000");
+        need(
+            q.order_notional > Decimal::ZERO,
+            &format!("{at}.order_notional"),
+            "a positive amount of USDT",
+        );
+        need(
+            q.size_growth > Decimal::ZERO && q.size_growth <= Decimal::from(10),
+            &format!("{at}.size_growth"),
+            "more than 0, at most 10",
+        );
+        need(
+            q.inventory_skew_bps >= Decimal::ZERO,
+            &format!("{at}.inventory_skew_bps"),
+            "0 or more",
+        );
+        need(q.risk_aversion > Decimal::ZERO, &format!("{at}.risk_aversion"), "more than 0");
+        need(q.horizon_s >= Decimal::ZERO, &format!("{at}.horizon_s"), "0 or more seconds");
+        need(q.liquidity_k > Decimal::ZERO, &format!("{at}.liquidity_k"), "more than 0");
+    }
     need(
-        s.spread_bps >= Decimal::ZERO && s.spread_bps <= Decimal::from(1000),
-        "strategy.spread_bps",
-        "0 to 1000",
+        s.volatility_half_life_s > 0.0,
+        "strategy.volatility_half_life_s",
+        "more than 0 seconds",
     );
+    let r = &c.risk;
     need(
-        s.level_step_bps >= Decimal::ZERO && s.level_step_bps <= Decimal::from(1000),
-        "strategy.level_step_bps",
-        "0 to 1000",
-    );
-    need(
-        s.order_notional > Decimal::ZERO,
-        "strategy.order_notional",
+        r.max_position_notional > Decimal::ZERO,
+        "risk.max_position_notional",
         "a positive amount of USDT",
     );
-    need(s.inventory_skew_bps >= Decimal::ZERO, "strategy.inventory_skew_bps", "0 or more");
+    need(
+        r.max_total_notional > Decimal::ZERO,
+        "risk.max_total_notional",
+        "a positive amount of USDT",
+    );
+    need(r.max_open_orders >= 2, "risk.max_open_orders", "at least 2");
+    need(
+        r.max_drawdown >= Decimal::ZERO,
+        "risk.max_drawdown",
+        "0 (off) or a positive amount of USDT",
+    );
+    need(r.stale_book_ms >= 100, "risk.stale_book_ms", "at least 100");
     need(
         valid_prefix(&c.order_manager.link_prefix),
         "order_manager.link_prefix",
@@ -277,6 +319,11 @@ pub fn validate(c: &Config) -> Vec<String> {
         c.order_manager.reconcile_interval_ms >= 100,
         "order_manager.reconcile_interval_ms",
         "100 or more",
+    );
+    need(
+        c.order_manager.order_budget_per_sec >= 1,
+        "order_manager.order_budget_per_sec",
+        "at least 1",
     );
     let dcp = c.order_manager.dcp_window_s;
     need(
@@ -296,7 +343,11 @@ pub fn validate(c: &Config) -> Vec<String> {
         "1 to 60000",
     );
     let f = &c.recorder.file_name;
-    need(!f.is_empty() && !f.contains('/') && f != "." && f != "..", "recorder.file_name", "a file name (no '/'), e.g. events-{run_id}.jsonl");
+    need(
+        !f.is_empty() && !f.contains('/') && f != "." && f != "..",
+        "recorder.file_name",
+        "a file name (no '/'), e.g. events-{run_id}.jsonl",
+    );
     let sd = &c.shutdown;
     need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
     for (key, v) in [
@@ -384,11 +435,18 @@ mod tests {
             assert!(p.iter().any(|x| x.starts_with(&format!("{key}: expected"))), "{key}: {p:?}");
         }
         // Wrong types and enum values fail at parse time, naming the key.
-        for (extra, key) in [("[order_manager]\ncancel_scope = \"all\"", "cancel_scope"), ("[order_manager]\nleftovers = \"keep\"", "leftovers"), ("mode2 = 1", "mode2")] {
+        for (extra, key) in [
+            ("[order_manager]\ncancel_scope = \"all\"", "cancel_scope"),
+            ("[order_manager]\nleftovers = \"keep\"", "leftovers"),
+            ("mode2 = 1", "mode2"),
+        ] {
             let e = toml::from_str::<Config>(&format!("{base}{extra}\n")).unwrap_err().to_string();
             assert!(e.contains(key), "{e}");
         }
-        assert!(toml::from_str::<Config>("mode = \"paperish\"\nsymbols = []").unwrap_err().to_string().contains("paperish"));
+        assert!(toml::from_str::<Config>("mode = \"paperish\"\nsymbols = []")
+            .unwrap_err()
+            .to_string()
+            .contains("paperish"));
     }
 
     #[test]

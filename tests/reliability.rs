@@ -13,7 +13,10 @@ const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 async fn cancel_behind_its_back(sim: &bybit_sim::SimHandle, symbols: &[&str]) {
     let c = exchange(sim);
     for s in symbols {
-        let a = c.post("/v5/order/cancel-all", &json!({"category": "linear", "symbol": s}).to_string()).await.unwrap();
+        let a = c
+            .post("/v5/order/cancel-all", &json!({"category": "linear", "symbol": s}).to_string())
+            .await
+            .unwrap();
         assert_eq!(a.ret_code(), 0);
     }
 }
@@ -21,7 +24,11 @@ async fn cancel_behind_its_back(sim: &bybit_sim::SimHandle, symbols: &[&str]) {
 #[actix_rt::test]
 async fn creates_landing_after_the_first_cancel_all_are_cancelled_too() {
     let sim = start_sim();
-    let opts = BotOptions { exchange: "request_timeout_ms = 800", order_manager: "dcp_window_s = 0", ..Default::default() };
+    let opts = BotOptions {
+        exchange: "request_timeout_ms = 800",
+        order_manager: "dcp_window_s = 0",
+        ..Default::default()
+    };
     let mut bot = start_bot("race", &sim, opts);
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     // From now on creates take 2.5 s to land, longer than the bot waits for an answer.
@@ -32,10 +39,23 @@ async fn creates_landing_after_the_first_cancel_all_are_cancelled_too() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
-    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr.lines().rev().take(20).collect::<Vec<_>>().join("\n"));
+    assert_eq!(
+        exit.code,
+        0,
+        "{}\n{}",
+        exit.stdout,
+        exit.stderr.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
     // Orders created after the bot's first cancel-all did land, and were cancelled.
     let c = exchange(&sim);
-    let stats: Vec<Value> = awc::Client::new().get(format!("{}/sim/requests", sim.rest_url())).send().await.unwrap().json().await.unwrap();
+    let stats: Vec<Value> = awc::Client::new()
+        .get(format!("{}/sim/requests", sim.rest_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let first_cancel_all_ms = stats
         .iter()
         .filter(|r| r["path"] == "/v5/order/cancel-all" && r["at_us"].as_u64().unwrap() / 1000 > t0 + 50)
@@ -44,7 +64,10 @@ async fn creates_landing_after_the_first_cancel_all_are_cancelled_too() {
         .expect("the bot sent cancel-all");
     let mut late = 0;
     for s in SYMBOLS {
-        let h = c.get("/v5/order/history", &format!("category=linear&symbol={s}&limit=50")).await.unwrap();
+        let h = c
+            .get("/v5/order/history", &format!("category=linear&symbol={s}&limit=50"))
+            .await
+            .unwrap();
         for o in h.body["result"]["list"].as_array().unwrap() {
             let created: u64 = o["createdTime"].as_str().unwrap().parse().unwrap();
             if created > first_cancel_all_ms {
@@ -63,7 +86,14 @@ async fn creates_landing_after_the_first_cancel_all_are_cancelled_too() {
 #[actix_rt::test]
 async fn sigkill_without_restart_dcp_cancels_after_the_window() {
     let sim = start_sim();
-    let mut bot = start_bot("kill-dcp", &sim, BotOptions { order_manager: "dcp_window_s = 3", ..Default::default() });
+    let mut bot = start_bot(
+        "kill-dcp",
+        &sim,
+        BotOptions {
+            order_manager: "dcp_window_s = 3",
+            ..Default::default()
+        },
+    );
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     bot.signal(libc::SIGKILL);
     let killed = Instant::now();
@@ -76,35 +106,66 @@ async fn sigkill_without_restart_dcp_cancels_after_the_window() {
         assert!(killed.elapsed() < Duration::from_secs(10), "DCP fires after its window");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(killed.elapsed() >= Duration::from_millis(2500), "not before the window: {:?}", killed.elapsed());
-    let h = exchange(&sim).get("/v5/order/history", "category=linear&symbol=BTCUSDT&limit=50").await.unwrap();
-    assert!(h.body["result"]["list"].as_array().unwrap().iter().any(|o| o["cancelType"] == "CancelByDCP"));
+    assert!(
+        killed.elapsed() >= Duration::from_millis(2500),
+        "not before the window: {:?}",
+        killed.elapsed()
+    );
+    let h = exchange(&sim)
+        .get("/v5/order/history", "category=linear&symbol=BTCUSDT&limit=50")
+        .await
+        .unwrap();
+    assert!(h.body["result"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["cancelType"] == "CancelByDCP"));
 }
 
 #[actix_rt::test]
 async fn sigkill_then_restart_reconciles_leftovers_before_quoting() {
     let sim = start_sim();
-    let opts = || BotOptions { order_manager: "dcp_window_s = 0", ..Default::default() };
+    let opts = || BotOptions {
+        order_manager: "dcp_window_s = 0",
+        ..Default::default()
+    };
     let mut first = start_bot("kill-restart-1", &sim, opts());
     wait_for_orders(&sim, &mut first, &SYMBOLS, 24, Duration::from_secs(30)).await;
-    let old: Vec<String> = bot_orders(&sim, &SYMBOLS).await.iter().map(|o| o["orderLinkId"].as_str().unwrap().to_string()).collect();
+    let old: Vec<String> = bot_orders(&sim, &SYMBOLS)
+        .await
+        .iter()
+        .map(|o| o["orderLinkId"].as_str().unwrap().to_string())
+        .collect();
     first.signal(libc::SIGKILL);
     let _ = first.wait_exit(Duration::from_secs(5));
     let mut second = start_bot("kill-restart-2", &sim, opts());
     let started = Instant::now();
     loop {
-        let now: Vec<String> = bot_orders(&sim, &SYMBOLS).await.iter().map(|o| o["orderLinkId"].as_str().unwrap().to_string()).collect();
+        let now: Vec<String> = bot_orders(&sim, &SYMBOLS)
+            .await
+            .iter()
+            .map(|o| o["orderLinkId"].as_str().unwrap().to_string())
+            .collect();
         let fresh = now.iter().filter(|l| !old.contains(l)).count();
         if fresh >= 24 {
             let stale: Vec<&String> = now.iter().filter(|l| old.contains(l)).collect();
-            assert!(stale.is_empty(), "no order of the killed run remains next to the new quotes: {stale:?}");
+            assert!(
+                stale.is_empty(),
+                "no order of the killed run remains next to the new quotes: {stale:?}"
+            );
             break;
         }
-        assert!(second.is_running() && started.elapsed() < Duration::from_secs(30), "the new run quotes");
+        assert!(
+            second.is_running() && started.elapsed() < Duration::from_secs(30),
+            "the new run quotes"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let lines = second.recorder_lines();
-    let rec = lines.iter().find(|l| l["kind"] == "startup_reconciliation").expect("reconciliation recorded");
+    let rec = lines
+        .iter()
+        .find(|l| l["kind"] == "startup_reconciliation")
+        .expect("reconciliation recorded");
     assert!(rec["cancelled"].as_u64().unwrap() >= old.len() as u64, "{rec}");
     let rec_seq = rec["seq"].as_u64().unwrap();
     let first_quote = lines.iter().find(|l| l["kind"] == "order_sent").unwrap()["seq"].as_u64().unwrap();
@@ -117,15 +178,34 @@ async fn sigkill_then_restart_reconciles_leftovers_before_quoting() {
 #[actix_rt::test]
 async fn leftovers_refuse_policy_refuses_to_start() {
     let sim = start_sim();
-    let mut first = start_bot("refuse-1", &sim, BotOptions { symbols: vec!["BTCUSDT"], order_manager: "dcp_window_s = 0", ..Default::default() });
+    let mut first = start_bot(
+        "refuse-1",
+        &sim,
+        BotOptions {
+            symbols: vec!["BTCUSDT"],
+            order_manager: "dcp_window_s = 0",
+            ..Default::default()
+        },
+    );
     wait_for_orders(&sim, &mut first, &["BTCUSDT"], 8, Duration::from_secs(30)).await;
     first.signal(libc::SIGKILL);
     let _ = first.wait_exit(Duration::from_secs(5));
-    let second = start_bot("refuse-2", &sim, BotOptions { symbols: vec!["BTCUSDT"], order_manager: "leftovers = \"refuse\"", ..Default::default() });
+    let second = start_bot(
+        "refuse-2",
+        &sim,
+        BotOptions {
+            symbols: vec!["BTCUSDT"],
+            order_manager: "leftovers = \"refuse\"",
+            ..Default::default()
+        },
+    );
     let exit = second.wait_exit(Duration::from_secs(20));
     assert_eq!(exit.code, 1);
     assert!(exit.stderr.contains("refusing to start"), "{}", exit.stderr);
-    assert!(!bot_orders(&sim, &["BTCUSDT"]).await.is_empty(), "refuse leaves them for the operator");
+    assert!(
+        !bot_orders(&sim, &["BTCUSDT"]).await.is_empty(),
+        "refuse leaves them for the operator"
+    );
 }
 
 #[actix_rt::test]
@@ -147,8 +227,23 @@ async fn dropped_websockets_reconnect_resubscribe_and_reconcile() {
         assert!(started.elapsed() < Duration::from_secs(10), "reconnected: {}", s["connections"]);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let metrics = String::from_utf8(http.get(bot.control_url("/metrics")).send().await.unwrap().body().await.unwrap().to_vec()).unwrap();
-    assert!(metrics.lines().any(|l| l.starts_with("mmbot_ws_reconnects_total{stream=\"private\"}") && !l.ends_with(" 0")), "{metrics}");
+    let metrics = String::from_utf8(
+        http.get(bot.control_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("mmbot_ws_reconnects_total{stream=\"private\"}") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(10)).await;
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
@@ -164,7 +259,14 @@ async fn recorder_that_cannot_write_is_loud_but_the_orders_still_go() {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     // Every write to /dev/full fails with ENOSPC, as on a full disk.
     std::os::unix::fs::symlink("/dev/full", dir.join("data/full.jsonl")).unwrap();
-    let mut bot = start_bot_in(dir, &sim, BotOptions { recorder: "file_name = \"full.jsonl\"", ..Default::default() });
+    let mut bot = start_bot_in(
+        dir,
+        &sim,
+        BotOptions {
+            recorder: "file_name = \"full.jsonl\"",
+            ..Default::default()
+        },
+    );
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     bot.signal(libc::SIGTERM);
@@ -187,10 +289,21 @@ async fn every_acknowledged_event_is_on_disk() {
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0);
     let acknowledged = exit.stderr.lines().filter(|l| l.contains("recorded #")).count();
-    let file = std::fs::read_dir(dir.join("data")).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().contains("events-")).unwrap();
+    let file = std::fs::read_dir(dir.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("events-"))
+        .unwrap();
     let on_disk = std::fs::read_to_string(file).unwrap().lines().count();
-    assert_eq!(on_disk, acknowledged, "every event acknowledged before Stop is on disk, and nothing else");
-    let sent = exit.stderr.lines().filter(|l| l.contains("recorded #") && l.ends_with("order_sent")).count();
+    assert_eq!(
+        on_disk, acknowledged,
+        "every event acknowledged before Stop is on disk, and nothing else"
+    );
+    let sent = exit
+        .stderr
+        .lines()
+        .filter(|l| l.contains("recorded #") && l.ends_with("order_sent"))
+        .count();
     assert!(sent >= 24);
 }
 
@@ -200,15 +313,42 @@ async fn bad_frames_are_counted_and_skipped_gaps_resubscribe() {
     let mut bot = start_bot("badframes", &sim, BotOptions::default());
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     let http = awc::Client::new();
-    let inject = |text: String| http.post(format!("{}/sim/ws/inject", sim.rest_url())).send_json(&json!({"text": text}));
+    let inject = |text: String| {
+        http.post(format!("{}/sim/ws/inject", sim.rest_url()))
+            .send_json(&json!({"text": text}))
+    };
     inject("this is not json".into()).await.unwrap();
     inject(r#"{"topic":"greeks.BTCUSDT","data":[]}"#.into()).await.unwrap();
-    inject(r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":"oops","a":[],"u":1,"seq":1}}"#.into()).await.unwrap();
+    inject(r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":"oops","a":[],"u":1,"seq":1}}"#.into())
+        .await
+        .unwrap();
     // An update id far ahead: a gap.
-    inject(r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":999999999,"seq":1},"cts":1}"#.into()).await.unwrap();
+    inject(
+        r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":999999999,"seq":1},"cts":1}"#
+            .into(),
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let metrics = String::from_utf8(http.get(bot.control_url("/metrics")).send().await.unwrap().body().await.unwrap().to_vec()).unwrap();
-    let value = |name: &str| metrics.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let metrics = String::from_utf8(
+        http.get(bot.control_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     assert!(value("mmbot_ws_malformed_frames_total") >= 2.0, "{metrics}");
     assert!(value("mmbot_book_gaps_total") >= 1.0, "{metrics}");
     assert!(bot.is_running());

@@ -61,7 +61,9 @@ async fn apply(sim: &bybit_sim::SimHandle, fault: Fault) {
             // Make the bot create: remove its orders behind its back.
             let c = exchange(sim);
             for s in ["BTCUSDT", "ETHUSDT"] {
-                let _ = c.post("/v5/order/cancel-all", &json!({"category": "linear", "symbol": s}).to_string()).await;
+                let _ = c
+                    .post("/v5/order/cancel-all", &json!({"category": "linear", "symbol": s}).to_string())
+                    .await;
             }
         }
         Fault::WsDrop => {
@@ -83,7 +85,13 @@ async fn stop(bot: &mut Bot, route: Route) {
             // Before the control server listens, fall back to the signal an orchestrator sends.
             let started = Instant::now();
             loop {
-                let r = awc::Client::builder().timeout(Duration::from_secs(2)).finish().post(bot.control_url("/shutdown")).bearer_auth(TOKEN).send().await;
+                let r = awc::Client::builder()
+                    .timeout(Duration::from_secs(2))
+                    .finish()
+                    .post(bot.control_url("/shutdown"))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await;
                 match r {
                     Ok(r) if r.status().as_u16() == 202 => return,
                     _ if !bot.is_running() => return,
@@ -107,7 +115,10 @@ fn count_env(name: &str, default: usize) -> usize {
 }
 
 fn seed() -> u64 {
-    std::env::var("MMBOT_TRIALS_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::process::id() as u64)
+    std::env::var("MMBOT_TRIALS_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::process::id() as u64)
 }
 
 #[actix_rt::test]
@@ -127,7 +138,13 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         let wait_ms = rng.gen_range(0..1500);
         let sim = start_sim();
         let shutdown = "deadline_ms = 20000\norder_manager_ms = 15000";
-        let opts = BotOptions { symbols: symbols.to_vec(), levels: rng.gen_range(1..=4), shutdown, exchange: "request_timeout_ms = 800", ..Default::default() };
+        let opts = BotOptions {
+            symbols: symbols.to_vec(),
+            levels: rng.gen_range(1..=4),
+            shutdown,
+            exchange: "request_timeout_ms = 800",
+            ..Default::default()
+        };
         let mut bot = start_bot(&format!("trial{i}"), &sim, opts);
         let fault_at = rng.gen_range(0..=wait_ms);
         tokio::time::sleep(Duration::from_millis(fault_at)).await;
@@ -138,11 +155,19 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         let exit = bot.wait_exit(Duration::from_secs(60));
         let took = sent.elapsed();
         // Faults end with the trial; a create in doubt would land within its receive window.
-        awc::Client::new().delete(format!("{}/sim/faults", sim.rest_url())).send().await.unwrap();
+        awc::Client::new()
+            .delete(format!("{}/sim/faults", sim.rest_url()))
+            .send()
+            .await
+            .unwrap();
         if matches!(fault, Fault::SlowCreates) {
             tokio::time::sleep(Duration::from_millis(2000)).await;
         }
-        let left = exchange(&sim).open_orders_with_prefix(&symbols, PREFIX).await.expect("exchange answers").len();
+        let left = exchange(&sim)
+            .open_orders_with_prefix(&symbols, PREFIX)
+            .await
+            .expect("exchange answers")
+            .len();
         let during_startup = exit.stderr.contains("during startup");
         let expected = if during_startup { 1 } else { 0 };
         println!(
@@ -152,7 +177,13 @@ async fn randomized_shutdown_trials_leave_no_orders() {
             if during_startup { " (stopped during startup)" } else { "" }
         );
         assert_eq!(left, 0, "trial {i} (seed {seed}) left orders; stdout:\n{}", exit.stdout);
-        assert_eq!(exit.code, expected, "trial {i} (seed {seed}): stdout:\n{}\nstderr tail:\n{}", exit.stdout, exit.stderr.lines().rev().take(30).collect::<Vec<_>>().join("\n"));
+        assert_eq!(
+            exit.code,
+            expected,
+            "trial {i} (seed {seed}): stdout:\n{}\nstderr tail:\n{}",
+            exit.stdout,
+            exit.stderr.lines().rev().take(30).collect::<Vec<_>>().join("\n")
+        );
         orphans_total += left;
         *codes.entry(exit.code).or_default() += 1;
         if took <= Duration::from_millis(DEADLINE_MS) {
@@ -185,14 +216,22 @@ async fn kill9_trials_leave_no_orders_with_restart_or_dcp() {
     for i in 0..trials {
         let sim = start_sim();
         let restart = i % 2 == 0;
-        let opts = || BotOptions { symbols: symbols.to_vec(), order_manager: "dcp_window_s = 3", ..Default::default() };
+        let opts = || BotOptions {
+            symbols: symbols.to_vec(),
+            order_manager: "dcp_window_s = 3",
+            ..Default::default()
+        };
         let mut bot = start_bot(&format!("kill{i}"), &sim, opts());
         let wait_ms = rng.gen_range(0..1500);
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         bot.signal(libc::SIGKILL);
         let killed = Instant::now();
         let _ = bot.wait_exit(Duration::from_secs(5));
-        let old: Vec<String> = bot_orders(&sim, &symbols).await.iter().map(|o| o["orderLinkId"].as_str().unwrap().to_string()).collect();
+        let old: Vec<String> = bot_orders(&sim, &symbols)
+            .await
+            .iter()
+            .map(|o| o["orderLinkId"].as_str().unwrap().to_string())
+            .collect();
         if restart {
             restarts += 1;
             let mut second = start_bot(&format!("kill{i}-restart"), &sim, opts());
@@ -205,24 +244,39 @@ async fn kill9_trials_leave_no_orders_with_restart_or_dcp() {
                     assert_eq!(stale, 0, "trial {i}: {stale} orders of the killed run next to new quotes");
                     break;
                 }
-                assert!(second.is_running() && started.elapsed() < Duration::from_secs(20), "trial {i}: the restarted bot quotes");
+                assert!(
+                    second.is_running() && started.elapsed() < Duration::from_secs(20),
+                    "trial {i}: the restarted bot quotes"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             second.signal(libc::SIGTERM);
             assert_eq!(second.wait_exit(Duration::from_secs(40)).code, 0);
             assert!(bot_orders(&sim, &symbols).await.is_empty());
-            println!("kill trial {i}: SIGKILL after {wait_ms} ms with {} orders resting; restart reconciled them", old.len());
+            println!(
+                "kill trial {i}: SIGKILL after {wait_ms} ms with {} orders resting; restart reconciled them",
+                old.len()
+            );
         } else {
             dcp += 1;
             loop {
                 if bot_orders(&sim, &symbols).await.is_empty() {
                     break;
                 }
-                assert!(killed.elapsed() < Duration::from_secs(10), "trial {i}: DCP cancels within its window");
+                assert!(
+                    killed.elapsed() < Duration::from_secs(10),
+                    "trial {i}: DCP cancels within its window"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            println!("kill trial {i}: SIGKILL after {wait_ms} ms with {} orders resting; DCP left 0 after {} ms", old.len(), killed.elapsed().as_millis());
+            println!(
+                "kill trial {i}: SIGKILL after {wait_ms} ms with {} orders resting; DCP left 0 after {} ms",
+                old.len(),
+                killed.elapsed().as_millis()
+            );
         }
     }
-    println!("\n| kill trials | with restart | without restart (DCP) | orphans |\n|---|---|---|---|\n| {trials} | {restarts} | {dcp} | 0 |");
+    println!(
+        "\n| kill trials | with restart | without restart (DCP) | orphans |\n|---|---|---|---|\n| {trials} | {restarts} | {dcp} | 0 |"
+    );
 }

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub orders_open: Gauge,
     pub fills: Family<Labels, Counter>,
     pub position: Family<Labels, Gauge<f64, AtomicU64>>,
+    pub pnl: Family<Labels, Gauge<f64, AtomicU64>>,
+    pub drawdown: Gauge<f64, AtomicU64>,
     pub rest_requests: Family<Labels, Counter>,
     pub rest_latency: Family<Labels, Histogram>,
     pub ws_reconnects: Family<Labels, Counter>,
@@ -52,6 +54,8 @@ impl Default for Metrics {
             orders_open: Gauge::default(),
             fills: Family::default(),
             position: Family::default(),
+            pnl: Family::default(),
+            drawdown: Gauge::default(),
             rest_requests: Family::default(),
             rest_latency: Family::new_with_constructor(latency_histogram),
             ws_reconnects: Family::default(),
@@ -71,6 +75,12 @@ impl Default for Metrics {
         registry.register("orders_open", "Orders of this run believed open", m.orders_open.clone());
         registry.register("fills", "Executions of the bot's orders", m.fills.clone());
         registry.register("position", "Position per symbol in base units (signed)", m.position.clone());
+        registry.register(
+            "pnl_usdt",
+            "PnL per symbol from the bot's executions: realised + unrealised - fees",
+            m.pnl.clone(),
+        );
+        registry.register("drawdown_usdt", "Equity below its best, across symbols", m.drawdown.clone());
         registry.register("rest_requests", "REST requests by endpoint and outcome", m.rest_requests.clone());
         registry.register("rest_latency_seconds", "REST round-trip time by endpoint", m.rest_latency.clone());
         registry.register("ws_reconnects", "WebSocket reconnects by stream", m.ws_reconnects.clone());

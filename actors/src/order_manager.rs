@@ -55,6 +55,9 @@ pub struct OrderManagerSettings {
     pub leftovers: LeftoverPolicy,
     /// Exchange-side dead-man switch (disconnect-cancel-all) window in seconds, 3 to 300; 0 = off.
     pub dcp_window_s: u32,
+    /// Order-units (one per order created, amended or cancelled) per second and symbol, kept
+    /// under the exchange's per-account limits.
+    pub order_budget_per_sec: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +80,7 @@ impl Default for OrderManagerSettings {
             reconcile_interval_ms: 5000,
             leftovers: LeftoverPolicy::Cancel,
             dcp_window_s: 10,
+            order_budget_per_sec: 20,
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct OrderManager {
     busy: HashSet<String>,
     /// Symbols whose requests were rate-limited, and until when to hold off.
     cooldown: HashMap<String, Instant>,
+    /// Order-units sent per symbol in the last second, for the request budget.
+    spent: HashMap<String, std::collections::VecDeque<Instant>>,
     desired: HashMap<String, Vec<Quote>>,
     positions: BTreeMap<String, Decimal>,
     rest: Addr<RestConnector>,
@@ -221,6 +227,7 @@ impl OrderManager {
             doubt_until: Rc::new(Cell::new(None)),
             busy: HashSet::new(),
             cooldown: HashMap::new(),
+            spent: HashMap::new(),
             desired: HashMap::new(),
             positions: BTreeMap::new(),
             rest,
@@ -251,10 +258,35 @@ impl OrderManager {
             return;
         }
         let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
-        let actions = diff(desired, &live, self.settings.requote_tolerance_bps);
+        let mut actions = diff(desired, &live, self.settings.requote_tolerance_bps);
         if actions.is_empty() {
             return;
         }
+        // The symbol's request budget: cancels first (they reduce risk), then amends, then creates.
+        let now = Instant::now();
+        let spent = self.spent.entry(symbol.to_string()).or_default();
+        while spent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+            spent.pop_front();
+        }
+        let left = (self.settings.order_budget_per_sec as usize).saturating_sub(spent.len());
+        if left < actions.len() {
+            actions.sort_by_key(|a| match a {
+                Action::Cancel { .. } => 0,
+                Action::Amend { .. } => 1,
+                Action::Create(_) => 2,
+            });
+            actions.truncate(left);
+            let retry = spent
+                .front()
+                .map(|t| Duration::from_secs(1).saturating_sub(now.duration_since(*t)))
+                .unwrap_or(Duration::from_millis(50));
+            let symbol = symbol.to_string();
+            ctx.run_later(retry, move |act, ctx| act.act(&symbol, ctx));
+            if actions.is_empty() {
+                return;
+            }
+        }
+        spent.extend(std::iter::repeat_n(now, actions.len()));
         let mut creates = Vec::new();
         let mut amends = Vec::new();
         let mut cancels = Vec::new();

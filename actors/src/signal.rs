@@ -16,7 +16,10 @@ pub struct Signals {
 
 impl Signals {
     pub fn install() -> std::io::Result<Self> {
-        Ok(Self { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
+        Ok(Self {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
     }
 
     /// The next signal's name.
@@ -36,7 +39,11 @@ pub struct Signal {
 
 impl Signal {
     pub fn new(supervisor: Addr<Supervisor>, signals: Signals) -> Self {
-        Self { supervisor, signals: Some(signals), received: 0 }
+        Self {
+            supervisor,
+            signals: Some(signals),
+            received: 0,
+        }
     }
 }
 
@@ -59,7 +66,9 @@ impl StreamHandler<Received> for Signal {
         self.received += 1;
         if self.received == 1 {
             log::warn!("{name} received: starting graceful shutdown (send it again to force)");
-            self.supervisor.do_send(RequestShutdown { source: ShutdownSource::Signal(name) });
+            self.supervisor.do_send(RequestShutdown {
+                source: ShutdownSource::Signal(name),
+            });
         } else {
             log::error!("{name} received again: forcing");
             self.supervisor.do_send(Force);

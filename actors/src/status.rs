@@ -32,6 +32,7 @@ pub struct StatusView {
     /// Quotes the strategy wants (in dry-run, nothing is sent for them).
     pub desired_quotes: BTreeMap<String, usize>,
     pub recorder_file: String,
+    pub pnl: crate::pnl::Pnl,
     pub shutdown: Option<ShutdownProgress>,
 }
 
@@ -45,6 +46,7 @@ pub enum StatusPatch {
     BookTop { symbol: String, bid: Decimal, ask: Decimal },
     DesiredQuotes { symbol: String, count: usize },
     Shutdown(ShutdownProgress),
+    Pnl(crate::pnl::Pnl),
 }
 
 impl StatusView {
@@ -64,6 +66,7 @@ impl StatusView {
             StatusPatch::DesiredQuotes { symbol, count } => {
                 self.desired_quotes.insert(symbol, count);
             }
+            StatusPatch::Pnl(p) => self.pnl = p,
             StatusPatch::Shutdown(p) => {
                 self.shutting_down = true;
                 self.ready = false;

@@ -1,62 +1,114 @@
 //! Strategy: on each book change, the quotes the bot wants resting, handed to the OrderManager.
-//! Throttled per symbol so a fast book does not turn into a flood of requests; pulls its quotes
-//! (empty desired set) when a book is lost.
+//! Per symbol it keeps the book top, a volatility estimate and the position; across symbols it
+//! keeps PnL from the bot's executions and enforces the risk limits — sides beyond a position
+//! limit are not quoted, a stale book pulls its quotes, and a drawdown beyond the limit trips the
+//! kill switch, which stops the bot through the Supervisor like any other shutdown.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use rust_decimal::Decimal;
+use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use bybit_v5::rest::Execution;
+
 use crate::book::Top;
-use crate::metrics::Metrics;
+use crate::metrics::{labels, Metrics};
 use crate::order_manager::{DesiredQuotes, OrderManager};
-use crate::quoting::{compute_quotes, Filters, QuoteParams};
+use crate::pnl::Pnl;
+use crate::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams};
+use crate::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
 use crate::status::StatusPatch;
 use crate::stop::{Stop, StopAck};
+use crate::supervisor::{RequestShutdown, ShutdownSource, Supervisor};
+use crate::volatility::VolatilityEstimator;
 use crate::web_server::WebServer;
+
+/// Quote keys a symbol may override (`[strategy.symbols.ETHUSDT]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuoteOverride {
+    pub model: Option<Model>,
+    pub levels: Option<u32>,
+    pub spread_bps: Option<Decimal>,
+    pub level_step_bps: Option<Decimal>,
+    pub order_notional: Option<Decimal>,
+    pub size_growth: Option<Decimal>,
+    pub inventory_skew_bps: Option<Decimal>,
+    pub risk_aversion: Option<Decimal>,
+    pub horizon_s: Option<Decimal>,
+    pub liquidity_k: Option<Decimal>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StrategySettings {
+    /// `fixed` or `avellaneda`.
+    pub model: Model,
     /// Levels per side.
     pub levels: u32,
-    /// Distance of the first level from the mid, each side, in basis points.
+    /// Distance of the first level from the center, in basis points (a floor for avellaneda).
     pub spread_bps: Decimal,
     /// Distance between consecutive levels, in basis points.
     pub level_step_bps: Decimal,
-    /// Value of each order in USDT.
+    /// Value of the first level's order in USDT.
     pub order_notional: Decimal,
-    /// Shift of both sides per order-notional of inventory, in basis points.
+    /// Size multiplier from one level to the next.
+    pub size_growth: Decimal,
+    /// fixed: shift of both sides per order-size of inventory, in basis points.
     pub inventory_skew_bps: Decimal,
+    /// avellaneda: risk aversion γ.
+    pub risk_aversion: Decimal,
+    /// avellaneda: horizon T in seconds.
+    pub horizon_s: Decimal,
+    /// avellaneda: order-arrival decay k, per basis point of distance.
+    pub liquidity_k: Decimal,
+    /// Half-life of the volatility estimate, seconds.
+    pub volatility_half_life_s: f64,
     /// Least time between two quote updates of one symbol.
     pub min_requote_ms: u64,
+    /// Per-symbol overrides of the quote keys above.
+    pub symbols: BTreeMap<String, QuoteOverride>,
 }
 
 impl Default for StrategySettings {
     fn default() -> Self {
         let q = QuoteParams::default();
         Self {
+            model: q.model,
             levels: q.levels,
             spread_bps: q.spread_bps,
             level_step_bps: q.level_step_bps,
             order_notional: q.order_notional,
+            size_growth: q.size_growth,
             inventory_skew_bps: q.inventory_skew_bps,
+            risk_aversion: q.risk_aversion,
+            horizon_s: q.horizon_s,
+            liquidity_k: q.liquidity_k,
+            volatility_half_life_s: 30.0,
             min_requote_ms: 250,
+            symbols: BTreeMap::new(),
         }
     }
 }
 
 impl StrategySettings {
-    pub fn quote_params(&self) -> QuoteParams {
+    /// The quote parameters of one symbol: the defaults above with its overrides applied.
+    pub fn quote_params(&self, symbol: &str) -> QuoteParams {
+        let o = self.symbols.get(symbol).cloned().unwrap_or_default();
         QuoteParams {
-            levels: self.levels,
-            spread_bps: self.spread_bps,
-            level_step_bps: self.level_step_bps,
-            order_notional: self.order_notional,
-            inventory_skew_bps: self.inventory_skew_bps,
+            model: o.model.unwrap_or(self.model),
+            levels: o.levels.unwrap_or(self.levels),
+            spread_bps: o.spread_bps.unwrap_or(self.spread_bps),
+            level_step_bps: o.level_step_bps.unwrap_or(self.level_step_bps),
+            order_notional: o.order_notional.unwrap_or(self.order_notional),
+            size_growth: o.size_growth.unwrap_or(self.size_growth),
+            inventory_skew_bps: o.inventory_skew_bps.unwrap_or(self.inventory_skew_bps),
+            risk_aversion: o.risk_aversion.unwrap_or(self.risk_aversion),
+            horizon_s: o.horizon_s.unwrap_or(self.horizon_s),
+            liquidity_k: o.liquidity_k.unwrap_or(self.liquidity_k),
         }
     }
 }
@@ -78,59 +130,102 @@ pub struct PositionUpdate {
     pub size: Decimal,
 }
 
+/// The bot's executions, for PnL and the kill switch.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Fills(pub Vec<Execution>);
+
+struct SymbolState {
+    params: QuoteParams,
+    filters: Filters,
+    top: Option<(Top, Instant)>,
+    vol: VolatilityEstimator,
+    position: Decimal,
+    last_emit: Option<Instant>,
+    scheduled: bool,
+    stale: bool,
+}
+
 pub struct Strategy {
     settings: StrategySettings,
-    params: QuoteParams,
-    filters: HashMap<String, Filters>,
-    tops: HashMap<String, (Top, Instant)>,
-    positions: HashMap<String, Decimal>,
-    last_emit: HashMap<String, Instant>,
-    scheduled: HashSet<String>,
+    risk: RiskLimits,
+    symbols: HashMap<String, SymbolState>,
+    pnl: Pnl,
     stopped: bool,
     order_manager: Addr<OrderManager>,
     web: Addr<WebServer>,
+    supervisor: Addr<Supervisor>,
     metrics: Arc<Metrics>,
 }
 
 impl Strategy {
     pub fn new(
         settings: StrategySettings,
+        risk: RiskLimits,
         filters: HashMap<String, Filters>,
         order_manager: Addr<OrderManager>,
         web: Addr<WebServer>,
+        supervisor: Addr<Supervisor>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let symbols = filters
+            .into_iter()
+            .map(|(s, f)| {
+                let state = SymbolState {
+                    params: settings.quote_params(&s),
+                    filters: f,
+                    top: None,
+                    vol: VolatilityEstimator::new(settings.volatility_half_life_s),
+                    position: Decimal::ZERO,
+                    last_emit: None,
+                    scheduled: false,
+                    stale: false,
+                };
+                (s, state)
+            })
+            .collect();
         Self {
-            params: settings.quote_params(),
             settings,
-            filters,
-            tops: HashMap::new(),
-            positions: HashMap::new(),
-            last_emit: HashMap::new(),
-            scheduled: HashSet::new(),
+            risk,
+            symbols,
+            pnl: Pnl::default(),
             stopped: false,
             order_manager,
             web,
+            supervisor,
             metrics,
         }
+    }
+
+    fn total_notional(&self) -> Decimal {
+        self.symbols
+            .values()
+            .filter_map(|s| s.top.map(|(t, _)| (s.position * t.mid()).abs()))
+            .sum()
     }
 
     fn emit(&mut self, symbol: &str) {
         if self.stopped {
             return;
         }
-        let Some(filters) = self.filters.get(symbol) else {
-            return;
-        };
-        let quotes = match self.tops.get(symbol) {
-            Some((top, received_at)) => {
-                let q = compute_quotes(&self.params, filters, top, self.positions.get(symbol).copied().unwrap_or_default());
+        let total = self.total_notional();
+        let per_symbol_cap = (self.risk.max_open_orders as usize) / self.symbols.len().max(1);
+        let Some(st) = self.symbols.get_mut(symbol) else { return };
+        let quotes = match st.top {
+            Some((top, received_at)) if !st.stale => {
+                let sides = allowed_sides(&self.risk, st.position, top.mid(), total);
+                let state = MarketState {
+                    top,
+                    sigma: st.vol.sigma(),
+                    inventory: st.position,
+                };
+                let q = cap_orders(compute_quotes(&st.params, &st.filters, &state, sides), per_symbol_cap);
                 self.metrics.tick_to_quote.observe(received_at.elapsed().as_secs_f64());
                 q
             }
-            None => vec![],
+            _ => vec![],
         };
-        self.last_emit.insert(symbol.to_string(), Instant::now());
+        st.last_emit = Some(Instant::now());
         self.web.do_send(StatusPatch::DesiredQuotes {
             symbol: symbol.to_string(),
             count: quotes.len(),
@@ -143,13 +238,16 @@ impl Strategy {
 
     fn requote(&mut self, symbol: &str, ctx: &mut Context<Self>) {
         let min = Duration::from_millis(self.settings.min_requote_ms);
-        let since = self.last_emit.get(symbol).map(|t| t.elapsed());
-        match since {
+        let Some(st) = self.symbols.get_mut(symbol) else { return };
+        match st.last_emit.map(|t| t.elapsed()) {
             Some(e) if e < min => {
-                if self.scheduled.insert(symbol.to_string()) {
+                if !st.scheduled {
+                    st.scheduled = true;
                     let symbol = symbol.to_string();
                     ctx.run_later(min - e, move |act, ctx| {
-                        act.scheduled.remove(&symbol);
+                        if let Some(st) = act.symbols.get_mut(&symbol) {
+                            st.scheduled = false;
+                        }
                         act.requote(&symbol, ctx);
                     });
                 }
@@ -157,29 +255,82 @@ impl Strategy {
             _ => self.emit(symbol),
         }
     }
+
+    fn publish_pnl(&self) {
+        for (symbol, p) in &self.pnl.symbols {
+            self.metrics
+                .pnl
+                .get_or_create(&labels(&[("symbol", symbol)]))
+                .set(p.total().to_f64().unwrap_or(0.0));
+        }
+        self.metrics.drawdown.set(self.pnl.drawdown().to_f64().unwrap_or(0.0));
+        self.web.do_send(StatusPatch::Pnl(self.pnl.clone()));
+    }
+
+    fn check_kill_switch(&mut self) {
+        if self.stopped {
+            return;
+        }
+        if let Some(reason) = kill_switch(&self.risk, self.pnl.drawdown()) {
+            log::error!("{reason}: stopping the bot");
+            self.stopped = true;
+            self.supervisor.do_send(RequestShutdown {
+                source: ShutdownSource::Fatal(reason),
+            });
+        }
+    }
+
+    /// Pull the quotes of books that stopped updating.
+    fn check_stale(&mut self) {
+        let limit = Duration::from_millis(self.risk.stale_book_ms);
+        let stale: Vec<String> = self
+            .symbols
+            .iter()
+            .filter(|(_, s)| !s.stale && s.top.is_some_and(|(_, at)| at.elapsed() > limit))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for symbol in stale {
+            log::warn!("{symbol}: no book update for {} ms: pulling its quotes", limit.as_millis());
+            if let Some(s) = self.symbols.get_mut(&symbol) {
+                s.stale = true;
+            }
+            self.emit(&symbol);
+        }
+    }
 }
 
 impl Actor for Strategy {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let every = Duration::from_millis((self.risk.stale_book_ms / 4).clamp(10, 1000));
+        ctx.run_interval(every, |act, _| act.check_stale());
+    }
 }
 
 impl Handler<BookUpdate> for Strategy {
     type Result = ();
 
     fn handle(&mut self, msg: BookUpdate, ctx: &mut Self::Context) {
+        let Some(st) = self.symbols.get_mut(&msg.symbol) else { return };
         match msg.top {
             Some(top) => {
+                let mid = top.mid();
+                st.vol.update(mid.to_f64().unwrap_or(0.0), msg.received_at);
+                st.top = Some((top, msg.received_at));
+                st.stale = false;
+                self.pnl.mark(&msg.symbol, mid);
                 self.web.do_send(StatusPatch::BookTop {
                     symbol: msg.symbol.clone(),
                     bid: top.bid,
                     ask: top.ask,
                 });
-                self.tops.insert(msg.symbol.clone(), (top, msg.received_at));
+                self.check_kill_switch();
                 self.requote(&msg.symbol, ctx);
             }
             None => {
                 // No book, no quotes: pull them at once rather than quote blind.
-                if self.tops.remove(&msg.symbol).is_some() {
+                if st.top.take().is_some() {
                     self.emit(&msg.symbol);
                 }
             }
@@ -191,10 +342,26 @@ impl Handler<PositionUpdate> for Strategy {
     type Result = ();
 
     fn handle(&mut self, msg: PositionUpdate, ctx: &mut Self::Context) {
-        self.positions.insert(msg.symbol.clone(), msg.size);
-        if self.tops.contains_key(&msg.symbol) {
+        let Some(st) = self.symbols.get_mut(&msg.symbol) else { return };
+        st.position = msg.size;
+        if st.top.is_some() {
             self.requote(&msg.symbol, ctx);
         }
+    }
+}
+
+impl Handler<Fills> for Strategy {
+    type Result = ();
+
+    fn handle(&mut self, msg: Fills, _: &mut Self::Context) {
+        for e in msg.0.iter().filter(|e| e.exec_type == "Trade") {
+            self.pnl.fill(&e.symbol, e.side, e.exec_qty, e.exec_price, e.exec_fee);
+            if let Some((top, _)) = self.symbols.get(&e.symbol).and_then(|s| s.top) {
+                self.pnl.mark(&e.symbol, top.mid());
+            }
+        }
+        self.publish_pnl();
+        self.check_kill_switch();
     }
 }
 
@@ -204,6 +371,9 @@ impl Handler<Stop> for Strategy {
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) -> Self::Result {
         self.stopped = true;
         ctx.stop();
-        MessageResult(StopAck::ok("quoting stopped; timers dropped"))
+        MessageResult(StopAck::ok(format!(
+            "quoting stopped; timers dropped; PnL {} USDT",
+            self.pnl.total().round_dp(4)
+        )))
     }
 }

@@ -25,7 +25,7 @@ use crate::recorder::{Record, Recorder};
 use crate::rest_client::Secret;
 use crate::status::StatusPatch;
 use crate::stop::{StepStatus, Stop, StopAck};
-use crate::strategy::{BookUpdate, PositionUpdate, Strategy};
+use crate::strategy::{BookUpdate, Fills, PositionUpdate, Strategy};
 use crate::supervisor::{RequestShutdown, ShutdownSource, Supervisor};
 use crate::web_server::WebServer;
 
@@ -407,7 +407,10 @@ impl PrivateStream {
                         Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.order_manager.do_send(PrivateStreamReady),
                         Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
                         Ok(Frame::Orders(m)) => self.targets.order_manager.do_send(OrderUpdates(m.data)),
-                        Ok(Frame::Executions(m)) => self.targets.order_manager.do_send(Executions(m.data)),
+                        Ok(Frame::Executions(m)) => {
+                            self.targets.strategy.do_send(Fills(m.data.clone()));
+                            self.targets.order_manager.do_send(Executions(m.data));
+                        }
                         Ok(Frame::Positions(m)) => {
                             let sizes: Vec<(String, rust_decimal::Decimal)> = m.data.iter().map(|p| (p.symbol.clone(), if p.side == "Sell" { -p.size } else { p.size })).collect();
                             for (symbol, size) in &sizes {

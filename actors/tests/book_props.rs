@@ -4,7 +4,7 @@
 
 use bybit_v5::ws::{BookData, BookMessage, UpdateType};
 use mmbot_actors::book::{BookError, LocalBook, Top};
-use mmbot_actors::quoting::{compute_quotes, Filters, QuoteParams};
+use mmbot_actors::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams, Sides};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -13,7 +13,13 @@ fn msg(kind: UpdateType, u: u64, bid: i64, ask: i64) -> BookMessage {
         topic: "orderbook.50.X".into(),
         kind,
         ts: 0,
-        data: BookData { s: "X".into(), b: vec![(Decimal::new(bid, 1), Decimal::ONE)], a: vec![(Decimal::new(ask, 1), Decimal::ONE)], u, seq: u },
+        data: BookData {
+            s: "X".into(),
+            b: vec![(Decimal::new(bid, 1), Decimal::ONE)],
+            a: vec![(Decimal::new(ask, 1), Decimal::ONE)],
+            u,
+            seq: u,
+        },
         cts: 0,
     }
 }
@@ -41,12 +47,16 @@ proptest! {
         spread_bps in 0u32..200,
         step_bps in 0u32..50,
         levels in 1u32..8,
+        avellaneda in proptest::bool::ANY,
+        sigma in 0.0f64..50.0,
     ) {
         let f = Filters { tick_size: Decimal::new(1, 1), qty_step: Decimal::new(1, 3), min_qty: Decimal::new(1, 3), max_qty: Decimal::from(1000), min_notional: Decimal::from(5) };
         let top = Top { bid: Decimal::new(bid_ticks, 1), bid_size: Decimal::ONE, ask: Decimal::new(bid_ticks + spread_ticks, 1), ask_size: Decimal::ONE };
-        let p = QuoteParams { levels, spread_bps: spread_bps.into(), level_step_bps: step_bps.into(), order_notional: Decimal::from(100), inventory_skew_bps: Decimal::from(2) };
+        let model = if avellaneda { Model::Avellaneda } else { Model::Fixed };
+        let p = QuoteParams { model, levels, spread_bps: spread_bps.into(), level_step_bps: step_bps.into(), ..Default::default() };
         let inv = Decimal::new(inventory, 3);
-        let quotes = compute_quotes(&p, &f, &top, inv);
+        let state = |inventory| MarketState { top, sigma, inventory };
+        let quotes = compute_quotes(&p, &f, &state(inv), Sides::BOTH);
         for q in &quotes {
             prop_assert!((q.price % f.tick_size).is_zero());
             prop_assert!((q.qty % f.qty_step).is_zero() && q.qty >= f.min_qty);
@@ -56,8 +66,9 @@ proptest! {
             }
         }
         // Skew goes the right way: long inventory never raises the bid.
-        let flat = compute_quotes(&p, &f, &top, Decimal::ZERO);
-        for (a, b) in quotes.iter().zip(&flat) {
+        let flat = compute_quotes(&p, &f, &state(Decimal::ZERO), Sides::BOTH);
+        for a in &quotes {
+            let Some(b) = flat.iter().find(|b| b.side == a.side && b.level == a.level) else { continue };
             if inv > Decimal::ZERO { prop_assert!(a.price <= b.price); }
             if inv < Decimal::ZERO { prop_assert!(a.price >= b.price); }
         }

@@ -68,6 +68,9 @@ proptest! {
 
 #[test]
 fn oversized_frame_is_refused() {
-    let big = format!(r#"{{"topic":"orderbook.50.X","pad":"{}"}}"#, "x".repeat(bybit_v5::ws::MAX_FRAME_BYTES));
+    let big = format!(
+        r#"{{"topic":"orderbook.50.X","pad":"{}"}}"#,
+        "x".repeat(bybit_v5::ws::MAX_FRAME_BYTES)
+    );
     assert!(decode(&big).is_err());
 }

@@ -64,6 +64,33 @@ async fn trade(state: web::Data<AppState>, body: web::Json<TradeRequest>) -> Htt
 }
 
 #[derive(Deserialize)]
+struct Shock {
+    symbol: String,
+    bps: f64,
+}
+
+/// Jump the mid by `bps` (negative: down), filling resting orders the market jumps over.
+async fn shock(state: web::Data<AppState>, body: web::Json<Shock>) -> HttpResponse {
+    let mut ex = state.exchange();
+    if !ex.markets.contains_key(&body.symbol) {
+        return HttpResponse::BadRequest().json(json!({"error": format!("unknown symbol {}", body.symbol)}));
+    }
+    ex.shock(&body.symbol, body.bps, now_ms());
+    HttpResponse::Ok().json(json!({"mid": ex.markets[&body.symbol].mid}))
+}
+
+#[derive(Deserialize)]
+struct PauseQuery {
+    paused: bool,
+}
+
+/// Freeze (or resume) the market: no price moves, trades or book updates while paused.
+async fn market(state: web::Data<AppState>, q: web::Query<PauseQuery>) -> HttpResponse {
+    state.paused.store(q.paused, std::sync::atomic::Ordering::Relaxed);
+    HttpResponse::Ok().json(json!({"paused": q.paused}))
+}
+
+#[derive(Deserialize)]
 struct Inject {
     text: String,
 }
@@ -73,7 +100,11 @@ async fn inject(state: web::Data<AppState>, body: web::Json<Inject>) -> HttpResp
     let ex = state.exchange();
     let n: usize = ex
         .public_tx
-        .send(crate::exchange::PublicEvent { topic: crate::ws_public::INJECTED.into(), u: None, text: body.into_inner().text.into() })
+        .send(crate::exchange::PublicEvent {
+            topic: crate::ws_public::INJECTED.into(),
+            u: None,
+            text: body.into_inner().text.into(),
+        })
         .unwrap_or(0);
     HttpResponse::Ok().json(json!({"receivers": n}))
 }
@@ -116,6 +147,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/ws/inject", web::post().to(inject))
             .route("/refuse", web::post().to(refuse))
             .route("/trade", web::post().to(trade))
+            .route("/market", web::post().to(market))
+            .route("/shock", web::post().to(shock))
             .route("/stats", web::get().to(stats))
             .route("/requests", web::get().to(requests)),
     );

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
+use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -585,6 +586,21 @@ impl Exchange {
             self.publish_book(&symbol, now);
         }
         self.check_dcp(now);
+    }
+
+    /// A price shock: the mid jumps by `bps`, the synthetic book follows, and resting orders the
+    /// market jumped over are filled.
+    pub fn shock(&mut self, symbol: &str, bps: f64, now: u64) {
+        let params = self.params.synthetic;
+        {
+            let m = self.markets.get_mut(symbol).expect("known symbol");
+            let factor = Decimal::from_f64_retain(1.0 + bps / 10_000.0).unwrap_or(Decimal::ONE);
+            m.mid = (m.mid * factor).max(m.spec.tick_size * dec!(10));
+            let mid = m.mid;
+            m.synthetic.retarget(&m.spec, mid, params, &mut self.rng);
+        }
+        self.fill_walked_through(symbol, now);
+        self.publish_book(symbol, now);
     }
 
     /// A taker order from the rest of the market.

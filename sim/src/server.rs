@@ -209,6 +209,7 @@ async fn run(
         ws_kill: broadcast::channel(4).0,
         control: control_tx,
         conn_ids: AtomicU64::new(1),
+        paused: Default::default(),
     });
     let mut pending_listener = Some(listener);
     if !config.refuse_at_start.is_zero() {
@@ -238,7 +239,7 @@ async fn run(
     loop {
         tokio::select! {
             _ = &mut stop_rx => break,
-            _ = ticker.tick() => state.exchange().tick(now_ms()),
+            _ = ticker.tick() => if !state.paused.load(std::sync::atomic::Ordering::Relaxed) { state.exchange().tick(now_ms()) },
             Some(cmd) = control_rx.recv() => match cmd {
                 Control::Refuse(ms) => {
                     log::warn!("refusing connections for {ms} ms");

@@ -56,6 +56,8 @@ pub struct Shared {
     pub ws_kill: broadcast::Sender<()>,
     pub control: mpsc::UnboundedSender<Control>,
     pub conn_ids: AtomicU64,
+    /// While set, the market's clock stands still: no walk, no trades, no book updates.
+    pub paused: std::sync::atomic::AtomicBool,
 }
 
 pub type AppState = Arc<Shared>;

@@ -24,12 +24,18 @@ pub fn free_port() -> SocketAddr {
 }
 
 pub fn start_sim() -> SimHandle {
+    start_sim_with(|_| {})
+}
+
+/// A simulator with the test account and generous rate limits, adjusted by `f`.
+pub fn start_sim_with(f: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut cfg = SimConfig {
         accounts: vec![(KEY.into(), SECRET.into())],
         ..Default::default()
     };
     cfg.limits.orders_per_sec = 200;
     cfg.limits.reads_per_sec = 500;
+    f(&mut cfg);
     bybit_sim::spawn(cfg).expect("bybit-sim starts")
 }
 
@@ -54,6 +60,9 @@ pub struct BotOptions {
     pub exchange: &'static str,
     pub order_manager: &'static str,
     pub recorder: &'static str,
+    pub strategy: &'static str,
+    /// Lines of the [risk] section.
+    pub risk: &'static str,
 }
 
 impl Default for BotOptions {
@@ -67,6 +76,8 @@ impl Default for BotOptions {
             exchange: "",
             order_manager: "",
             recorder: "",
+            strategy: "",
+            risk: "",
         }
     }
 }
@@ -110,6 +121,10 @@ spread_bps = 20
 level_step_bps = 10
 order_notional = 50
 min_requote_ms = 200
+{strategy_extra}
+
+[risk]
+{risk}
 
 [order_manager]
 link_prefix = "{PREFIX}"
@@ -136,6 +151,8 @@ flush_interval_ms = 100
         exchange_extra = opts.exchange,
         om_extra = opts.order_manager,
         recorder_extra = opts.recorder,
+        strategy_extra = opts.strategy,
+        risk = opts.risk,
     );
     let config_path = dir.join("mmbot.toml");
     std::fs::write(&config_path, config).unwrap();

@@ -1,0 +1,114 @@
+//! PnL from the bot's own executions: position, average entry, realised PnL and fees per
+//! symbol, unrealised PnL against the mid, and the drawdown from the best equity seen.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use bybit_v5::Side;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SymbolPnl {
+    /// Signed position in base units.
+    pub position: Decimal,
+    pub avg_price: Decimal,
+    pub realised: Decimal,
+    pub fees: Decimal,
+    pub unrealised: Decimal,
+    pub volume: Decimal,
+}
+
+impl SymbolPnl {
+    pub fn apply_fill(&mut self, side: Side, qty: Decimal, price: Decimal, fee: Decimal) {
+        let signed = if side == Side::Buy { qty } else { -qty };
+        self.fees += fee;
+        self.volume += qty * price;
+        if self.position.is_zero() || self.position.is_sign_positive() == signed.is_sign_positive() {
+            let size = self.position + signed;
+            self.avg_price = (self.position.abs() * self.avg_price + qty * price) / size.abs();
+            self.position = size;
+            return;
+        }
+        let closing = qty.min(self.position.abs());
+        let direction = if self.position.is_sign_positive() {
+            Decimal::ONE
+        } else {
+            -Decimal::ONE
+        };
+        self.realised += closing * (price - self.avg_price) * direction;
+        let size = self.position + signed;
+        if size.is_zero() {
+            self.avg_price = Decimal::ZERO;
+        } else if size.is_sign_positive() != self.position.is_sign_positive() {
+            self.avg_price = price;
+        }
+        self.position = size;
+    }
+
+    pub fn mark(&mut self, mid: Decimal) {
+        self.unrealised = self.position * (mid - self.avg_price);
+    }
+
+    /// Realised + unrealised − fees.
+    pub fn total(&self) -> Decimal {
+        self.realised + self.unrealised - self.fees
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pnl {
+    pub symbols: BTreeMap<String, SymbolPnl>,
+    pub peak: Decimal,
+}
+
+impl Pnl {
+    pub fn fill(&mut self, symbol: &str, side: Side, qty: Decimal, price: Decimal, fee: Decimal) {
+        self.symbols
+            .entry(symbol.to_string())
+            .or_default()
+            .apply_fill(side, qty, price, fee);
+        self.update_peak();
+    }
+
+    pub fn mark(&mut self, symbol: &str, mid: Decimal) {
+        if let Some(s) = self.symbols.get_mut(symbol) {
+            s.mark(mid);
+            self.update_peak();
+        }
+    }
+
+    fn update_peak(&mut self) {
+        self.peak = self.peak.max(self.total());
+    }
+
+    pub fn total(&self) -> Decimal {
+        self.symbols.values().map(SymbolPnl::total).sum()
+    }
+
+    /// How far equity is below the best it has been.
+    pub fn drawdown(&self) -> Decimal {
+        (self.peak - self.total()).max(Decimal::ZERO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn round_trip_with_fees_and_drawdown() {
+        let mut p = Pnl::default();
+        p.fill("X", Side::Buy, dec!(2), dec!(100), dec!(0.04));
+        p.mark("X", dec!(105));
+        assert_eq!(p.total(), dec!(9.96));
+        p.mark("X", dec!(95));
+        assert_eq!(p.total(), dec!(-10.04));
+        assert_eq!(p.drawdown(), dec!(20));
+        p.fill("X", Side::Sell, dec!(3), dec!(95), dec!(0.06));
+        let s = &p.symbols["X"];
+        assert_eq!((s.position, s.avg_price, s.realised), (dec!(-1), dec!(95), dec!(-10)));
+        assert_eq!(s.fees, dec!(0.10));
+    }
+}

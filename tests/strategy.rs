@@ -1,0 +1,232 @@
+//! The strategy on a real exchange: fills happen and move PnL, inventory skews the quotes,
+//! position limits stop the side that would grow the position, a stale book pulls its quotes,
+//! and the kill switch stops the bot cleanly through the Supervisor.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::*;
+
+fn quiet_sim() -> bybit_sim::SimHandle {
+    start_sim_with(|c| {
+        c.market.volatility_bps = 0.0;
+        c.market.trade_probability = 0.0;
+    })
+}
+
+async fn sell_into_the_bot(sim: &bybit_sim::SimHandle, qty: &str) {
+    let r: Value = awc::Client::new()
+        .post(format!("{}/sim/trade", sim.rest_url()))
+        .send_json(&json!({"symbol": "BTCUSDT", "side": "Sell", "qty": qty}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["filled"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
+}
+
+async fn status(bot: &Bot) -> Value {
+    awc::Client::new()
+        .get(bot.control_url("/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// (mid - best own bid, best own ask - mid) of the bot's resting orders.
+async fn own_distances(sim: &bybit_sim::SimHandle) -> (f64, f64) {
+    let c = exchange(sim);
+    let ob = c
+        .public("/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=200")
+        .await
+        .unwrap();
+    let orders = bot_orders(sim, &["BTCUSDT"]).await;
+    let price = |o: &Value| o["price"].as_str().unwrap().parse::<f64>().unwrap();
+    let bid = orders.iter().filter(|o| o["side"] == "Buy").map(price).fold(f64::MIN, f64::max);
+    let ask = orders.iter().filter(|o| o["side"] == "Sell").map(price).fold(f64::MAX, f64::min);
+    // The market's own mid: the synthetic book's best levels (the bot quotes wider than them).
+    let level = |side: &str| ob.body["result"][side][0][0].as_str().unwrap().parse::<f64>().unwrap();
+    let mid = (level("b") + level("a")) / 2.0;
+    (mid - bid, ask - mid)
+}
+
+#[actix_rt::test]
+async fn fills_move_pnl_and_inventory_skews_quotes() {
+    let sim = quiet_sim();
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT"],
+        levels: 2,
+        strategy: "inventory_skew_bps = 5",
+        ..Default::default()
+    };
+    let mut bot = start_bot("skew", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 4, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (bid_flat, ask_flat) = own_distances(&sim).await;
+    assert!(
+        (bid_flat - ask_flat).abs() < 1.0,
+        "flat quotes are symmetric: {bid_flat} / {ask_flat}"
+    );
+    // Sell through the synthetic bids into the bot's: it buys, so it is long.
+    sell_into_the_bot(&sim, "6.000").await;
+    let started = Instant::now();
+    let (bid_long, ask_long) = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let d = own_distances(&sim).await;
+        let s = status(&bot).await;
+        let long = s["positions"]["BTCUSDT"]
+            .as_str()
+            .map(|p| p.parse::<f64>().unwrap() > 0.0)
+            .unwrap_or(false);
+        if long && d.1 < d.0 - 1.0 {
+            break d;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "quotes skew after the fill: {d:?}, status {}",
+            s["positions"]
+        );
+    };
+    assert!(
+        ask_long < ask_flat && bid_long > bid_flat,
+        "long: asks come closer, bids move away ({bid_long}, {ask_long})"
+    );
+    let s = status(&bot).await;
+    let pnl = &s["pnl"]["symbols"]["BTCUSDT"];
+    assert!(pnl["position"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{pnl}");
+    assert!(
+        pnl["fees"].as_str().unwrap().parse::<f64>().unwrap() > 0.0,
+        "maker fees counted: {pnl}"
+    );
+    let metrics = String::from_utf8(
+        awc::Client::new()
+            .get(bot.control_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(metrics.contains("mmbot_pnl_usdt{symbol=\"BTCUSDT\"}"));
+    assert!(metrics.contains("mmbot_fills_total{"));
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
+    assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn position_limit_stops_the_growing_side() {
+    let sim = quiet_sim();
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT"],
+        levels: 2,
+        risk: "max_position_notional = 100",
+        ..Default::default()
+    };
+    let mut bot = start_bot("poslimit", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 4, Duration::from_secs(30)).await;
+    sell_into_the_bot(&sim, "6.000").await;
+    let started = Instant::now();
+    loop {
+        let orders = bot_orders(&sim, &["BTCUSDT"]).await;
+        let bids = orders.iter().filter(|o| o["side"] == "Buy").count();
+        let asks = orders.iter().filter(|o| o["side"] == "Sell").count();
+        if bids == 0 && asks > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "only the reducing side is quoted: {bids} bids, {asks} asks"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.signal(libc::SIGINT);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
+}
+
+#[actix_rt::test]
+async fn stale_book_pulls_quotes() {
+    let sim = start_sim();
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT"],
+        levels: 2,
+        risk: "stale_book_ms = 600",
+        ..Default::default()
+    };
+    let mut bot = start_bot("stale", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 4, Duration::from_secs(30)).await;
+    let http = awc::Client::new();
+    http.post(format!("{}/sim/market?paused=true", sim.rest_url()))
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while !bot_orders(&sim, &["BTCUSDT"]).await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "quotes pulled when the book goes stale"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    http.post(format!("{}/sim/market?paused=false", sim.rest_url()))
+        .send()
+        .await
+        .unwrap();
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 4, Duration::from_secs(10)).await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0);
+    assert!(exit.stderr.contains("pulling its quotes"));
+}
+
+#[actix_rt::test]
+async fn kill_switch_stops_the_bot_cleanly() {
+    let sim = quiet_sim();
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT", "ETHUSDT"],
+        levels: 2,
+        risk: "max_drawdown = 0.05",
+        ..Default::default()
+    };
+    let mut bot = start_bot("killswitch", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 8, Duration::from_secs(30)).await;
+    // The market drops 1 %: the bot's bids are filled on the way down and its long loses.
+    let r = awc::Client::new()
+        .post(format!("{}/sim/shock", sim.rest_url()))
+        .send_json(&json!({"symbol": "BTCUSDT", "bps": -100.0}))
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "a kill switch stops like any shutdown:\n{}", exit.stdout);
+    assert!(exit.stdout.contains("kill switch: drawdown"), "{}", exit.stdout);
+    assert_all_steps_ok(&exit.stdout);
+    assert!(bot_orders(&sim, &["BTCUSDT", "ETHUSDT"]).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn avellaneda_model_quotes_per_symbol() {
+    let sim = start_sim();
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT", "ETHUSDT"],
+        levels: 3,
+        strategy: "[strategy.symbols.ETHUSDT]\nmodel = \"avellaneda\"\nlevels = 2",
+        ..Default::default()
+    };
+    let mut bot = start_bot("avellaneda", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 10, Duration::from_secs(30)).await;
+    let eth = bot_orders(&sim, &["ETHUSDT"]).await.len();
+    let btc = bot_orders(&sim, &["BTCUSDT"]).await.len();
+    assert_eq!((btc, eth), (6, 4), "per-symbol levels");
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
+}
