@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
-use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
