@@ -221,7 +221,7 @@ async fn kill9_trials_leave_no_orders_with_restart_or_dcp() {
             order_manager: "dcp_window_s = 3",
             ..Default::default()
         };
-        let mut bot = start_bot(&format!("kill{i}"), &sim, opts());
+        let bot = start_bot(&format!("kill{i}"), &sim, opts());
         let wait_ms = rng.gen_range(0..1500);
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         bot.signal(libc::SIGKILL);
