@@ -179,6 +179,16 @@ flush_interval_ms = 100
     }
 }
 
+impl Drop for Bot {
+    /// A failed test must not leave its bot running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Bot {
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on our own child's pid with a valid signal number.
