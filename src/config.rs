@@ -265,7 +265,11 @@ pub fn validate(c: &Config) -> Vec<String> {
     }
     for (at, q) in &quote_sets {
         let bps = |v: Decimal| v >= Decimal::ZERO && v <= Decimal::from(1000);
-        need((1..=50).contains(&q.levels), &format!("{at}.levels"), "1 to 50");
+        need(
+            (1..=250).contains(&q.levels),
+            &format!("{at}.levels"),
+            "1 to 250 (Bybit allows 500 open orders per symbol)",
+        );
         need(bps(q.spread_bps), &format!("{at}.spread_bps"), "0 to 1000");
         need(bps(q.level_step_bps), &format!("{at}.level_step_bps"), "0 to 1000");
         need(
@@ -412,7 +416,7 @@ mod tests {
             ("[exchange]\nrecv_window_ms = 0", "exchange.recv_window_ms"),
             ("[exchange]\nrequest_timeout_ms = 10", "exchange.request_timeout_ms"),
             ("[exchange]\nrest_url = \"ftp://x\"", "exchange.rest_url"),
-            ("[strategy]\nlevels = 51", "strategy.levels"),
+            ("[strategy]\nlevels = 251", "strategy.levels"),
             ("[strategy]\nspread_bps = -1", "strategy.spread_bps"),
             ("[strategy]\nlevel_step_bps = 5000", "strategy.level_step_bps"),
             ("[strategy]\norder_notional = 0", "strategy.order_notional"),

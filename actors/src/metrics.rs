@@ -33,6 +33,7 @@ pub struct Metrics {
     pub ws_malformed_frames: Counter,
     pub book_gaps: Counter,
     pub tick_to_quote: Histogram,
+    pub tick_to_request: Histogram,
     pub shutdown_cancel_orders: Counter,
     pub shutdown_step_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_events: Counter,
@@ -61,7 +62,8 @@ impl Default for Metrics {
             ws_reconnects: Family::default(),
             ws_malformed_frames: Counter::default(),
             book_gaps: Counter::default(),
-            tick_to_quote: Histogram::new(exponential_buckets(0.000_005, 2.0, 18)),
+            tick_to_quote: Histogram::new(exponential_buckets(0.000_001, 2.0, 22)),
+            tick_to_request: Histogram::new(exponential_buckets(0.000_001, 2.0, 22)),
             shutdown_cancel_orders: Counter::default(),
             shutdown_step_seconds: Family::default(),
             recorder_events: Counter::default(),
@@ -94,6 +96,11 @@ impl Default for Metrics {
             "tick_to_quote_seconds",
             "Book update received to desired quotes emitted",
             m.tick_to_quote.clone(),
+        );
+        registry.register(
+            "tick_to_request_seconds",
+            "Book update received to the order request handed to the HTTP client",
+            m.tick_to_request.clone(),
         );
         registry.register(
             "shutdown_cancel_orders",

@@ -93,6 +93,8 @@ const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 pub struct DesiredQuotes {
     pub symbol: String,
     pub quotes: Vec<Quote>,
+    /// When the book update behind these quotes was received (for tick-to-request latency).
+    pub tick: Option<Instant>,
 }
 
 /// Order states from the private stream.
@@ -138,6 +140,8 @@ pub struct OrderManager {
     busy: HashSet<String>,
     /// Symbols whose requests were rate-limited, and until when to hold off.
     cooldown: HashMap<String, Instant>,
+    /// When the book update behind each symbol's latest desired quotes arrived.
+    ticks: HashMap<String, Option<Instant>>,
     /// Order-units sent per symbol in the last second, for the request budget.
     spent: HashMap<String, std::collections::VecDeque<Instant>>,
     desired: HashMap<String, Vec<Quote>>,
@@ -228,6 +232,7 @@ impl OrderManager {
             busy: HashSet::new(),
             cooldown: HashMap::new(),
             spent: HashMap::new(),
+            ticks: HashMap::new(),
             desired: HashMap::new(),
             positions: BTreeMap::new(),
             rest,
@@ -378,6 +383,9 @@ impl OrderManager {
                     (kind, links, sent, r)
                 });
             }
+        }
+        if let Some(tick) = self.ticks.get_mut(symbol).and_then(Option::take) {
+            self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
         }
         self.busy.insert(symbol.to_string());
         self.publish();
@@ -578,6 +586,7 @@ impl Handler<DesiredQuotes> for OrderManager {
             return;
         }
         self.desired.insert(msg.symbol.clone(), msg.quotes);
+        self.ticks.insert(msg.symbol.clone(), msg.tick);
         self.act(&msg.symbol, ctx);
     }
 }

@@ -65,6 +65,12 @@ struct Line<'a> {
     event: &'a Event,
 }
 
+/// Write one event as a JSON line: `{"seq", "ts_ms", "kind", ...}` and a newline.
+pub fn append_line(out: &mut impl Write, seq: u64, ts_ms: u64, event: &Event) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Line { seq, ts_ms, event })?;
+    out.write_all(b"\n")
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -99,14 +105,7 @@ impl Recorder {
             return;
         };
         self.seq += 1;
-        let line = Line {
-            seq: self.seq,
-            ts_ms: now_ms(),
-            event,
-        };
-        let result = serde_json::to_writer(&mut *out, &line)
-            .map_err(std::io::Error::from)
-            .and_then(|_| out.write_all(b"\n"));
+        let result = append_line(&mut *out, self.seq, now_ms(), event);
         match result {
             Ok(()) => {
                 self.dirty = true;

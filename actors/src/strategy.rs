@@ -204,7 +204,9 @@ impl Strategy {
             .sum()
     }
 
-    fn emit(&mut self, symbol: &str) {
+    /// Send the symbol's desired quotes. `tick` is when the book update that triggered this was
+    /// received, when the emission follows it directly (not a throttled or timed requote).
+    fn emit_for(&mut self, symbol: &str, tick: Option<Instant>) {
         if self.stopped {
             return;
         }
@@ -219,8 +221,11 @@ impl Strategy {
                     sigma: st.vol.sigma(),
                     inventory: st.position,
                 };
+                let _ = received_at;
                 let q = cap_orders(compute_quotes(&st.params, &st.filters, &state, sides), per_symbol_cap);
-                self.metrics.tick_to_quote.observe(received_at.elapsed().as_secs_f64());
+                if let Some(t) = tick {
+                    self.metrics.tick_to_quote.observe(t.elapsed().as_secs_f64());
+                }
                 q
             }
             _ => vec![],
@@ -233,10 +238,19 @@ impl Strategy {
         self.order_manager.do_send(DesiredQuotes {
             symbol: symbol.to_string(),
             quotes,
+            tick,
         });
     }
 
+    fn emit(&mut self, symbol: &str) {
+        self.emit_for(symbol, None);
+    }
+
     fn requote(&mut self, symbol: &str, ctx: &mut Context<Self>) {
+        self.requote_after(symbol, None, ctx);
+    }
+
+    fn requote_after(&mut self, symbol: &str, tick: Option<Instant>, ctx: &mut Context<Self>) {
         let min = Duration::from_millis(self.settings.min_requote_ms);
         let Some(st) = self.symbols.get_mut(symbol) else { return };
         match st.last_emit.map(|t| t.elapsed()) {
@@ -252,7 +266,7 @@ impl Strategy {
                     });
                 }
             }
-            _ => self.emit(symbol),
+            _ => self.emit_for(symbol, tick),
         }
     }
 
@@ -326,7 +340,7 @@ impl Handler<BookUpdate> for Strategy {
                     ask: top.ask,
                 });
                 self.check_kill_switch();
-                self.requote(&msg.symbol, ctx);
+                self.requote_after(&msg.symbol, Some(msg.received_at), ctx);
             }
             None => {
                 // No book, no quotes: pull them at once rather than quote blind.

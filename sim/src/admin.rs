@@ -117,7 +117,7 @@ async fn stats(state: web::Data<AppState>) -> HttpResponse {
         .enumerate()
         .map(|(i, a)| {
             json!({"api_key": a.api_key, "open_orders": ex.open_orders(i).len(), "dcp_window_s": a.dcp_window_s,
-                   "dcp_connections": a.dcp_connections, "dcp_fired": a.dcp_fired})
+                   "dcp_connections": a.dcp_connections, "dcp_fired": a.dcp_fired, "flat_at_us": a.flat_at_us})
         })
         .collect();
     let stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());

@@ -105,6 +105,8 @@ pub struct Account {
     /// When the last such connection went away.
     pub dcp_lost_at_ms: Option<u64>,
     pub dcp_fired: u64,
+    /// When the account's last open order closed (µs since the epoch); None while any is open.
+    pub flat_at_us: Option<u64>,
     pub tx: broadcast::Sender<PrivateEvent>,
 }
 
@@ -171,6 +173,7 @@ impl Exchange {
                 dcp_connections: 0,
                 dcp_lost_at_ms: None,
                 dcp_fired: 0,
+                flat_at_us: None,
                 tx: broadcast::channel(8192).0,
             })
             .collect();

@@ -183,6 +183,7 @@ impl Exchange {
             updated_time: now.to_string(),
         };
         self.orders.insert(seq, SimOrder { seq, account, info });
+        self.accounts[account].flat_at_us = None;
         self.by_order_id.insert(order_id.clone(), seq);
         if !link_id.is_empty() {
             self.by_link_id.insert((account, link_id.clone()), seq);
@@ -385,6 +386,9 @@ impl Exchange {
         let account = order.account;
         let info = order.info.clone();
         self.retire(order);
+        if !self.orders.values().any(|o| o.account == account) {
+            self.accounts[account].flat_at_us = Some(crate::state::now_us());
+        }
         self.send_private(account, "order", vec![info], now);
         ids
     }
