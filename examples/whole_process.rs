@@ -18,11 +18,18 @@ const SECRET: &str = "bench-secret";
 const SYMBOLS: [&str; 4] = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"];
 
 fn now_us() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
 }
 
 fn sim(tick_ms: u64) -> SimHandle {
-    let mut cfg = SimConfig { accounts: vec![(KEY.into(), SECRET.into())], tick: Duration::from_millis(tick_ms), ..Default::default() };
+    let mut cfg = SimConfig {
+        accounts: vec![(KEY.into(), SECRET.into())],
+        tick: Duration::from_millis(tick_ms),
+        ..Default::default()
+    };
     cfg.limits.orders_per_sec = 1_000_000;
     cfg.limits.reads_per_sec = 1_000_000;
     bybit_sim::spawn(cfg).expect("sim")
@@ -100,7 +107,14 @@ dir = "{}"
 }
 
 async fn sim_stats(sim: &SimHandle) -> Value {
-    awc::Client::new().get(format!("{}/sim/stats", sim.rest_url())).send().await.unwrap().json().await.unwrap()
+    awc::Client::new()
+        .get(format!("{}/sim/stats", sim.rest_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn wait_open(sim: &SimHandle, n: u64, limit: Duration) -> bool {
@@ -126,7 +140,11 @@ fn wait_exit(bot: &mut Bot, limit: Duration) -> Option<(i32, Instant)> {
 }
 
 async fn set_faults(sim: &SimHandle, f: Value) {
-    awc::Client::new().put(format!("{}/sim/faults", sim.rest_url())).send_json(&f).await.unwrap();
+    awc::Client::new()
+        .put(format!("{}/sim/faults", sim.rest_url()))
+        .send_json(&f)
+        .await
+        .unwrap();
 }
 
 fn sigterm(bot: &Bot) {
@@ -166,8 +184,18 @@ async fn time_to_flat() {
                 let exit_ms = exited.duration_since(start).as_secs_f64() * 1000.0;
                 let flat_us = sim_stats(&sim).await["accounts"][0]["flat_at_us"].as_u64().unwrap_or(0);
                 let flat_ms = flat_us.saturating_sub(t0) as f64 / 1000.0;
-                let x = |v: f64| if rtt == 0 { "–".to_string() } else { format!("{:.2}", v / rtt as f64) };
-                println!("| {orders} | {nsym} | {rtt} | {flat_ms:.1} | {} | {exit_ms:.1} | {} | {code} |", x(flat_ms), x(exit_ms));
+                let x = |v: f64| {
+                    if rtt == 0 {
+                        "–".to_string()
+                    } else {
+                        format!("{:.2}", v / rtt as f64)
+                    }
+                };
+                println!(
+                    "| {orders} | {nsym} | {rtt} | {flat_ms:.1} | {} | {exit_ms:.1} | {} | {code} |",
+                    x(flat_ms),
+                    x(exit_ms)
+                );
             }
         }
     }
@@ -180,7 +208,12 @@ async fn deadline_accuracy() {
     println!("|---|---|---|---|");
     for deadline in [1000u64, 3000] {
         let sim = sim(100);
-        let mut bot = start_bot(&sim, &SYMBOLS[..1], 2, &format!("deadline_ms = {deadline}\norder_manager_ms = {}", deadline * 3));
+        let mut bot = start_bot(
+            &sim,
+            &SYMBOLS[..1],
+            2,
+            &format!("deadline_ms = {deadline}\norder_manager_ms = {}", deadline * 3),
+        );
         if !wait_open(&sim, 4, Duration::from_secs(30)).await {
             continue;
         }
@@ -221,18 +254,50 @@ async fn tick_to_quote(secs: u64) {
     let bot = start_bot(&sim, &SYMBOLS[..2], 4, "");
     wait_open(&sim, 16, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let metrics = String::from_utf8(awc::Client::new().get(format!("http://{}/metrics", bot.control)).send().await.unwrap().body().limit(1 << 22).await.unwrap().to_vec()).unwrap();
+    let metrics = String::from_utf8(
+        awc::Client::new()
+            .get(format!("http://{}/metrics", bot.control))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .limit(1 << 22)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     println!("| path | count | p50 ≤ µs | p99 ≤ µs | p99.9 ≤ µs |");
     println!("|---|---|---|---|---|");
-    for (label, name) in [("desired quotes emitted (Strategy)", "mmbot_tick_to_quote_seconds"), ("order request handed to HTTP (OrderManager)", "mmbot_tick_to_request_seconds")] {
-        let count = metrics.lines().find(|l| l.starts_with(&format!("{name}_count"))).and_then(|l| l.rsplit(' ').next()).unwrap_or("0");
+    for (label, name) in [
+        ("desired quotes emitted (Strategy)", "mmbot_tick_to_quote_seconds"),
+        ("order request handed to HTTP (OrderManager)", "mmbot_tick_to_request_seconds"),
+    ] {
+        let count = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}_count")))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or("0");
         let q = |p| quantile(&metrics, name, p).map(|v| format!("{:.0}", v * 1e6)).unwrap_or("–".into());
         println!("| {label} | {count} | {} | {} | {} |", q(0.5), q(0.99), q(0.999));
     }
     // Cross-check from the exchange's side: batch requests received per second of quoting.
-    let recent: Vec<Value> = awc::Client::new().get(format!("{}/sim/requests", sim.rest_url())).send().await.unwrap().json().await.unwrap();
-    let batches = recent.iter().filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("-batch"))).count();
-    println!("\nThe simulator received {batches} batch requests in the run ({:.1}/s).\n", batches as f64 / secs as f64);
+    let recent: Vec<Value> = awc::Client::new()
+        .get(format!("{}/sim/requests", sim.rest_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let batches = recent
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("-batch")))
+        .count();
+    println!(
+        "\nThe simulator received {batches} batch requests in the run ({:.1}/s).\n",
+        batches as f64 / secs as f64
+    );
 }
 
 fn throughput() {
@@ -245,7 +310,13 @@ fn throughput() {
         topic: "orderbook.50.BTCUSDT".into(),
         kind: UpdateType::Snapshot,
         ts: 1,
-        data: BookData { s: "BTCUSDT".into(), b: (1..=50).map(|i| level(300_000 - i, 125)).collect(), a: (1..=50).map(|i| level(300_000 + i, 125)).collect(), u: 1, seq: 1 },
+        data: BookData {
+            s: "BTCUSDT".into(),
+            b: (1..=50).map(|i| level(300_000 - i, 125)).collect(),
+            a: (1..=50).map(|i| level(300_000 + i, 125)).collect(),
+            u: 1,
+            seq: 1,
+        },
         cts: 1,
     };
     let n = 500_000u64;
@@ -256,7 +327,13 @@ fn throughput() {
                 topic: snapshot.topic.clone(),
                 kind: UpdateType::Delta,
                 ts: 1,
-                data: BookData { s: "BTCUSDT".into(), b: vec![level(299_999 - j, 100 + j), level(299_990 - j, 0)], a: vec![level(300_001 + j, 200 + j)], u: i + 2, seq: i + 2 },
+                data: BookData {
+                    s: "BTCUSDT".into(),
+                    b: vec![level(299_999 - j, 100 + j), level(299_990 - j, 0)],
+                    a: vec![level(300_001 + j, 200 + j)],
+                    u: i + 2,
+                    seq: i + 2,
+                },
                 cts: 1,
             };
             serde_json::to_string(&m).unwrap()
@@ -274,7 +351,10 @@ fn throughput() {
         tops += book.top().is_some() as u64;
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("| deltas | seconds | deltas/s |\n|---|---|---|\n| {n} | {secs:.3} | {:.0} |\n", n as f64 / secs);
+    println!(
+        "| deltas | seconds | deltas/s |\n|---|---|---|\n| {n} | {secs:.3} | {:.0} |\n",
+        n as f64 / secs
+    );
     assert!(tops > 0);
 }
 
@@ -291,8 +371,19 @@ async fn memory_and_startup(secs: u64) {
     let spawned_us = now_us();
     let bot = start_bot(&sim, &SYMBOLS[..3], 4, "");
     wait_open(&sim, 1, Duration::from_secs(30)).await;
-    let recent: Vec<Value> = awc::Client::new().get(format!("{}/sim/requests?since_us={spawned_us}", sim.rest_url())).send().await.unwrap().json().await.unwrap();
-    let first_quote_us = recent.iter().find(|r| r["path"] == "/v5/order/create-batch").and_then(|r| r["at_us"].as_u64()).unwrap_or(spawned_us);
+    let recent: Vec<Value> = awc::Client::new()
+        .get(format!("{}/sim/requests?since_us={spawned_us}", sim.rest_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first_quote_us = recent
+        .iter()
+        .find(|r| r["path"] == "/v5/order/create-batch")
+        .and_then(|r| r["at_us"].as_u64())
+        .unwrap_or(spawned_us);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_start = rss_kb(bot.child.id()).unwrap_or(0);
     tokio::time::sleep(Duration::from_secs(secs)).await;

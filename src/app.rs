@@ -15,6 +15,7 @@ use bybit_v5::rest::{path, Instrument};
 use mmbot_actors::events::Event;
 use mmbot_actors::link_id::{new_run_id, LinkIds};
 use mmbot_actors::metrics::Metrics;
+use mmbot_actors::monitor::Monitor;
 use mmbot_actors::order_manager::OrderManager;
 use mmbot_actors::quoting::Filters;
 use mmbot_actors::recorder::{Record, Recorder};
@@ -28,11 +29,14 @@ use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
 
 use crate::config::{Config, Mode};
+use crate::instance_lock::{self, InstanceLock};
 use crate::startup;
 
 /// What must outlive the actor system: the embedded simulator, if any.
 pub struct Running {
     pub sim: Option<SimHandle>,
+    /// Released when the process ends.
+    pub _lock: InstanceLock,
 }
 
 struct Exchange {
@@ -140,6 +144,9 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
 type SignalSlot = Box<dyn FnOnce(Signals)>;
 
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
+    let account =
+        (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then(|| (c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
+    let lock = instance_lock::acquire(&c.recorder.dir, account)?;
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
     let metrics = Arc::new(Metrics::default());
@@ -254,6 +261,22 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         },
     )
     .start();
+    Monitor::new(
+        Duration::from_millis(c.monitor.interval_ms),
+        vec![
+            ("order_manager", order_manager.clone().recipient()),
+            ("strategy", strategy.clone().recipient()),
+            ("ws_connector", ws.clone().recipient()),
+            ("rest_connector", rest.clone().recipient()),
+            ("web_server", web.clone().recipient()),
+            ("recorder", recorder.clone().recipient()),
+            ("supervisor", supervisor.clone().recipient()),
+        ],
+        recorder.clone(),
+        web.clone(),
+        metrics.clone(),
+    )
+    .start();
     let sd = &c.shutdown;
     let ms = Duration::from_millis;
     let steps = vec![
@@ -299,5 +322,11 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         c.mode.as_str(),
         c.symbols.join(","),
     );
-    Ok((Running { sim: exchange.sim }, signal_slot))
+    Ok((
+        Running {
+            sim: exchange.sim,
+            _lock: lock,
+        },
+        signal_slot,
+    ))
 }

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use mmbot_actors::link_id::valid_prefix;
+use mmbot_actors::monitor::MonitorSettings;
 use mmbot_actors::order_manager::OrderManagerSettings;
 use mmbot_actors::recorder::RecorderSettings;
 use mmbot_actors::risk::RiskLimits;
@@ -127,6 +128,8 @@ pub struct Config {
     pub recorder: RecorderSettings,
     #[serde(default)]
     pub shutdown: ShutdownSettings,
+    #[serde(default)]
+    pub monitor: MonitorSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +355,7 @@ pub fn validate(c: &Config) -> Vec<String> {
         "recorder.file_name",
         "a file name (no '/'), e.g. events-{run_id}.jsonl",
     );
+    need(c.monitor.interval_ms >= 100, "monitor.interval_ms", "at least 100");
     let sd = &c.shutdown;
     need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
     for (key, v) in [

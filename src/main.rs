@@ -4,6 +4,7 @@
 mod app;
 mod cli;
 mod config;
+mod instance_lock;
 mod startup;
 
 use std::process::ExitCode;

@@ -157,11 +157,18 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         // A refused-connections fault may outlast the bot: wait until the exchange listens again.
         let asked = Instant::now();
         while std::net::TcpStream::connect(sim.addr).is_err() {
-            assert!(asked.elapsed() < Duration::from_secs(5), "trial {i}: the exchange does not listen again");
+            assert!(
+                asked.elapsed() < Duration::from_secs(5),
+                "trial {i}: the exchange does not listen again"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // Faults end with the trial; a create in doubt would land within its receive window.
-        awc::Client::new().delete(format!("{}/sim/faults", sim.rest_url())).send().await.unwrap();
+        awc::Client::new()
+            .delete(format!("{}/sim/faults", sim.rest_url()))
+            .send()
+            .await
+            .unwrap();
         if matches!(fault, Fault::SlowCreates) {
             tokio::time::sleep(Duration::from_millis(2000)).await;
         }

@@ -87,6 +87,7 @@ pub enum Event {
         shutdown_id: String,
     },
     ShutdownReport(ShutdownReport),
+    Resources(crate::monitor::ResourceReport),
 }
 
 impl Event {
@@ -115,6 +116,7 @@ impl Event {
             Event::FinalState { .. } => "final_state",
             Event::ShutdownForced { .. } => "shutdown_forced",
             Event::ShutdownReport(_) => "shutdown_report",
+            Event::Resources(_) => "resources",
         }
     }
 }

@@ -37,6 +37,12 @@ pub struct Metrics {
     pub shutdown_cancel_orders: Counter,
     pub shutdown_step_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_events: Counter,
+    pub recorder_bytes: Counter,
+    pub rss_bytes: Gauge,
+    pub open_fds: Gauge,
+    pub threads: Gauge,
+    pub cpu_seconds: Gauge<f64, AtomicU64>,
+    pub mailbox_lag: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_write_errors: Counter,
 }
 
@@ -67,6 +73,12 @@ impl Default for Metrics {
             shutdown_cancel_orders: Counter::default(),
             shutdown_step_seconds: Family::default(),
             recorder_events: Counter::default(),
+            recorder_bytes: Counter::default(),
+            rss_bytes: Gauge::default(),
+            open_fds: Gauge::default(),
+            threads: Gauge::default(),
+            cpu_seconds: Gauge::default(),
+            mailbox_lag: Family::default(),
             recorder_write_errors: Counter::default(),
             registry: Registry::default(),
         };
@@ -117,6 +129,16 @@ impl Default for Metrics {
             "recorder_write_errors",
             "Recorder write or sync failures",
             m.recorder_write_errors.clone(),
+        );
+        registry.register("recorder_bytes", "Bytes written by the recorder", m.recorder_bytes.clone());
+        registry.register("process_resident_memory_bytes", "Resident set size", m.rss_bytes.clone());
+        registry.register("process_open_fds", "Open file descriptors", m.open_fds.clone());
+        registry.register("process_threads", "Threads", m.threads.clone());
+        registry.register("process_cpu_seconds", "CPU time used (user + system)", m.cpu_seconds.clone());
+        registry.register(
+            "mailbox_lag_seconds",
+            "Time for each actor to answer a ping (its mailbox backlog)",
+            m.mailbox_lag.clone(),
         );
         Self { registry, ..m }
     }

@@ -55,6 +55,8 @@ pub struct Recorder {
     dirty: bool,
     failed: Option<String>,
     metrics: Arc<Metrics>,
+    /// Reused buffer for one encoded line.
+    line: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -92,6 +94,7 @@ impl Recorder {
             dirty: false,
             failed: None,
             metrics,
+            line: Vec::with_capacity(512),
         })
     }
 
@@ -105,11 +108,13 @@ impl Recorder {
             return;
         };
         self.seq += 1;
-        let result = append_line(&mut *out, self.seq, now_ms(), event);
+        self.line.clear();
+        let result = append_line(&mut self.line, self.seq, now_ms(), event).and_then(|_| out.write_all(&self.line));
         match result {
             Ok(()) => {
                 self.dirty = true;
                 self.metrics.recorder_events.inc();
+                self.metrics.recorder_bytes.inc_by(self.line.len() as u64);
                 log::debug!(target: "mmbot::recorded", "recorded #{} {}", self.seq, event.kind());
             }
             Err(e) => self.fail(format!("writing {}: {e}", self.path.display())),

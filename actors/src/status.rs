@@ -33,6 +33,7 @@ pub struct StatusView {
     pub desired_quotes: BTreeMap<String, usize>,
     pub recorder_file: String,
     pub pnl: crate::pnl::Pnl,
+    pub resources: Option<crate::monitor::ResourceReport>,
     pub shutdown: Option<ShutdownProgress>,
 }
 
@@ -47,6 +48,7 @@ pub enum StatusPatch {
     DesiredQuotes { symbol: String, count: usize },
     Shutdown(ShutdownProgress),
     Pnl(crate::pnl::Pnl),
+    Resources(crate::monitor::ResourceReport),
 }
 
 impl StatusView {
@@ -67,6 +69,7 @@ impl StatusView {
                 self.desired_quotes.insert(symbol, count);
             }
             StatusPatch::Pnl(p) => self.pnl = p,
+            StatusPatch::Resources(r) => self.resources = Some(r),
             StatusPatch::Shutdown(p) => {
                 self.shutting_down = true;
                 self.ready = false;

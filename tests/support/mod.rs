@@ -63,6 +63,8 @@ pub struct BotOptions {
     pub strategy: &'static str,
     /// Lines of the [risk] section.
     pub risk: &'static str,
+    /// Control address (a free port when None).
+    pub control: Option<SocketAddr>,
 }
 
 impl Default for BotOptions {
@@ -78,6 +80,7 @@ impl Default for BotOptions {
             recorder: "",
             strategy: "",
             risk: "",
+            control: None,
         }
     }
 }
@@ -103,7 +106,7 @@ pub fn start_bot(name: &str, sim: &SimHandle, opts: BotOptions) -> Bot {
 
 /// Start the bot with its files in `dir` (which may already hold a `data/` directory).
 pub fn start_bot_in(dir: PathBuf, sim: &SimHandle, opts: BotOptions) -> Bot {
-    let control = free_port();
+    let control = opts.control.unwrap_or_else(free_port);
     let symbols = opts.symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
     let config = format!(
         r#"mode = "{mode}"

@@ -1,0 +1,129 @@
+//! Monitor: samples the process's resources and each actor's mailbox lag (time for a `Ping` to be
+//! answered: a backlog shows as lag) every interval, into `/metrics`, `/status` and the recorder.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+use serde::Serialize;
+
+use crate::events::Event;
+use crate::metrics::{labels, Metrics};
+use crate::recorder::{Record, Recorder};
+use crate::resources::{sample, Usage};
+use crate::status::StatusPatch;
+use crate::web_server::WebServer;
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorSettings {
+    /// How often resources and mailbox lag are sampled (and recorded).
+    pub interval_ms: u64,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self { interval_ms: 10_000 }
+    }
+}
+
+/// Answered as soon as the actor gets to it.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Ping;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceReport {
+    #[serde(flatten)]
+    pub usage: Usage,
+    /// Milliseconds each actor took to answer a ping (None: it did not answer within a second).
+    pub mailbox_lag_ms: Vec<(String, Option<f64>)>,
+}
+
+pub struct Monitor {
+    interval: Duration,
+    actors: Vec<(&'static str, Recipient<Ping>)>,
+    recorder: Addr<Recorder>,
+    web: Addr<WebServer>,
+    metrics: Arc<Metrics>,
+}
+
+impl Monitor {
+    pub fn new(
+        interval: Duration,
+        actors: Vec<(&'static str, Recipient<Ping>)>,
+        recorder: Addr<Recorder>,
+        web: Addr<WebServer>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            interval,
+            actors,
+            recorder,
+            web,
+            metrics,
+        }
+    }
+
+    fn sample(&mut self, ctx: &mut Context<Self>) {
+        let actors = self.actors.clone();
+        let fut = async move {
+            let lags = join_all(actors.into_iter().map(|(name, r)| async move {
+                let t = Instant::now();
+                let ok = r.send(Ping).timeout(Duration::from_secs(1)).await.is_ok();
+                (name.to_string(), ok.then(|| t.elapsed().as_secs_f64() * 1000.0))
+            }))
+            .await;
+            ResourceReport {
+                usage: sample(),
+                mailbox_lag_ms: lags,
+            }
+        };
+        ctx.spawn(fut.into_actor(self).map(|report, act, _| {
+            let m = &act.metrics;
+            let u = &report.usage;
+            m.rss_bytes.set(u.rss_bytes.unwrap_or(0) as i64);
+            m.open_fds.set(u.open_fds.unwrap_or(0) as i64);
+            m.threads.set(u.threads.unwrap_or(0) as i64);
+            m.cpu_seconds.set(u.cpu_seconds.unwrap_or(0.0));
+            for (name, lag) in &report.mailbox_lag_ms {
+                m.mailbox_lag
+                    .get_or_create(&labels(&[("actor", name)]))
+                    .set(lag.map(|l| l / 1000.0).unwrap_or(f64::INFINITY));
+            }
+            act.web.do_send(StatusPatch::Resources(report.clone()));
+            act.recorder.do_send(Record(Event::Resources(report)));
+        }));
+    }
+}
+
+impl Actor for Monitor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.sample(ctx);
+        ctx.run_interval(self.interval, |act, ctx| act.sample(ctx));
+    }
+}
+
+/// `impl Handler<Ping>` for actors that have nothing else to do with it.
+#[macro_export]
+macro_rules! answers_ping {
+    ($($actor:ty),*) => {
+        $(impl actix::Handler<$crate::monitor::Ping> for $actor {
+            type Result = ();
+            fn handle(&mut self, _: $crate::monitor::Ping, _: &mut Self::Context) {}
+        })*
+    };
+}
+
+answers_ping!(
+    crate::order_manager::OrderManager,
+    crate::strategy::Strategy,
+    crate::ws_connector::WsConnector,
+    crate::rest_connector::RestConnector,
+    crate::web_server::WebServer,
+    crate::recorder::Recorder,
+    crate::supervisor::Supervisor
+);
