@@ -145,7 +145,7 @@ type SignalSlot = Box<dyn FnOnce(Signals)>;
 
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let account =
-        (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then(|| (c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
+        (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
     let lock = instance_lock::acquire(&c.recorder.dir, account)?;
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
