@@ -20,7 +20,13 @@ const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 
 fn proc_sample(pid: u32) -> Option<(u64, u64, u64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |k: &str| status.lines().find(|l| l.starts_with(k)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok());
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let cpu = (f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?) as f64 / 100.0;
@@ -44,9 +50,17 @@ fn spawn_bot(config: &std::path::Path) -> Child {
 
 fn main() {
     let a: Vec<u64> = std::env::args().skip(1).take(3).map(|s| s.parse().expect("numbers")).collect();
-    let (duration, every, sample_every) = (a.first().copied().unwrap_or(180), a.get(1).copied().unwrap_or(60), a.get(2).copied().unwrap_or(2));
+    let (duration, every, sample_every) = (
+        a.first().copied().unwrap_or(180),
+        a.get(1).copied().unwrap_or(60),
+        a.get(2).copied().unwrap_or(2),
+    );
     let csv_path = std::env::args().nth(4).unwrap_or_else(|| "target/soak.csv".into());
-    let mut cfg = SimConfig { accounts: vec![(KEY.into(), SECRET.into())], tick: Duration::from_millis(20), ..Default::default() };
+    let mut cfg = SimConfig {
+        accounts: vec![(KEY.into(), SECRET.into())],
+        tick: Duration::from_millis(20),
+        ..Default::default()
+    };
     cfg.limits.orders_per_sec = 100;
     let sim = bybit_sim::spawn(cfg).unwrap();
     let dir = std::env::temp_dir().join(format!("mmbot-soak-{}", std::process::id()));
@@ -80,7 +94,11 @@ fn main() {
         let mut child = spawn_bot(&config);
         let quote_ms = local.block_on(&rt, async {
             loop {
-                let n = client().open_orders_with_prefix(&SYMBOLS, "soak").await.map(|v| v.len()).unwrap_or(0);
+                let n = client()
+                    .open_orders_with_prefix(&SYMBOLS, "soak")
+                    .await
+                    .map(|v| v.len())
+                    .unwrap_or(0);
                 if n >= 24 {
                     return spawned.elapsed().as_millis();
                 }
@@ -104,19 +122,34 @@ fn main() {
         // SAFETY: kill(2) on our own child with a valid signal.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let code = child.wait().map(|s| s.code().unwrap_or(-1)).unwrap_or(-1);
-        let orphans = local.block_on(&rt, async { client().open_orders_with_prefix(&SYMBOLS, "soak").await.map(|v| v.len()) }).unwrap_or_else(|e| panic!("the exchange did not answer: {e}"));
+        let orphans = local
+            .block_on(&rt, async {
+                client().open_orders_with_prefix(&SYMBOLS, "soak").await.map(|v| v.len())
+            })
+            .unwrap_or_else(|e| panic!("the exchange did not answer: {e}"));
         restarts.push((quote_ms, code, orphans));
         eprintln!("run {run}: quoting after {quote_ms} ms, exit {code}, {orphans} orders left");
     }
     // Least-squares slope of RSS over time (KB per minute).
     let n = samples.len() as f64;
-    let (mx, my) = (samples.iter().map(|s| s.0).sum::<f64>() / n, samples.iter().map(|s| s.1).sum::<f64>() / n);
-    let slope = samples.iter().map(|(x, y)| (x - mx) * (y - my)).sum::<f64>() / samples.iter().map(|(x, _)| (x - mx).powi(2)).sum::<f64>().max(1e-9) * 60.0;
+    let (mx, my) = (
+        samples.iter().map(|s| s.0).sum::<f64>() / n,
+        samples.iter().map(|s| s.1).sum::<f64>() / n,
+    );
+    let slope = samples.iter().map(|(x, y)| (x - mx) * (y - my)).sum::<f64>()
+        / samples.iter().map(|(x, _)| (x - mx).powi(2)).sum::<f64>().max(1e-9)
+        * 60.0;
     let growth = slope * duration as f64 / 60.0;
-    let verdict = if growth.abs() < 0.10 * my { "flat (no leak)" } else { "GROWING: investigate" };
+    let verdict = if growth.abs() < 0.10 * my {
+        "flat (no leak)"
+    } else {
+        "GROWING: investigate"
+    };
     let orphans: usize = restarts.iter().map(|r| r.2).sum();
     let quote = restarts.iter().map(|r| r.0).max().unwrap_or(0);
-    println!("| duration | runs (restarts) | orphans after exits | exit codes | slowest restart to quote | mean RSS | RSS slope | verdict |");
+    println!(
+        "| duration | runs (restarts) | orphans after exits | exit codes | slowest restart to quote | mean RSS | RSS slope | verdict |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let codes: Vec<String> = restarts.iter().map(|r| r.1.to_string()).collect();
     println!(

@@ -29,6 +29,11 @@ pub enum Command {
     Run(RunArgs),
     /// Check a configuration file and print what is wrong.
     CheckConfig(RunArgs),
+    /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -62,7 +62,14 @@ pub fn acquire(data_dir: &Path, account: Option<(&str, &str)>) -> anyhow::Result
         &format!("data directory {}", data_dir.display()),
     )?];
     if let Some((url, key)) = account {
-        files.push(lock(&account_lock_path(url, key), &format!("the account at {url}"))?);
+        let path = account_lock_path(url, key);
+        match lock(&path, &format!("the account at {url}")) {
+            Ok(f) => files.push(f),
+            // Someone holds it: refuse. Cannot create it (read-only root filesystem): go on with
+            // the data-directory lock alone, and say so.
+            Err(e) if e.to_string().contains("is in use by") => return Err(e),
+            Err(e) => log::warn!("account lock unavailable ({e:#}); only the data directory is locked"),
+        }
     }
     Ok(InstanceLock { _files: files })
 }

@@ -4,6 +4,7 @@
 mod app;
 mod cli;
 mod config;
+mod health;
 mod instance_lock;
 mod startup;
 
@@ -14,10 +15,25 @@ use clap::Parser;
 use cli::{Cli, Command, RunArgs};
 use mmbot_actors::report::exit_code;
 
+/// Human-readable logs by default; one JSON object per line with `MMBOT_LOG_FORMAT=json`, for
+/// container log collectors.
 fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
+    let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if std::env::var("MMBOT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.format(|buf, record| {
+            use std::io::Write;
+            let line = serde_json::json!({
+                "ts": buf.timestamp_millis().to_string(),
+                "level": record.level().as_str(),
+                "target": record.target(),
+                "message": record.args().to_string(),
+            });
+            writeln!(buf, "{line}")
+        });
+    } else {
+        builder.format_timestamp_millis();
+    }
+    builder.init();
 }
 
 fn check_config(args: &RunArgs) -> i32 {
@@ -72,6 +88,13 @@ fn main() -> ExitCode {
         None => run(&cli.run),
         Some(Command::Run(args)) => run(&args),
         Some(Command::CheckConfig(args)) => check_config(&args),
+        Some(Command::Health { url }) => match health::check(&url) {
+            Ok(()) => exit_code::CLEAN,
+            Err(e) => {
+                eprintln!("unhealthy: {e:#}");
+                exit_code::COULD_NOT_START
+            }
+        },
     };
     ExitCode::from(code as u8)
 }

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub ws_reconnects: Family<Labels, Counter>,
     pub ws_malformed_frames: Counter,
     pub book_gaps: Counter,
+    pub book_update_lag: Histogram,
     pub tick_to_quote: Histogram,
     pub tick_to_request: Histogram,
     pub shutdown_cancel_orders: Counter,
@@ -68,6 +69,7 @@ impl Default for Metrics {
             ws_reconnects: Family::default(),
             ws_malformed_frames: Counter::default(),
             book_gaps: Counter::default(),
+            book_update_lag: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             tick_to_quote: Histogram::new(exponential_buckets(0.000_001, 2.0, 22)),
             tick_to_request: Histogram::new(exponential_buckets(0.000_001, 2.0, 22)),
             shutdown_cancel_orders: Counter::default(),
@@ -139,6 +141,11 @@ impl Default for Metrics {
             "mailbox_lag_seconds",
             "Time for each actor to answer a ping (its mailbox backlog)",
             m.mailbox_lag.clone(),
+        );
+        registry.register(
+            "book_update_lag_seconds",
+            "Exchange timestamp of a book update to its arrival here",
+            m.book_update_lag.clone(),
         );
         Self { registry, ..m }
     }

@@ -60,6 +60,21 @@ fn token_matches(expected: &Secret, req: &HttpRequest) -> bool {
     !a.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
+const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");
+
+/// The dashboard: plain HTML and one script over /status; nothing loaded from elsewhere.
+async fn dashboard() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'"))
+        .body(DASHBOARD_HTML)
+}
+
+async fn dashboard_js() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(DASHBOARD_JS)
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
@@ -130,6 +145,8 @@ impl WebServer {
             App::new()
                 .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024))
+                .route("/", web::get().to(dashboard))
+                .route("/dashboard.js", web::get().to(dashboard_js))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/status", web::get().to(status))

@@ -299,6 +299,8 @@ impl PublicStream {
                     let Ok(text) = std::str::from_utf8(&text) else { malformed(&self.targets.metrics, "public", &"not UTF-8", ""); continue };
                     match decode(text) {
                         Ok(Frame::Book(m)) => {
+                            let lag_ms = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)).saturating_sub(m.ts);
+                            self.targets.metrics.book_update_lag.observe(lag_ms as f64 / 1000.0);
                             let symbol = m.data.s.clone();
                             let book = books.entry(symbol.clone()).or_default();
                             match book.apply(&m) {
