@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # mmbot and bybit-sim in a small runtime image.
 #   docker build -t mmbot .                       (with registry access: rust + debian images)
 # Without registry access, deploy/docker-e2e.sh builds a local Debian base image and passes
@@ -14,7 +13,7 @@ COPY . .
 RUN if [ "$PREBUILT" = "1" ]; then \
       test -x target/release/mmbot && test -x target/release/bybit-sim; \
     else \
-      cargo build --release --locked --bin mmbot --bin bybit-sim; \
+      cargo build --release --locked -p mmbot -p bybit-sim --bins; \
     fi \
  && mkdir -p /out && cp target/release/mmbot target/release/bybit-sim /out/
 

@@ -47,6 +47,16 @@ async fn shutdown_without_valid_token_is_401_and_the_bot_keeps_quoting() {
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(metrics.contains("mmbot_orders_placed_total"), "{metrics}");
     assert_eq!(http.get(bot.control_url("/healthz")).send().await.unwrap().status().as_u16(), 200);
+    // HTTP/2 is off: an h2c prior-knowledge preface gets an HTTP/1 error, not an h2 SETTINGS frame.
+    {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(bot.control).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        let mut buf = [0u8; 16];
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert!(n == 0 || buf.starts_with(b"HTTP/1.1"), "no HTTP/2 on the control server: {:?}", &buf[..n]);
+    }
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(45));
     assert_eq!(exit.code, 0);
