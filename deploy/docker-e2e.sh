@@ -28,6 +28,7 @@ if ! docker pull -q debian:bookworm-slim >/dev/null 2>&1; then
     command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap; }
     rootfs=$(mktemp -d)
     debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+    rm -rf "$rootfs"/usr/share/doc "$rootfs"/usr/share/man "$rootfs"/usr/share/locale "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/*
     tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
     rm -rf "$rootfs"
   fi
