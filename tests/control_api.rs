@@ -55,7 +55,11 @@ async fn shutdown_without_valid_token_is_401_and_the_bot_keeps_quoting() {
         s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
         let mut buf = [0u8; 16];
         let n = s.read(&mut buf).unwrap_or(0);
-        assert!(n == 0 || buf.starts_with(b"HTTP/1.1"), "no HTTP/2 on the control server: {:?}", &buf[..n]);
+        assert!(
+            n == 0 || buf.starts_with(b"HTTP/1.1"),
+            "no HTTP/2 on the control server: {:?}",
+            &buf[..n]
+        );
     }
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(45));

@@ -43,7 +43,10 @@ fn now_ms() -> u64 {
 
 impl Client {
     pub fn new(base: &str, api_key: &str, secret: &str) -> Self {
-        let http = awc::Client::builder().timeout(Duration::from_secs(10)).max_http_version(awc::http::Version::HTTP_11).finish();
+        let http = awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .max_http_version(awc::http::Version::HTTP_11)
+            .finish();
         Self {
             base: base.trim_end_matches('/').to_string(),
             api_key: api_key.into(),
@@ -53,7 +56,10 @@ impl Client {
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http = awc::Client::builder().timeout(timeout).max_http_version(awc::http::Version::HTTP_11).finish();
+        self.http = awc::Client::builder()
+            .timeout(timeout)
+            .max_http_version(awc::http::Version::HTTP_11)
+            .finish();
         self
     }
 
