@@ -95,7 +95,12 @@ impl Event {
     pub fn is_urgent(&self) -> bool {
         matches!(
             self,
-            Event::ShutdownStarted { .. } | Event::ShutdownForced { .. } | Event::ShutdownReport(_) | Event::Error { .. }
+            Event::ShutdownStarted { .. }
+                | Event::ShutdownForced { .. }
+                | Event::ShutdownReport(_)
+                | Event::Error { .. }
+                | Event::StartupReconciliation { .. }
+                | Event::DeadManSwitch { .. }
         )
     }
 
