@@ -7,6 +7,7 @@
 
 pub mod book;
 pub mod events;
+pub mod in_flight;
 pub mod link_id;
 pub mod metrics;
 pub mod monitor;

@@ -19,6 +19,7 @@ use bybit_v5::rest::{path, Execution, OrderInfo, MAX_BATCH_ITEMS};
 use bybit_v5::RetCode;
 
 use crate::events::Event;
+use crate::in_flight::InFlight;
 use crate::link_id::LinkIds;
 use crate::metrics::{labels, Metrics};
 use crate::order_diff::{diff, Action};
@@ -150,22 +151,6 @@ pub struct OrderManager {
     recorder: Addr<Recorder>,
     web: Addr<WebServer>,
     metrics: Arc<Metrics>,
-}
-
-/// Decrements the in-flight count however a request ends.
-struct InFlight(Rc<Cell<usize>>);
-
-impl InFlight {
-    fn new(c: &Rc<Cell<usize>>) -> Self {
-        c.set(c.get() + 1);
-        Self(c.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

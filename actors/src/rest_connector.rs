@@ -9,6 +9,7 @@ use actix::prelude::*;
 
 use bybit_v5::rest::path;
 
+use crate::in_flight::InFlight;
 use crate::rest_client::{Answer, RestClient, RestError};
 use crate::stop::{StepStatus, Stop, StopAck};
 
@@ -82,22 +83,6 @@ impl RestConnector {
 
 impl Actor for RestConnector {
     type Context = Context<Self>;
-}
-
-/// Decrements the in-flight count however the request ends (answered, failed, dropped).
-struct InFlight(Rc<Cell<usize>>);
-
-impl InFlight {
-    fn new(c: &Rc<Cell<usize>>) -> Self {
-        c.set(c.get() + 1);
-        Self(c.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
-    }
 }
 
 impl Handler<Call> for RestConnector {

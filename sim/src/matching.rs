@@ -17,6 +17,15 @@ use crate::synthetic::walk;
 
 pub const EC_POST_ONLY: &str = "EC_PostOnlyWillTakeLiquidity";
 
+/// How an amend or cancel names its order.
+#[derive(Clone, Copy)]
+struct OrderRef<'a> {
+    category: Option<Category>,
+    symbol: &'a str,
+    order_id: Option<&'a str>,
+    order_link_id: Option<&'a str>,
+}
+
 fn valid_link_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 36 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
@@ -224,16 +233,26 @@ impl Exchange {
         }
     }
 
-    pub fn amend_order(&mut self, account: usize, req: &AmendOrder, now: u64) -> Result<OrderIds, ApiError> {
-        check_category(req.category)?;
-        self.spec_checked(&req.symbol)?;
-        if req.order_id.is_none() && req.order_link_id.is_none() {
+    /// The open order an amend or cancel names (by orderId or orderLinkId, on this symbol).
+    fn locate(&self, account: usize, ids: OrderRef<'_>, too_late: &str) -> Result<u64, ApiError> {
+        check_category(ids.category)?;
+        self.spec_checked(ids.symbol)?;
+        if ids.order_id.is_none() && ids.order_link_id.is_none() {
             return Err(ApiError::param("params error: orderId or orderLinkId is required"));
         }
-        let seq = self
-            .find_open(account, req.order_id.as_deref(), req.order_link_id.as_deref())
-            .filter(|s| self.orders[s].info.symbol == req.symbol)
-            .ok_or_else(|| ApiError::new(RetCode::OrderNotFound, "order not exists or too late to replace"))?;
+        self.find_open(account, ids.order_id, ids.order_link_id)
+            .filter(|s| self.orders[s].info.symbol == ids.symbol)
+            .ok_or_else(|| ApiError::new(RetCode::OrderNotFound, too_late))
+    }
+
+    pub fn amend_order(&mut self, account: usize, req: &AmendOrder, now: u64) -> Result<OrderIds, ApiError> {
+        let named = OrderRef {
+            category: req.category,
+            symbol: &req.symbol,
+            order_id: req.order_id.as_deref(),
+            order_link_id: req.order_link_id.as_deref(),
+        };
+        let seq = self.locate(account, named, "order not exists or too late to replace")?;
         let (side, old_price, cum) = {
             let o = &self.orders[&seq].info;
             (o.side, o.price, o.cum_exec_qty)
@@ -288,15 +307,13 @@ impl Exchange {
     }
 
     pub fn cancel_order(&mut self, account: usize, req: &CancelOrder, now: u64) -> Result<OrderIds, ApiError> {
-        check_category(req.category)?;
-        self.spec_checked(&req.symbol)?;
-        if req.order_id.is_none() && req.order_link_id.is_none() {
-            return Err(ApiError::param("params error: orderId or orderLinkId is required"));
-        }
-        let seq = self
-            .find_open(account, req.order_id.as_deref(), req.order_link_id.as_deref())
-            .filter(|s| self.orders[s].info.symbol == req.symbol)
-            .ok_or_else(|| ApiError::new(RetCode::OrderNotFound, "order not exists or too late to cancel"))?;
+        let named = OrderRef {
+            category: req.category,
+            symbol: &req.symbol,
+            order_id: req.order_id.as_deref(),
+            order_link_id: req.order_link_id.as_deref(),
+        };
+        let seq = self.locate(account, named, "order not exists or too late to cancel")?;
         let ids = self.finish(seq, OrderStatus::Cancelled, "CancelByUser", "EC_PerCancelRequest", now);
         self.publish_book(&req.symbol, now);
         Ok(ids)
