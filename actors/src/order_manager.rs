@@ -571,7 +571,9 @@ impl Handler<DesiredQuotes> for OrderManager {
             return;
         }
         self.desired.insert(msg.symbol.clone(), msg.quotes);
-        self.ticks.insert(msg.symbol.clone(), msg.tick);
+        // Latency is measured only when the quotes can go out at once (no wave in flight).
+        let tick = msg.tick.filter(|_| !self.busy.contains(&msg.symbol));
+        self.ticks.insert(msg.symbol.clone(), tick);
         self.act(&msg.symbol, ctx);
     }
 }
@@ -755,8 +757,25 @@ impl Handler<Stop> for OrderManager {
         let create_window = self.create_window;
         let fut = async move {
             let mut outcome = OrdersOutcome::default();
-            while in_flight.get() > 0 && Instant::now() < end {
-                tokio::time::sleep(Duration::from_millis(2)).await;
+            // The first cancel goes out at once, while requests in flight settle: flat after one
+            // round trip. Whatever those requests create is found by the verification below,
+            // which only starts once they have settled, and cancelled in the next round.
+            let first_cancel = async {
+                if dry_run {
+                    return None;
+                }
+                let left = end.saturating_duration_since(Instant::now());
+                Some(cancel_once(&rest, &symbols, &ids, scope, left / 2).await)
+            };
+            let drain = async {
+                while in_flight.get() > 0 && Instant::now() < end {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            };
+            let (first, ()) = futures_util::future::join(first_cancel, drain).await;
+            if let Some(n) = first {
+                outcome.attempts = 1;
+                outcome.cancelled = n;
             }
             let drained = in_flight.get() == 0;
             if !drained {
@@ -770,7 +789,7 @@ impl Handler<Stop> for OrderManager {
                 outcome.remaining = Some(0);
                 return (outcome, drained, None);
             }
-            let mut need_cancel = true;
+            let mut need_cancel = false;
             loop {
                 let left = end.saturating_duration_since(Instant::now());
                 if left.is_zero() {
