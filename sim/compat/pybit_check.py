@@ -1,0 +1,43 @@
+"""Bybit's official Python SDK (pybit) against bybit-sim, unmodified: only its endpoint is
+pointed at the simulator. Usage: pip install pybit websocket-client; python3 pybit_check.py HOST:PORT KEY SECRET
+Checks instruments, book, post-only place/amend/cancel/cancel-all, open orders, the private
+order stream, and DCP."""
+import sys
+import threading
+import time
+
+import pybit.unified_trading as unified
+from pybit.unified_trading import HTTP, WebSocket
+
+addr, key, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+http = HTTP(testnet=False, api_key=key, api_secret=secret)
+http.endpoint = f"http://{addr}"
+
+info = http.get_instruments_info(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+tick = float(info["priceFilter"]["tickSize"])
+book = http.get_orderbook(category="linear", symbol="BTCUSDT", limit=5)["result"]
+bid = float(book["b"][0][0])
+price = f"{bid - 50 * tick:.1f}"
+
+updates = []
+unified.PRIVATE_WSS = f"ws://{addr}/v5/private"  # the documented URL template, pointed here
+ws = WebSocket(testnet=False, channel_type="private", api_key=key, api_secret=secret)
+ws.order_stream(callback=lambda m: updates.append(m))
+time.sleep(0.5)
+
+r = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.001",
+                     price=price, timeInForce="PostOnly", orderLinkId="pybit-1", positionIdx=0)
+oid = r["result"]["orderId"]
+http.amend_order(category="linear", symbol="BTCUSDT", orderId=oid, price=f"{bid - 60 * tick:.1f}")
+http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.001",
+                 price=price, timeInForce="PostOnly", orderLinkId="pybit-2")
+open_ = http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+assert len(open_) == 2, open_
+http.cancel_order(category="linear", symbol="BTCUSDT", orderLinkId="pybit-2")
+http.cancel_all_orders(category="linear", symbol="BTCUSDT")
+assert http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"] == []
+http.set_dcp(timeWindow=10, product="DERIVATIVES")
+time.sleep(0.5)
+assert any(u.get("topic") == "order" for u in updates), updates
+print(f"pybit OK: instruments, book, place/amend/cancel/cancel-all, open orders, DCP; {len(updates)} order updates on the private stream")
+ws.exit()
