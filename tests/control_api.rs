@@ -35,7 +35,7 @@ async fn shutdown_without_valid_token_is_401_and_the_bot_keeps_quoting() {
     assert!(bot.is_running());
     assert_eq!(http.get(bot.control_url("/readyz")).send().await.unwrap().status().as_u16(), 200);
     assert!(bot_orders(&sim, &symbols).await.len() >= 24, "still quoting");
-    let status: Value = http.get(bot.control_url("/status")).send().await.unwrap().json().await.unwrap();
+    let status = bot.status().await;
     assert_eq!(status["mode"], "paper");
     assert_eq!(status["shutting_down"], false);
     assert!(status["open_orders"].as_array().unwrap().len() >= 24);
@@ -89,7 +89,7 @@ async fn readyz_turns_503_as_soon_as_shutdown_starts() {
     assert_eq!(r.status().as_u16(), 202);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(http.get(bot.control_url("/readyz")).send().await.unwrap().status().as_u16(), 503);
-    let status: Value = http.get(bot.control_url("/status")).send().await.unwrap().json().await.unwrap();
+    let status = bot.status().await;
     assert_eq!(status["shutting_down"], true);
     assert_eq!(status["shutdown"]["reason"], "POST /shutdown");
     let exit = bot.wait_exit(Duration::from_secs(45));

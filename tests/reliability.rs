@@ -220,24 +220,14 @@ async fn dropped_websockets_reconnect_resubscribe_and_reconcile() {
     }
     let started = Instant::now();
     loop {
-        let s: Value = http.get(bot.control_url("/status")).send().await.unwrap().json().await.unwrap();
+        let s = bot.status().await;
         if s["connections"]["public"] == "connected" && s["connections"]["private"] == "connected" {
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "reconnected: {}", s["connections"]);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let metrics = String::from_utf8(
-        http.get(bot.control_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .body()
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let metrics = bot.metrics().await;
     assert!(
         metrics
             .lines()
@@ -330,17 +320,7 @@ async fn bad_frames_are_counted_and_skipped_gaps_resubscribe() {
     .await
     .unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let metrics = String::from_utf8(
-        http.get(bot.control_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .body()
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let metrics = bot.metrics().await;
     let value = |name: &str| {
         metrics
             .lines()

@@ -7,7 +7,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::*;
 
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
@@ -65,31 +64,13 @@ async fn restarts_on_the_same_port_and_data_dir_after_every_kind_of_exit() {
             assert_eq!(exit.code, 1);
             assert!(exit.stderr.contains("is in use by mmbot pid"), "{}", exit.stderr);
         }
-        let status: Value = awc::Client::new()
-            .get(bot.control_url("/status"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = bot.status().await;
         assert!(
             status["resources"]["rss_bytes"].as_u64().unwrap() > 0,
             "resources in /status: {}",
             status["resources"]
         );
-        let metrics = String::from_utf8(
-            awc::Client::new()
-                .get(bot.control_url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .body()
-                .await
-                .unwrap()
-                .to_vec(),
-        )
-        .unwrap();
+        let metrics = bot.metrics().await;
         assert!(
             metrics.contains("mmbot_process_open_fds") && metrics.contains("mmbot_mailbox_lag_seconds{actor=\"recorder\"}"),
             "{metrics}"

@@ -28,17 +28,6 @@ async fn sell_into_the_bot(sim: &bybit_sim::SimHandle, qty: &str) {
     assert!(r["filled"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
 }
 
-async fn status(bot: &Bot) -> Value {
-    awc::Client::new()
-        .get(bot.control_url("/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// (mid - best own bid, best own ask - mid) of the bot's resting orders.
 async fn own_distances(sim: &bybit_sim::SimHandle) -> (f64, f64) {
     let c = exchange(sim);
@@ -79,7 +68,7 @@ async fn fills_move_pnl_and_inventory_skews_quotes() {
     let (bid_long, ask_long) = loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let d = own_distances(&sim).await;
-        let s = status(&bot).await;
+        let s = bot.status().await;
         let long = s["positions"]["BTCUSDT"]
             .as_str()
             .map(|p| p.parse::<f64>().unwrap() > 0.0)
@@ -97,25 +86,14 @@ async fn fills_move_pnl_and_inventory_skews_quotes() {
         ask_long < ask_flat && bid_long > bid_flat,
         "long: asks come closer, bids move away ({bid_long}, {ask_long})"
     );
-    let s = status(&bot).await;
+    let s = bot.status().await;
     let pnl = &s["pnl"]["symbols"]["BTCUSDT"];
     assert!(pnl["position"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{pnl}");
     assert!(
         pnl["fees"].as_str().unwrap().parse::<f64>().unwrap() > 0.0,
         "maker fees counted: {pnl}"
     );
-    let metrics = String::from_utf8(
-        awc::Client::new()
-            .get(bot.control_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .body()
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let metrics = bot.metrics().await;
     assert!(metrics.contains("mmbot_pnl_usdt{symbol=\"BTCUSDT\"}"));
     assert!(metrics.contains("mmbot_fills_total{"));
     bot.signal(libc::SIGTERM);

@@ -257,6 +257,33 @@ impl Bot {
     pub fn control_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.control)
     }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let body = awc::Client::new()
+            .get(self.control_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .limit(1 << 22)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    /// `/status` as JSON.
+    pub async fn status(&self) -> Value {
+        awc::Client::new()
+            .get(self.control_url("/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .limit(1 << 22)
+            .await
+            .unwrap()
+    }
 }
 
 pub fn exchange(sim: &SimHandle) -> Client {
