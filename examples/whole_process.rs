@@ -49,7 +49,7 @@ impl Drop for Bot {
     }
 }
 
-fn start_bot(sim: &SimHandle, symbols: &[&str], levels: usize, shutdown: &str) -> Bot {
+fn start_bot(sim: &SimHandle, symbols: &[&str], levels: usize, shutdown: &str, requote_ms: u64) -> Bot {
     let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
     let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
     let dir = std::env::temp_dir().join(format!("mmbot-bench-{}-{}", std::process::id(), now_us()));
@@ -68,7 +68,7 @@ levels = {levels}
 spread_bps = 30
 level_step_bps = 0.5
 order_notional = 20
-min_requote_ms = 100
+min_requote_ms = {requote_ms}
 [risk]
 max_open_orders = 10000
 max_position_notional = 1000000
@@ -165,7 +165,7 @@ async fn time_to_flat() {
             for rtt in [0u64, 10, 50] {
                 let sim = sim(100);
                 let levels = orders / (2 * nsym);
-                let mut bot = start_bot(&sim, &SYMBOLS[..nsym], levels, "");
+                let mut bot = start_bot(&sim, &SYMBOLS[..nsym], levels, "", 100);
                 if !wait_open(&sim, (levels * 2 * nsym) as u64, Duration::from_secs(60)).await {
                     println!("| {orders} | {nsym} | {rtt} | did not reach {orders} orders | | | | |");
                     continue;
@@ -213,6 +213,7 @@ async fn deadline_accuracy() {
             &SYMBOLS[..1],
             2,
             &format!("deadline_ms = {deadline}\norder_manager_ms = {}", deadline * 3),
+            100,
         );
         if !wait_open(&sim, 4, Duration::from_secs(30)).await {
             continue;
@@ -251,7 +252,7 @@ fn quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
 async fn tick_to_quote(secs: u64) {
     println!("## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol\n");
     let sim = sim(20);
-    let bot = start_bot(&sim, &SYMBOLS[..2], 4, "");
+    let bot = start_bot(&sim, &SYMBOLS[..2], 4, "", 0);
     wait_open(&sim, 16, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let metrics = String::from_utf8(
@@ -369,7 +370,7 @@ async fn memory_and_startup(secs: u64) {
     let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
     let sim = sim(20);
     let spawned_us = now_us();
-    let bot = start_bot(&sim, &SYMBOLS[..3], 4, "");
+    let bot = start_bot(&sim, &SYMBOLS[..3], 4, "", 100);
     wait_open(&sim, 1, Duration::from_secs(30)).await;
     let recent: Vec<Value> = awc::Client::new()
         .get(format!("{}/sim/requests?since_us={spawned_us}", sim.rest_url()))

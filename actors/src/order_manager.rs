@@ -86,6 +86,9 @@ impl Default for OrderManagerSettings {
     }
 }
 
+/// How often `/status` gets the order table.
+const STATUS_EVERY: Duration = Duration::from_millis(100);
+
 /// Pause after a rate-limit answer: Bybit's window is one second.
 const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
@@ -131,6 +134,7 @@ pub struct OrderManager {
     table: OrderTable,
     gate_open: bool,
     stream_ready: bool,
+    status_dirty: bool,
     in_flight: Rc<Cell<usize>>,
     /// Longest time after sending that a create can still land: the exchange refuses requests
     /// older than the receive window, plus a margin for clock error.
@@ -210,6 +214,7 @@ impl OrderManager {
             table: OrderTable::default(),
             gate_open: true,
             stream_ready: false,
+            status_dirty: false,
             in_flight: Rc::new(Cell::new(0)),
             create_window,
             last_create_sent: Rc::new(Cell::new(None)),
@@ -227,9 +232,17 @@ impl OrderManager {
         }
     }
 
-    fn publish(&self) {
+    /// Note that the orders changed; `/status` gets a copy at most every STATUS_EVERY, so a burst
+    /// of updates (a thousand cancels at shutdown) does not copy the table a thousand times.
+    fn publish(&mut self) {
         self.metrics.orders_open.set(self.table.len() as i64);
-        self.web.do_send(StatusPatch::Orders(self.table.all().cloned().collect()));
+        self.status_dirty = true;
+    }
+
+    fn flush_status(&mut self) {
+        if std::mem::take(&mut self.status_dirty) {
+            self.web.do_send(StatusPatch::Orders(self.table.all().cloned().collect()));
+        }
     }
 
     fn record(&self, e: Event) {
@@ -560,6 +573,7 @@ impl Actor for OrderManager {
         ctx.run_interval(Duration::from_millis(self.settings.reconcile_interval_ms.max(100)), |act, ctx| {
             act.reconcile(ctx)
         });
+        ctx.run_interval(STATUS_EVERY, |act, _| act.flush_status());
     }
 }
 
