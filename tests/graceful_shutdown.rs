@@ -17,13 +17,7 @@ async fn stop_and_check(name: &str, stop: impl AsyncFnOnce(&Bot)) {
     let resting = wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     assert!(resting >= 24);
     stop(&bot).await;
-    let recorder_bot = Bot {
-        child: std::process::Command::new("true").spawn().unwrap(),
-        control: bot.control,
-        dir: bot.dir.clone(),
-        stdout_path: bot.stdout_path.clone(),
-        stderr_path: bot.stderr_path.clone(),
-    };
+    let dir = bot.dir.clone();
     let exit = bot.wait_exit(Duration::from_secs(45));
     assert_eq!(
         exit.code,
@@ -39,8 +33,8 @@ async fn stop_and_check(name: &str, stop: impl AsyncFnOnce(&Bot)) {
     assert_all_steps_ok(&exit.stdout);
     assert!(exit.stdout.contains("verified 0 open on the exchange"), "{}", exit.stdout);
     assert!(exit.stdout.contains("exit code 0"));
-    assert_recorder_complete(&recorder_bot, &exit);
-    let lines = recorder_bot.recorder_lines();
+    assert_recorder_complete(&dir, &exit);
+    let lines = recorder_lines_in(&dir);
     let cancel = lines
         .iter()
         .find(|l| l["kind"] == "shutdown_cancel_orders")

@@ -161,7 +161,12 @@ async fn sigkill_then_restart_reconciles_leftovers_before_quoting() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let lines = second.recorder_lines();
+    let dir = second.dir.clone();
+    second.signal(libc::SIGTERM);
+    assert_eq!(second.wait_exit(Duration::from_secs(40)).code, 0);
+    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+    // Read the recorder once it is closed: everything is on disk.
+    let lines = recorder_lines_in(&dir);
     let rec = lines
         .iter()
         .find(|l| l["kind"] == "startup_reconciliation")
@@ -170,9 +175,6 @@ async fn sigkill_then_restart_reconciles_leftovers_before_quoting() {
     let rec_seq = rec["seq"].as_u64().unwrap();
     let first_quote = lines.iter().find(|l| l["kind"] == "order_sent").unwrap()["seq"].as_u64().unwrap();
     assert!(rec_seq < first_quote, "leftovers were handled before the first new quote");
-    second.signal(libc::SIGTERM);
-    assert_eq!(second.wait_exit(Duration::from_secs(40)).code, 0);
-    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
 }
 
 #[actix_rt::test]

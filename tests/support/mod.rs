@@ -241,17 +241,7 @@ impl Bot {
     }
 
     pub fn recorder_lines(&self) -> Vec<Value> {
-        let data = self.dir.join("data");
-        let file = std::fs::read_dir(&data)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"))
-            .expect("recorder file");
-        std::fs::read_to_string(file)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-            .collect()
+        recorder_lines_in(&self.dir)
     }
 
     pub fn control_url(&self, path: &str) -> String {
@@ -284,6 +274,21 @@ impl Bot {
             .await
             .unwrap()
     }
+}
+
+/// Every line of the recorder file under `dir/data`, parsed.
+pub fn recorder_lines_in(dir: &Path) -> Vec<Value> {
+    let data = dir.join("data");
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"))
+        .expect("recorder file");
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect()
 }
 
 pub fn exchange(sim: &SimHandle) -> Client {
@@ -326,8 +331,8 @@ pub async fn set_faults(sim: &SimHandle, faults: Value) {
 
 /// Every event the bot logged as recorded ("recorded #N") is in the file, and the file ends
 /// with the shutdown report.
-pub fn assert_recorder_complete(bot: &Bot, exit: &Exit) {
-    let lines = bot.recorder_lines();
+pub fn assert_recorder_complete(dir: &Path, exit: &Exit) {
+    let lines = recorder_lines_in(dir);
     let seqs: std::collections::HashSet<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
     let mut logged = 0;
     for line in exit.stderr.lines() {
