@@ -132,6 +132,10 @@ fn control_token(c: &Config) -> anyhow::Result<Secret> {
 /// quoted yet) instead of killing the process mid-way.
 pub async fn start(c: Config) -> anyhow::Result<Running> {
     let mut signals = Signals::install().context("installing signal handlers")?;
+    if crate::EARLY_STOP.get().is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst)) {
+        log::warn!("stop signal received during startup: not starting; no order of this run has been placed");
+        bail!("interrupted during startup; no order was placed");
+    }
     let mut startup = std::pin::pin!(start_with(c));
     let early = tokio::select! {
         r = &mut startup => return r.map(|(running, sig_slot)| { sig_slot(signals); running }),

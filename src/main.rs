@@ -17,6 +17,9 @@ use mmbot_actors::report::exit_code;
 
 /// Human-readable logs by default; one JSON object per line with `MMBOT_LOG_FORMAT=json`, for
 /// container log collectors.
+/// Set when SIGINT/SIGTERM arrived before the Signal actor took over.
+pub static EARLY_STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+
 fn init_logging() {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     if std::env::var("MMBOT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
@@ -82,6 +85,15 @@ fn run(args: &RunArgs) -> i32 {
 }
 
 fn main() -> ExitCode {
+    // First thing: from here on SIGINT/SIGTERM no longer kill the process outright; one that
+    // arrives before the actors run aborts the start cleanly (see app::start).
+    let early_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, early_stop.clone()) {
+            eprintln!("mmbot: cannot install the handler for signal {sig}: {e}");
+        }
+    }
+    EARLY_STOP.set(early_stop).ok();
     let cli = Cli::parse();
     init_logging();
     let code = match cli.command {
