@@ -96,6 +96,8 @@ struct Started {
     id: String,
     reason: String,
     at: Instant,
+    /// The sequence has run to its end: the verdict stands, a late signal changes nothing.
+    finished: bool,
 }
 
 pub struct Supervisor {
@@ -268,6 +270,7 @@ impl Handler<RequestShutdown> for Supervisor {
             id: id.clone(),
             reason: reason.clone(),
             at,
+            finished: false,
         });
         let fut = walk(
             self.steps.clone(),
@@ -296,6 +299,9 @@ impl Handler<RequestShutdown> for Supervisor {
                 finished: true,
                 exit_code: Some(report.exit_code),
             }));
+            if let Some(s) = act.started.as_mut() {
+                s.finished = true;
+            }
             System::current().stop_with_code(report.exit_code);
         }));
         ShutdownTicket {
@@ -309,6 +315,10 @@ impl Handler<Force> for Supervisor {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Force, _: &mut Self::Context) -> Self::Result {
+        if self.started.as_ref().is_some_and(|s| s.finished) {
+            log::info!("second signal after the shutdown finished: exiting with its verdict");
+            return Box::pin(async {}.into_actor(self));
+        }
         let id = self.started.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         let elapsed = self.started.as_ref().map(|s| s.at.elapsed().as_millis()).unwrap_or(0);
         log::error!("second signal: forcing exit of shutdown {id} after {elapsed} ms; the current step is abandoned and orders may remain (the exchange-side dead-man switch is the net)");
