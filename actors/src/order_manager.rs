@@ -145,6 +145,8 @@ pub struct OrderManager {
     busy: HashSet<String>,
     /// Symbols whose requests were rate-limited, and until when to hold off.
     cooldown: HashMap<String, Instant>,
+    /// Orders the exchange refused to amend: the next change replaces them instead.
+    replace: HashSet<String>,
     /// When the book update behind each symbol's latest desired quotes arrived.
     ticks: HashMap<String, Option<Instant>>,
     /// Order-units sent per symbol in the last second, for the request budget.
@@ -223,6 +225,7 @@ impl OrderManager {
             cooldown: HashMap::new(),
             spent: HashMap::new(),
             ticks: HashMap::new(),
+            replace: HashSet::new(),
             desired: HashMap::new(),
             positions: BTreeMap::new(),
             rest,
@@ -264,6 +267,14 @@ impl OrderManager {
         let mut actions = diff(desired, &live, self.settings.requote_tolerance_bps);
         if actions.is_empty() {
             return;
+        }
+        // Amend in place when the exchange allows it; cancel/replace the orders it refused to amend.
+        for a in actions.iter_mut() {
+            if let Action::Amend { link_id, .. } = a {
+                if self.replace.contains(link_id) {
+                    *a = Action::Cancel { link_id: link_id.clone() };
+                }
+            }
         }
         // The symbol's request budget: cancels first (they reduce risk), then amends, then creates.
         let now = Instant::now();
@@ -477,6 +488,7 @@ impl OrderManager {
                 }
                 (BatchKind::Cancel, RetCode::Ok) => {
                     self.table.remove(link);
+                    self.replace.remove(link);
                     self.metrics.orders_cancelled.get_or_create(&labels(&[("symbol", &symbol)])).inc();
                 }
                 (_, rc) if rc.means_order_gone() => {
@@ -486,9 +498,13 @@ impl OrderManager {
                     self.table.remove(link);
                     self.reject(action, link, code, msg, &symbol);
                 }
-                (_, _) => {
+                (kind, rc) => {
                     if let Some(o) = self.table.get_mut(link) {
                         o.phase = Phase::Live;
+                    }
+                    if kind == BatchKind::Amend && !rc.is_transient() {
+                        // The exchange will not amend this one: replace it (cancel, then create).
+                        self.replace.insert(link.clone());
                     }
                     self.reject(action, link, code, msg, &symbol);
                 }
@@ -598,6 +614,7 @@ impl Handler<OrderUpdates> for OrderManager {
     fn handle(&mut self, msg: OrderUpdates, _: &mut Self::Context) {
         for info in &msg.0 {
             if let Change::Closed { status, reason } = self.table.apply(info) {
+                self.replace.remove(&info.order_link_id);
                 self.record(Event::OrderClosed {
                     link_id: info.order_link_id.clone(),
                     symbol: info.symbol.clone(),
