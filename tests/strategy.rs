@@ -208,3 +208,47 @@ async fn avellaneda_model_quotes_per_symbol() {
     bot.signal(libc::SIGTERM);
     assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
 }
+
+#[actix_rt::test]
+async fn orders_the_exchange_will_not_amend_are_cancelled_and_replaced() {
+    let sim = quiet_sim();
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT"],
+        levels: 2,
+        ..Default::default()
+    };
+    let mut bot = start_bot("replace", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 4, Duration::from_secs(30)).await;
+    let before: Vec<String> = bot_orders(&sim, &["BTCUSDT"])
+        .await
+        .iter()
+        .map(|o| o["orderLinkId"].as_str().unwrap().to_string())
+        .collect();
+    set_faults(&sim, json!({"refuse_amends": true})).await;
+    // Move the market well past the tolerance: the bot wants new prices, amends are refused.
+    let http = awc::Client::new();
+    http.post(format!("{}/sim/shock", sim.rest_url()))
+        .send_json(&json!({"symbol": "BTCUSDT", "bps": 30.0}))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let now: Vec<String> = bot_orders(&sim, &["BTCUSDT"])
+            .await
+            .iter()
+            .map(|o| o["orderLinkId"].as_str().unwrap().to_string())
+            .collect();
+        if now.len() == 4 && now.iter().all(|l| !before.contains(l)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "replaced by new orders: before {before:?}, now {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0);
+    assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty());
+}

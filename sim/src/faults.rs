@@ -19,6 +19,8 @@ pub struct Faults {
     pub rate_limit: BTreeSet<String>,
     /// The private stream refuses every `auth` (as for a revoked key).
     pub reject_ws_auth: bool,
+    /// Every amend (single and batch items) is refused with a permanent error (10001).
+    pub refuse_amends: bool,
 }
 
 /// What to do with a request before it reaches its handler.

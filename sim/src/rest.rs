@@ -265,10 +265,17 @@ pub async fn amend(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
     };
+    let refuse = state.faults().refuse_amends;
     private(&state, &req, text, 1, |ex, acct, _, now| {
         (
             parse_body::<AmendOrder>(text)
-                .and_then(|o| ex.amend_order(acct, &o, now))
+                .and_then(|o| {
+                    if refuse {
+                        Err(amend_refused())
+                    } else {
+                        ex.amend_order(acct, &o, now)
+                    }
+                })
                 .map(to_value),
             None,
         )
@@ -400,13 +407,22 @@ pub async fn create_batch(state: web::Data<AppState>, req: HttpRequest, body: we
     )
 }
 
+/// The answer to an amend while the `refuse_amends` fault is on.
+fn amend_refused() -> ApiError {
+    ApiError::param("params error: this order cannot be amended (simulated fault)")
+}
+
 pub async fn amend_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let refuse = state.faults().refuse_amends;
     batch(
         &state,
         &req,
         &body,
         |o: &AmendOrder| &o.symbol,
         |ex, acct, item: &AmendOrder, now| {
+            if refuse {
+                return Err(amend_refused());
+            }
             let mut o = item.clone();
             o.category = Some(Category::Linear);
             ex.amend_order(acct, &o, now)
