@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bybit_sim::testkit::Admin;
 use bybit_sim::{SimConfig, SimHandle};
 use serde_json::{json, Value};
 
@@ -107,14 +108,7 @@ dir = "{}"
 }
 
 async fn sim_stats(sim: &SimHandle) -> Value {
-    awc::Client::new()
-        .get(format!("{}/sim/stats", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    Admin::new(&sim.rest_url()).stats().await
 }
 
 async fn wait_open(sim: &SimHandle, n: u64, limit: Duration) -> bool {
@@ -140,11 +134,7 @@ fn wait_exit(bot: &mut Bot, limit: Duration) -> Option<(i32, Instant)> {
 }
 
 async fn set_faults(sim: &SimHandle, f: Value) {
-    awc::Client::new()
-        .put(format!("{}/sim/faults", sim.rest_url()))
-        .send_json(&f)
-        .await
-        .unwrap();
+    Admin::new(&sim.rest_url()).set_faults(&f).await;
 }
 
 fn sigterm(bot: &Bot) {
@@ -283,14 +273,7 @@ async fn tick_to_quote(secs: u64) {
         println!("| {label} | {count} | {} | {} | {} |", q(0.5), q(0.99), q(0.999));
     }
     // Cross-check from the exchange's side: batch requests received per second of quoting.
-    let recent: Vec<Value> = awc::Client::new()
-        .get(format!("{}/sim/requests", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recent = Admin::new(&sim.rest_url()).requests(0).await;
     let batches = recent
         .iter()
         .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("-batch")))
@@ -372,14 +355,7 @@ async fn memory_and_startup(secs: u64) {
     let spawned_us = now_us();
     let bot = start_bot(&sim, &SYMBOLS[..3], 4, "", 100);
     wait_open(&sim, 1, Duration::from_secs(30)).await;
-    let recent: Vec<Value> = awc::Client::new()
-        .get(format!("{}/sim/requests?since_us={spawned_us}", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recent = Admin::new(&sim.rest_url()).requests(spawned_us).await;
     let first_quote_us = recent
         .iter()
         .find(|r| r["path"] == "/v5/order/create-batch")

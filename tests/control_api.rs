@@ -130,14 +130,7 @@ async fn dry_run_sends_nothing_and_skips_cancellation() {
     let exit = bot.wait_exit(Duration::from_secs(45));
     assert_eq!(exit.code, 0, "{}", exit.stdout);
     assert!(exit.stdout.contains("dry-run: nothing was sent"), "{}", exit.stdout);
-    let stats: Value = http
-        .get(format!("{}/sim/stats", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).stats().await;
     let requests = stats["requests"].as_object().unwrap();
     let private: Vec<&String> = requests.keys().filter(|p| !p.starts_with("/v5/market/")).collect();
     assert!(private.is_empty(), "only public market data was asked for: {private:?}");

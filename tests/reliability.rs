@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
@@ -48,14 +48,7 @@ async fn creates_landing_after_the_first_cancel_all_are_cancelled_too() {
     );
     // Orders created after the bot's first cancel-all did land, and were cancelled.
     let c = exchange(&sim);
-    let stats: Vec<Value> = awc::Client::new()
-        .get(format!("{}/sim/requests", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).requests(0).await;
     let first_cancel_all_ms = stats
         .iter()
         .filter(|r| r["path"] == "/v5/order/cancel-all" && r["at_us"].as_u64().unwrap() / 1000 > t0 + 50)

@@ -192,3 +192,48 @@ pub async fn ws_auth(conn: &mut WsConn, api_key: &str, secret: &str) -> Result<V
         .await
         .ok_or_else(|| "no auth answer".to_string())
 }
+
+/// The simulator's own `/sim/` routes (no auth), as tests and benchmarks use them.
+pub struct Admin {
+    base: String,
+}
+
+impl Admin {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        awc::Client::new()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("sim answers")
+            .json()
+            .limit(64 << 20)
+            .await
+            .expect("JSON")
+    }
+
+    /// Request counts per path, and per account: open orders, DCP state, when it went flat.
+    pub async fn stats(&self) -> Value {
+        self.get("/sim/stats").await
+    }
+
+    /// Received `/v5/` requests (path, µs timestamp) since `since_us`.
+    pub async fn requests(&self, since_us: u64) -> Vec<Value> {
+        serde_json::from_value(self.get(&format!("/sim/requests?since_us={since_us}")).await).unwrap_or_default()
+    }
+
+    /// Replace the faults (`{}` clears them).
+    pub async fn set_faults(&self, faults: &Value) {
+        let r = awc::Client::new()
+            .put(format!("{}/sim/faults", self.base))
+            .send_json(faults)
+            .await
+            .expect("sim answers");
+        assert!(r.status().is_success(), "faults refused: {}", r.status());
+    }
+}

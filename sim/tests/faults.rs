@@ -84,14 +84,7 @@ async fn server_errors_and_forced_rate_limits() {
     assert_eq!((a.status, a.ret_code()), (200, 10006));
     let reset: u64 = a.header("X-Bapi-Limit-Reset-Timestamp").unwrap().parse().unwrap();
     assert!(reset > bybit_sim::exchange::now_ms() - 5);
-    let stats: serde_json::Value = awc::Client::new()
-        .get(format!("{}/sim/stats", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).stats().await;
     assert_eq!(stats["requests"]["/v5/order/create"], 1);
 }
 

@@ -321,12 +321,7 @@ pub async fn wait_for_orders(sim: &SimHandle, bot: &mut Bot, symbols: &[&str], n
 }
 
 pub async fn set_faults(sim: &SimHandle, faults: Value) {
-    let r = awc::Client::new()
-        .put(format!("{}/sim/faults", sim.rest_url()))
-        .send_json(&faults)
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    bybit_sim::testkit::Admin::new(&sim.rest_url()).set_faults(&faults).await;
 }
 
 /// Every event the bot logged as recorded ("recorded #N") is in the file, and the file ends
