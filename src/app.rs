@@ -236,6 +236,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         metrics.clone(),
     )
     .start();
+    // Market data and quoting get a thread of their own, so a book update never waits behind
+    // REST answers being parsed on the main arbiter.
+    let market = Arbiter::new().handle();
     let strategy = Strategy::new(
         c.strategy.clone(),
         c.risk.clone(),
@@ -244,8 +247,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         web.clone(),
         supervisor.clone(),
         metrics.clone(),
-    )
-    .start();
+    );
+    let strategy = Strategy::start_in_arbiter(&market, move |_| strategy);
     let ws = WsConnector::new(
         c.ws.clone(),
         WsEndpoints {
@@ -263,8 +266,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             supervisor: supervisor.clone(),
             metrics: metrics.clone(),
         },
-    )
-    .start();
+    );
+    let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
     Monitor::new(
         Duration::from_millis(c.monitor.interval_ms),
         vec![
