@@ -23,7 +23,7 @@ updates = []
 unified.PRIVATE_WSS = f"ws://{addr}/v5/private"  # the documented URL template, pointed here
 ws = WebSocket(testnet=False, channel_type="private", api_key=key, api_secret=secret)
 ws.order_stream(callback=lambda m: updates.append(m))
-time.sleep(0.5)
+time.sleep(1.5)  # pybit subscribes in the background
 
 r = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.001",
                      price=price, timeInForce="PostOnly", orderLinkId="pybit-1", positionIdx=0)
@@ -37,7 +37,13 @@ http.cancel_order(category="linear", symbol="BTCUSDT", orderLinkId="pybit-2")
 http.cancel_all_orders(category="linear", symbol="BTCUSDT")
 assert http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"] == []
 http.set_dcp(timeWindow=10, product="DERIVATIVES")
-time.sleep(0.5)
+deadline = time.time() + 10
+while not any(u.get("topic") == "order" for u in updates) and time.time() < deadline:
+    # One more order event, in case the subscription was still on its way.
+    http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.001",
+                     price=price, timeInForce="PostOnly")
+    http.cancel_all_orders(category="linear", symbol="BTCUSDT")
+    time.sleep(0.5)
 assert any(u.get("topic") == "order" for u in updates), updates
 print(f"pybit OK: instruments, book, place/amend/cancel/cancel-all, open orders, DCP; {len(updates)} order updates on the private stream")
 ws.exit()
