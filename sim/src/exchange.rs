@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use tokio::sync::broadcast;
 
+use bybit_v5::rest::Level;
 use bybit_v5::rest::{CoinBalance, Execution, OrderInfo, Position, WalletAccount};
 use bybit_v5::ws::{BookData, BookMessage, PrivateMessage, UpdateType};
 
@@ -121,6 +122,24 @@ pub struct Exchange {
     pub rng: ChaCha8Rng,
     pub next_seq: u64,
     pub public_tx: broadcast::Sender<PublicEvent>,
+}
+
+/// One `orderbook.*` frame as text.
+fn book_frame(topic: &str, kind: UpdateType, symbol: &str, (b, a): (Vec<Level>, Vec<Level>), u: u64, seq: u64, now: u64) -> String {
+    let msg = BookMessage {
+        topic: topic.to_string(),
+        kind,
+        ts: now,
+        data: BookData {
+            s: symbol.to_string(),
+            b,
+            a,
+            u,
+            seq,
+        },
+        cts: now,
+    };
+    serde_json::to_string(&msg).expect("serialisable")
 }
 
 pub fn now_ms() -> u64 {
@@ -269,20 +288,7 @@ impl Exchange {
                     (UpdateType::Delta, delta.b, delta.a)
                 };
                 let topic = format!("orderbook.{}.{}", feed.depth, symbol);
-                let msg = BookMessage {
-                    topic: topic.clone(),
-                    kind,
-                    ts: now,
-                    data: BookData {
-                        s: symbol.to_string(),
-                        b,
-                        a,
-                        u: feed.u,
-                        seq: m.cross_seq,
-                    },
-                    cts: now,
-                };
-                let text: Arc<str> = serde_json::to_string(&msg).expect("serialisable").into();
+                let text: Arc<str> = book_frame(&topic, kind, symbol, (b, a), feed.u, m.cross_seq, now).into();
                 let _ = self.public_tx.send(PublicEvent {
                     topic,
                     u: Some(feed.u),
@@ -342,21 +348,11 @@ impl Exchange {
     pub fn book_snapshot(&self, depth: usize, symbol: &str, now: u64) -> Option<(u64, String)> {
         let m = self.markets.get(symbol)?;
         let feed = m.feeds.iter().find(|f| f.depth == depth)?;
-        let (b, a) = feed.snapshot();
-        let msg = BookMessage {
-            topic: format!("orderbook.{depth}.{symbol}"),
-            kind: UpdateType::Snapshot,
-            ts: now,
-            data: BookData {
-                s: symbol.to_string(),
-                b,
-                a,
-                u: feed.u,
-                seq: m.cross_seq,
-            },
-            cts: now,
-        };
-        Some((feed.u, serde_json::to_string(&msg).expect("serialisable")))
+        let topic = format!("orderbook.{depth}.{symbol}");
+        Some((
+            feed.u,
+            book_frame(&topic, UpdateType::Snapshot, symbol, feed.snapshot(), feed.u, m.cross_seq, now),
+        ))
     }
 
     pub fn ticker_snapshot(&self, symbol: &str, now: u64) -> Option<String> {

@@ -12,7 +12,7 @@ use bybit_v5::sign;
 
 use crate::exchange::{now_ms, PrivateEvent};
 use crate::state::AppState;
-use crate::ws_session::{killed, limit_frames, next_inbound, now_ms_string, Inbound, IDLE_LIMIT};
+use crate::ws_session::{killed, limit_frames, malformed_answer, next_inbound, now_ms_string, Inbound, IDLE_LIMIT};
 
 const TOPICS: [&str; 12] = [
     "order",
@@ -99,7 +99,7 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                 Inbound::Closed => break,
                 Inbound::Nothing => {}
                 Inbound::Malformed(why) => {
-                    let _ = session.text(json!({"success": false, "ret_msg": format!("error:invalid request: {why}"), "conn_id": conn_id, "op": ""}).to_string()).await;
+                    let _ = session.text(malformed_answer(&conn_id, &why)).await;
                 }
                 Inbound::Request(r) => {
                     let req_id = r.req_id.clone();

@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::exchange::now_ms;
 use crate::feed::DEPTHS;
 use crate::state::AppState;
-use crate::ws_session::{killed, limit_frames, next_inbound, Inbound, IDLE_LIMIT};
+use crate::ws_session::{killed, limit_frames, malformed_answer, next_inbound, Inbound, IDLE_LIMIT};
 
 /// Pseudo-topic of frames the admin injects: sent to every public connection as they are.
 pub const INJECTED: &str = "*injected*";
@@ -60,7 +60,7 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                 Inbound::Closed => break,
                 Inbound::Nothing => {}
                 Inbound::Malformed(why) => {
-                    let _ = session.text(json!({"success": false, "ret_msg": format!("error:invalid request: {why}"), "conn_id": conn_id, "op": ""}).to_string()).await;
+                    let _ = session.text(malformed_answer(&conn_id, &why)).await;
                 }
                 Inbound::Request(r) => {
                     let req_id = r.req_id.clone().unwrap_or(Value::from(""));

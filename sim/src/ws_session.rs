@@ -61,6 +61,11 @@ pub async fn killed(rx: &mut broadcast::Receiver<()>) {
     }
 }
 
+/// The answer to a frame that is not a valid op; the connection stays open.
+pub fn malformed_answer(conn_id: &str, why: &str) -> String {
+    serde_json::json!({"success": false, "ret_msg": format!("error:invalid request: {why}"), "conn_id": conn_id, "op": ""}).to_string()
+}
+
 pub fn now_ms_string() -> String {
     crate::exchange::now_ms().to_string()
 }
