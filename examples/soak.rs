@@ -56,12 +56,11 @@ fn main() {
         a.get(2).copied().unwrap_or(2),
     );
     let csv_path = std::env::args().nth(4).unwrap_or_else(|| "target/soak.csv".into());
-    let mut cfg = SimConfig {
+    let cfg = SimConfig {
         accounts: vec![(KEY.into(), SECRET.into())],
         tick: Duration::from_millis(20),
         ..Default::default()
     };
-    cfg.limits.orders_per_sec = 100;
     let sim = bybit_sim::spawn(cfg).unwrap();
     let dir = std::env::temp_dir().join(format!("mmbot-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -33,6 +33,7 @@ fn sim(tick_ms: u64) -> SimHandle {
     };
     cfg.limits.orders_per_sec = 1_000_000;
     cfg.limits.reads_per_sec = 1_000_000;
+    cfg.limits.ip_requests_per_5s = 1_000_000;
     bybit_sim::spawn(cfg).expect("sim")
 }
 
@@ -64,6 +65,10 @@ rest_url = "{}"
 ws_public_url = "{}"
 ws_private_url = "{}"
 request_timeout_ms = 5000
+[exchange.rate_limits]
+orders_per_sec = 1000000
+reads_per_sec = 1000000
+ip_requests_per_5s = 1000000
 [strategy]
 levels = {levels}
 spread_bps = 30
@@ -78,7 +83,6 @@ max_drawdown = 0
 stale_book_ms = 60000
 [order_manager]
 link_prefix = "bench"
-order_budget_per_sec = 1000000
 requote_tolerance_bps = 5
 [control]
 listen = "{control}"

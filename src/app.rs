@@ -18,6 +18,7 @@ use mmbot_actors::metrics::Metrics;
 use mmbot_actors::monitor::Monitor;
 use mmbot_actors::order_manager::OrderManager;
 use mmbot_actors::quoting::Filters;
+use mmbot_actors::rate_governor::Governor;
 use mmbot_actors::recorder::{Record, Recorder};
 use mmbot_actors::rest_client::{RestClient, RestError, RestSettings, Secret};
 use mmbot_actors::rest_connector::RestConnector;
@@ -32,9 +33,14 @@ use crate::config::{Config, Mode};
 use crate::instance_lock::{self, InstanceLock};
 use crate::startup;
 
-/// What must outlive the actor system: the embedded simulator, if any.
+/// What must outlive the actor system: the embedded simulator, if any, and what the run
+/// learned about the account's budgets.
 pub struct Running {
     pub sim: Option<SimHandle>,
+    pub governor: Governor,
+    /// Where the learned budgets are kept: `(data dir, REST URL, API key)`; None for the
+    /// embedded simulator (its address changes every run).
+    pub learned_limits_at: Option<(std::path::PathBuf, String, String)>,
     /// Released when the process ends.
     pub _lock: InstanceLock,
 }
@@ -154,6 +160,12 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
     let metrics = Arc::new(Metrics::default());
+    let governor = Governor::new(c.exchange.rate_limits.clone());
+    if exchange.sim.is_none() {
+        for p in crate::learned_limits::problems(&c) {
+            log::warn!("{p}: the bot uses the exchange's figure");
+        }
+    }
     let client = RestClient::new(
         RestSettings {
             base_url: exchange.rest_url.clone(),
@@ -162,6 +174,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             recv_window_ms: c.exchange.recv_window_ms,
             timeout: Duration::from_millis(c.exchange.request_timeout_ms),
         },
+        governor.clone(),
         Some(metrics.clone()),
     );
     let offset = client
@@ -198,6 +211,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             &c.symbols,
             &LinkIds::new(&c.order_manager.link_prefix, &run_id),
             c.order_manager.leftovers,
+            &governor,
             &recorder,
         )
         .await?;
@@ -231,6 +245,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         &run_id,
         Duration::from_millis(c.exchange.recv_window_ms + 1000),
         rest.clone(),
+        governor.clone(),
         recorder.clone(),
         web.clone(),
         metrics.clone(),
@@ -329,9 +344,15 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         c.mode.as_str(),
         c.symbols.join(","),
     );
+    let learned_limits_at = exchange
+        .sim
+        .is_none()
+        .then(|| (c.recorder.dir.clone(), exchange.rest_url.clone(), exchange.api_key.clone()));
     Ok((
         Running {
             sim: exchange.sim,
+            governor,
+            learned_limits_at,
             _lock: lock,
         },
         signal_slot,

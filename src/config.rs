@@ -11,6 +11,7 @@ use serde::Deserialize;
 use mmbot_actors::link_id::valid_prefix;
 use mmbot_actors::monitor::MonitorSettings;
 use mmbot_actors::order_manager::OrderManagerSettings;
+use mmbot_actors::rate_governor::RateLimitSettings;
 use mmbot_actors::recorder::RecorderSettings;
 use mmbot_actors::risk::RiskLimits;
 use mmbot_actors::strategy::StrategySettings;
@@ -50,6 +51,8 @@ pub struct ExchangeConfig {
     pub api_secret: String,
     pub recv_window_ms: u64,
     pub request_timeout_ms: u64,
+    /// The account's request budgets (`[exchange.rate_limits]`); Bybit's default tier unless set.
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for ExchangeConfig {
@@ -62,6 +65,7 @@ impl Default for ExchangeConfig {
             api_secret: String::new(),
             recv_window_ms: 5000,
             request_timeout_ms: 3000,
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }
@@ -249,6 +253,35 @@ pub fn validate(c: &Config) -> Vec<String> {
         "exchange.request_timeout_ms",
         "100 to 60000",
     );
+    let rl = &e.rate_limits;
+    need(
+        (1..=100_000).contains(&rl.orders_per_sec),
+        "exchange.rate_limits.orders_per_sec",
+        "1 to 100000 order units per second (Bybit's default tier: 10)",
+    );
+    need(
+        (1..=100_000).contains(&rl.reads_per_sec),
+        "exchange.rate_limits.reads_per_sec",
+        "1 to 100000 (Bybit: 50)",
+    );
+    need(
+        rl.ip_requests_per_5s >= 10,
+        "exchange.rate_limits.ip_requests_per_5s",
+        "at least 10 (Bybit: 600)",
+    );
+    need(
+        rl.cancel_reserve < rl.ip_requests_per_5s,
+        "exchange.rate_limits.cancel_reserve",
+        "fewer than exchange.rate_limits.ip_requests_per_5s",
+    );
+    need(rl.ip_ban_ms >= 1000, "exchange.rate_limits.ip_ban_ms", "at least 1000");
+    for (path, n) in &rl.endpoints {
+        need(
+            path.starts_with("/v5/") && *n >= 1,
+            &format!("exchange.rate_limits.endpoints.\"{path}\""),
+            "a /v5/ path with a budget of at least 1 per second",
+        );
+    }
     if c.mode == Mode::Live {
         need(
             c.control.token.len() >= 16,
@@ -326,11 +359,6 @@ pub fn validate(c: &Config) -> Vec<String> {
         c.order_manager.reconcile_interval_ms >= 100,
         "order_manager.reconcile_interval_ms",
         "100 or more",
-    );
-    need(
-        c.order_manager.order_budget_per_sec >= 1,
-        "order_manager.order_budget_per_sec",
-        "at least 1",
     );
     let dcp = c.order_manager.dcp_window_s;
     need(
@@ -436,6 +464,15 @@ mod tests {
             ("[shutdown]\ndeadline_ms = 10", "shutdown.deadline_ms"),
             ("[shutdown]\nrecorder_ms = 1", "shutdown.recorder_ms"),
             ("[paper]\ntrade_probability = 2.0", "paper.trade_probability"),
+            ("[exchange.rate_limits]\norders_per_sec = 0", "exchange.rate_limits.orders_per_sec"),
+            (
+                "[exchange.rate_limits]\ncancel_reserve = 600",
+                "exchange.rate_limits.cancel_reserve",
+            ),
+            (
+                "[exchange.rate_limits.endpoints]\n\"order/amend\" = 20",
+                "exchange.rate_limits.endpoints.\"order/amend\"",
+            ),
         ];
         for (extra, key) in cases {
             let c = parse(&format!("{base}{extra}\n"));

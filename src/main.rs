@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod health;
 mod instance_lock;
+mod learned_limits;
 mod startup;
 
 use std::process::ExitCode;
@@ -41,6 +42,15 @@ fn init_logging() {
 
 fn check_config(args: &RunArgs) -> i32 {
     match config::load(&args.config, &args.overrides()) {
+        Ok(c) if !learned_limits::problems(&c).is_empty() => {
+            let problems = learned_limits::problems(&c);
+            eprintln!(
+                "{}: {}",
+                args.config.display(),
+                problems.iter().map(|p| format!("\n  - {p}")).collect::<String>()
+            );
+            exit_code::COULD_NOT_START
+        }
         Ok(c) => {
             println!(
                 "{}: OK (mode {}, symbols {})",
@@ -78,6 +88,11 @@ fn run(args: &RunArgs) -> i32 {
         log::error!("actor system failed: {e}");
         exit_code::ORDERS_MAY_REMAIN
     });
+    if let Some((dir, url, key)) = &running.learned_limits_at {
+        if let Err(e) = learned_limits::save(dir, url, key, &running.governor) {
+            log::warn!("could not keep the exchange's budgets in {}: {e}", dir.display());
+        }
+    }
     if let Some(sim) = running.sim {
         sim.stop();
     }

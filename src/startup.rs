@@ -7,7 +7,8 @@ use anyhow::bail;
 use bybit_v5::rest::path;
 use mmbot_actors::events::Event;
 use mmbot_actors::link_id::LinkIds;
-use mmbot_actors::order_manager::{cancel_by_link_ids, list_open_orders, LeftoverPolicy};
+use mmbot_actors::order_manager::{cancel_batch_size, cancel_by_link_ids, list_open_orders, LeftoverPolicy};
+use mmbot_actors::rate_governor::Governor;
 use mmbot_actors::recorder::{Flush, Record, Recorder};
 use mmbot_actors::rest_connector::{Call, RestConnector};
 use serde_json::json;
@@ -19,6 +20,7 @@ pub async fn reconcile_leftovers(
     symbols: &[String],
     ids: &LinkIds,
     policy: LeftoverPolicy,
+    governor: &Governor,
     recorder: &Addr<Recorder>,
 ) -> anyhow::Result<()> {
     let mut leftovers: Vec<(String, String)> = Vec::new();
@@ -52,7 +54,7 @@ pub async fn reconcile_leftovers(
             LeftoverPolicy::Cancel => {
                 for s in symbols {
                     let mine: Vec<String> = leftovers.iter().filter(|(sym, _)| sym == s).map(|(_, l)| l.clone()).collect();
-                    cancelled += cancel_by_link_ids(rest, s, &mine).await;
+                    cancelled += cancel_by_link_ids(rest, s, &mine, cancel_batch_size(governor)).await;
                 }
                 // Confirm with the exchange before quoting.
                 let mut still = 0;

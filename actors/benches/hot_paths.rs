@@ -123,6 +123,7 @@ fn benches(c: &mut Criterion) {
             qty: q.qty,
             filled: Decimal::ZERO,
             phase: Phase::Live,
+            amend_from: None,
         })
         .collect();
     let live_refs: Vec<&TrackedOrder> = live.iter().collect();

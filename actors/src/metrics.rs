@@ -45,6 +45,10 @@ pub struct Metrics {
     pub cpu_seconds: Gauge<f64, AtomicU64>,
     pub mailbox_lag: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_write_errors: Counter,
+    pub rate_budget_limit: Family<Labels, Gauge>,
+    pub rate_budget_remaining: Family<Labels, Gauge>,
+    pub requests_deferred: Family<Labels, Counter>,
+    pub exchange_rejections: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -82,6 +86,10 @@ impl Default for Metrics {
             cpu_seconds: Gauge::default(),
             mailbox_lag: Family::default(),
             recorder_write_errors: Counter::default(),
+            rate_budget_limit: Family::default(),
+            rate_budget_remaining: Family::default(),
+            requests_deferred: Family::default(),
+            exchange_rejections: Family::default(),
             registry: Registry::default(),
         };
         registry.register("orders_placed", "Orders sent for creation", m.orders_placed.clone());
@@ -146,6 +154,26 @@ impl Default for Metrics {
             "book_update_lag_seconds",
             "Exchange timestamp of a book update to its arrival here",
             m.book_update_lag.clone(),
+        );
+        registry.register(
+            "rate_budget_limit",
+            "The account's request budget per second, by endpoint (configured, or lower if the exchange says so)",
+            m.rate_budget_limit.clone(),
+        );
+        registry.register(
+            "rate_budget_remaining",
+            "Requests left in the endpoint's rolling one-second window at the last answer",
+            m.rate_budget_remaining.clone(),
+        );
+        registry.register(
+            "requests_deferred",
+            "Requests held back by the rate governor, by endpoint and reason (never sent while held)",
+            m.requests_deferred.clone(),
+        );
+        registry.register(
+            "exchange_rejections",
+            "Requests and batch items the exchange refused, by endpoint and retCode (403: IP ban)",
+            m.exchange_rejections.clone(),
         );
         Self { registry, ..m }
     }

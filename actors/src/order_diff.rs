@@ -1,10 +1,12 @@
 //! From desired quotes and the orders resting now, the requests that make one into the other:
 //! keep what is close enough (tolerance band, no churn), amend what moved, create what is
-//! missing, cancel what is no longer wanted. Slots with a request outstanding are left alone.
+//! missing, cancel what is no longer wanted. Each order is judged as it will be once the
+//! requests in flight settle (an amend's target, not the price it leaves), and an order with a
+//! request outstanding gets no second one — except a cancel, which may overtake an amend.
 
 use rust_decimal::Decimal;
 
-use crate::orders::TrackedOrder;
+use crate::orders::{Phase, TrackedOrder};
 use crate::quoting::Quote;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +44,7 @@ pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -
     }
     for o in live {
         let wanted = desired.iter().any(|q| q.side == o.side && q.level == o.level);
-        if !wanted && !o.phase.is_pending() {
+        if !wanted && matches!(o.phase, Phase::Live | Phase::Amending) {
             actions.push(Action::Cancel {
                 link_id: o.link_id.clone(),
             });
@@ -54,7 +56,6 @@ pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orders::Phase;
     use bybit_v5::Side;
     use rust_decimal_macros::dec;
 
@@ -69,6 +70,7 @@ mod tests {
             qty: dec!(1),
             filled: dec!(0),
             phase,
+            amend_from: None,
         }
     }
 
@@ -112,6 +114,62 @@ mod tests {
     fn nothing_desired_cancels_everything_settled() {
         let a = live("a", Side::Buy, 0, dec!(99.0), Phase::Live);
         let b = live("b", Side::Buy, 1, dec!(98.0), Phase::Cancelling);
-        assert_eq!(diff(&[], &[&a, &b], dec!(0)), vec![Action::Cancel { link_id: "a".into() }]);
+        let c = live("c", Side::Buy, 2, dec!(97.0), Phase::Creating);
+        assert_eq!(diff(&[], &[&a, &b, &c], dec!(0)), vec![Action::Cancel { link_id: "a".into() }]);
+    }
+
+    #[test]
+    fn an_amend_in_flight_gets_no_second_amend() {
+        let mut a = live("a", Side::Buy, 0, dec!(99.0), Phase::Live);
+        a.amend_sent(Some(dec!(99.5)), None);
+        // The quote moved again while the amend is on its way: wait for its answer.
+        assert_eq!(diff(&[quote(Side::Buy, 0, dec!(99.9))], &[&a], dec!(1)), vec![]);
+        // And a quote equal to the amend's target is no reason for anything, even once settled.
+        a.amend_done();
+        assert_eq!(diff(&[quote(Side::Buy, 0, dec!(99.5))], &[&a], dec!(0)), vec![]);
+    }
+
+    #[test]
+    fn once_settled_only_a_move_beyond_tolerance_of_the_target_amends() {
+        let mut a = live("a", Side::Buy, 0, dec!(100.0), Phase::Live);
+        a.amend_sent(Some(dec!(101.0)), None);
+        a.amend_done();
+        // 101.01 is 1 bp from the target 101 (but 101 bp from the old 100): kept.
+        assert_eq!(diff(&[quote(Side::Buy, 0, dec!(101.01))], &[&a], dec!(2)), vec![]);
+        assert_eq!(
+            diff(&[quote(Side::Buy, 0, dec!(101.05))], &[&a], dec!(2)),
+            vec![Action::Amend {
+                link_id: "a".into(),
+                price: Some(dec!(101.05)),
+                qty: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_refused_amend_is_judged_from_the_restored_price() {
+        let mut a = live("a", Side::Buy, 0, dec!(100.0), Phase::Live);
+        a.amend_sent(Some(dec!(101.0)), None);
+        a.amend_refused();
+        let actions = diff(&[quote(Side::Buy, 0, dec!(101.0))], &[&a], dec!(2));
+        assert_eq!(
+            actions,
+            vec![Action::Amend {
+                link_id: "a".into(),
+                price: Some(dec!(101.0)),
+                qty: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_cancel_may_overtake_an_amend_in_flight() {
+        let mut a = live("a", Side::Sell, 3, dec!(105.0), Phase::Live);
+        a.amend_sent(Some(dec!(104.0)), None);
+        assert_eq!(diff(&[], &[&a], dec!(2)), vec![Action::Cancel { link_id: "a".into() }]);
+        // The amend's answer then leaves the order Cancelling.
+        a.phase = Phase::Cancelling;
+        a.amend_done();
+        assert_eq!(a.phase, Phase::Cancelling);
     }
 }

@@ -25,8 +25,10 @@ use crate::metrics::{labels, Metrics};
 use crate::order_diff::{diff, Action};
 use crate::orders::{Change, OrderTable, Phase, TrackedOrder};
 use crate::quoting::Quote;
+use crate::rate_governor::{Governor, Priority};
 use crate::recorder::{Record, Recorder};
-use crate::rest_client::{Answer, RestError};
+use crate::requote_plan::{select, Room, Wanted};
+use crate::rest_client::{count_rejection, Answer, RestError};
 use crate::rest_connector::{Call, RestConnector};
 use crate::status::StatusPatch;
 use crate::stop::{OrdersOutcome, StepStatus, Stop, StopAck};
@@ -56,9 +58,6 @@ pub struct OrderManagerSettings {
     pub leftovers: LeftoverPolicy,
     /// Exchange-side dead-man switch (disconnect-cancel-all) window in seconds, 3 to 300; 0 = off.
     pub dcp_window_s: u32,
-    /// Order-units (one per order created, amended or cancelled) per second and symbol, kept
-    /// under the exchange's per-account limits.
-    pub order_budget_per_sec: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,16 +80,12 @@ impl Default for OrderManagerSettings {
             reconcile_interval_ms: 5000,
             leftovers: LeftoverPolicy::Cancel,
             dcp_window_s: 10,
-            order_budget_per_sec: 20,
         }
     }
 }
 
 /// How often `/status` gets the order table.
 const STATUS_EVERY: Duration = Duration::from_millis(100);
-
-/// Pause after a rate-limit answer: Bybit's window is one second.
-const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
@@ -142,18 +137,17 @@ pub struct OrderManager {
     last_create_sent: Rc<Cell<Option<Instant>>>,
     /// Until when a create whose outcome we never learned could still land on the exchange.
     doubt_until: Rc<Cell<Option<Instant>>>,
-    busy: HashSet<String>,
-    /// Symbols whose requests were rate-limited, and until when to hold off.
-    cooldown: HashMap<String, Instant>,
+    /// When the next plan is due because the budget held changes back.
+    replan_at: Option<Instant>,
     /// Orders the exchange refused to amend: the next change replaces them instead.
     replace: HashSet<String>,
     /// When the book update behind each symbol's latest desired quotes arrived.
     ticks: HashMap<String, Option<Instant>>,
-    /// Order-units sent per symbol in the last second, for the request budget.
-    spent: HashMap<String, std::collections::VecDeque<Instant>>,
     desired: HashMap<String, Vec<Quote>>,
     positions: BTreeMap<String, Decimal>,
     rest: Addr<RestConnector>,
+    /// The account's request budget, shared with every sender.
+    governor: Governor,
     recorder: Addr<Recorder>,
     web: Addr<WebServer>,
     metrics: Arc<Metrics>,
@@ -203,6 +197,7 @@ impl OrderManager {
         run_id: &str,
         create_window: Duration,
         rest: Addr<RestConnector>,
+        governor: Governor,
         recorder: Addr<Recorder>,
         web: Addr<WebServer>,
         metrics: Arc<Metrics>,
@@ -221,14 +216,13 @@ impl OrderManager {
             create_window,
             last_create_sent: Rc::new(Cell::new(None)),
             doubt_until: Rc::new(Cell::new(None)),
-            busy: HashSet::new(),
-            cooldown: HashMap::new(),
-            spent: HashMap::new(),
+            replan_at: None,
             ticks: HashMap::new(),
             replace: HashSet::new(),
             desired: HashMap::new(),
             positions: BTreeMap::new(),
             rest,
+            governor,
             recorder,
             web,
             metrics,
@@ -246,185 +240,250 @@ impl OrderManager {
         if std::mem::take(&mut self.status_dirty) {
             self.web.do_send(StatusPatch::Orders(self.table.all().cloned().collect()));
         }
+        // The budget rolls on by itself: its view goes with every status tick.
+        self.web.do_send(StatusPatch::Budget(self.governor.snapshot()));
     }
 
     fn record(&self, e: Event) {
         self.recorder.do_send(Record(e));
     }
 
-    /// Bring one symbol's orders toward its desired quotes, one wave of requests at a time.
-    fn act(&mut self, symbol: &str, ctx: &mut Context<Self>) {
-        if !self.gate_open || !self.stream_ready || self.dry_run || self.busy.contains(symbol) {
+    /// Bring every symbol's orders toward its desired quotes, within the account's budget: what
+    /// fits goes now, most urgent first; what does not is planned again when the budget has room
+    /// (from the latest desired quotes then, never from a queue).
+    fn act(&mut self, ctx: &mut Context<Self>) {
+        if !self.gate_open || !self.stream_ready || self.dry_run {
             return;
         }
-        let Some(desired) = self.desired.get(symbol) else {
-            return;
-        };
-        if self.cooldown.get(symbol).is_some_and(|until| Instant::now() < *until) {
-            return;
-        }
-        let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
-        let mut actions = diff(desired, &live, self.settings.requote_tolerance_bps);
-        if actions.is_empty() {
-            return;
-        }
-        // Amend in place when the exchange allows it; cancel/replace the orders it refused to amend.
-        for a in actions.iter_mut() {
-            if let Action::Amend { link_id, .. } = a {
-                if self.replace.contains(link_id) {
-                    *a = Action::Cancel { link_id: link_id.clone() };
-                }
+        let wanted = self.wanted_changes();
+        if !wanted.is_empty() {
+            let room = Room {
+                create: self.governor.available(path::ORDER_CREATE_BATCH, Priority::Quote),
+                amend: self.governor.available(path::ORDER_AMEND_BATCH, Priority::Quote),
+                cancel: self.governor.available(path::ORDER_CANCEL_BATCH, Priority::Cancel),
+            };
+            let (chosen, held) = select(wanted, room);
+            let mut held_any = held.any();
+            held_any |= self.send_changes(chosen, ctx);
+            if held_any {
+                self.replan_when_room(ctx);
             }
         }
-        // The symbol's request budget: cancels first (they reduce risk), then amends, then creates.
-        let now = Instant::now();
-        let spent = self.spent.entry(symbol.to_string()).or_default();
-        while spent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
-            spent.pop_front();
+        // Tick-to-request counts only quotes that could go out at once.
+        for t in self.ticks.values_mut() {
+            *t = None;
         }
-        let left = (self.settings.order_budget_per_sec as usize).saturating_sub(spent.len());
-        if left < actions.len() {
-            actions.sort_by_key(|a| match a {
-                Action::Cancel { .. } => 0,
-                Action::Amend { .. } => 1,
-                Action::Create(_) => 2,
-            });
-            actions.truncate(left);
-            let retry = spent
-                .front()
-                .map(|t| Duration::from_secs(1).saturating_sub(now.duration_since(*t)))
-                .unwrap_or(Duration::from_millis(50));
-            let symbol = symbol.to_string();
-            ctx.run_later(retry, move |act, ctx| act.act(&symbol, ctx));
-            if actions.is_empty() {
-                return;
-            }
-        }
-        spent.extend(std::iter::repeat_n(now, actions.len()));
-        let mut creates = Vec::new();
-        let mut amends = Vec::new();
-        let mut cancels = Vec::new();
-        for a in actions {
-            match a {
-                Action::Create(q) => {
-                    let link_id = self.ids.next_id();
-                    self.record(Event::OrderSent {
-                        action: "create".into(),
-                        link_id: link_id.clone(),
-                        symbol: symbol.into(),
-                        side: Some(q.side),
-                        price: Some(q.price),
-                        qty: Some(q.qty),
-                    });
-                    creates.push((link_id.clone(), json!({"symbol": symbol, "side": q.side, "orderType": "Limit", "qty": q.qty.to_string(), "price": q.price.to_string(), "timeInForce": "PostOnly", "orderLinkId": link_id})));
-                    self.table.insert(TrackedOrder {
-                        link_id,
-                        order_id: None,
-                        symbol: symbol.into(),
-                        side: q.side,
-                        level: q.level,
-                        price: q.price,
-                        qty: q.qty,
-                        filled: Decimal::ZERO,
-                        phase: Phase::Creating,
-                    });
-                    self.metrics.orders_placed.get_or_create(&labels(&[("symbol", symbol)])).inc();
-                }
-                Action::Amend { link_id, price, qty } => {
-                    self.record(Event::OrderSent {
-                        action: "amend".into(),
-                        link_id: link_id.clone(),
-                        symbol: symbol.into(),
-                        side: None,
-                        price,
-                        qty,
-                    });
-                    let mut item = json!({"symbol": symbol, "orderLinkId": link_id});
-                    if let Some(p) = price {
-                        item["price"] = Value::from(p.to_string());
+    }
+
+    /// Every symbol's diff, each change with its ladder level and how far off its order is.
+    fn wanted_changes(&self) -> Vec<Wanted> {
+        let mut out = Vec::new();
+        for symbol in &self.symbols {
+            let Some(desired) = self.desired.get(symbol) else {
+                continue;
+            };
+            let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
+            for action in diff(desired, &live, self.settings.requote_tolerance_bps) {
+                let (action, level, off_bps) = match action {
+                    Action::Create(q) => (Action::Create(q), q.level, Decimal::MAX),
+                    Action::Amend { link_id, price, qty } => {
+                        let Some(o) = self.table.get(&link_id) else { continue };
+                        if self.replace.contains(&link_id) {
+                            // The exchange refused to amend it: cancel now, create on the next plan.
+                            (Action::Cancel { link_id }, o.level, Decimal::ZERO)
+                        } else {
+                            let off = price
+                                .filter(|p| !p.is_zero())
+                                .map_or(Decimal::ZERO, |p| (o.price - p).abs() / p * Decimal::from(10_000));
+                            (Action::Amend { link_id, price, qty }, o.level, off)
+                        }
                     }
-                    if let Some(q) = qty {
-                        item["qty"] = Value::from(q.to_string());
+                    Action::Cancel { link_id } => {
+                        let level = self.table.get(&link_id).map_or(0, |o| o.level);
+                        (Action::Cancel { link_id }, level, Decimal::ZERO)
                     }
-                    if let Some(o) = self.table.get_mut(&link_id) {
-                        o.phase = Phase::Amending;
-                    }
-                    amends.push((link_id, item));
-                    self.metrics.orders_amended.get_or_create(&labels(&[("symbol", symbol)])).inc();
-                }
-                Action::Cancel { link_id } => {
-                    self.record(Event::OrderSent {
-                        action: "cancel".into(),
-                        link_id: link_id.clone(),
-                        symbol: symbol.into(),
-                        side: None,
-                        price: None,
-                        qty: None,
-                    });
-                    if let Some(o) = self.table.get_mut(&link_id) {
-                        o.phase = Phase::Cancelling;
-                    }
-                    cancels.push((link_id.clone(), json!({"symbol": symbol, "orderLinkId": link_id})));
-                }
-            }
-        }
-        let mut calls = Vec::new();
-        for (kind, endpoint, items) in [
-            (BatchKind::Create, path::ORDER_CREATE_BATCH, creates),
-            (BatchKind::Amend, path::ORDER_AMEND_BATCH, amends),
-            (BatchKind::Cancel, path::ORDER_CANCEL_BATCH, cancels),
-        ] {
-            for chunk in items.chunks(MAX_BATCH_ITEMS) {
-                let links: Vec<String> = chunk.iter().map(|(l, _)| l.clone()).collect();
-                let body = json!({"category": "linear", "request": chunk.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()}).to_string();
-                let guard = InFlight::new(&self.in_flight);
-                let rest = self.rest.clone();
-                let sent = Instant::now();
-                if kind == BatchKind::Create {
-                    self.last_create_sent.set(Some(sent));
-                }
-                calls.push(async move {
-                    let r = rest
-                        .send(Call::post(endpoint, body))
-                        .await
-                        .unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
-                    drop(guard);
-                    (kind, links, sent, r)
+                };
+                out.push(Wanted {
+                    symbol: symbol.clone(),
+                    action,
+                    level,
+                    off_bps,
                 });
             }
         }
-        if let Some(tick) = self.ticks.get_mut(symbol).and_then(Option::take) {
-            self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
+        out
+    }
+
+    /// Plan again as soon as any order endpoint has room.
+    fn replan_when_room(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let at = [
+            (path::ORDER_CREATE_BATCH, Priority::Quote),
+            (path::ORDER_AMEND_BATCH, Priority::Quote),
+            (path::ORDER_CANCEL_BATCH, Priority::Cancel),
+        ]
+        .into_iter()
+        .map(|(e, p)| self.governor.with(|g| g.room_at(e, 1, p, now)))
+        .min()
+        .unwrap_or(now)
+        .max(now + Duration::from_millis(1));
+        if self.replan_at.is_some_and(|t| t > now && t <= at) {
+            return;
         }
-        self.busy.insert(symbol.to_string());
-        self.publish();
-        let symbol = symbol.to_string();
-        ctx.spawn(join_all(calls).into_actor(self).map(move |results, act, ctx| {
-            let mut limited = false;
-            for (kind, links, sent, r) in results {
-                if kind == BatchKind::Create && r.as_ref().is_err_and(RestError::outcome_unknown) {
-                    extend_doubt(&act.doubt_until, sent + act.create_window);
+        self.replan_at = Some(at);
+        ctx.run_later(at - now, |act, ctx| {
+            act.replan_at = None;
+            act.act(ctx)
+        });
+    }
+
+    /// Send the chosen changes as batches per symbol and kind, each batch's budget spent before
+    /// it leaves (so two plans never count the same room). Returns true if a batch found no
+    /// room after all (the IP window) and was held back.
+    fn send_changes(&mut self, chosen: Vec<Wanted>, ctx: &mut Context<Self>) -> bool {
+        let mut groups: BTreeMap<(String, u8), Vec<Action>> = BTreeMap::new();
+        for w in chosen {
+            let kind = match w.action {
+                Action::Cancel { .. } => 0,
+                Action::Amend { .. } => 1,
+                Action::Create(_) => 2,
+            };
+            groups.entry((w.symbol, kind)).or_default().push(w.action);
+        }
+        let mut held = false;
+        for ((symbol, kind), actions) in groups {
+            let (kind, endpoint, priority) = match kind {
+                0 => (BatchKind::Cancel, path::ORDER_CANCEL_BATCH, Priority::Cancel),
+                1 => (BatchKind::Amend, path::ORDER_AMEND_BATCH, Priority::Quote),
+                _ => (BatchKind::Create, path::ORDER_CREATE_BATCH, Priority::Quote),
+            };
+            let size = (self.governor.max_units(endpoint) as usize).clamp(1, MAX_BATCH_ITEMS);
+            for chunk in actions.chunks(size) {
+                let now = Instant::now();
+                if self
+                    .governor
+                    .with(|g| g.try_admit(endpoint, chunk.len() as u32, priority, now))
+                    .is_err()
+                {
+                    held = true;
+                    continue;
                 }
-                limited |= act.on_batch(kind, &links, r);
+                let items: Vec<(String, Value)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
+                self.send_batch(kind, endpoint, items, now, ctx);
             }
-            act.busy.remove(&symbol);
+            if let Some(tick) = self.ticks.get_mut(&symbol).and_then(Option::take) {
+                self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
+            }
+        }
+        self.publish();
+        held
+    }
+
+    /// Record a change as sent, update the table, and give its batch item.
+    fn materialize(&mut self, symbol: &str, action: &Action) -> (String, Value) {
+        match action {
+            Action::Create(q) => {
+                let link_id = self.ids.next_id();
+                self.record(Event::OrderSent {
+                    action: "create".into(),
+                    link_id: link_id.clone(),
+                    symbol: symbol.into(),
+                    side: Some(q.side),
+                    price: Some(q.price),
+                    qty: Some(q.qty),
+                });
+                self.table.insert(TrackedOrder {
+                    link_id: link_id.clone(),
+                    order_id: None,
+                    symbol: symbol.into(),
+                    side: q.side,
+                    level: q.level,
+                    price: q.price,
+                    qty: q.qty,
+                    filled: Decimal::ZERO,
+                    phase: Phase::Creating,
+                    amend_from: None,
+                });
+                self.metrics.orders_placed.get_or_create(&labels(&[("symbol", symbol)])).inc();
+                let item = json!({"symbol": symbol, "side": q.side, "orderType": "Limit", "qty": q.qty.to_string(),
+                                  "price": q.price.to_string(), "timeInForce": "PostOnly", "orderLinkId": link_id});
+                (link_id, item)
+            }
+            Action::Amend { link_id, price, qty } => {
+                self.record(Event::OrderSent {
+                    action: "amend".into(),
+                    link_id: link_id.clone(),
+                    symbol: symbol.into(),
+                    side: None,
+                    price: *price,
+                    qty: *qty,
+                });
+                let mut item = json!({"symbol": symbol, "orderLinkId": link_id});
+                if let Some(p) = price {
+                    item["price"] = Value::from(p.to_string());
+                }
+                if let Some(q) = qty {
+                    item["qty"] = Value::from(q.to_string());
+                }
+                if let Some(o) = self.table.get_mut(link_id) {
+                    o.amend_sent(*price, *qty);
+                }
+                self.metrics.orders_amended.get_or_create(&labels(&[("symbol", symbol)])).inc();
+                (link_id.clone(), item)
+            }
+            Action::Cancel { link_id } => {
+                self.record(Event::OrderSent {
+                    action: "cancel".into(),
+                    link_id: link_id.clone(),
+                    symbol: symbol.into(),
+                    side: None,
+                    price: None,
+                    qty: None,
+                });
+                if let Some(o) = self.table.get_mut(link_id) {
+                    o.phase = Phase::Cancelling;
+                }
+                (link_id.clone(), json!({"symbol": symbol, "orderLinkId": link_id}))
+            }
+        }
+    }
+
+    /// One batch request, its budget already spent; its answer settles its orders and starts the
+    /// next plan.
+    fn send_batch(
+        &mut self,
+        kind: BatchKind,
+        endpoint: &'static str,
+        items: Vec<(String, Value)>,
+        admitted_at: Instant,
+        ctx: &mut Context<Self>,
+    ) {
+        let links: Vec<String> = items.iter().map(|(l, _)| l.clone()).collect();
+        let body = json!({"category": "linear", "request": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}).to_string();
+        let guard = InFlight::new(&self.in_flight);
+        let rest = self.rest.clone();
+        let sent = Instant::now();
+        if kind == BatchKind::Create {
+            self.last_create_sent.set(Some(sent));
+        }
+        let call = Call::batch(endpoint, body, links.len()).admitted(admitted_at);
+        let fut = async move {
+            let r = rest.send(call).await.unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
+            drop(guard);
+            r
+        };
+        ctx.spawn(fut.into_actor(self).map(move |r, act, ctx| {
+            if kind == BatchKind::Create && r.as_ref().is_err_and(RestError::outcome_unknown) {
+                extend_doubt(&act.doubt_until, sent + act.create_window);
+            }
+            act.on_batch(kind, endpoint, &links, r);
             act.publish();
-            if limited {
-                // Honour the exchange's budget: one window's pause, then try again.
-                log::warn!(
-                    "{symbol}: rate-limited by the exchange (10006); holding requests for {} ms",
-                    RATE_LIMIT_PAUSE.as_millis()
-                );
-                act.cooldown.insert(symbol.clone(), Instant::now() + RATE_LIMIT_PAUSE);
-                ctx.run_later(RATE_LIMIT_PAUSE, move |act, ctx| act.act(&symbol, ctx));
-            } else {
-                act.act(&symbol, ctx);
-            }
+            act.act(ctx);
         }));
     }
 
-    /// Apply a batch answer; returns true if the exchange rate-limited any of it.
-    fn on_batch(&mut self, kind: BatchKind, links: &[String], r: Result<Answer, RestError>) -> bool {
+    /// Apply a batch answer to the orders it named.
+    fn on_batch(&mut self, kind: BatchKind, endpoint: &str, links: &[String], r: Result<Answer, RestError>) {
         let action = match kind {
             BatchKind::Create => "create",
             BatchKind::Amend => "amend",
@@ -443,26 +502,21 @@ impl OrderManager {
                     } else if kind == BatchKind::Create {
                         self.table.remove(l);
                     } else if let Some(o) = self.table.get_mut(l) {
-                        o.phase = Phase::Live;
+                        match kind {
+                            BatchKind::Amend => o.amend_refused(),
+                            _ => o.cancel_refused(),
+                        }
                     }
                 }
-                let limited = matches!(
-                    e,
-                    RestError::Exchange {
-                        code: RetCode::RateLimited,
-                        ..
-                    }
-                );
-                if !e.outcome_unknown() && !limited {
+                if !e.outcome_unknown() {
                     self.record(Event::Error {
                         source: format!("{action}-batch"),
                         message: e.to_string(),
                     });
                 }
-                return limited;
+                return;
             }
         };
-        let mut limited = false;
         let codes = answer.ext["list"].as_array().cloned().unwrap_or_default();
         let results = answer.result["list"].as_array().cloned().unwrap_or_default();
         for (i, link) in links.iter().enumerate() {
@@ -471,7 +525,12 @@ impl OrderManager {
             let order_id = results.get(i).and_then(|r| r["orderId"].as_str()).unwrap_or("").to_string();
             let symbol = self.table.get(link).map(|o| o.symbol.clone()).unwrap_or_default();
             let rc = RetCode::from_code(code);
-            limited |= rc == RetCode::RateLimited;
+            if rc != RetCode::Ok {
+                count_rejection(&self.governor, Some(&self.metrics), endpoint, code);
+            }
+            if rc == RetCode::RateLimited {
+                log::warn!("{action} {link}: refused with 10006 although the rate governor admitted it");
+            }
             match (kind, rc) {
                 (BatchKind::Create, RetCode::Ok) => {
                     if let Some(o) = self.table.get_mut(link) {
@@ -483,7 +542,7 @@ impl OrderManager {
                 }
                 (BatchKind::Amend, RetCode::Ok) => {
                     if let Some(o) = self.table.get_mut(link) {
-                        o.phase = Phase::Live;
+                        o.amend_done();
                     }
                 }
                 (BatchKind::Cancel, RetCode::Ok) => {
@@ -500,7 +559,10 @@ impl OrderManager {
                 }
                 (kind, rc) => {
                     if let Some(o) = self.table.get_mut(link) {
-                        o.phase = Phase::Live;
+                        match kind {
+                            BatchKind::Amend => o.amend_refused(),
+                            _ => o.cancel_refused(),
+                        }
                     }
                     if kind == BatchKind::Amend && !rc.is_transient() {
                         // The exchange will not amend this one: replace it (cancel, then create).
@@ -510,7 +572,6 @@ impl OrderManager {
                 }
             }
         }
-        limited
     }
 
     fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
@@ -556,27 +617,23 @@ impl OrderManager {
                         let mut strays = Vec::new();
                         for info in &list {
                             if act.table.apply(info) == Change::Unknown && act.ids.is_this_run(&info.order_link_id) {
-                                strays.push(json!({"symbol": symbol, "orderLinkId": info.order_link_id}));
+                                strays.push(info.order_link_id.clone());
                             }
                         }
                         if !strays.is_empty() {
                             log::warn!("{symbol}: cancelling {} untracked orders of this run", strays.len());
                             let rest = act.rest.clone();
                             let guard = InFlight::new(&act.in_flight);
-                            for chunk in strays.chunks(MAX_BATCH_ITEMS) {
-                                let body = json!({"category": "linear", "request": chunk}).to_string();
-                                let rest = rest.clone();
-                                actix_rt::spawn(async move {
-                                    let _ = rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await;
-                                });
-                            }
-                            drop(guard);
+                            let batch = cancel_batch_size(&act.governor);
+                            let symbol = symbol.clone();
+                            actix_rt::spawn(async move {
+                                cancel_by_link_ids(&rest, &symbol, &strays, batch).await;
+                                drop(guard);
+                            });
                         }
                     }
                     act.publish();
-                    for s in act.symbols.clone() {
-                        act.act(&s, ctx);
-                    }
+                    act.act(ctx);
                 }),
         );
     }
@@ -601,10 +658,8 @@ impl Handler<DesiredQuotes> for OrderManager {
             return;
         }
         self.desired.insert(msg.symbol.clone(), msg.quotes);
-        // Latency is measured only when the quotes can go out at once (no wave in flight).
-        let tick = msg.tick.filter(|_| !self.busy.contains(&msg.symbol));
-        self.ticks.insert(msg.symbol.clone(), tick);
-        self.act(&msg.symbol, ctx);
+        self.ticks.insert(msg.symbol, msg.tick);
+        self.act(ctx);
     }
 }
 
@@ -659,9 +714,7 @@ impl Handler<PrivateStreamReady> for OrderManager {
         if !self.stream_ready {
             log::info!("private stream ready: quoting starts");
             self.stream_ready = true;
-            for s in self.symbols.clone() {
-                self.act(&s, ctx);
-            }
+            self.act(ctx);
         }
     }
 }
@@ -689,14 +742,19 @@ impl Handler<Positions> for OrderManager {
     }
 }
 
-/// Cancel these orders of one symbol by order-link id (batches of 20); returns how many the
-/// exchange accepted.
-pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_ids: &[String]) -> usize {
+/// The largest cancel-batch the budget can ever take at once (at most Bybit's 20 items).
+pub fn cancel_batch_size(governor: &Governor) -> usize {
+    (governor.max_units(path::ORDER_CANCEL_BATCH) as usize).clamp(1, MAX_BATCH_ITEMS)
+}
+
+/// Cancel these orders of one symbol by order-link id, `batch` per request; returns how many
+/// the exchange accepted.
+pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_ids: &[String], batch: usize) -> usize {
     let mut n = 0;
-    for chunk in link_ids.chunks(MAX_BATCH_ITEMS) {
+    for chunk in link_ids.chunks(batch.max(1)) {
         let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
         let body = json!({"category": "linear", "request": items}).to_string();
-        match rest.send(Call::post(path::ORDER_CANCEL_BATCH, body)).await {
+        match rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len())).await {
             Ok(Ok(a)) => {
                 n += a.ext["list"]
                     .as_array()
@@ -711,7 +769,14 @@ pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_i
 }
 
 /// Cancel the bot's orders once, the configured way; returns how many of the bot's were cancelled.
-async fn cancel_once(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkIds, scope: CancelScope, budget: Duration) -> usize {
+async fn cancel_once(
+    rest: &Addr<RestConnector>,
+    symbols: &[String],
+    ids: &LinkIds,
+    scope: CancelScope,
+    batch: usize,
+    budget: Duration,
+) -> usize {
     let per_symbol = symbols.iter().map(|s| async move {
         let work = async {
             match scope {
@@ -739,7 +804,7 @@ async fn cancel_once(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkI
                         .filter(|o| ids.is_ours(&o.order_link_id))
                         .map(|o| o.order_link_id)
                         .collect();
-                    cancel_by_link_ids(rest, s, &ours).await
+                    cancel_by_link_ids(rest, s, &ours, batch).await
                 }
             }
         };
@@ -781,6 +846,7 @@ impl Handler<Stop> for OrderManager {
         let symbols = self.symbols.clone();
         let ids = self.ids.clone();
         let scope = self.settings.cancel_scope;
+        let batch = cancel_batch_size(&self.governor);
         let dry_run = self.dry_run;
         let known: Vec<String> = self.table.all().map(|o| o.link_id.clone()).collect();
         let doubt_until = self.doubt_until.clone();
@@ -796,7 +862,7 @@ impl Handler<Stop> for OrderManager {
                     return None;
                 }
                 let left = end.saturating_duration_since(Instant::now());
-                Some(cancel_once(&rest, &symbols, &ids, scope, left / 2).await)
+                Some(cancel_once(&rest, &symbols, &ids, scope, batch, left / 2).await)
             };
             let drain = async {
                 while in_flight.get() > 0 && Instant::now() < end {
@@ -829,7 +895,7 @@ impl Handler<Stop> for OrderManager {
                 if need_cancel {
                     outcome.attempts += 1;
                     // Half the time left at most, so a hanging cancel still leaves time to learn what remains.
-                    outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, left / 2).await;
+                    outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, batch, left / 2).await;
                 }
                 let left = end.saturating_duration_since(Instant::now());
                 if left.is_zero() {

@@ -39,6 +39,49 @@ pub struct TrackedOrder {
     pub qty: Decimal,
     pub filled: Decimal,
     pub phase: Phase,
+    /// While an amend is in flight, the price and quantity the order had before it: what the
+    /// order is again if the exchange refuses the amend. (`price`/`qty` already hold the
+    /// amend's target, so nothing compares the next quote with a state that is on its way out.)
+    #[serde(skip)]
+    pub amend_from: Option<(Decimal, Decimal)>,
+}
+
+impl TrackedOrder {
+    /// An amend to `price`/`qty` is on its way: the order is judged by its target from now on.
+    pub fn amend_sent(&mut self, price: Option<Decimal>, qty: Option<Decimal>) {
+        self.amend_from = Some((self.price, self.qty));
+        self.price = price.unwrap_or(self.price);
+        self.qty = qty.unwrap_or(self.qty);
+        self.phase = Phase::Amending;
+    }
+
+    /// The exchange accepted the amend: the target is the order's state. (A cancel sent
+    /// meanwhile keeps the order Cancelling.)
+    pub fn amend_done(&mut self) {
+        self.amend_from = None;
+        if self.phase == Phase::Amending {
+            self.phase = Phase::Live;
+        }
+    }
+
+    /// The exchange refused the amend: the order is as it was.
+    pub fn amend_refused(&mut self) {
+        if let Some((price, qty)) = self.amend_from.take() {
+            self.price = price;
+            self.qty = qty;
+        }
+        if self.phase == Phase::Amending {
+            self.phase = Phase::Live;
+        }
+    }
+
+    /// The exchange refused the cancel: the order rests, with its amend still on its way if it
+    /// had one.
+    pub fn cancel_refused(&mut self) {
+        if self.phase == Phase::Cancelling {
+            self.phase = if self.amend_from.is_some() { Phase::Amending } else { Phase::Live };
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -111,14 +154,15 @@ impl OrderTable {
         }
         o.order_id = Some(info.order_id.clone());
         o.filled = info.cum_exec_qty;
-        // A state report settles a pending create or an unknown outcome; pending amends and
-        // cancels wait for their own answers.
+        // A state report settles a pending create or an unknown outcome: then, and only then,
+        // its price and quantity are news. Otherwise only this bot's amends move them, and the
+        // bot knows each one's fate from its answer — a report may be older than that answer
+        // (the stream and REST race), and taking its price would undo an amend just made.
         if matches!(o.phase, Phase::Creating | Phase::Unknown) {
             o.phase = Phase::Live;
-        }
-        if o.phase == Phase::Live {
             o.price = info.price;
             o.qty = info.qty;
+            o.amend_from = None;
         }
         Change::Updated
     }
@@ -172,6 +216,7 @@ mod tests {
             qty: dec!(1),
             filled: dec!(0),
             phase: Phase::Creating,
+            amend_from: None,
         });
         assert_eq!(t.apply(&info("a", OrderStatus::New)), Change::Updated);
         assert_eq!(t.get("a").unwrap().phase, Phase::Live);
@@ -187,5 +232,57 @@ mod tests {
         );
         assert!(t.is_empty());
         assert_eq!(t.apply(&info("zzz", OrderStatus::New)), Change::Unknown);
+    }
+
+    fn live_order(price: Decimal) -> TrackedOrder {
+        TrackedOrder {
+            link_id: "a".into(),
+            order_id: Some("oid".into()),
+            symbol: "BTCUSDT".into(),
+            side: Side::Buy,
+            level: 0,
+            price,
+            qty: dec!(1),
+            filled: dec!(0),
+            phase: Phase::Live,
+            amend_from: None,
+        }
+    }
+
+    #[test]
+    fn an_older_report_does_not_undo_an_accepted_amend() {
+        let mut t = OrderTable::default();
+        t.insert(live_order(dec!(100)));
+        let o = t.get_mut("a").unwrap();
+        o.amend_sent(Some(dec!(101)), None);
+        assert_eq!((o.price, o.phase), (dec!(101), Phase::Amending));
+        o.amend_done();
+        // The stream's report of the create (price 100) arrives after the amend's answer.
+        let mut late = info("a", OrderStatus::New);
+        late.cum_exec_qty = dec!(0.2);
+        t.apply(&late);
+        let o = t.get("a").unwrap();
+        assert_eq!((o.price, o.filled, o.phase), (dec!(101), dec!(0.2), Phase::Live));
+    }
+
+    #[test]
+    fn a_refused_amend_restores_the_order() {
+        let mut o = live_order(dec!(100));
+        o.amend_sent(Some(dec!(99)), Some(dec!(2)));
+        assert_eq!((o.price, o.qty), (dec!(99), dec!(2)));
+        o.amend_refused();
+        assert_eq!((o.price, o.qty, o.phase, o.amend_from), (dec!(100), dec!(1), Phase::Live, None));
+    }
+
+    #[test]
+    fn an_unknown_outcome_takes_the_exchanges_word() {
+        let mut t = OrderTable::default();
+        let mut o = live_order(dec!(100));
+        o.amend_sent(Some(dec!(105)), None);
+        o.phase = Phase::Unknown;
+        t.insert(o);
+        t.apply(&info("a", OrderStatus::New));
+        let o = t.get("a").unwrap();
+        assert_eq!((o.price, o.phase, o.amend_from), (dec!(100), Phase::Live, None));
     }
 }

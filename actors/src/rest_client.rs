@@ -12,6 +12,7 @@ use bybit_v5::rest::path;
 use bybit_v5::{sign, RetCode};
 
 use crate::metrics::{labels, Metrics};
+use crate::rate_governor::{DeferReason, Governor, LimitHeaders, Priority};
 
 /// An API secret that never prints.
 #[derive(Clone, Default)]
@@ -51,15 +52,17 @@ pub enum RestError {
     Decode(String),
     #[error("exchange answered retCode {} ({code:?}): {msg}", code.code())]
     Exchange { code: RetCode, msg: String },
+    /// Not sent: the account's budget has no room for it now (see the rate governor).
+    #[error("not sent: {} (room again in {retry_in:?})", reason.as_str())]
+    Deferred { reason: DeferReason, retry_in: Duration },
 }
 
 impl RestError {
-    /// The request may have reached the exchange and had an effect we did not learn.
+    /// The request may have reached the exchange and had an effect we did not learn. (A 403 is
+    /// the IP ban: refused before it reached the API.)
     pub fn outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            RestError::Timeout(_) | RestError::Transport(_) | RestError::Http(_) | RestError::Decode(_)
-        )
+        matches!(self, RestError::Timeout(_) | RestError::Transport(_) | RestError::Decode(_))
+            || matches!(self, RestError::Http(code) if *code != 403)
     }
 }
 
@@ -78,6 +81,7 @@ pub struct RestClient {
     settings: Rc<RestSettings>,
     /// Server time minus local time, learned from `/v5/market/time`.
     offset_ms: Rc<Cell<i64>>,
+    governor: Governor,
     metrics: Option<std::sync::Arc<Metrics>>,
 }
 
@@ -88,6 +92,25 @@ fn local_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// How a request pays its way through the rate governor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Ask for this many units now.
+    Ask(u32),
+    /// The caller already spent this many units for it, at this instant.
+    Spent(u32, Instant),
+}
+
+/// Count a refusal in the governor's table (`/status`) and in `/metrics`.
+pub fn count_rejection(governor: &Governor, metrics: Option<&Metrics>, endpoint: &str, code: i64) {
+    governor.with(|g| g.note_rejection(endpoint, code));
+    if let Some(m) = metrics {
+        m.exchange_rejections
+            .get_or_create(&labels(&[("endpoint", endpoint), ("code", &code.to_string())]))
+            .inc();
+    }
+}
+
 /// A successful answer: `result` and `retExtInfo`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
@@ -96,7 +119,7 @@ pub struct Answer {
 }
 
 impl RestClient {
-    pub fn new(settings: RestSettings, metrics: Option<std::sync::Arc<Metrics>>) -> Self {
+    pub fn new(settings: RestSettings, governor: Governor, metrics: Option<std::sync::Arc<Metrics>>) -> Self {
         // Our own timeout governs; the client's is a backstop. HTTP/1.1 only: nothing here needs
         // HTTP/2, and its code path (h2 0.3, RUSTSEC-2026-0258) then never runs.
         let http = awc::Client::builder()
@@ -108,8 +131,13 @@ impl RestClient {
             http,
             settings: Rc::new(settings),
             offset_ms: Rc::new(Cell::new(0)),
+            governor,
             metrics,
         }
+    }
+
+    pub fn governor(&self) -> &Governor {
+        &self.governor
     }
 
     pub fn settings(&self) -> &RestSettings {
@@ -124,7 +152,12 @@ impl RestClient {
     pub async fn sync_time(&self) -> Result<i64, RestError> {
         let sent = local_ms();
         let a = self
-            .send(path::TIME, self.http.get(format!("{}{}", self.settings.base_url, path::TIME)), None)
+            .send(
+                path::TIME,
+                self.http.get(format!("{}{}", self.settings.base_url, path::TIME)),
+                None,
+                Admission::Ask(1),
+            )
             .await?;
         let received = local_ms();
         let server_ms = a.result["timeSecond"]
@@ -148,7 +181,7 @@ impl RestClient {
         } else {
             format!("{}{endpoint}?{query}", self.settings.base_url)
         };
-        self.send(endpoint, self.http.get(url), None).await
+        self.send(endpoint, self.http.get(url), None, Admission::Ask(1)).await
     }
 
     pub async fn get(&self, endpoint: &'static str, query: &str) -> Result<Answer, RestError> {
@@ -158,14 +191,15 @@ impl RestClient {
             format!("{}{endpoint}?{query}", self.settings.base_url)
         };
         let req = self.signed(self.http.get(url), query);
-        let r = self.send(endpoint, req, None).await;
+        let r = self.send(endpoint, req, None, Admission::Ask(1)).await;
         self.resync_on_clock_error(&r).await;
         r
     }
 
-    pub async fn post(&self, endpoint: &'static str, body: String) -> Result<Answer, RestError> {
+    /// A signed POST; a batch spends one unit of the endpoint's budget per order.
+    pub async fn post(&self, endpoint: &'static str, body: String, admission: Admission) -> Result<Answer, RestError> {
         let req = self.signed(self.http.post(format!("{}{endpoint}", self.settings.base_url)), &body);
-        let r = self.send(endpoint, req, Some(body)).await;
+        let r = self.send(endpoint, req, Some(body), admission).await;
         self.resync_on_clock_error(&r).await;
         r
     }
@@ -202,7 +236,96 @@ impl RestClient {
         }
     }
 
-    async fn send(&self, endpoint: &'static str, req: awc::ClientRequest, body: Option<String>) -> Result<Answer, RestError> {
+    /// Wait for room in the budget: quotes never wait (the next plan sends the latest desired
+    /// state instead of a stale one); cancels and reads wait their turn, up to the timeout.
+    async fn admit(&self, endpoint: &'static str, units: u32, priority: Priority) -> Result<Instant, RestError> {
+        let give_up = Instant::now() + self.settings.timeout;
+        loop {
+            let now = Instant::now();
+            let admitted = self
+                .governor
+                .with(|g| g.try_admit(endpoint, units, priority, now).map(|()| g.remaining(endpoint, now)));
+            let d = match admitted {
+                Ok(left) => {
+                    self.publish_budget(endpoint, left);
+                    return Ok(now);
+                }
+                Err(d) => d,
+            };
+            if let Some(m) = &self.metrics {
+                m.requests_deferred
+                    .get_or_create(&labels(&[("endpoint", endpoint), ("reason", d.reason.as_str())]))
+                    .inc();
+            }
+            if priority == Priority::Quote || d.until > give_up {
+                return Err(RestError::Deferred {
+                    reason: d.reason,
+                    retry_in: d.until.saturating_duration_since(now),
+                });
+            }
+            tokio::time::sleep_until(d.until.into()).await;
+        }
+    }
+
+    /// The `X-Bapi-Limit*` headers, with the reset timestamp moved onto the local clock.
+    fn limit_headers(&self, headers: &awc::http::header::HeaderMap) -> LimitHeaders {
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let reset_at = num("X-Bapi-Limit-Reset-Timestamp").map(|reset_ms| {
+            let ahead = reset_ms as i64 - self.now_exchange_ms() as i64;
+            Instant::now() + Duration::from_millis(ahead.max(0) as u64)
+        });
+        LimitHeaders {
+            limit: num("X-Bapi-Limit").map(|v| v as u32),
+            remaining: num("X-Bapi-Limit-Status").map(|v| v as u32),
+            reset_at,
+        }
+    }
+
+    fn learn_limits(&self, endpoint: &'static str, headers: LimitHeaders) {
+        let (change, left) = self.governor.with(|g| {
+            let now = Instant::now();
+            (g.observe(endpoint, headers, now), g.remaining(endpoint, now))
+        });
+        self.publish_budget(endpoint, left);
+        if let Some(c) = change.filter(|c| c.exchange_says < c.configured) {
+            log::warn!(
+                "{endpoint}: the exchange gives this account {} requests/s, the config says {}: using {}",
+                c.exchange_says,
+                c.configured,
+                c.exchange_says
+            );
+        }
+    }
+
+    fn publish_budget(&self, endpoint: &str, left: Option<(u32, u32)>) {
+        if let (Some(m), Some((limit, remaining))) = (&self.metrics, left) {
+            let l = labels(&[("endpoint", endpoint)]);
+            m.rate_budget_limit.get_or_create(&l).set(limit as i64);
+            m.rate_budget_remaining.get_or_create(&l).set(remaining as i64);
+        }
+    }
+
+    /// Count a refusal (a whole request, or one item of a batch) by endpoint and code.
+    pub fn count_rejection(&self, endpoint: &str, code: i64) {
+        count_rejection(&self.governor, self.metrics.as_deref(), endpoint, code);
+    }
+
+    async fn send(
+        &self,
+        endpoint: &'static str,
+        req: awc::ClientRequest,
+        body: Option<String>,
+        admission: Admission,
+    ) -> Result<Answer, RestError> {
+        let (units, admitted_at) = match admission {
+            Admission::Ask(units) => (units, self.admit(endpoint, units, Priority::of(endpoint, body.is_none())).await?),
+            Admission::Spent(units, at) => (units, at),
+        };
         let started = Instant::now();
         let timeout = self.settings.timeout;
         let fut = async {
@@ -211,9 +334,23 @@ impl RestClient {
                 None => req.send().await,
             }
             .map_err(|e| RestError::Transport(e.to_string()))?;
+            let headers = self.limit_headers(res.headers());
+            self.governor.with(|g| g.settle(endpoint, units, admitted_at, Instant::now()));
+            if res.status().as_u16() == 403 {
+                let until = self.governor.with(|g| g.ip_banned(Instant::now()));
+                log::error!(
+                    "HTTP 403 from {endpoint}: the exchange has banned this IP for sending too much; \
+                     ALL REST requests stop for {} s (until {:?} from now)",
+                    until.saturating_duration_since(Instant::now()).as_secs(),
+                    until.saturating_duration_since(Instant::now())
+                );
+                self.count_rejection(endpoint, 403);
+                return Err(RestError::Http(403));
+            }
             if !res.status().is_success() {
                 return Err(RestError::Http(res.status().as_u16()));
             }
+            self.learn_limits(endpoint, headers);
             let bytes = res
                 .body()
                 .limit(8 * 1024 * 1024)
@@ -221,10 +358,12 @@ impl RestClient {
                 .map_err(|e| RestError::Transport(e.to_string()))?;
             let env: Envelope<Value> = serde_json::from_slice(&bytes).map_err(|e| RestError::Decode(e.to_string()))?;
             if env.ret_code != 0 {
-                return Err(RestError::Exchange {
-                    code: env.code(),
-                    msg: env.ret_msg,
-                });
+                let code = env.code();
+                self.count_rejection(endpoint, code.code());
+                if code == RetCode::RateLimited {
+                    self.governor.with(|g| g.rate_limited(endpoint, headers.reset_at, Instant::now()));
+                }
+                return Err(RestError::Exchange { code, msg: env.ret_msg });
             }
             Ok(Answer {
                 result: env.result,

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use bybit_v5::rest::path;
 
 use crate::in_flight::InFlight;
-use crate::rest_client::{Answer, RestClient, RestError};
+use crate::rest_client::{Admission, Answer, RestClient, RestError};
 use crate::stop::{StepStatus, Stop, StopAck};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,10 @@ pub struct Call {
     pub method: Method,
     pub endpoint: &'static str,
     pub payload: String,
+    /// Budget units the call spends: one per order for a batch, one otherwise.
+    pub units: u32,
+    /// When the caller spent the budget for this call (it planned with the governor).
+    pub admitted: Option<std::time::Instant>,
 }
 
 impl Call {
@@ -35,15 +39,30 @@ impl Call {
             method: Method::Get,
             endpoint,
             payload: query.into(),
+            units: 1,
+            admitted: None,
         }
     }
 
     pub fn post(endpoint: &'static str, body: impl Into<String>) -> Self {
+        Self::batch(endpoint, body, 1)
+    }
+
+    /// A batch POST of `items` orders (each spends one unit of the endpoint's budget).
+    pub fn batch(endpoint: &'static str, body: impl Into<String>, items: usize) -> Self {
         Self {
             method: Method::Post,
             endpoint,
             payload: body.into(),
+            units: items.max(1) as u32,
+            admitted: None,
         }
+    }
+
+    /// The budget for this call was spent at `at`: send without asking the governor (again).
+    pub fn admitted(mut self, at: std::time::Instant) -> Self {
+        self.admitted = Some(at);
+        self
     }
 }
 
@@ -62,7 +81,7 @@ fn is_retryable(call: &Call) -> bool {
 fn is_transient(e: &RestError) -> bool {
     match e {
         RestError::Exchange { code, .. } => code.is_transient(),
-        RestError::Stopped => false,
+        RestError::Stopped | RestError::Deferred { .. } => false,
         other => other.outcome_unknown(),
     }
 }
@@ -98,10 +117,15 @@ impl Handler<Call> for RestConnector {
             let retryable = is_retryable(&call);
             let mut attempt = 0;
             loop {
+                // Only the first attempt was paid for by the caller; a retry is a new request.
+                let admission = match call.admitted {
+                    Some(at) if attempt == 0 => Admission::Spent(call.units, at),
+                    _ => Admission::Ask(call.units),
+                };
                 let r = match call.method {
                     Method::PublicGet => client.public_get(call.endpoint, &call.payload).await,
                     Method::Get => client.get(call.endpoint, &call.payload).await,
-                    Method::Post => client.post(call.endpoint, call.payload.clone()).await,
+                    Method::Post => client.post(call.endpoint, call.payload.clone(), admission).await,
                 };
                 attempt += 1;
                 match r {

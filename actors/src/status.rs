@@ -34,6 +34,9 @@ pub struct StatusView {
     pub recorder_file: String,
     pub pnl: crate::pnl::Pnl,
     pub resources: Option<crate::monitor::ResourceReport>,
+    /// The account's request budget: per endpoint limit/remaining/deferred, the IP window, and
+    /// the exchange's refusals by code.
+    pub budget: crate::rate_governor::BudgetSnapshot,
     pub shutdown: Option<ShutdownProgress>,
 }
 
@@ -49,6 +52,7 @@ pub enum StatusPatch {
     Shutdown(ShutdownProgress),
     Pnl(crate::pnl::Pnl),
     Resources(crate::monitor::ResourceReport),
+    Budget(crate::rate_governor::BudgetSnapshot),
 }
 
 impl StatusView {
@@ -70,6 +74,7 @@ impl StatusView {
             }
             StatusPatch::Pnl(p) => self.pnl = p,
             StatusPatch::Resources(r) => self.resources = Some(r),
+            StatusPatch::Budget(b) => self.budget = b,
             StatusPatch::Shutdown(p) => {
                 self.shutting_down = true;
                 self.ready = false;

@@ -5,6 +5,7 @@
 
 pub mod codes;
 pub mod envelope;
+pub mod limits;
 pub mod model;
 pub mod rest;
 pub mod sign;

@@ -109,6 +109,21 @@ async fn inject(state: web::Data<AppState>, body: web::Json<Inject>) -> HttpResp
     HttpResponse::Ok().json(json!({"receivers": n}))
 }
 
+/// The best bid and ask among one account's open orders, per symbol.
+fn account_quotes(ex: &crate::exchange::Exchange, account: usize) -> serde_json::Map<String, serde_json::Value> {
+    let mut best: std::collections::BTreeMap<&str, (Option<Decimal>, Option<Decimal>)> = Default::default();
+    for o in ex.open_orders(account) {
+        let e = best.entry(o.info.symbol.as_str()).or_default();
+        match o.info.side {
+            Side::Buy => e.0 = Some(e.0.map_or(o.info.price, |b| b.max(o.info.price))),
+            Side::Sell => e.1 = Some(e.1.map_or(o.info.price, |a| a.min(o.info.price))),
+        }
+    }
+    best.into_iter()
+        .map(|(s, (bid, ask))| (s.to_string(), json!({"bid": bid, "ask": ask})))
+        .collect()
+}
+
 async fn stats(state: web::Data<AppState>) -> HttpResponse {
     let ex = state.exchange();
     let accounts: Vec<_> = ex
@@ -117,11 +132,18 @@ async fn stats(state: web::Data<AppState>) -> HttpResponse {
         .enumerate()
         .map(|(i, a)| {
             json!({"api_key": a.api_key, "open_orders": ex.open_orders(i).len(), "dcp_window_s": a.dcp_window_s,
-                   "dcp_connections": a.dcp_connections, "dcp_fired": a.dcp_fired, "flat_at_us": a.flat_at_us})
+                   "dcp_connections": a.dcp_connections, "dcp_fired": a.dcp_fired, "flat_at_us": a.flat_at_us,
+                   "rate_limited_units": a.rate_limited_units, "amends_unchanged": a.amends_unchanged,
+                   "quotes": account_quotes(&ex, i)})
         })
         .collect();
+    let markets: serde_json::Map<String, serde_json::Value> = ex
+        .markets
+        .iter()
+        .map(|(s, m)| (s.clone(), json!({"mid": m.mid, "last": m.last_price})))
+        .collect();
     let stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
-    HttpResponse::Ok().json(json!({"requests": stats.requests, "accounts": accounts}))
+    HttpResponse::Ok().json(json!({"requests": stats.requests, "ip_banned": stats.ip_banned, "accounts": accounts, "markets": markets}))
 }
 
 #[derive(Deserialize)]

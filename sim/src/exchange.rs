@@ -108,6 +108,12 @@ pub struct Account {
     pub dcp_fired: u64,
     /// When the account's last open order closed (µs since the epoch); None while any is open.
     pub flat_at_us: Option<u64>,
+    /// Order units refused with 10006 because the account's budget was spent (whole requests
+    /// and batch items): what a client that respects the budget never sees.
+    pub rate_limited_units: u64,
+    /// Amends that would leave the order as it is (same price, no other change): requests
+    /// without a reason.
+    pub amends_unchanged: u64,
     pub tx: broadcast::Sender<PrivateEvent>,
 }
 
@@ -193,6 +199,8 @@ impl Exchange {
                 dcp_lost_at_ms: None,
                 dcp_fired: 0,
                 flat_at_us: None,
+                rate_limited_units: 0,
+                amends_unchanged: 0,
                 tx: broadcast::channel(8192).0,
             })
             .collect();

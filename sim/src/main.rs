@@ -42,6 +42,12 @@ struct Args {
     /// Read-endpoint budget per second and account (Bybit's default is 50).
     #[arg(long, default_value_t = 50)]
     read_rate_limit: u32,
+    /// HTTP requests per 5 s per client IP before a 403 ban (Bybit's limit is 600).
+    #[arg(long, default_value_t = 600)]
+    ip_rate_limit: u32,
+    /// Length of an IP ban after going over the IP limit, in milliseconds (Bybit: 10 minutes).
+    #[arg(long, default_value_t = 30_000)]
+    ip_ban_ms: u64,
     /// Fault: added latency, PATH=MS (PATH `*` for every endpoint). Repeatable.
     #[arg(long = "latency", value_name = "PATH=MS")]
     latency: Vec<String>,
@@ -93,6 +99,8 @@ fn main() -> anyhow::Result<()> {
         limits: RateLimits {
             orders_per_sec: args.order_rate_limit,
             reads_per_sec: args.read_rate_limit,
+            ip_requests_per_5s: args.ip_rate_limit,
+            ip_ban_ms: args.ip_ban_ms,
         },
         faults,
         refuse_at_start: Duration::from_millis(args.refuse_ms),

@@ -272,6 +272,12 @@ impl Exchange {
         if req.qty.is_none() && req.price.is_none() {
             return Err(ApiError::param("params error: nothing to amend"));
         }
+        let spec = &self.markets[&req.symbol].spec;
+        let same_price = req.price.is_none_or(|p| spec.fmt_price(p) == old_price);
+        let same_qty = req.qty.is_none_or(|q| spec.fmt_qty(q) == self.orders[&seq].info.qty);
+        if same_price && same_qty {
+            self.accounts[account].amends_unchanged += 1;
+        }
         let spec = self.markets[&req.symbol].spec.clone();
         self.unrest(seq);
         let new_price = req.price.map(|p| spec.fmt_price(p)).unwrap_or(old_price);

@@ -2,8 +2,9 @@
 //! (batch endpoints spend one unit per order), and the headers every answer carries.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 
-use bybit_v5::rest::path;
+use bybit_v5::limits;
 
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct RateLimits {
@@ -11,24 +12,30 @@ pub struct RateLimits {
     pub orders_per_sec: u32,
     /// Per second for order/position/account reads.
     pub reads_per_sec: u32,
+    /// HTTP requests per rolling 5 s per client IP, across every `/v5/` path (Bybit: 600).
+    pub ip_requests_per_5s: u32,
+    /// How long an IP that went over stays banned (HTTP 403). Bybit says at least 10 minutes;
+    /// the simulator's default is shorter so a test that trips it does not wait that long.
+    pub ip_ban_ms: u64,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
-            orders_per_sec: 10,
-            reads_per_sec: 50,
+            orders_per_sec: limits::DEFAULT_ORDERS_PER_SEC,
+            reads_per_sec: limits::DEFAULT_READS_PER_SEC,
+            ip_requests_per_5s: limits::IP_REQUESTS_PER_5S,
+            ip_ban_ms: 30_000,
         }
     }
 }
 
 impl RateLimits {
     pub fn limit_for(&self, p: &str) -> u32 {
-        match p {
-            path::DCP => 5,
-            path::FEE_RATE | path::COIN_INFO | path::DCP_INFO => 5,
-            p if p.starts_with("/v5/order/") && !matches!(p, path::ORDER_REALTIME | path::ORDER_HISTORY) => self.orders_per_sec,
-            _ => self.reads_per_sec,
+        match limits::budget_of(p) {
+            Some(limits::Budget::Orders) => self.orders_per_sec,
+            Some(limits::Budget::Fixed(n)) => n,
+            Some(limits::Budget::Reads) | None => self.reads_per_sec,
         }
     }
 }
@@ -44,6 +51,18 @@ pub struct Budget {
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     windows: HashMap<(usize, String), VecDeque<u64>>,
+    ip_windows: HashMap<IpAddr, VecDeque<u64>>,
+    banned_until: HashMap<IpAddr, u64>,
+}
+
+/// The IP limit's verdict on one HTTP request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpVerdict {
+    Pass,
+    /// Over the limit (now or earlier): HTTP 403 until this time (ms).
+    Banned {
+        until_ms: u64,
+    },
 }
 
 impl RateLimiter {
@@ -75,11 +94,35 @@ impl RateLimiter {
             },
         )
     }
+
+    /// Count one HTTP request from `ip` against the rolling 5 s IP window; going over bans the
+    /// IP for `ip_ban_ms`, and a banned IP's requests do not count (they never reach the API).
+    pub fn ip_request(&mut self, limits: &RateLimits, ip: IpAddr, now_ms: u64) -> IpVerdict {
+        if let Some(until) = self.banned_until.get(&ip).copied() {
+            if now_ms < until {
+                return IpVerdict::Banned { until_ms: until };
+            }
+            self.banned_until.remove(&ip);
+        }
+        let w = self.ip_windows.entry(ip).or_default();
+        while w.front().is_some_and(|t| now_ms.saturating_sub(*t) >= 5000) {
+            w.pop_front();
+        }
+        if w.len() as u32 >= limits.ip_requests_per_5s {
+            let until = now_ms + limits.ip_ban_ms;
+            self.banned_until.insert(ip, until);
+            w.clear();
+            return IpVerdict::Banned { until_ms: until };
+        }
+        w.push_back(now_ms);
+        IpVerdict::Pass
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bybit_v5::rest::path;
 
     #[test]
     fn window_fills_then_recovers() {
@@ -95,5 +138,25 @@ mod tests {
         // Other accounts and endpoints have their own windows.
         assert_eq!(rl.spend(&limits, 1, path::ORDER_CREATE_BATCH, 10, 1500).0, 10);
         assert_eq!(rl.spend(&limits, 0, path::ORDER_REALTIME, 50, 1500).0, 50);
+    }
+
+    #[test]
+    fn ip_over_the_limit_is_banned_for_the_ban_window() {
+        let limits = RateLimits {
+            ip_requests_per_5s: 3,
+            ip_ban_ms: 10_000,
+            ..Default::default()
+        };
+        let mut rl = RateLimiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let other: IpAddr = "127.0.0.2".parse().unwrap();
+        for t in [0, 1, 2] {
+            assert_eq!(rl.ip_request(&limits, ip, t), IpVerdict::Pass);
+        }
+        assert_eq!(rl.ip_request(&limits, ip, 3), IpVerdict::Banned { until_ms: 10_003 });
+        assert_eq!(rl.ip_request(&limits, other, 3), IpVerdict::Pass);
+        // Still banned after the 5 s window has rolled on; free once the ban ends.
+        assert_eq!(rl.ip_request(&limits, ip, 9_000), IpVerdict::Banned { until_ms: 10_003 });
+        assert_eq!(rl.ip_request(&limits, ip, 10_003), IpVerdict::Pass);
     }
 }

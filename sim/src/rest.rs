@@ -94,6 +94,10 @@ where
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .spend(&state.limits, account, req.path(), units.max(1), now);
+    let refused = units.max(1) - granted;
+    if refused > 0 {
+        ex.accounts[account].rate_limited_units += refused as u64;
+    }
     if granted == 0 {
         return rate_limited(budget);
     }

@@ -19,7 +19,7 @@ use bybit_v5::ws::path as ws_path;
 use crate::exchange::{now_ms, Exchange, MarketParams};
 use crate::faults::{Faults, Verdict};
 use crate::instrument::{default_instruments, InstrumentSpec};
-use crate::rate_limit::{Budget, RateLimiter, RateLimits};
+use crate::rate_limit::{Budget, IpVerdict, RateLimiter, RateLimits};
 use crate::state::{now_us, AppState, Control, Shared, Stats};
 use crate::{admin, rest, ws_private, ws_public};
 
@@ -115,6 +115,27 @@ async fn faults_and_stats(
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
     state.stats.lock().unwrap_or_else(|e| e.into_inner()).record(&path, now_us());
+    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+        let verdict = state
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ip_request(&state.limits, ip, now_ms());
+        if let IpVerdict::Banned { until_ms } = verdict {
+            state.stats.lock().unwrap_or_else(|e| e.into_inner()).ip_banned += 1;
+            log::warn!(
+                "IP {ip} over {} requests per 5 s: 403 until {until_ms}",
+                state.limits.ip_requests_per_5s
+            );
+            // Bybit answers an IP ban with HTTP 403 "access too frequent" (its exact body is not
+            // documented); a client learns nothing else from it.
+            return Ok(req.into_response(
+                actix_web::HttpResponse::Forbidden()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("access too frequent"),
+            ));
+        }
+    }
     let faults = state.faults();
     let latency = faults.latency_for(&path);
     if latency > 0 {

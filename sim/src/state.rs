@@ -27,6 +27,8 @@ pub struct Received {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Stats {
     pub requests: BTreeMap<String, u64>,
+    /// Requests answered 403 because their IP was over the IP limit.
+    pub ip_banned: u64,
     #[serde(skip)]
     pub recent: VecDeque<Received>,
 }

@@ -237,3 +237,51 @@ impl Admin {
         assert!(r.status().is_success(), "faults refused: {}", r.status());
     }
 }
+
+/// How far each symbol's quote centre — the midpoint of an account's best bid and best ask on
+/// the exchange — sits from the market's last price, in basis points, read from one
+/// `/sim/stats` answer. Symbols without orders on both sides are left out.
+pub fn quote_centre_distances_bps(stats: &Value, account: usize) -> Vec<f64> {
+    let num = |v: &Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    let Some(quotes) = stats["accounts"][account]["quotes"].as_object() else {
+        return Vec::new();
+    };
+    quotes
+        .iter()
+        .filter_map(|(symbol, q)| {
+            let (bid, ask) = (num(&q["bid"])?, num(&q["ask"])?);
+            let last = num(&stats["markets"][symbol]["last"])?;
+            Some(((bid + ask) / 2.0 - last).abs() / last * 10_000.0)
+        })
+        .collect()
+}
+
+/// The `p`-th percentile (0–100) of `values`, nearest rank; 0 for none.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centre_distance_from_stats() {
+        let stats = serde_json::json!({
+            "accounts": [{"quotes": {"BTCUSDT": {"bid": "99.9", "ask": "100.3"}, "ETHUSDT": {"bid": "10", "ask": null}}}],
+            "markets": {"BTCUSDT": {"last": "100"}, "ETHUSDT": {"last": "10"}}
+        });
+        let d = quote_centre_distances_bps(&stats, 0);
+        assert_eq!(d.len(), 1);
+        assert!((d[0] - 10.0).abs() < 1e-9, "{d:?}");
+        assert_eq!(percentile(&[3.0, 1.0, 2.0, 4.0], 50.0), 2.0);
+        assert_eq!(percentile(&[3.0, 1.0, 2.0, 4.0], 95.0), 4.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+}

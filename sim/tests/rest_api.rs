@@ -22,6 +22,7 @@ fn sim() -> SimHandle {
     sim_with(RateLimits {
         orders_per_sec: 1000,
         reads_per_sec: 1000,
+        ..Default::default()
     })
 }
 
@@ -360,6 +361,7 @@ async fn rate_limits_answer_10006_with_headers() {
     let sim = sim_with(RateLimits {
         orders_per_sec: 3,
         reads_per_sec: 50,
+        ..Default::default()
     });
     let c = client(&sim);
     let (bid, _) = best(&c, "BTCUSDT").await;

@@ -27,14 +27,13 @@ pub fn start_sim() -> SimHandle {
     start_sim_with(|_| {})
 }
 
-/// A simulator with the test account and generous rate limits, adjusted by `f`.
+/// A simulator with the test account at Bybit's default budgets (10 order units per second per
+/// endpoint, 50 reads, 600 requests per 5 s per IP), adjusted by `f`.
 pub fn start_sim_with(f: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut cfg = SimConfig {
         accounts: vec![(KEY.into(), SECRET.into())],
         ..Default::default()
     };
-    cfg.limits.orders_per_sec = 200;
-    cfg.limits.reads_per_sec = 500;
     f(&mut cfg);
     bybit_sim::spawn(cfg).expect("bybit-sim starts")
 }

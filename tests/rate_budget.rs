@@ -1,0 +1,122 @@
+//! Quoting within Bybit's budget, asked of the exchange: the real binary against a bybit-sim at
+//! Bybit's default budgets (10 order units per second per endpoint and account, 50 reads, 600
+//! requests per 5 s per IP) in a fast market. The exchange counts what a budget-blind or
+//! redundant client would produce: units refused with 10006, amends that change nothing, IP bans.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bybit_sim::testkit::{percentile, quote_centre_distances_bps, Admin};
+use support::*;
+
+const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+
+#[actix_rt::test]
+async fn fast_market_at_bybit_budgets_no_10006_no_redundant_amend() {
+    let sim = start_sim_with(|c| c.market.volatility_bps = 2.0);
+    let admin = Admin::new(&sim.rest_url());
+    let defaults = bybit_sim::RateLimits::default();
+    assert_eq!(
+        (defaults.orders_per_sec, defaults.reads_per_sec),
+        (10, 50),
+        "the simulator runs Bybit's budgets"
+    );
+    let opts = BotOptions {
+        levels: 8,
+        ..Default::default()
+    };
+    let mut bot = start_bot("budget", &sim, opts);
+    // 48 orders at 10 creates per second: the ladder fills over about five seconds.
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 48, Duration::from_secs(30)).await;
+    let started = Instant::now();
+    let mut distances = Vec::new();
+    let run = Duration::from_secs(std::env::var("MMBOT_BUDGET_TEST_S").ok().and_then(|s| s.parse().ok()).unwrap_or(60));
+    while started.elapsed() < run {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        distances.extend(quote_centre_distances_bps(&admin.stats().await, 0));
+        assert!(bot.is_running(), "mmbot exited; see {}", bot.stderr_path.display());
+    }
+    let status = bot.status().await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(30));
+    let stats = admin.stats().await;
+    let account = &stats["accounts"][0];
+    let requests = &stats["requests"];
+    let amends = requests["/v5/order/amend-batch"].as_u64().unwrap_or(0);
+    eprintln!(
+        "budget e2e: {amends} amend-batch requests, {} create-batch, {} cancel-batch in {run:?}; centre-last p50 {:.2} bps, p95 {:.2} bps",
+        requests["/v5/order/create-batch"],
+        requests["/v5/order/cancel-batch"],
+        percentile(&distances, 50.0),
+        percentile(&distances, 95.0)
+    );
+    assert_eq!(exit.code, 0, "stdout:\n{}", exit.stdout);
+    assert_eq!(account["rate_limited_units"], 0, "the exchange refused order units with 10006");
+    assert_eq!(account["amends_unchanged"], 0, "amends that would leave the order as it is");
+    assert_eq!(stats["ip_banned"], 0);
+    assert!(amends > 20, "the bot kept requoting in a fast market ({amends} amend batches)");
+    // The inner levels stay with the market: a wide bound (spread 20 bps + one level's worth of
+    // lag), the numbers themselves are in docs/benchmarks.md.
+    assert!(distances.len() > 100, "sampled the quote centre ({})", distances.len());
+    assert!(percentile(&distances, 50.0) < 15.0, "p50 {}", percentile(&distances, 50.0));
+    // The bot's own view agrees: no 10006 anywhere, and its budget shows up in /status.
+    let budget = &status["budget"];
+    assert_eq!(budget["endpoints"]["/v5/order/amend-batch"]["limit"], 10, "{budget}");
+    assert!(
+        budget["rejections"]
+            .as_object()
+            .is_none_or(|r| r.values().all(|codes| codes.get("10006").is_none())),
+        "{budget}"
+    );
+}
+
+#[actix_rt::test]
+async fn an_ip_ban_stops_every_request_until_it_ends() {
+    // A small IP window and a short ban so the test trips and outlives it quickly.
+    let sim = start_sim_with(|c| {
+        c.limits.ip_requests_per_5s = 60;
+        c.limits.ip_ban_ms = 2_000;
+        c.market.volatility_bps = 2.0;
+    });
+    let admin = Admin::new(&sim.rest_url());
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT"],
+        levels: 8,
+        // The bot believes Bybit's IP window (600), so it goes over the simulator's 60 and is banned;
+        // it then sends nothing for its configured ban length.
+        exchange: "[exchange.rate_limits]\nip_ban_ms = 3000",
+        order_manager: "reconcile_interval_ms = 100",
+        ..Default::default()
+    };
+    let mut bot = start_bot("ipban", &sim, opts);
+    let started = Instant::now();
+    loop {
+        let s = admin.stats().await;
+        if s["ip_banned"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the bot never went over the IP limit");
+        assert!(bot.is_running());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let total = |s: &serde_json::Value| -> u64 { s["requests"].as_object().unwrap().values().filter_map(|v| v.as_u64()).sum() };
+    let stats = admin.stats().await;
+    let (banned_at, before) = (stats["ip_banned"].as_u64().unwrap(), total(&stats));
+    let status = bot.status().await;
+    assert!(status["budget"]["ip_banned_ms"].as_u64().unwrap() > 0, "{}", status["budget"]);
+    // During the bot's ban (3 s) only requests already on their way reach the exchange.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let stats = admin.stats().await;
+    let during = total(&stats) - before;
+    assert!(during <= 5, "requests sent while banned: {during}");
+    assert!(stats["ip_banned"].as_u64().unwrap() - banned_at <= 5);
+    // After the ban the bot talks to the exchange again.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(total(&admin.stats().await) > before + during, "no request after the ban ended");
+    assert!(bot.is_running());
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(30));
+    assert!(exit.stderr.contains("banned this IP"), "{}", exit.stderr);
+    assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty());
+}
