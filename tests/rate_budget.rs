@@ -103,8 +103,17 @@ async fn an_ip_ban_stops_every_request_until_it_ends() {
     let total = |s: &serde_json::Value| -> u64 { s["requests"].as_object().unwrap().values().filter_map(|v| v.as_u64()).sum() };
     let stats = admin.stats().await;
     let (banned_at, before) = (stats["ip_banned"].as_u64().unwrap(), total(&stats));
-    let status = bot.status().await;
+    // /status shows the ban (its budget view is refreshed every 100 ms).
+    let mut status = bot.status().await;
+    for _ in 0..20 {
+        if status["budget"]["ip_banned_ms"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = bot.status().await;
+    }
     assert!(status["budget"]["ip_banned_ms"].as_u64().unwrap() > 0, "{}", status["budget"]);
+    assert!(status["budget"]["rejections"].to_string().contains("\"403\""), "{}", status["budget"]);
     // During the bot's ban (3 s) only requests already on their way reach the exchange.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let stats = admin.stats().await;

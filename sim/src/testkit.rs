@@ -116,6 +116,24 @@ impl Client {
         self.send(req, Some(body.to_string())).await
     }
 
+    /// A signed GET that shares the account's budget politely, as pybit does: on 10006 it waits
+    /// until `X-Bapi-Limit-Reset-Timestamp` and asks again (a test polling the exchange must not
+    /// fail because the bot under test uses the same account's read budget).
+    pub async fn get_within_budget(&self, path: &str, query: &str) -> Result<Answer, String> {
+        for _ in 0..20 {
+            let a = self.get(path, query).await?;
+            if a.ret_code() != 10006 {
+                return Ok(a);
+            }
+            let reset = a
+                .header("X-Bapi-Limit-Reset-Timestamp")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(now_ms() + 100);
+            tokio::time::sleep(Duration::from_millis(reset.saturating_sub(now_ms()).clamp(1, 2000))).await;
+        }
+        Err(format!("{path}: still rate-limited after 20 tries"))
+    }
+
     /// Every open order of a symbol, following `nextPageCursor`.
     pub async fn open_orders(&self, symbol: &str) -> Result<Vec<Value>, String> {
         let mut out = Vec::new();
@@ -126,7 +144,7 @@ impl Client {
             } else {
                 format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}")
             };
-            let a = self.get("/v5/order/realtime", &q).await?;
+            let a = self.get_within_budget("/v5/order/realtime", &q).await?;
             if a.ret_code() != 0 {
                 return Err(format!("realtime answered {}", a.body));
             }
