@@ -7,8 +7,9 @@
 //! exchange's counters: order requests per second, units refused with 10006, amends that changed
 //! nothing, and how far the quote centre sat from the last price (p50/p95, bps).
 //!
-//! `quote_budget paper SECONDS`: `mmbot` exactly as a new user runs it (config/default.toml, the
-//! embedded simulator), read through its own `/metrics`: requests per second and rejections.
+//! `quote_budget paper SECONDS`: `mmbot` exactly as a new user runs it (config/default.toml, or
+//! `MMBOT_CONFIG`; the embedded simulator), read through its own `/metrics`: requests per second
+//! and rejections.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -139,7 +140,8 @@ async fn run_paper(seconds: u64) {
     let dir = temp_dir();
     let control = free_addr();
     let child = Command::new(bin())
-        .args(["run", "--config", "config/default.toml"])
+        .args(["run", "--config"])
+        .arg(std::env::var("MMBOT_CONFIG").unwrap_or_else(|_| "config/default.toml".into()))
         .env("MMBOT_CONTROL_LISTEN", &control)
         .env("MMBOT_DATA_DIR", dir.join("data"))
         .env("RUST_LOG", "warn")

@@ -123,6 +123,12 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     assert!(rendered >= 24);
     let first = page.eval("document.querySelector('#orders tbody tr td').textContent").await;
     assert!(first.as_str().unwrap().starts_with(PREFIX), "{first}");
+    // The request budget: one row per endpoint the bot has used, with its limit.
+    let budget = page.eval("document.querySelector('#budget tbody').textContent").await;
+    assert!(
+        budget.to_string().contains("/v5/order/create-batch") && budget.to_string().contains("/10"),
+        "{budget}"
+    );
     let conns = page.eval("document.querySelector('#conns').textContent").await;
     assert!(conns.as_str().unwrap().contains("connected"));
     // A wrong token is refused and changes nothing.

@@ -113,7 +113,11 @@ async fn an_ip_ban_stops_every_request_until_it_ends() {
         status = bot.status().await;
     }
     assert!(status["budget"]["ip_banned_ms"].as_u64().unwrap() > 0, "{}", status["budget"]);
-    assert!(status["budget"]["rejections"].to_string().contains("\"403\""), "{}", status["budget"]);
+    assert!(
+        status["budget"]["rejections"].to_string().contains("\"403\""),
+        "{}",
+        status["budget"]
+    );
     // During the bot's ban (3 s) only requests already on their way reach the exchange.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let stats = admin.stats().await;
@@ -128,4 +132,85 @@ async fn an_ip_ban_stops_every_request_until_it_ends() {
     let exit = bot.wait_exit(Duration::from_secs(30));
     assert!(exit.stderr.contains("banned this IP"), "{}", exit.stderr);
     assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn the_exchanges_lower_budget_wins_and_check_config_rejects_the_configured_one() {
+    let sim = start_sim_with(|c| c.limits.orders_per_sec = 5);
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT"],
+        levels: 2,
+        exchange: "[exchange.rate_limits]\norders_per_sec = 20",
+        ..Default::default()
+    };
+    let mut bot = start_bot("learned", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 4, Duration::from_secs(30)).await;
+    // Let it requote a while on the exchange's budget.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = bot.status().await;
+    assert_eq!(
+        status["budget"]["endpoints"]["/v5/order/create-batch"]["limit"], 5,
+        "{}",
+        status["budget"]
+    );
+    assert_eq!(status["budget"]["endpoints"]["/v5/order/create-batch"]["configured"], 20);
+    let dir = bot.dir.clone();
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(30));
+    assert_eq!(exit.code, 0);
+    assert!(
+        exit.stderr
+            .contains("the exchange gives this account 5 requests/s, the config says 20"),
+        "{}",
+        exit.stderr
+    );
+    // The next check of the same config knows better.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmbot"))
+        .args(["check-config", "--config"])
+        .arg(dir.join("mmbot.toml"))
+        .env("MMBOT_API_KEY", KEY)
+        .env("MMBOT_API_SECRET", SECRET)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("exchange.rate_limits.orders_per_sec: expected at most 5"), "{err}");
+}
+
+#[actix_rt::test]
+async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
+    let sim = start_sim_with(|c| c.market.volatility_bps = 2.0);
+    let admin = Admin::new(&sim.rest_url());
+    let opts = BotOptions {
+        symbols: vec!["BTCUSDT", "ETHUSDT"],
+        levels: 4,
+        ..Default::default()
+    };
+    let mut bot = start_bot("reset", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 16, Duration::from_secs(30)).await;
+    let amends = |s: &serde_json::Value| s["requests"]["/v5/order/amend-batch"].as_u64().unwrap_or(0);
+    // Every amend-batch answers 10006 with a reset one second ahead, for three seconds: the bot
+    // tries once per reset, not in a loop (the market moves every 100 ms and wants amends).
+    set_faults(&sim, serde_json::json!({"rate_limit": ["/v5/order/amend-batch"]})).await;
+    let before = amends(&admin.stats().await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = amends(&admin.stats().await) - before;
+    set_faults(&sim, serde_json::json!({})).await;
+    assert!(during <= 5, "{during} amend-batch requests in 3 s of 10006 with 1 s resets");
+    // Afterwards it requotes again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = amends(&admin.stats().await) - before - during;
+    assert!(after >= 2, "amends resumed after the resets ({after})");
+    let status = bot.status().await;
+    assert!(
+        status["budget"]["rejections"]["/v5/order/amend-batch"]["10006"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{}",
+        status["budget"]
+    );
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(30)).code, 0);
+    assert!(bot_orders(&sim, &["BTCUSDT", "ETHUSDT"]).await.is_empty());
 }

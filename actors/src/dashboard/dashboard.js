@@ -34,6 +34,7 @@ function render(s) {
     return [cell(sym), cell(p.position), cell(p.realised), cell(Number(p.unrealised).toFixed(4)), cell(p.fees), cell(total.toFixed(4), total < 0 ? "bad" : "ok")];
   }));
   fill("conns", Object.entries(s.connections).map(([k, v]) => [cell(k), cell(v, v === "connected" ? "ok" : "bad")]));
+  renderBudget(s.budget || { endpoints: {}, rejections: {} });
   document.getElementById("order-count").textContent = s.open_orders.length;
   const orders = [...s.open_orders].sort((a, b) => a.symbol.localeCompare(b.symbol) || a.side.localeCompare(b.side) || a.level - b.level);
   fill("orders", orders.map((o) => [cell(o.link_id), cell(o.symbol), cell(o.side, o.side), cell(o.level), cell(o.price), cell(o.qty), cell(o.filled), cell(o.phase)]));
@@ -44,6 +45,31 @@ function render(s) {
     fill("steps", sd.steps.map((st) => [cell(st.step), cell(st.status, st.status === "ok" ? "ok" : "bad"), cell(st.elapsed_ms), cell(st.detail)]));
     document.getElementById("shutdown").disabled = true;
   }
+}
+
+// Each endpoint's share of its one-second budget in use, as a bar; what the governor held back
+// and what the exchange refused, by code.
+function usageBar(used, limit) {
+  const td = document.createElement("td");
+  const bar = document.createElement("span");
+  const fillEl = document.createElement("span");
+  const share = limit > 0 ? Math.min(1, used / limit) : 0;
+  bar.className = share >= 1 ? "bar full" : "bar";
+  fillEl.style.width = `${(share * 100).toFixed(0)}%`;
+  bar.append(fillEl);
+  td.append(bar, document.createTextNode(`${used}/${limit}`));
+  return td;
+}
+
+function renderBudget(b) {
+  const banned = b.ip_banned_ms > 0 ? ` — IP BANNED for ${(b.ip_banned_ms / 1000).toFixed(0)} s more` : "";
+  document.getElementById("budget-ip").textContent = `(IP window: ${b.ip_limit - b.ip_remaining}/${b.ip_limit} per 5 s${banned})`;
+  document.getElementById("budget-ip").className = banned ? "bad" : "";
+  fill("budget", Object.entries(b.endpoints).map(([path, e]) => {
+    const refused = Object.entries(b.rejections[path] || {}).map(([code, n]) => `${code}×${n}`).join(" ");
+    return [cell(path), usageBar(e.limit - e.remaining, e.limit), cell(e.limit),
+      cell(e.exchange_says === null ? "—" : e.exchange_says), cell(e.deferred), cell(refused, refused ? "bad" : "")];
+  }));
 }
 
 async function poll() {
