@@ -20,5 +20,8 @@ for _ in range(100):
     except OSError:
         time.sleep(0.1)
 PY
+# Freeze the random walk: the checks price post-only orders from a book they read earlier, and a
+# moving market can cross them before the amend (110001), which is the market, not the client.
+python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/sim/market?paused=true", method="POST"), timeout=5).read()' "$port"
 python3 sim/compat/pybit_check.py "127.0.0.1:$port" compat-key compat-secret
 python3 sim/compat/ccxt_check.py "127.0.0.1:$port" compat-key compat-secret
