@@ -87,3 +87,30 @@ async fn http_shutdown_leaves_no_orders_and_exits_0() {
     })
     .await;
 }
+
+/// Bybit's cancel-all is asynchronous: its answer lists the orders while they still rest. With the
+/// simulator's delay stretched to 400 ms, a stop must keep verifying until they are really gone —
+/// never report flat from the answer alone.
+#[actix_rt::test]
+async fn an_asynchronous_cancel_all_is_verified_until_the_orders_are_gone() {
+    stop_and_check("async-cancel-all", async |bot: &Bot| {
+        let sim_url = {
+            let cfg = std::fs::read_to_string(bot.dir.join("mmbot.toml")).unwrap();
+            cfg.lines()
+                .find_map(|l| l.strip_prefix("rest_url = \"").map(|u| u.trim_end_matches('"').to_string()))
+                .unwrap()
+        };
+        bybit_sim::testkit::Admin::new(&sim_url)
+            .set_faults(&serde_json::json!({"cancel_all_delay_ms": 400}))
+            .await;
+        let t = std::time::Instant::now();
+        bot.signal(libc::SIGTERM);
+        // The orders are still listed right after the stop began.
+        let listed = exchange_at(&sim_url).open_orders_with_prefix(&SYMBOLS, PREFIX).await.unwrap();
+        assert!(
+            !listed.is_empty() || t.elapsed() > Duration::from_millis(350),
+            "orders left at once"
+        );
+    })
+    .await;
+}

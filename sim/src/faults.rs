@@ -21,6 +21,8 @@ pub struct Faults {
     pub reject_ws_auth: bool,
     /// Every amend (single and batch items) is refused with a permanent error (10001).
     pub refuse_amends: bool,
+    /// Stretch (or shorten) how long a cancel-all's orders stay on the book after its answer.
+    pub cancel_all_delay_ms: Option<u64>,
 }
 
 /// What to do with a request before it reaches its handler.

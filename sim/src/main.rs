@@ -48,6 +48,10 @@ struct Args {
     /// Length of an IP ban after going over the IP limit, in milliseconds (Bybit: 10 minutes).
     #[arg(long, default_value_t = 30_000)]
     ip_ban_ms: u64,
+    /// How long after its answer a cancel-all's orders leave the book, in milliseconds (Bybit's
+    /// cancel-all is asynchronous; 0 makes it synchronous).
+    #[arg(long, default_value_t = 5)]
+    cancel_all_delay_ms: u64,
     /// Fault: added latency, PATH=MS (PATH `*` for every endpoint). Repeatable.
     #[arg(long = "latency", value_name = "PATH=MS")]
     latency: Vec<String>,
@@ -103,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             ip_ban_ms: args.ip_ban_ms,
         },
         faults,
+        cancel_all_delay: Duration::from_millis(args.cancel_all_delay_ms),
         refuse_at_start: Duration::from_millis(args.refuse_ms),
         ..Default::default()
     };

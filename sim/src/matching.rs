@@ -325,7 +325,7 @@ impl Exchange {
         Ok(ids)
     }
 
-    /// Cancel up to 500 open orders (chosen at random when there are more) matching the scope.
+    /// Cancel up to 500 open orders (chosen at random when there are more) matching the scope, at once.
     pub fn cancel_all(
         &mut self,
         account: usize,
@@ -335,6 +335,19 @@ impl Exchange {
         cancel_type: &str,
         now: u64,
     ) -> Vec<OrderIds> {
+        let seqs = self.pick_for_cancel_all(account, symbol, base_coin, settle_coin);
+        self.finish_cancels(&seqs, cancel_type, now)
+    }
+
+    /// The orders a cancel-all takes: up to 500 open orders matching the scope (chosen at random
+    /// when there are more), as Bybit documents it.
+    pub fn pick_for_cancel_all(
+        &mut self,
+        account: usize,
+        symbol: Option<&str>,
+        base_coin: Option<&str>,
+        settle_coin: Option<&str>,
+    ) -> Vec<u64> {
         let mut seqs: Vec<u64> = self
             .orders
             .values()
@@ -355,11 +368,29 @@ impl Exchange {
             let i = self.rng.gen_range(0..seqs.len());
             seqs.swap_remove(i);
         }
+        seqs
+    }
+
+    /// The ids a cancel-all answers with, for orders it picked.
+    pub fn ids_of(&self, seqs: &[u64]) -> Vec<OrderIds> {
+        seqs.iter()
+            .filter_map(|s| self.orders.get(s))
+            .map(|o| OrderIds {
+                order_id: o.info.order_id.clone(),
+                order_link_id: o.info.order_link_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Cancel those of `seqs` still open (a cancel-all's asynchronous second half: meanwhile an
+    /// order may have filled or been cancelled by another request).
+    pub fn finish_cancels(&mut self, seqs: &[u64], cancel_type: &str, now: u64) -> Vec<OrderIds> {
         let mut out = Vec::with_capacity(seqs.len());
         let mut touched = std::collections::BTreeSet::new();
         for seq in seqs {
-            touched.insert(self.orders[&seq].info.symbol.clone());
-            out.push(self.finish(seq, OrderStatus::Cancelled, cancel_type, "EC_PerCancelRequest", now));
+            let Some(o) = self.orders.get(seq) else { continue };
+            touched.insert(o.info.symbol.clone());
+            out.push(self.finish(*seq, OrderStatus::Cancelled, cancel_type, "EC_PerCancelRequest", now));
         }
         for s in touched {
             self.publish_book(&s, now);

@@ -306,7 +306,9 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
     };
-    private(&state, &req, text, 1, |ex, acct, _, now| {
+    let delay = state.cancel_all_delay();
+    let mut picked = Vec::new();
+    let response = private(&state, &req, text, 1, |ex, acct, _, now| {
         let r = parse_body::<CancelAll>(text).and_then(|c| {
             if c.category != Some(Category::Linear) {
                 return Err(ApiError::param("params error: category must be linear"));
@@ -319,18 +321,25 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
                     return Err(ApiError::param(format!("params error: symbol invalid: {s}")));
                 }
             }
-            let list = ex.cancel_all(
-                acct,
-                c.symbol.as_deref(),
-                c.base_coin.as_deref(),
-                c.settle_coin.as_deref(),
-                "CancelByUser",
-                now,
-            );
+            picked = ex.pick_for_cancel_all(acct, c.symbol.as_deref(), c.base_coin.as_deref(), c.settle_coin.as_deref());
+            let list = ex.ids_of(&picked);
+            if delay.is_zero() {
+                ex.finish_cancels(&std::mem::take(&mut picked), "CancelByUser", now);
+            }
             Ok(json!({"list": list, "success": "1"}))
         });
         (r, None)
-    })
+    });
+    // Bybit's cancel-all is asynchronous: the answer lists the orders, and they leave the book
+    // (and /v5/order/realtime) a little later.
+    if !picked.is_empty() {
+        let state = state.clone();
+        actix_rt::spawn(async move {
+            tokio::time::sleep(delay).await;
+            state.exchange().finish_cancels(&picked, "CancelByUser", now_ms());
+        });
+    }
+    response
 }
 
 /// Run a batch: at most 20 items, items beyond the granted budget fail with 10006, each item's

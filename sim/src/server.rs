@@ -37,6 +37,8 @@ pub struct SimConfig {
     pub instruments: Vec<InstrumentSpec>,
     pub limits: RateLimits,
     pub faults: Faults,
+    /// How long after its answer a cancel-all's orders leave the book (Bybit: asynchronous).
+    pub cancel_all_delay: Duration,
     pub balance: Decimal,
     pub workers: usize,
     /// Start listening only after this long (connections are refused meanwhile).
@@ -54,6 +56,7 @@ impl Default for SimConfig {
             instruments: default_instruments(),
             limits: RateLimits::default(),
             faults: Faults::default(),
+            cancel_all_delay: Duration::from_millis(5),
             balance: dec!(100000),
             workers: 2,
             refuse_at_start: Duration::ZERO,
@@ -225,6 +228,7 @@ async fn run(
         exchange: Mutex::new(exchange),
         faults: RwLock::new(config.faults.clone()),
         limits: config.limits,
+        cancel_all_delay: config.cancel_all_delay,
         limiter: Mutex::new(RateLimiter::default()),
         stats: Mutex::new(Stats::default()),
         ws_kill: broadcast::channel(4).0,

@@ -52,6 +52,8 @@ pub struct Shared {
     pub exchange: Mutex<Exchange>,
     pub faults: RwLock<Faults>,
     pub limits: RateLimits,
+    /// How long after its answer a cancel-all's orders leave the book (Bybit's is asynchronous).
+    pub cancel_all_delay: std::time::Duration,
     pub limiter: Mutex<RateLimiter>,
     pub stats: Mutex<Stats>,
     /// Every WebSocket session listens here and drops its connection when told.
@@ -73,6 +75,13 @@ impl Shared {
 
     pub fn faults(&self) -> Faults {
         self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The cancel-all delay now: the configured one, or the `cancel_all_delay_ms` fault's.
+    pub fn cancel_all_delay(&self) -> std::time::Duration {
+        self.faults()
+            .cancel_all_delay_ms
+            .map_or(self.cancel_all_delay, std::time::Duration::from_millis)
     }
 
     pub fn next_conn_id(&self) -> String {

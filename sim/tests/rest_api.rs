@@ -197,12 +197,23 @@ async fn place_amend_cancel_cancel_all_and_list() {
         .unwrap();
     assert_eq!(again.ret_code(), 110001);
     assert_eq!(c.open_orders("BTCUSDT").await.unwrap().len(), 2);
+    // Cancel-all is asynchronous, as on Bybit: the answer lists the orders, and they stay on
+    // the book (and in realtime) until the delay has passed — stretched here to 300 ms.
+    bybit_sim::testkit::Admin::new(&sim.rest_url())
+        .set_faults(&json!({"cancel_all_delay_ms": 300}))
+        .await;
     let all = c
         .post("/v5/order/cancel-all", r#"{"category":"linear","symbol":"BTCUSDT"}"#)
         .await
         .unwrap();
     assert_eq!(all.body["result"]["success"], "1");
     assert_eq!(all.body["result"]["list"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        c.open_orders("BTCUSDT").await.unwrap().len(),
+        2,
+        "still there right after the answer"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(c.open_orders("BTCUSDT").await.unwrap().is_empty());
     let h = c
         .get("/v5/order/history", "category=linear&symbol=BTCUSDT&orderStatus=Cancelled")

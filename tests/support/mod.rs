@@ -291,7 +291,12 @@ pub fn recorder_lines_in(dir: &Path) -> Vec<Value> {
 }
 
 pub fn exchange(sim: &SimHandle) -> Client {
-    Client::new(&sim.rest_url(), KEY, SECRET)
+    exchange_at(&sim.rest_url())
+}
+
+/// The test account's signed client for the exchange at `rest_url`.
+pub fn exchange_at(rest_url: &str) -> Client {
+    Client::new(rest_url, KEY, SECRET)
 }
 
 pub async fn bot_orders(sim: &SimHandle, symbols: &[&str]) -> Vec<Value> {
