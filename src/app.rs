@@ -59,11 +59,14 @@ fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
     if c.mode != Mode::Live && e.rest_url.is_empty() {
         let key = format!("paper-{}", new_run_id());
         let secret = format!("{}{}", new_run_id(), new_run_id());
+        // The embedded exchange lists exactly the configured symbols, from its instrument table.
         let mut sim = bybit_sim::SimConfig {
             accounts: vec![(key.clone(), secret.clone())],
             seed: c.paper.seed,
             ..Default::default()
-        };
+        }
+        .with_symbols(&c.symbols)
+        .map_err(anyhow::Error::msg)?;
         sim.market.volatility_bps = c.paper.volatility_bps;
         sim.market.trade_probability = c.paper.trade_probability;
         sim.limits.orders_per_sec = c.paper.order_rate_limit;

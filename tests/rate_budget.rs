@@ -214,3 +214,40 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     assert_eq!(bot.wait_exit(Duration::from_secs(30)).code, 0);
     assert!(bot_orders(&sim, &["BTCUSDT", "ETHUSDT"]).await.is_empty());
 }
+
+#[actix_rt::test]
+async fn twelve_symbols_share_one_budget_and_stop_flat() {
+    const MANY: [&str; 12] = [
+        "BTCUSDT",
+        "ETHUSDT",
+        "SOLUSDT",
+        "XRPUSDT",
+        "DOGEUSDT",
+        "BNBUSDT",
+        "ADAUSDT",
+        "LINKUSDT",
+        "LTCUSDT",
+        "AVAXUSDT",
+        "SUIUSDT",
+        "1000PEPEUSDT",
+    ];
+    let sim = start_sim_with(|c| c.instruments = bybit_sim::instrument::select(&MANY).unwrap());
+    let admin = Admin::new(&sim.rest_url());
+    let opts = BotOptions {
+        symbols: MANY.to_vec(),
+        levels: 3,
+        risk: "max_open_orders = 200",
+        ..Default::default()
+    };
+    let mut bot = start_bot("many", &sim, opts);
+    // 72 orders at 10 creates a second: about seven seconds, and never a refusal.
+    wait_for_orders(&sim, &mut bot, &MANY, 72, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    let stats = admin.stats().await;
+    assert_eq!(stats["accounts"][0]["rate_limited_units"], 0, "{stats}");
+    assert_eq!(stats["accounts"][0]["amends_unchanged"], 0);
+    assert!(bot_orders(&sim, &MANY).await.is_empty());
+}

@@ -133,7 +133,7 @@ async fn stats(state: web::Data<AppState>) -> HttpResponse {
         .map(|(i, a)| {
             json!({"api_key": a.api_key, "open_orders": ex.open_orders(i).len(), "dcp_window_s": a.dcp_window_s,
                    "dcp_connections": a.dcp_connections, "dcp_fired": a.dcp_fired, "flat_at_us": a.flat_at_us,
-                   "rate_limited_units": a.rate_limited_units, "amends_unchanged": a.amends_unchanged,
+                   "rate_limited_units": a.rate_limited_units, "rate_limited_reads": a.rate_limited_reads, "amends_unchanged": a.amends_unchanged,
                    "quotes": account_quotes(&ex, i)})
         })
         .collect();

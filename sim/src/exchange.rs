@@ -108,9 +108,12 @@ pub struct Account {
     pub dcp_fired: u64,
     /// When the account's last open order closed (µs since the epoch); None while any is open.
     pub flat_at_us: Option<u64>,
-    /// Order units refused with 10006 because the account's budget was spent (whole requests
-    /// and batch items): what a client that respects the budget never sees.
+    /// Order units (create/amend/cancel endpoints) refused with 10006 because the account's
+    /// budget was spent (whole requests and batch items): what a client that respects the
+    /// budget never sees.
     pub rate_limited_units: u64,
+    /// Reads and other requests refused with 10006 (a test polling the same account counts here).
+    pub rate_limited_reads: u64,
     /// Amends that would leave the order as it is (same price, no other change): requests
     /// without a reason.
     pub amends_unchanged: u64,
@@ -200,6 +203,7 @@ impl Exchange {
                 dcp_fired: 0,
                 flat_at_us: None,
                 rate_limited_units: 0,
+                rate_limited_reads: 0,
                 amends_unchanged: 0,
                 tx: broadcast::channel(8192).0,
             })

@@ -1,35 +1,42 @@
-//! The contracts the simulator lists, with Bybit-like filters.
+//! The contracts the simulator can list, with Bybit-like filters: a shipped table
+//! (`sim/instruments.toml`, 35 USDT perpetuals) from which a run picks the ones that trade.
 
 use rust_decimal::Decimal;
-use rust_decimal_macros::dec;
+use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The symbols that trade when nobody picks: four liquid perpetuals with distinct filters.
+pub const DEFAULT_SYMBOLS: [&str; 4] = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"];
+
+#[derive(Deserialize)]
+struct Table {
+    instruments: Vec<InstrumentSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InstrumentSpec {
     pub symbol: String,
+    #[serde(rename = "base")]
     pub base_coin: String,
+    #[serde(rename = "tick")]
     pub tick_size: Decimal,
     pub qty_step: Decimal,
     pub min_qty: Decimal,
+    /// Largest Limit / PostOnly order.
     pub max_qty: Decimal,
+    /// Largest Market order.
+    pub max_mkt_qty: Decimal,
+    /// Smallest order value in USDT.
     pub min_notional: Decimal,
+    /// As Bybit writes it, e.g. `"100.00"`.
+    pub max_leverage: String,
     /// Where the seeded random walk starts.
     pub start_price: Decimal,
+    /// Listing time, ms since the epoch, as Bybit sends it.
+    pub launch_time: String,
 }
 
 impl InstrumentSpec {
-    fn new(symbol: &str, base: &str, tick: Decimal, step: Decimal, min: Decimal, max: Decimal, start: Decimal) -> Self {
-        Self {
-            symbol: symbol.into(),
-            base_coin: base.into(),
-            tick_size: tick,
-            qty_step: step,
-            min_qty: min,
-            max_qty: max,
-            min_notional: dec!(5),
-            start_price: start,
-        }
-    }
-
     /// Decimals used for every price string, so snapshots and deltas format levels identically.
     pub fn price_scale(&self) -> u32 {
         self.tick_size.normalize().scale().max(1)
@@ -60,27 +67,76 @@ impl InstrumentSpec {
     }
 }
 
-/// The default listing: four liquid USDT perpetuals with distinct tick and lot sizes.
+/// Every instrument of the shipped table.
+pub fn instrument_table() -> Vec<InstrumentSpec> {
+    let table: Table = toml::from_str(include_str!("../instruments.toml")).expect("sim/instruments.toml is valid (tested)");
+    table.instruments
+}
+
+/// The instruments named in `symbols`, in that order; an unknown name is an error that lists
+/// what the table has.
+pub fn select<S: AsRef<str>>(symbols: &[S]) -> Result<Vec<InstrumentSpec>, String> {
+    let table = instrument_table();
+    symbols
+        .iter()
+        .map(|s| {
+            table.iter().find(|i| i.symbol == s.as_ref()).cloned().ok_or_else(|| {
+                format!(
+                    "{} is not in the simulator's instrument table (sim/instruments.toml): {}",
+                    s.as_ref(),
+                    table.iter().map(|i| i.symbol.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// The default listing: [`DEFAULT_SYMBOLS`].
 pub fn default_instruments() -> Vec<InstrumentSpec> {
-    vec![
-        InstrumentSpec::new("BTCUSDT", "BTC", dec!(0.10), dec!(0.001), dec!(0.001), dec!(1190), dec!(30000)),
-        InstrumentSpec::new("ETHUSDT", "ETH", dec!(0.01), dec!(0.01), dec!(0.01), dec!(7240), dec!(2000)),
-        InstrumentSpec::new("SOLUSDT", "SOL", dec!(0.010), dec!(0.1), dec!(0.1), dec!(79770), dec!(100)),
-        InstrumentSpec::new("XRPUSDT", "XRP", dec!(0.0001), dec!(1), dec!(1), dec!(3000000), dec!(0.5)),
-    ]
+    select(&DEFAULT_SYMBOLS).expect("the default symbols are in the table")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal_macros::dec;
 
     #[test]
     fn formats_with_fixed_scale() {
         let btc = &default_instruments()[0];
-        assert_eq!(btc.fmt_price(dec!(30000)).to_string(), "30000.1".replace(".1", ".0"));
+        assert_eq!(btc.fmt_price(dec!(30000)).to_string(), "30000.0");
         assert_eq!(btc.fmt_qty(dec!(1)).to_string(), "1.000");
         assert!(btc.on_tick(dec!(30000.3)));
         assert!(!btc.on_tick(dec!(30000.35)));
         assert!(!btc.on_step(dec!(0.0005)));
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let table = instrument_table();
+        assert!(table.len() >= 30, "{} instruments", table.len());
+        let mut names: Vec<&str> = table.iter().map(|i| i.symbol.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), table.len(), "each symbol once");
+        for i in &table {
+            assert!(i.symbol.ends_with("USDT") && i.symbol.starts_with(&i.base_coin), "{}", i.symbol);
+            assert!(i.tick_size > Decimal::ZERO && i.qty_step > Decimal::ZERO, "{}", i.symbol);
+            assert!(
+                i.on_step(i.min_qty) && i.min_qty <= i.max_mkt_qty && i.max_mkt_qty <= i.max_qty,
+                "{}",
+                i.symbol
+            );
+            assert!(i.on_tick(i.start_price), "{}: start price on the tick", i.symbol);
+            // The smallest order is tradable, and the minimum notional reachable within max qty.
+            assert!(i.start_price * i.max_qty > i.min_notional * Decimal::from(100), "{}", i.symbol);
+            assert!(
+                i.max_leverage.parse::<f64>().is_ok() && i.launch_time.parse::<u64>().is_ok(),
+                "{}",
+                i.symbol
+            );
+        }
+        assert!(select(&["NOPEUSDT"]).unwrap_err().contains("BTCUSDT"));
+        assert_eq!(select(&["DOGEUSDT"]).unwrap()[0].base_coin, "DOGE");
     }
 }

@@ -24,6 +24,9 @@ struct Args {
     /// Further accounts as KEY:SECRET.
     #[arg(long = "account", value_name = "KEY:SECRET")]
     accounts: Vec<String>,
+    /// Which instruments of the shipped table trade (comma-separated; `all` for every one).
+    #[arg(long, value_delimiter = ',', default_values_t = bybit_sim::instrument::DEFAULT_SYMBOLS.map(String::from))]
+    symbols: Vec<String>,
     /// Seed of the random-walk market: the same seed gives the same market.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -90,8 +93,14 @@ fn main() -> anyhow::Result<()> {
         let (k, s) = a.split_once(':').with_context(|| format!("--account {a:?}: expected KEY:SECRET"))?;
         accounts.push((k.to_string(), s.to_string()));
     }
+    let instruments = if args.symbols.iter().any(|s| s == "all") {
+        bybit_sim::instrument::instrument_table()
+    } else {
+        bybit_sim::instrument::select(&args.symbols).map_err(anyhow::Error::msg)?
+    };
     let config = SimConfig {
         listen: args.listen,
+        instruments,
         accounts,
         seed: args.seed,
         tick: Duration::from_millis(args.tick_ms.max(1)),

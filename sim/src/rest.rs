@@ -96,7 +96,12 @@ where
             .spend(&state.limits, account, req.path(), units.max(1), now);
     let refused = units.max(1) - granted;
     if refused > 0 {
-        ex.accounts[account].rate_limited_units += refused as u64;
+        let a = &mut ex.accounts[account];
+        if bybit_v5::limits::budget_of(req.path()) == Some(bybit_v5::limits::Budget::Orders) {
+            a.rate_limited_units += refused as u64;
+        } else {
+            a.rate_limited_reads += refused as u64;
+        }
     }
     if granted == 0 {
         return rate_limited(budget);
@@ -170,7 +175,7 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                         },
                         lot_size_filter: LotSizeFilter {
                             max_order_qty: s.max_qty,
-                            max_mkt_order_qty: Some(s.max_qty),
+                            max_mkt_order_qty: Some(s.max_mkt_qty),
                             min_order_qty: s.min_qty,
                             qty_step: s.qty_step,
                             post_only_max_order_qty: Some(s.max_qty),
@@ -178,7 +183,7 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                         },
                         leverage_filter: LeverageFilter {
                             min_leverage: "1".into(),
-                            max_leverage: "100.00".into(),
+                            max_leverage: s.max_leverage.clone(),
                             leverage_step: "0.01".into(),
                         },
                         funding_interval: 480,

@@ -45,6 +45,14 @@ pub struct SimConfig {
     pub refuse_at_start: Duration,
 }
 
+impl SimConfig {
+    /// Trade these symbols of the instrument table (sim/instruments.toml) instead of the default four.
+    pub fn with_symbols<S: AsRef<str>>(mut self, symbols: &[S]) -> Result<Self, String> {
+        self.instruments = crate::instrument::select(symbols)?;
+        Ok(self)
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
