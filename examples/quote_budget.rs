@@ -165,13 +165,14 @@ async fn run_paper(seconds: u64) {
         .iter()
         .map(|k| counter_sum(&metrics, "mmbot_rest_requests_total", &[&format!("endpoint=\"/v5/order/{k}")]))
         .sum();
-    let limited = counter_sum(&metrics, "mmbot_rest_requests_total", &["outcome=\"10006\""])
-        + counter_sum(&metrics, "mmbot_orders_rejected_total", &["code=\"10006\""]);
-    let warns = std::fs::read_to_string(dir.join("stderr.txt"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains("WARN"))
-        .count();
+    let limited = (counter_sum(&metrics, "mmbot_rest_requests_total", &["outcome=\"10006\""])
+        + counter_sum(&metrics, "mmbot_orders_rejected_total", &["code=\"10006\""])) as u64;
+    let log = std::fs::read_to_string(dir.join("stderr.txt")).unwrap_or_default();
+    let warns: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    for w in warns.iter().take(3) {
+        eprintln!("  {w}");
+    }
+    let warns = warns.len();
     println!(
         "| default paper run, {seconds} s | {:.1} | {limited} | {warns} | {exit} |",
         writes / seconds as f64
