@@ -175,32 +175,16 @@ mod tests {
     use rust_decimal_macros::dec;
 
     pub fn info(link: &str, status: OrderStatus) -> OrderInfo {
-        OrderInfo {
-            category: "linear".into(),
-            symbol: "BTCUSDT".into(),
-            order_id: "oid".into(),
-            order_link_id: link.into(),
-            side: Side::Buy,
-            order_type: OrderType::Limit,
-            price: dec!(100),
-            qty: dec!(1),
-            leaves_qty: dec!(1),
-            leaves_value: dec!(100),
-            cum_exec_qty: dec!(0),
-            cum_exec_value: dec!(0),
-            cum_exec_fee: dec!(0),
-            avg_price: String::new(),
-            order_status: status,
-            cancel_type: "UNKNOWN".into(),
-            reject_reason: "EC_NoError".into(),
-            time_in_force: TimeInForce::PostOnly,
-            position_idx: 0,
-            reduce_only: false,
-            close_on_trigger: false,
-            create_type: String::new(),
-            created_time: "0".into(),
-            updated_time: "0".into(),
-        }
+        let mut i = OrderInfo::new_plain("BTCUSDT", "oid", link, Side::Buy, OrderType::Limit);
+        i.price = dec!(100);
+        i.qty = dec!(1);
+        i.leaves_qty = dec!(1);
+        i.leaves_value = dec!(100);
+        i.order_status = status;
+        i.time_in_force = TimeInForce::PostOnly;
+        i.created_time = "0".into();
+        i.updated_time = "0".into();
+        i
     }
 
     #[test]

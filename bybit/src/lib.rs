@@ -5,10 +5,14 @@
 
 pub mod codes;
 pub mod envelope;
+pub mod execution_item;
 pub mod limits;
 pub mod model;
+pub mod order_item;
+pub mod position_item;
 pub mod rest;
 pub mod sign;
+pub mod wallet_item;
 pub mod ws;
 
 pub use codes::RetCode;

@@ -11,8 +11,9 @@ pub enum Category {
     Option,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Side {
+    #[default]
     Buy,
     Sell,
 }
@@ -26,10 +27,15 @@ impl Side {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum OrderType {
+    #[default]
     Limit,
     Market,
+    /// Executions that are not an order's fill (funding, settlement) carry `"UNKNOWN"`; any
+    /// other value decodes as this too rather than failing the whole message.
+    #[serde(rename = "UNKNOWN", other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,8 +47,9 @@ pub enum TimeInForce {
     PostOnly,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum OrderStatus {
+    #[default]
     New,
     PartiallyFilled,
     Untriggered,

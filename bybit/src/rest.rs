@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Category, OrderStatus, OrderType, Side, TimeInForce};
+use crate::model::{Category, OrderType, Side, TimeInForce};
 
 /// REST paths, so client and server cannot drift apart.
 pub mod path {
@@ -13,6 +13,7 @@ pub mod path {
     pub const INSTRUMENTS: &str = "/v5/market/instruments-info";
     pub const ORDERBOOK: &str = "/v5/market/orderbook";
     pub const TICKERS: &str = "/v5/market/tickers";
+    pub const RECENT_TRADE: &str = "/v5/market/recent-trade";
     pub const ORDER_CREATE: &str = "/v5/order/create";
     pub const ORDER_AMEND: &str = "/v5/order/amend";
     pub const ORDER_CANCEL: &str = "/v5/order/cancel";
@@ -77,23 +78,63 @@ pub struct LeverageFilter {
     pub leverage_step: String,
 }
 
+/// `instruments-info` item (shared/bybit-v5-fields.md §3). Keys a client may not need default
+/// when absent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Instrument {
     pub symbol: String,
+    #[serde(default)]
+    pub symbol_id: u32,
     pub contract_type: String,
     pub status: String,
     pub base_coin: String,
     pub quote_coin: String,
-    pub settle_coin: String,
+    #[serde(default)]
+    pub launch_time: String,
+    /// `"0"` for a perpetual.
+    #[serde(default)]
+    pub delivery_time: String,
+    /// `""` for a perpetual.
+    #[serde(default)]
+    pub delivery_fee_rate: String,
     pub price_scale: String,
+    pub leverage_filter: LeverageFilter,
     pub price_filter: PriceFilter,
     pub lot_size_filter: LotSizeFilter,
-    pub leverage_filter: LeverageFilter,
-    #[serde(default)]
-    pub funding_interval: u32,
     #[serde(default)]
     pub unified_margin_trade: bool,
+    /// Minutes.
+    #[serde(default)]
+    pub funding_interval: u32,
+    pub settle_coin: String,
+    #[serde(default)]
+    pub copy_trading: String,
+    #[serde(default)]
+    pub upper_funding_rate: String,
+    #[serde(default)]
+    pub lower_funding_rate: String,
+    #[serde(default)]
+    pub is_pre_listing: bool,
+    /// `null` unless pre-market.
+    #[serde(default)]
+    pub pre_listing_info: Option<serde_json::Value>,
+    #[serde(default)]
+    pub risk_parameters: RiskParameters,
+    #[serde(default)]
+    pub symbol_type: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub forbid_upl_withdrawal: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RiskParameters {
+    #[serde(rename = "priceLimitRatioX", default)]
+    pub price_limit_ratio_x: String,
+    #[serde(rename = "priceLimitRatioY", default)]
+    pub price_limit_ratio_y: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,120 +274,10 @@ pub struct CancelAllResult {
     pub success: String,
 }
 
-/// One order as `/v5/order/realtime`, `/v5/order/history` and the private `order` topic show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderInfo {
-    #[serde(default)]
-    pub category: String,
-    pub symbol: String,
-    pub order_id: String,
-    #[serde(default)]
-    pub order_link_id: String,
-    pub side: Side,
-    pub order_type: OrderType,
-    pub price: Decimal,
-    pub qty: Decimal,
-    pub leaves_qty: Decimal,
-    #[serde(default)]
-    pub leaves_value: Decimal,
-    pub cum_exec_qty: Decimal,
-    #[serde(default)]
-    pub cum_exec_value: Decimal,
-    #[serde(default)]
-    pub cum_exec_fee: Decimal,
-    /// `""` while nothing has filled, as on the wire.
-    #[serde(default)]
-    pub avg_price: String,
-    pub order_status: OrderStatus,
-    #[serde(default)]
-    pub cancel_type: String,
-    #[serde(default)]
-    pub reject_reason: String,
-    pub time_in_force: TimeInForce,
-    #[serde(default)]
-    pub position_idx: u8,
-    #[serde(default)]
-    pub reduce_only: bool,
-    #[serde(default)]
-    pub close_on_trigger: bool,
-    #[serde(default)]
-    pub create_type: String,
-    pub created_time: String,
-    pub updated_time: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Position {
-    pub position_idx: u8,
-    pub symbol: String,
-    /// `Buy`, `Sell` or `""` when flat.
-    pub side: String,
-    pub size: Decimal,
-    pub avg_price: Decimal,
-    pub position_value: Decimal,
-    pub mark_price: Decimal,
-    pub unrealised_pnl: Decimal,
-    pub cur_realised_pnl: Decimal,
-    pub cum_realised_pnl: Decimal,
-    #[serde(default)]
-    pub leverage: String,
-    #[serde(default)]
-    pub position_status: String,
-    pub created_time: String,
-    pub updated_time: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Execution {
-    pub category: String,
-    pub symbol: String,
-    pub order_id: String,
-    pub order_link_id: String,
-    pub side: Side,
-    pub order_price: Decimal,
-    pub order_qty: Decimal,
-    pub leaves_qty: Decimal,
-    pub order_type: OrderType,
-    pub exec_id: String,
-    pub exec_price: Decimal,
-    pub exec_qty: Decimal,
-    pub exec_value: Decimal,
-    pub exec_fee: Decimal,
-    pub fee_rate: Decimal,
-    pub exec_type: String,
-    pub is_maker: bool,
-    pub exec_time: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct CoinBalance {
-    pub coin: String,
-    pub equity: Decimal,
-    pub usd_value: Decimal,
-    pub wallet_balance: Decimal,
-    pub locked: Decimal,
-    pub unrealised_pnl: Decimal,
-    pub cum_realised_pnl: Decimal,
-    pub total_order_im: Decimal,
-    pub total_position_im: Decimal,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct WalletAccount {
-    pub account_type: String,
-    pub total_equity: Decimal,
-    pub total_wallet_balance: Decimal,
-    pub total_margin_balance: Decimal,
-    pub total_available_balance: Decimal,
-    pub total_perp_upl: Decimal,
-    pub total_initial_margin: Decimal,
-    pub coin: Vec<CoinBalance>,
-}
+pub use crate::execution_item::{Execution, ExecutionView};
+pub use crate::order_item::{OrderInfo, OrderView};
+pub use crate::position_item::{Position, PositionView};
+pub use crate::wallet_item::{CoinBalance, WalletAccount};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -119,6 +119,11 @@ pub struct TradeItem {
     pub i: String,
     #[serde(rename = "BT", default)]
     pub block_trade: bool,
+    #[serde(rename = "RPI", default)]
+    pub rpi: bool,
+    /// Cross sequence.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -80,6 +80,14 @@ pub struct Market {
     pub feeds: Vec<DepthFeed>,
     pub cross_seq: u64,
     pub last_price: Decimal,
+    /// Since the simulator started (its "24 h").
+    pub high_price: Decimal,
+    pub low_price: Decimal,
+    pub tick_direction: &'static str,
+    /// Newest first, for `/v5/market/recent-trade`.
+    pub recent_trades: VecDeque<bybit_v5::ws::TradeItem>,
+    /// The instrument's place in the shipped table (Bybit's `symbolId`).
+    pub symbol_id: u32,
     pub volume24h: Decimal,
     pub turnover24h: Decimal,
     pub last_ticker: BTreeMap<&'static str, String>,
@@ -151,6 +159,9 @@ fn book_frame(topic: &str, kind: UpdateType, symbol: &str, (b, a): (Vec<Level>, 
     serde_json::to_string(&msg).expect("serialisable")
 }
 
+/// Maintenance margin as a share of position value (one flat tier; Bybit's first tier is 0.5 %).
+pub const MAINTENANCE_RATE: Decimal = dec!(0.005);
+
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -176,6 +187,14 @@ impl Exchange {
                 Market {
                     mid: spec.start_price,
                     last_price: spec.start_price,
+                    high_price: spec.start_price,
+                    low_price: spec.start_price,
+                    tick_direction: "ZeroPlusTick",
+                    recent_trades: VecDeque::new(),
+                    symbol_id: crate::instrument::instrument_table()
+                        .iter()
+                        .position(|i| i.symbol == spec.symbol)
+                        .map_or(0, |i| i as u32 + 1),
                     synthetic,
                     bids: BTreeMap::new(),
                     asks: BTreeMap::new(),
@@ -311,26 +330,77 @@ impl Exchange {
         self.publish_ticker(symbol, now);
     }
 
+    /// A perpetual's ticker as the `tickers` stream carries it (shared/bybit-v5-fields.md §19).
     pub fn ticker_fields(&self, symbol: &str) -> BTreeMap<&'static str, String> {
         let m = &self.markets[symbol];
         let (bids, asks) = self.aggregated(symbol);
         let (bp, bs) = bids.iter().next_back().map(|(p, s)| (*p, *s)).unwrap_or_default();
         let (ap, asz) = asks.iter().next().map(|(p, s)| (*p, *s)).unwrap_or_default();
         let mark = m.spec.fmt_price(m.mid);
+        let open = m.spec.fmt_price(m.spec.start_price);
+        let change = if open.is_zero() {
+            Decimal::ZERO
+        } else {
+            ((m.last_price - open) / open).round_dp(6)
+        };
+        // Open interest: every account's position on the symbol (one side).
+        let oi: Decimal = self
+            .accounts
+            .iter()
+            .filter_map(|a| a.positions.get(symbol))
+            .map(|p| p.size.abs())
+            .sum();
+        let oi = m.spec.fmt_qty(oi);
+        let oi_value = (oi * m.mid).round_dp(2);
+        let eight_hours = 8 * 3600 * 1000;
+        let next_funding = (now_ms() / eight_hours + 1) * eight_hours;
         BTreeMap::from([
             ("symbol", symbol.to_string()),
+            ("tickDirection", m.tick_direction.to_string()),
+            ("price24hPcnt", change.to_string()),
             ("lastPrice", m.spec.fmt_price(m.last_price).to_string()),
+            ("prevPrice24h", open.to_string()),
+            ("highPrice24h", m.spec.fmt_price(m.high_price).to_string()),
+            ("lowPrice24h", m.spec.fmt_price(m.low_price).to_string()),
+            ("prevPrice1h", open.to_string()),
             ("markPrice", mark.to_string()),
             ("indexPrice", mark.to_string()),
+            ("openInterest", (oi * Decimal::TWO).to_string()),
+            ("openInterestValue", (oi_value * Decimal::TWO).to_string()),
+            ("singleOpenInterest", oi.to_string()),
+            ("singleOpenInterestValue", oi_value.to_string()),
+            ("turnover24h", m.turnover24h.round_dp(4).to_string()),
+            ("volume24h", m.volume24h.to_string()),
+            ("fundingIntervalHour", "8".to_string()),
+            ("fundingCap", "0.005".to_string()),
+            ("nextFundingTime", next_funding.to_string()),
+            ("fundingRate", "0.0001".to_string()),
             ("bid1Price", bp.to_string()),
             ("bid1Size", bs.to_string()),
             ("ask1Price", ap.to_string()),
             ("ask1Size", asz.to_string()),
-            ("volume24h", m.volume24h.to_string()),
-            ("turnover24h", m.turnover24h.round_dp(4).to_string()),
-            ("fundingRate", "0.0001".to_string()),
-            ("nextFundingTime", "0".to_string()),
+            ("preOpenPrice", String::new()),
+            ("preQty", String::new()),
+            ("curPreListingPhase", String::new()),
         ])
+    }
+
+    /// The REST ticker: the stream's keys less `tickDirection`, plus the futures-only keys a
+    /// perpetual sends empty (§5).
+    pub fn rest_ticker(&self, symbol: &str) -> BTreeMap<&'static str, String> {
+        let mut t = self.ticker_fields(symbol);
+        t.remove("tickDirection");
+        for (k, v) in [
+            ("predictedDeliveryPrice", ""),
+            ("basisRate", ""),
+            ("basis", ""),
+            ("deliveryFeeRate", ""),
+            ("deliveryTime", "0"),
+            ("basisRateYear", ""),
+        ] {
+            t.insert(k, v.to_string());
+        }
+        t
     }
 
     fn publish_ticker(&mut self, symbol: &str, now: u64) {
@@ -392,21 +462,50 @@ impl Exchange {
         let m = &self.markets[symbol];
         let p = self.accounts[account].positions.get(symbol).cloned().unwrap_or_default();
         let mark = m.spec.fmt_price(m.mid);
+        let flat = p.size.is_zero();
+        let size = p.size.abs();
+        let im = (size * m.mid / LEVERAGE).round_dp(8).to_string();
+        let mm = (size * m.mid * MAINTENANCE_RATE).round_dp(8).to_string();
+        // Empty while flat, as Bybit sends them.
+        let when_open = |v: String| if flat { String::new() } else { v };
         Position {
             position_idx: 0,
+            risk_id: 1,
+            risk_limit_value: "2000000".into(),
             symbol: symbol.to_string(),
             side: p.side_str().to_string(),
-            size: m.spec.fmt_qty(p.size.abs()),
+            size: m.spec.fmt_qty(size),
             avg_price: p.avg_price.round_dp(8),
-            position_value: (p.size.abs() * p.avg_price).round_dp(8),
+            position_value: when_open((size * p.avg_price).round_dp(8).to_string()),
+            trade_mode: 0,
+            auto_add_margin: 0,
+            position_status: "Normal".into(),
+            leverage: LEVERAGE.to_string(),
+            break_even_price: when_open(p.avg_price.round_dp(8).to_string()),
             mark_price: mark,
-            unrealised_pnl: p.unrealised(m.mid).round_dp(8),
+            liq_price: String::new(),
+            bust_price: String::new(),
+            position_im: if flat { "0".into() } else { im.clone() },
+            position_im_by_mp: if flat { "0".into() } else { im.clone() },
+            position_mm: if flat { "0".into() } else { mm.clone() },
+            position_mm_by_mp: if flat { "0".into() } else { mm },
+            position_balance: if flat { "0".into() } else { im },
+            tpsl_mode: "Full".into(),
+            take_profit: String::new(),
+            stop_loss: String::new(),
+            trailing_stop: "0".into(),
+            session_avg_price: String::new(),
+            unrealised_pnl: when_open(p.unrealised(m.mid).round_dp(8).to_string()),
             cur_realised_pnl: p.cur_realised.round_dp(8),
             cum_realised_pnl: p.cum_realised.round_dp(8),
-            leverage: LEVERAGE.to_string(),
-            position_status: "Normal".into(),
+            adl_rank_indicator: if flat { 0 } else { 2 },
             created_time: p.created_ms.to_string(),
             updated_time: p.updated_ms.to_string(),
+            open_time: p.open_ms,
+            seq: if p.created_ms == 0 { -1 } else { p.seq },
+            is_reduce_only: false,
+            mmr_sys_updated_time: String::new(),
+            leverage_sys_updated_time: String::new(),
         }
     }
 
@@ -438,27 +537,48 @@ impl Exchange {
     pub fn wallet_view(&self, account: usize) -> WalletAccount {
         let a = &self.accounts[account];
         let (pos_im, upl) = self.position_im_and_upl(account);
+        let pos_mm = pos_im * LEVERAGE * MAINTENANCE_RATE;
         let order_im = self.order_im(account);
         let equity = (a.wallet_balance + upl).round_dp(8);
         let cum: Decimal = a.positions.values().map(|p| p.cum_realised).sum();
+        let rate = |x: Decimal| {
+            if equity.is_zero() {
+                Decimal::ZERO
+            } else {
+                (x / equity).round_dp(4)
+            }
+        };
+        let im = (pos_im + order_im).round_dp(8);
         WalletAccount {
             account_type: "UNIFIED".into(),
+            account_im_rate: rate(im),
+            account_im_rate_by_mp: rate(im),
+            account_mm_rate: rate(pos_mm),
+            account_mm_rate_by_mp: rate(pos_mm),
             total_equity: equity,
             total_wallet_balance: a.wallet_balance.round_dp(8),
             total_margin_balance: equity,
             total_available_balance: (equity - pos_im - order_im).round_dp(8),
             total_perp_upl: upl.round_dp(8),
-            total_initial_margin: (pos_im + order_im).round_dp(8),
+            total_initial_margin: im,
+            total_initial_margin_by_mp: im,
+            total_maintenance_margin: pos_mm.round_dp(8),
+            total_maintenance_margin_by_mp: pos_mm.round_dp(8),
+            account_ltv: Decimal::ZERO,
             coin: vec![CoinBalance {
                 coin: "USDT".into(),
                 equity,
                 usd_value: equity,
                 wallet_balance: a.wallet_balance.round_dp(8),
-                locked: Decimal::ZERO,
-                unrealised_pnl: upl.round_dp(8),
-                cum_realised_pnl: cum.round_dp(8),
                 total_order_im: order_im.round_dp(8),
                 total_position_im: pos_im.round_dp(8),
+                total_position_mm: pos_mm.round_dp(8),
+                unrealised_pnl: upl.round_dp(8),
+                cum_realised_pnl: cum.round_dp(8),
+                margin_collateral: true,
+                collateral_switch: true,
+                col_res: "0".into(),
+                ..Default::default()
             }],
         }
     }

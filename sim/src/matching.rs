@@ -7,13 +7,18 @@ use rand::Rng;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-use bybit_v5::rest::{AmendOrder, CancelOrder, CreateOrder, Execution, OrderIds, OrderInfo, CANCEL_ALL_CAP};
+use bybit_v5::rest::{
+    AmendOrder, CancelOrder, CreateOrder, Execution, ExecutionView, OrderIds, OrderInfo, OrderView, PositionView, CANCEL_ALL_CAP,
+};
 use bybit_v5::ws::{TradeItem, TradeMessage, UpdateType};
 use bybit_v5::{Category, OrderStatus, OrderType, RetCode, Side, TimeInForce};
 
 use crate::error::ApiError;
 use crate::exchange::{Exchange, SimOrder, LEVERAGE, MAKER_FEE, MAX_OPEN_PER_SYMBOL, TAKER_FEE};
 use crate::synthetic::walk;
+
+/// Trades a market keeps for `/v5/market/recent-trade` (Bybit's linear maximum).
+const RECENT_TRADES: usize = 1000;
 
 pub const EC_POST_ONLY: &str = "EC_PostOnlyWillTakeLiquidity";
 
@@ -129,6 +134,7 @@ impl Exchange {
                 };
                 (band / spec.tick_size).round() * spec.tick_size
             }
+            (OrderType::Unknown, _) => return Err(ApiError::param("params error: orderType must be Limit or Market")),
         };
         if req.qty * price < self.markets[&req.symbol].spec.min_notional && req.reduce_only != Some(true) {
             return Err(ApiError::new(RetCode::NotionalTooSmall, "order value below the minimum notional"));
@@ -165,32 +171,18 @@ impl Exchange {
         self.next_seq += 1;
         let order_id = self.new_order_id();
         let spec = self.markets[&req.symbol].spec.clone();
-        let info = OrderInfo {
-            category: "linear".into(),
-            symbol: req.symbol.clone(),
-            order_id: order_id.clone(),
-            order_link_id: link_id.clone(),
-            side: req.side,
-            order_type: req.order_type,
-            price: spec.fmt_price(price),
-            qty: spec.fmt_qty(req.qty),
-            leaves_qty: spec.fmt_qty(req.qty),
-            leaves_value: (req.qty * price).round_dp(8),
-            cum_exec_qty: spec.fmt_qty(Decimal::ZERO),
-            cum_exec_value: Decimal::ZERO,
-            cum_exec_fee: Decimal::ZERO,
-            avg_price: String::new(),
-            order_status: OrderStatus::New,
-            cancel_type: "UNKNOWN".into(),
-            reject_reason: "EC_NoError".into(),
-            time_in_force: tif,
-            position_idx: 0,
-            reduce_only: req.reduce_only.unwrap_or(false),
-            close_on_trigger: false,
-            create_type: "CreateByUser".into(),
-            created_time: now.to_string(),
-            updated_time: now.to_string(),
-        };
+        let last = spec.fmt_price(self.markets[&req.symbol].last_price).to_string();
+        let mut info = OrderInfo::new_plain(&req.symbol, &order_id, &link_id, req.side, req.order_type);
+        info.price = spec.fmt_price(price);
+        info.qty = spec.fmt_qty(req.qty);
+        info.leaves_qty = spec.fmt_qty(req.qty);
+        info.leaves_value = (req.qty * price).round_dp(8);
+        info.cum_exec_qty = spec.fmt_qty(Decimal::ZERO);
+        info.time_in_force = tif;
+        info.reduce_only = req.reduce_only.unwrap_or(false);
+        info.last_price_on_created = last;
+        info.created_time = now.to_string();
+        info.updated_time = now.to_string();
         self.orders.insert(seq, SimOrder { seq, account, info });
         self.accounts[account].flat_at_us = None;
         self.by_order_id.insert(order_id.clone(), seq);
@@ -443,14 +435,14 @@ impl Exchange {
         if !self.orders.values().any(|o| o.account == account) {
             self.accounts[account].flat_at_us = Some(crate::state::now_us());
         }
-        self.send_private(account, "order", vec![info], now);
+        self.send_private(account, "order", vec![info.to_wire(OrderView::Stream)], now);
         ids
     }
 
     fn emit_order(&mut self, seq: u64, now: u64) {
         let o = &self.orders[&seq];
         let (account, info) = (o.account, o.info.clone());
-        self.send_private(account, "order", vec![info], now);
+        self.send_private(account, "order", vec![info.to_wire(OrderView::Stream)], now);
     }
 
     /// Walk the opposite side from the best price up to `limit`: resting user orders first at each
@@ -521,26 +513,35 @@ impl Exchange {
         let mut items = Vec::with_capacity(trades.len());
         for (p, q) in trades {
             let id = self.new_order_id();
-            items.push(TradeItem {
+            let m = self.markets.get_mut(symbol).expect("known symbol");
+            // Bybit's tick direction: up or down from the previous trade, or unchanged after one.
+            m.tick_direction = match p.cmp(&m.last_price) {
+                std::cmp::Ordering::Greater => "PlusTick",
+                std::cmp::Ordering::Less => "MinusTick",
+                std::cmp::Ordering::Equal if m.tick_direction.starts_with("Plus") || m.tick_direction == "ZeroPlusTick" => "ZeroPlusTick",
+                std::cmp::Ordering::Equal => "ZeroMinusTick",
+            };
+            m.last_price = *p;
+            m.high_price = m.high_price.max(*p);
+            m.low_price = m.low_price.min(*p);
+            m.volume24h += *q;
+            m.turnover24h += *p * *q;
+            m.cross_seq += 1;
+            let item = TradeItem {
                 time: now,
                 s: symbol.to_string(),
                 side: taker_side,
                 v: spec.fmt_qty(*q),
                 p: spec.fmt_price(*p),
-                tick_direction: if taker_side == Side::Buy {
-                    "PlusTick".into()
-                } else {
-                    "MinusTick".into()
-                },
+                tick_direction: m.tick_direction.into(),
                 i: id,
                 block_trade: false,
-            });
-        }
-        let m = self.markets.get_mut(symbol).expect("known symbol");
-        for (p, q) in trades {
-            m.last_price = *p;
-            m.volume24h += *q;
-            m.turnover24h += *p * *q;
+                rpi: false,
+                seq: m.cross_seq,
+            };
+            m.recent_trades.push_front(item.clone());
+            m.recent_trades.truncate(RECENT_TRADES);
+            items.push(item);
         }
         let topic = format!("publicTrade.{symbol}");
         let msg = TradeMessage {
@@ -568,6 +569,7 @@ impl Exchange {
             i.leaves_qty -= qty;
             i.cum_exec_value = (i.cum_exec_value + qty * price).round_dp(8);
             i.cum_exec_fee = (i.cum_exec_fee + fee).round_dp(8);
+            i.cum_fee_detail.insert("USDT".into(), i.cum_exec_fee.to_string());
             i.avg_price = (i.cum_exec_value / i.cum_exec_qty).round_dp(8).to_string();
             i.leaves_value = (i.leaves_qty * i.price).round_dp(8);
             i.order_status = if i.leaves_qty.is_zero() {
@@ -580,42 +582,64 @@ impl Exchange {
         };
         let spec = self.markets[&symbol].spec.clone();
         let exec_id = self.new_order_id();
-        let exec = Execution {
+        let seq_no = {
+            let m = self.markets.get_mut(&symbol).expect("known symbol");
+            m.cross_seq += 1;
+            m.cross_seq
+        };
+        let closes = {
+            let held = self.accounts[account].positions.get(&symbol).map(|p| p.size).unwrap_or_default();
+            let signed = if side == Side::Buy { qty } else { -qty };
+            if held.is_zero() || held.is_sign_positive() == signed.is_sign_positive() {
+                Decimal::ZERO
+            } else {
+                qty.min(held.abs())
+            }
+        };
+        let mark = spec.fmt_price(self.markets[&symbol].mid).to_string();
+        let mut exec = Execution {
             category: "linear".into(),
             symbol: symbol.clone(),
+            is_leverage: "0".into(),
             order_id: info.order_id.clone(),
             order_link_id: info.order_link_id.clone(),
             side,
             order_price: info.price,
             order_qty: info.qty,
             leaves_qty: info.leaves_qty,
+            create_type: info.create_type.clone(),
             order_type: info.order_type,
+            stop_order_type: "UNKNOWN".into(),
+            exec_fee: fee,
             exec_id,
             exec_price: spec.fmt_price(price),
             exec_qty: spec.fmt_qty(qty),
-            exec_value: (qty * price).round_dp(8),
-            exec_fee: fee,
-            fee_rate: rate,
             exec_type: "Trade".into(),
-            is_maker,
+            exec_value: (qty * price).round_dp(8),
             exec_time: now.to_string(),
+            fee_currency: "USDT".into(),
+            is_maker,
+            fee_rate: rate,
+            mark_price: mark,
+            closed_size: spec.fmt_qty(closes),
+            seq: seq_no,
+            ..Default::default()
         };
         let a = &mut self.accounts[account];
-        let realised = a
-            .positions
-            .entry(symbol.clone())
-            .or_default()
-            .apply_fill(side, qty, price, fee, now);
+        let pos = a.positions.entry(symbol.clone()).or_default();
+        let realised = pos.apply_fill(side, qty, price, fee, now);
+        pos.seq = seq_no as i64;
+        exec.exec_pnl = realised.round_dp(8);
         a.wallet_balance += realised - fee;
         self.record_execution(account, exec.clone());
         if info.order_status == OrderStatus::Filled {
             self.finish(seq, OrderStatus::Filled, "UNKNOWN", "EC_NoError", now);
         } else {
-            self.send_private(account, "order", vec![info], now);
+            self.send_private(account, "order", vec![info.to_wire(OrderView::Stream)], now);
         }
-        self.send_private(account, "execution", vec![exec], now);
+        self.send_private(account, "execution", vec![exec.to_wire(ExecutionView::Stream)], now);
         let pos = self.position_view(account, &symbol);
-        self.send_private(account, "position", vec![pos], now);
+        self.send_private(account, "position", vec![pos.to_wire(PositionView::Stream)], now);
         let wallet = self.wallet_view(account);
         self.send_private(account, "wallet", vec![wallet], now);
     }

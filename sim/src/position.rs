@@ -14,11 +14,16 @@ pub struct PositionState {
     pub cum_realised: Decimal,
     pub created_ms: u64,
     pub updated_ms: u64,
+    /// When the current position opened (0 while flat).
+    pub open_ms: u64,
+    /// Cross sequence of the fill that last moved it.
+    pub seq: i64,
 }
 
 impl PositionState {
     /// Apply a fill; returns the realised PnL of the part that closed (before fees).
     pub fn apply_fill(&mut self, side: Side, qty: Decimal, price: Decimal, fee: Decimal, now_ms: u64) -> Decimal {
+        let was_flat = self.size.is_zero();
         let signed = if side == Side::Buy { qty } else { -qty };
         let mut realised = Decimal::ZERO;
         if self.size.is_zero() || self.size.is_sign_positive() == signed.is_sign_positive() {
@@ -43,6 +48,11 @@ impl PositionState {
         }
         if self.created_ms == 0 {
             self.created_ms = now_ms;
+        }
+        if self.size.is_zero() {
+            self.open_ms = 0;
+        } else if was_flat {
+            self.open_ms = now_ms;
         }
         self.updated_ms = now_ms;
         self.cur_realised += realised - fee;

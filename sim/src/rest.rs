@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 
 use bybit_v5::envelope::{BatchExtInfo, BatchItemCode, Envelope};
 use bybit_v5::rest::{
-    path, AmendOrder, BatchItemResult, BatchRequest, CancelAll, CancelOrder, CreateOrder, DcpRequest, Instrument, LeverageFilter,
-    LotSizeFilter, OrderIds, OrderbookResult, PriceFilter, MAX_BATCH_ITEMS, MAX_OPEN_ORDERS_PAGE,
+    path, AmendOrder, BatchItemResult, BatchRequest, CancelAll, CancelOrder, CreateOrder, DcpRequest, ExecutionView, Instrument,
+    LeverageFilter, LotSizeFilter, OrderIds, OrderView, OrderbookResult, PositionView, PriceFilter, RiskParameters, MAX_BATCH_ITEMS,
+    MAX_OPEN_ORDERS_PAGE,
 };
 use bybit_v5::{Category, RetCode};
 
@@ -31,22 +32,43 @@ fn parse_query(raw: &str) -> Result<Query, ApiError> {
 }
 
 fn respond(result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
+    respond_as(Success::Ok, result, ext, budget)
+}
+
+/// How an endpoint says "success": the text differs per endpoint on Bybit, and the DCP call's
+/// documented answer has nothing but the code and the text (shared/bybit-v5-fields.md §1, §17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Success {
+    Ok,
+    Lower,
+    Empty,
+    BareLower,
+}
+
+fn respond_as(success: Success, result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
     let now = now_ms();
-    let envelope = match result {
+    let body = match result {
+        Ok(_) if success == Success::BareLower => json!({"retCode": 0, "retMsg": "success"}),
         Ok(v) => {
             let mut e = Envelope::ok(v, now);
+            e.ret_msg = match success {
+                Success::Ok => "OK",
+                Success::Lower | Success::BareLower => "success",
+                Success::Empty => "",
+            }
+            .into();
             if let Some(ext) = ext {
                 e.ret_ext_info = ext;
             }
-            e
+            to_value(e)
         }
-        Err(e) => Envelope::error(e.code, e.msg, now),
+        Err(e) => to_value(Envelope::error(e.code, e.msg, now)),
     };
     let mut b = HttpResponse::Ok();
-    b.insert_header(("Ret_code", envelope.ret_code.to_string()));
+    b.insert_header(("Ret_code", body["retCode"].to_string()));
     b.insert_header(("Timenow", now.to_string()));
     add_budget_headers(&mut b, budget, now);
-    b.content_type("application/json; charset=utf-8").json(envelope)
+    b.content_type("application/json; charset=utf-8").json(body)
 }
 
 fn add_budget_headers(b: &mut HttpResponseBuilder, budget: Option<Budget>, now: u64) {
@@ -72,6 +94,13 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 /// Authenticate, spend the rate budget, then run `f` on the exchange under its lock.
 /// `units` tells how much budget the call spends (one per order for batch endpoints).
 fn private<F>(state: &AppState, req: &HttpRequest, payload: &str, units: u32, f: F) -> HttpResponse
+where
+    F: FnOnce(&mut Exchange, usize, u32, u64) -> (Result<Value, ApiError>, Option<Value>),
+{
+    private_as(Success::Ok, state, req, payload, units, f)
+}
+
+fn private_as<F>(success: Success, state: &AppState, req: &HttpRequest, payload: &str, units: u32, f: F) -> HttpResponse
 where
     F: FnOnce(&mut Exchange, usize, u32, u64) -> (Result<Value, ApiError>, Option<Value>),
 {
@@ -107,7 +136,7 @@ where
         return rate_limited(budget);
     }
     let (result, ext) = f(&mut ex, account, granted, now);
-    respond(result, ext, Some(budget))
+    respond_as(success, result, ext, Some(budget))
 }
 
 fn body_str(body: &web::Bytes) -> Result<&str, ApiError> {
@@ -162,12 +191,20 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                     let s = &m.spec;
                     Instrument {
                         symbol: s.symbol.clone(),
+                        symbol_id: m.symbol_id,
                         contract_type: "LinearPerpetual".into(),
                         status: "Trading".into(),
                         base_coin: s.base_coin.clone(),
                         quote_coin: "USDT".into(),
-                        settle_coin: "USDT".into(),
+                        launch_time: s.launch_time.clone(),
+                        delivery_time: "0".into(),
+                        delivery_fee_rate: String::new(),
                         price_scale: s.price_scale().to_string(),
+                        leverage_filter: LeverageFilter {
+                            min_leverage: "1".into(),
+                            max_leverage: s.max_leverage.clone(),
+                            leverage_step: "0.01".into(),
+                        },
                         price_filter: PriceFilter {
                             min_price: s.tick_size,
                             max_price: s.fmt_price(s.start_price * Decimal::from(100)),
@@ -181,13 +218,21 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                             post_only_max_order_qty: Some(s.max_qty),
                             min_notional_value: Some(s.min_notional),
                         },
-                        leverage_filter: LeverageFilter {
-                            min_leverage: "1".into(),
-                            max_leverage: s.max_leverage.clone(),
-                            leverage_step: "0.01".into(),
-                        },
-                        funding_interval: 480,
                         unified_margin_trade: true,
+                        funding_interval: 480,
+                        settle_coin: "USDT".into(),
+                        copy_trading: "both".into(),
+                        upper_funding_rate: "0.00375".into(),
+                        lower_funding_rate: "-0.00375".into(),
+                        is_pre_listing: false,
+                        pre_listing_info: None,
+                        risk_parameters: RiskParameters {
+                            price_limit_ratio_x: "0.01".into(),
+                            price_limit_ratio_y: "0.02".into(),
+                        },
+                        symbol_type: String::new(),
+                        display_name: s.symbol.clone(),
+                        forbid_upl_withdrawal: false,
                     }
                 })
                 .collect()
@@ -237,6 +282,35 @@ pub async fn orderbook(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     respond(result, None, None)
 }
 
+/// `/v5/market/recent-trade`: the latest public trades, newest first (§6).
+pub async fn recent_trade(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let result = (|| {
+        let q = parse_query(req.query_string())?;
+        require_linear(&q)?;
+        let ex = state.exchange();
+        let symbol = known_symbol(&ex, &q)?;
+        let limit: usize = match q.get("limit") {
+            None => 500,
+            Some(l) => l
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| ApiError::param("params error: limit must be in [1, 1000]"))?,
+        };
+        let list: Vec<Value> = ex.markets[&symbol]
+            .recent_trades
+            .iter()
+            .take(limit)
+            .map(|t| {
+                json!({"execId": t.i, "symbol": t.s, "price": t.p, "size": t.v, "side": t.side, "time": t.time.to_string(),
+                       "isBlockTrade": t.block_trade, "isRPITrade": t.rpi, "seq": t.seq.to_string()})
+            })
+            .collect();
+        Ok(json!({"category": "linear", "list": list}))
+    })();
+    respond(result, None, None)
+}
+
 pub async fn tickers(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let result = (|| {
         let q = parse_query(req.query_string())?;
@@ -246,7 +320,7 @@ pub async fn tickers(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             Some(_) => vec![known_symbol(&ex, &q)?],
             None => ex.markets.keys().cloned().collect(),
         };
-        let list: Vec<Value> = symbols.iter().map(|s| to_value(ex.ticker_fields(s))).collect();
+        let list: Vec<Value> = symbols.iter().map(|s| to_value(ex.rest_ticker(s))).collect();
         Ok(json!({"category": "linear", "list": list}))
     })();
     respond(result, None, None)
@@ -464,7 +538,7 @@ pub async fn cancel_batch(state: web::Data<AppState>, req: HttpRequest, body: we
 
 /// Orders matching the query's filters, newest first, one page at a time. The cursor is the
 /// sequence number of the last order of the previous page (alphanumeric, URL-safe).
-fn page(orders: Vec<&SimOrder>, q: &Query, default_limit: usize) -> Result<Value, ApiError> {
+fn page(orders: Vec<&SimOrder>, q: &Query, default_limit: usize, view: OrderView) -> Result<Value, ApiError> {
     let limit: usize = match q.get("limit") {
         None => default_limit,
         Some(l) => l
@@ -497,7 +571,7 @@ fn page(orders: Vec<&SimOrder>, q: &Query, default_limit: usize) -> Result<Value
     } else {
         String::new()
     };
-    let list: Vec<&bybit_v5::rest::OrderInfo> = selected.iter().map(|o| &o.info).collect();
+    let list: Vec<Value> = selected.iter().map(|o| o.info.to_wire(view)).collect();
     Ok(json!({"category": "linear", "list": list, "nextPageCursor": cursor}))
 }
 
@@ -524,7 +598,7 @@ pub async fn realtime(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
                 .into_iter()
                 .filter(|o| base.as_ref().is_none_or(|b| ex.markets[&o.info.symbol].spec.base_coin == *b))
                 .collect();
-            page(open, &q, 20)
+            page(open, &q, 20, OrderView::Realtime)
         });
         (r, None)
     })
@@ -536,7 +610,7 @@ pub async fn history(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         let r = parse_query(&raw).and_then(|q| {
             require_linear(&q)?;
             let all: Vec<&SimOrder> = ex.closed.iter().filter(|o| o.account == acct).chain(ex.open_orders(acct)).collect();
-            page(all, &q, 20)
+            page(all, &q, 20, OrderView::History)
         });
         (r, None)
     })
@@ -555,6 +629,7 @@ pub async fn executions(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
                 .filter(|e| q.get("symbol").is_none_or(|s| *s == e.symbol))
                 .filter(|e| q.get("orderLinkId").is_none_or(|s| *s == e.order_link_id))
                 .take(limit)
+                .map(|e| e.to_wire(ExecutionView::Rest))
                 .collect();
             Ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
         });
@@ -568,12 +643,12 @@ pub async fn positions(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         let r = parse_query(&raw).and_then(|q| {
             require_linear(&q)?;
             let list: Vec<_> = match (q.get("symbol"), q.get("settleCoin")) {
-                (Some(_), _) => vec![ex.position_view(acct, &known_symbol(ex, &q)?)],
+                (Some(_), _) => vec![ex.position_view(acct, &known_symbol(ex, &q)?).to_wire(PositionView::Rest)],
                 (None, Some(_)) => ex.accounts[acct]
                     .positions
                     .iter()
                     .filter(|(_, p)| !p.size.is_zero())
-                    .map(|(s, _)| ex.position_view(acct, s))
+                    .map(|(s, _)| ex.position_view(acct, s).to_wire(PositionView::Rest))
                     .collect(),
                 (None, None) => return Err(ApiError::param("params error: symbol or settleCoin is required")),
             };
@@ -629,13 +704,13 @@ pub async fn account_info(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 
 pub async fn query_api(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_string();
-    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+    private_as(Success::Empty, &state, &req, &raw, 1, |ex, acct, _, _| {
         let key = ex.accounts[acct].api_key.clone();
         (
             Ok(
                 json!({"id": acct.to_string(), "note": "bybit-sim", "apiKey": key, "readOnly": 0, "secret": "",
                 "permissions": {"ContractTrade": ["Order", "Position"], "Derivatives": ["DerivativesTrade"], "Wallet": [], "Spot": [], "Options": []},
-                "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "", "createdAt": "", "uta": 1, "unified": 0,
+                "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "1970-01-01T00:00:00Z", "createdAt": "2025-01-01T00:00:00Z", "uta": 1, "unified": 0,
                 "userID": 1_000_000 + acct, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0", "affiliateID": 0,
                 "rsaPublicKey": "", "isMaster": true, "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": ""}),
             ),
@@ -646,7 +721,13 @@ pub async fn query_api(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
 
 pub async fn coin_info(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_string();
-    private(&state, &req, &raw, 1, |_, _, _, _| (Ok(json!({"rows": []})), None))
+    private_as(Success::Lower, &state, &req, &raw, 1, |_, _, _, _| {
+        let usdt = json!({"name": "USDT", "coin": "USDT", "remainAmount": "50000000000", "chains": [
+            {"chainType": "Ethereum", "confirmation": "6", "withdrawFee": "8", "depositMin": "0", "withdrawMin": "10",
+             "chain": "ETH", "chainDeposit": "1", "chainWithdraw": "1", "minAccuracy": "4", "withdrawPercentageFee": "0",
+             "contractAddress": "0xdac17f958d2ee523a2206206994597c13d831ec7", "safeConfirmNumber": "65", "withdrawMax": "10000000"}]});
+        (Ok(json!({"rows": [usdt]})), None)
+    })
 }
 
 pub async fn dcp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -654,7 +735,7 @@ pub async fn dcp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
     };
-    private(&state, &req, text, 1, |ex, acct, _, _| {
+    private_as(Success::BareLower, &state, &req, text, 1, |ex, acct, _, _| {
         let r = parse_body::<DcpRequest>(text).and_then(|d| {
             if !(3..=300).contains(&d.time_window) {
                 return Err(ApiError::param("params error: timeWindow must be in [3, 300]"));
@@ -672,7 +753,7 @@ pub async fn dcp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
 
 pub async fn dcp_info(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_string();
-    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+    private_as(Success::Lower, &state, &req, &raw, 1, |ex, acct, _, _| {
         let infos: Vec<Value> = ex.accounts[acct]
             .dcp_window_s
             .map(|w| json!({"product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": w.to_string()}))
@@ -698,6 +779,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(path::INSTRUMENTS, web::get().to(instruments))
         .route(path::ORDERBOOK, web::get().to(orderbook))
         .route(path::TICKERS, web::get().to(tickers))
+        .route(path::RECENT_TRADE, web::get().to(recent_trade))
         .route(path::ORDER_CREATE, web::post().to(create))
         .route(path::ORDER_AMEND, web::post().to(amend))
         .route(path::ORDER_CANCEL, web::post().to(cancel))

@@ -1,0 +1,69 @@
+//! One fill as `/v5/execution/list` (R) and the private `execution` topic (W) send it
+//! (shared/bybit-v5-fields.md §10). [`Execution`] holds the union; [`Execution::to_wire`] gives
+//! each view exactly its keys. Keys a client may not need default when absent.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{OrderType, Side};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionView {
+    Rest,
+    Stream,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Execution {
+    /// W only.
+    pub category: String,
+    pub symbol: String,
+    /// W only: spot margin flag.
+    pub is_leverage: String,
+    pub order_id: String,
+    pub order_link_id: String,
+    pub side: Side,
+    pub order_price: Decimal,
+    pub order_qty: Decimal,
+    pub leaves_qty: Decimal,
+    pub create_type: String,
+    pub order_type: OrderType,
+    pub stop_order_type: String,
+    pub exec_fee: Decimal,
+    pub exec_id: String,
+    pub exec_price: Decimal,
+    pub exec_qty: Decimal,
+    /// W only: PnL of a closing fill.
+    pub exec_pnl: Decimal,
+    pub exec_type: String,
+    pub exec_value: Decimal,
+    pub exec_time: String,
+    pub fee_currency: String,
+    pub is_maker: bool,
+    pub fee_rate: Decimal,
+    pub trade_iv: String,
+    pub mark_iv: String,
+    pub mark_price: String,
+    pub index_price: String,
+    pub underlying_price: String,
+    pub block_trade_id: String,
+    pub closed_size: Decimal,
+    pub seq: u64,
+    pub extra_fees: String,
+    pub market_unit: String,
+}
+
+impl Execution {
+    /// The item with exactly the keys Bybit sends in `view`.
+    pub fn to_wire(&self, view: ExecutionView) -> Value {
+        let mut v = serde_json::to_value(self).expect("serialisable");
+        if let (ExecutionView::Rest, Value::Object(m)) = (view, &mut v) {
+            for k in ["category", "isLeverage", "execPnl"] {
+                m.remove(k);
+            }
+        }
+        v
+    }
+}

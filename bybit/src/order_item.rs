@@ -1,0 +1,162 @@
+//! One order as Bybit shows it: `/v5/order/realtime` (R), `/v5/order/history` (H) and the private
+//! `order` topic (W) send the same item with slightly different key sets (shared/bybit-v5-fields.md
+//! §9). [`OrderInfo`] holds the union; [`OrderInfo::to_wire`] gives each view exactly its keys.
+//! Every key a client may not need defaults when absent, so decoding stays lenient.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{OrderStatus, OrderType, Side, TimeInForce};
+
+/// Where an order item is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderView {
+    Realtime,
+    History,
+    Stream,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderInfo {
+    /// W only.
+    pub category: String,
+    pub order_id: String,
+    pub order_link_id: String,
+    pub parent_order_link_id: String,
+    pub block_trade_id: String,
+    pub symbol: String,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub side: Side,
+    /// Spot margin flag; `""` for linear.
+    pub is_leverage: String,
+    pub position_idx: u8,
+    pub order_status: OrderStatus,
+    pub create_type: String,
+    pub cancel_type: String,
+    pub reject_reason: String,
+    /// `""` while nothing has filled, as on the wire.
+    pub avg_price: String,
+    pub leaves_qty: Decimal,
+    pub leaves_value: Decimal,
+    pub cum_exec_qty: Decimal,
+    pub cum_exec_value: Decimal,
+    pub cum_exec_fee: Decimal,
+    /// Fee per coin; `{}` while nothing has filled.
+    pub cum_fee_detail: BTreeMap<String, String>,
+    pub time_in_force: TimeInForce,
+    pub order_type: OrderType,
+    pub stop_order_type: String,
+    pub order_iv: String,
+    pub market_unit: String,
+    /// H and W.
+    pub slippage_tolerance_type: String,
+    /// H and W.
+    pub slippage_tolerance: String,
+    pub trigger_price: String,
+    pub take_profit: String,
+    pub stop_loss: String,
+    pub tpsl_mode: String,
+    pub tp_limit_price: String,
+    pub sl_limit_price: String,
+    pub tp_trigger_by: String,
+    pub sl_trigger_by: String,
+    pub trigger_direction: u8,
+    pub trigger_by: String,
+    pub last_price_on_created: String,
+    pub reduce_only: bool,
+    pub close_on_trigger: bool,
+    pub place_type: String,
+    pub smp_type: String,
+    pub smp_group: u32,
+    pub smp_order_id: String,
+    pub created_time: String,
+    pub updated_time: String,
+    /// H only.
+    pub extra_fees: String,
+    /// H and W.
+    pub rpi_taker_access: bool,
+    /// H and W.
+    pub rpi_matched_qty: String,
+    /// W only.
+    pub closed_pnl: String,
+    /// W only (deprecated spot fee coin).
+    pub fee_currency: String,
+    /// W only.
+    pub broker_order_price: String,
+}
+
+impl OrderInfo {
+    /// A new plain order's item with Bybit's empty values (§9 "plain limit / empty").
+    pub fn new_plain(symbol: &str, order_id: &str, order_link_id: &str, side: Side, order_type: OrderType) -> Self {
+        Self {
+            category: "linear".into(),
+            order_id: order_id.into(),
+            order_link_id: order_link_id.into(),
+            symbol: symbol.into(),
+            side,
+            order_type,
+            create_type: "CreateByUser".into(),
+            cancel_type: "UNKNOWN".into(),
+            reject_reason: "EC_NoError".into(),
+            slippage_tolerance_type: "UNKNOWN".into(),
+            slippage_tolerance: "0".into(),
+            tp_limit_price: "0".into(),
+            sl_limit_price: "0".into(),
+            smp_type: "None".into(),
+            rpi_matched_qty: "0".into(),
+            closed_pnl: "0".into(),
+            ..Default::default()
+        }
+    }
+
+    /// The item with exactly the keys Bybit sends in `view`.
+    pub fn to_wire(&self, view: OrderView) -> Value {
+        let mut v = serde_json::to_value(self).expect("serialisable");
+        let drop: &[&str] = match view {
+            OrderView::Realtime => &[
+                "category",
+                "closedPnl",
+                "feeCurrency",
+                "brokerOrderPrice",
+                "slippageToleranceType",
+                "slippageTolerance",
+                "rpiTakerAccess",
+                "rpiMatchedQty",
+                "extraFees",
+            ],
+            OrderView::History => &["category", "closedPnl", "feeCurrency", "brokerOrderPrice"],
+            OrderView::Stream => &["extraFees"],
+        };
+        if let Value::Object(m) = &mut v {
+            for k in drop {
+                m.remove(*k);
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_differ_only_where_bybit_does() {
+        let o = OrderInfo::new_plain("BTCUSDT", "id", "l", Side::Buy, OrderType::Limit);
+        let r = o.to_wire(OrderView::Realtime);
+        let h = o.to_wire(OrderView::History);
+        let w = o.to_wire(OrderView::Stream);
+        assert!(r.get("category").is_none() && w["category"] == "linear");
+        assert!(r.get("extraFees").is_none() && h["extraFees"] == "" && w.get("extraFees").is_none());
+        assert_eq!(w["cumFeeDetail"], serde_json::json!({}));
+        assert_eq!((r["positionIdx"].as_u64(), r["smpType"].as_str()), (Some(0), Some("None")));
+        // Decoding is lenient: a minimal item still decodes.
+        let min: OrderInfo = serde_json::from_str(r#"{"symbol":"X","orderId":"1","orderStatus":"New","price":"1","qty":"1"}"#).unwrap();
+        assert_eq!(min.order_status, OrderStatus::New);
+    }
+}

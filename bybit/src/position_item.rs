@@ -1,0 +1,79 @@
+//! One position as `/v5/position/list` (R) and the private `position` topic (W) send it
+//! (shared/bybit-v5-fields.md §11, §20): the stream adds `category` and calls the entry price
+//! `entryPrice` where REST says `avgPrice`. Keys a client may not need default when absent.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PositionView {
+    Rest,
+    Stream,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Position {
+    pub position_idx: u8,
+    pub risk_id: u32,
+    pub risk_limit_value: String,
+    pub symbol: String,
+    /// `Buy`, `Sell` or `""` when flat.
+    pub side: String,
+    pub size: Decimal,
+    /// The entry price (REST `avgPrice`; the stream's `entryPrice` decodes here too).
+    #[serde(alias = "entryPrice")]
+    pub avg_price: Decimal,
+    /// `""` when flat.
+    pub position_value: String,
+    pub trade_mode: u8,
+    pub auto_add_margin: u8,
+    pub position_status: String,
+    pub leverage: String,
+    pub break_even_price: String,
+    pub mark_price: Decimal,
+    pub liq_price: String,
+    pub bust_price: String,
+    #[serde(rename = "positionIM")]
+    pub position_im: String,
+    #[serde(rename = "positionIMByMp")]
+    pub position_im_by_mp: String,
+    #[serde(rename = "positionMM")]
+    pub position_mm: String,
+    #[serde(rename = "positionMMByMp")]
+    pub position_mm_by_mp: String,
+    pub position_balance: String,
+    pub tpsl_mode: String,
+    pub take_profit: String,
+    pub stop_loss: String,
+    pub trailing_stop: String,
+    pub session_avg_price: String,
+    /// `""` when flat.
+    pub unrealised_pnl: String,
+    pub cur_realised_pnl: Decimal,
+    pub cum_realised_pnl: Decimal,
+    pub adl_rank_indicator: u8,
+    pub created_time: String,
+    pub updated_time: String,
+    pub open_time: u64,
+    /// Cross sequence of the fill that last moved it; -1 if it never traded.
+    pub seq: i64,
+    pub is_reduce_only: bool,
+    pub mmr_sys_updated_time: String,
+    pub leverage_sys_updated_time: String,
+}
+
+impl Position {
+    /// The item with exactly the keys Bybit sends in `view`.
+    pub fn to_wire(&self, view: PositionView) -> Value {
+        let mut v = serde_json::to_value(self).expect("serialisable");
+        if let (PositionView::Stream, Value::Object(m)) = (view, &mut v) {
+            if let Some(p) = m.remove("avgPrice") {
+                m.insert("entryPrice".into(), p);
+            }
+            m.insert("category".into(), Value::from("linear"));
+        }
+        v
+    }
+}

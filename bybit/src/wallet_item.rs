@@ -1,0 +1,89 @@
+//! The unified account as `/v5/account/wallet-balance` and the private `wallet` topic send it
+//! (shared/bybit-v5-fields.md §12): mind the capitals (`totalPerpUPL`, `accountIMRate`,
+//! `totalOrderIM`, …), which serde's camelCase would get wrong. Keys default when absent.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CoinBalance {
+    pub coin: String,
+    pub equity: Decimal,
+    pub usd_value: Decimal,
+    pub wallet_balance: Decimal,
+    pub locked: Decimal,
+    pub spot_hedging_qty: Decimal,
+    pub borrow_amount: Decimal,
+    pub accrued_interest: Decimal,
+    #[serde(rename = "totalOrderIM")]
+    pub total_order_im: Decimal,
+    #[serde(rename = "totalPositionIM")]
+    pub total_position_im: Decimal,
+    #[serde(rename = "totalPositionMM")]
+    pub total_position_mm: Decimal,
+    pub unrealised_pnl: Decimal,
+    pub cum_realised_pnl: Decimal,
+    pub bonus: Decimal,
+    pub margin_collateral: bool,
+    pub collateral_switch: bool,
+    pub col_res: String,
+    pub spot_borrow: Decimal,
+    /// Deprecated for UNIFIED: `""`.
+    pub available_to_withdraw: String,
+    /// Deprecated: `""`.
+    pub available_to_borrow: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WalletAccount {
+    pub account_type: String,
+    #[serde(rename = "accountIMRate")]
+    pub account_im_rate: Decimal,
+    #[serde(rename = "accountIMRateByMp")]
+    pub account_im_rate_by_mp: Decimal,
+    #[serde(rename = "accountMMRate")]
+    pub account_mm_rate: Decimal,
+    #[serde(rename = "accountMMRateByMp")]
+    pub account_mm_rate_by_mp: Decimal,
+    pub total_equity: Decimal,
+    pub total_wallet_balance: Decimal,
+    pub total_margin_balance: Decimal,
+    pub total_available_balance: Decimal,
+    #[serde(rename = "totalPerpUPL")]
+    pub total_perp_upl: Decimal,
+    pub total_initial_margin: Decimal,
+    pub total_initial_margin_by_mp: Decimal,
+    pub total_maintenance_margin: Decimal,
+    pub total_maintenance_margin_by_mp: Decimal,
+    #[serde(rename = "accountLTV")]
+    pub account_ltv: Decimal,
+    pub coin: Vec<CoinBalance>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capitals_as_bybit_spells_them() {
+        let w = serde_json::to_value(WalletAccount {
+            coin: vec![CoinBalance::default()],
+            ..Default::default()
+        })
+        .unwrap();
+        for k in [
+            "totalPerpUPL",
+            "accountIMRate",
+            "accountMMRateByMp",
+            "accountLTV",
+            "totalMaintenanceMarginByMp",
+        ] {
+            assert!(w.get(k).is_some(), "{k}");
+        }
+        for k in ["totalOrderIM", "totalPositionIM", "totalPositionMM", "availableToWithdraw"] {
+            assert!(w["coin"][0].get(k).is_some(), "{k}");
+        }
+    }
+}
