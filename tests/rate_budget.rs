@@ -190,13 +190,14 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 16, Duration::from_secs(30)).await;
     let amends = |s: &serde_json::Value| s["requests"]["/v5/order/amend-batch"].as_u64().unwrap_or(0);
     // Every amend-batch answers 10006 with a reset one second ahead, for three seconds: the bot
-    // tries once per reset, not in a loop (the market moves every 100 ms and wants amends).
+    // tries again once per reset (one batch per symbol), not in a loop — the market moves every
+    // 100 ms and wants amends all the time.
     set_faults(&sim, serde_json::json!({"rate_limit": ["/v5/order/amend-batch"]})).await;
     let before = amends(&admin.stats().await);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = amends(&admin.stats().await) - before;
     set_faults(&sim, serde_json::json!({})).await;
-    assert!(during <= 5, "{during} amend-batch requests in 3 s of 10006 with 1 s resets");
+    assert!(during <= 8, "{during} amend-batch requests in 3 s of 10006 with 1 s resets (2 symbols)");
     // Afterwards it requotes again.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = amends(&admin.stats().await) - before - during;

@@ -6,11 +6,14 @@ use serde_json::Value;
 use crate::codes::RetCode;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de> + Default"))]
 pub struct Envelope<T> {
     pub ret_code: i64,
     #[serde(default)]
     pub ret_msg: String,
+    /// Absent from some documented answers (disconnected-cancel-all sends only `retCode` and
+    /// `retMsg`): then the type's default, e.g. `null` for a `Value`.
+    #[serde(default)]
     pub result: T,
     #[serde(default = "empty_object")]
     pub ret_ext_info: Value,
@@ -72,6 +75,12 @@ mod tests {
         let e: Envelope<Value> =
             serde_json::from_str(r#"{"retCode":10003,"retMsg":"API key is invalid.","result":{},"retExtInfo":{},"time":1}"#).unwrap();
         assert_eq!(e.code(), RetCode::InvalidApiKey);
+    }
+
+    #[test]
+    fn the_documented_bare_dcp_answer_decodes() {
+        let e: Envelope<Value> = serde_json::from_str(r#"{"retCode":0,"retMsg":"success"}"#).unwrap();
+        assert_eq!((e.code(), e.result), (RetCode::Ok, Value::Null));
     }
 
     #[test]
