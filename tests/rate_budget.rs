@@ -197,7 +197,10 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = amends(&admin.stats().await) - before;
     set_faults(&sim, serde_json::json!({})).await;
-    assert!(during <= 8, "{during} amend-batch requests in 3 s of 10006 with 1 s resets (2 symbols)");
+    assert!(
+        during <= 8,
+        "{during} amend-batch requests in 3 s of 10006 with 1 s resets (2 symbols)"
+    );
     // Afterwards it requotes again.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = amends(&admin.stats().await) - before - during;

@@ -13,6 +13,7 @@ use crate::rest::{Execution, Level, OrderInfo, Position, WalletAccount};
 pub mod path {
     pub const PUBLIC_LINEAR: &str = "/v5/public/linear";
     pub const PRIVATE: &str = "/v5/private";
+    pub const TRADE: &str = "/v5/trade";
 }
 
 /// Frames larger than this are refused by decoders and servers alike.

@@ -15,6 +15,7 @@ pub mod faults;
 pub mod feed;
 pub mod instrument;
 pub mod matching;
+pub mod order_ops;
 pub mod position;
 pub mod rate_limit;
 pub mod rest;
@@ -25,6 +26,7 @@ pub mod testkit;
 pub mod ws_private;
 pub mod ws_public;
 pub mod ws_session;
+pub mod ws_trade;
 
 pub use exchange::MarketParams;
 pub use faults::Faults;

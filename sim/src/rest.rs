@@ -9,17 +9,17 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use bybit_v5::envelope::{BatchExtInfo, BatchItemCode, Envelope};
+use bybit_v5::envelope::Envelope;
 use bybit_v5::rest::{
-    path, AmendOrder, BatchItemResult, BatchRequest, CancelAll, CancelOrder, CreateOrder, DcpRequest, ExecutionView, Instrument,
-    LeverageFilter, LotSizeFilter, OrderIds, OrderView, OrderbookResult, PositionView, PriceFilter, RiskParameters, MAX_BATCH_ITEMS,
-    MAX_OPEN_ORDERS_PAGE,
+    path, CancelAll, DcpRequest, ExecutionView, Instrument, LeverageFilter, LotSizeFilter, OrderView, OrderbookResult, PositionView,
+    PriceFilter, RiskParameters, MAX_OPEN_ORDERS_PAGE,
 };
 use bybit_v5::{Category, RetCode};
 
 use crate::auth::{authenticate, AuthInput};
 use crate::error::ApiError;
 use crate::exchange::{now_ms, Exchange, SimOrder, MAKER_FEE, TAKER_FEE};
+use crate::order_ops::{self, OrderOp};
 use crate::rate_limit::Budget;
 use crate::state::AppState;
 
@@ -117,26 +117,33 @@ where
         Ok(a) => a,
         Err(e) => return respond(Err(e), None, None),
     };
-    let (granted, budget) =
-        state
-            .limiter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .spend(&state.limits, account, req.path(), units.max(1), now);
-    let refused = units.max(1) - granted;
-    if refused > 0 {
-        let a = &mut ex.accounts[account];
-        if bybit_v5::limits::budget_of(req.path()) == Some(bybit_v5::limits::Budget::Orders) {
-            a.rate_limited_units += refused as u64;
-        } else {
-            a.rate_limited_reads += refused as u64;
-        }
-    }
+    let (granted, budget) = spend(state, &mut ex, account, req.path(), units, now);
     if granted == 0 {
         return rate_limited(budget);
     }
     let (result, ext) = f(&mut ex, account, granted, now);
     respond_as(success, result, ext, Some(budget))
+}
+
+/// Spend `units` of the account's `budget_path` window (REST and the trade WebSocket share them);
+/// returns how many were granted and what the rate-limit headers say.
+pub fn spend(state: &AppState, ex: &mut Exchange, account: usize, budget_path: &str, units: u32, now: u64) -> (u32, Budget) {
+    let (granted, budget) =
+        state
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spend(&state.limits, account, budget_path, units.max(1), now);
+    let refused = units.max(1) - granted;
+    if refused > 0 {
+        let a = &mut ex.accounts[account];
+        if bybit_v5::limits::budget_of(budget_path) == Some(bybit_v5::limits::Budget::Orders) {
+            a.rate_limited_units += refused as u64;
+        } else {
+            a.rate_limited_reads += refused as u64;
+        }
+    }
+    (granted, budget)
 }
 
 fn body_str(body: &web::Bytes) -> Result<&str, ApiError> {
@@ -328,58 +335,6 @@ pub async fn tickers(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
 
 // ---------- orders ----------
 
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let text = match body_str(&body) {
-        Ok(t) => t,
-        Err(e) => return respond(Err(e), None, None),
-    };
-    private(&state, &req, text, 1, |ex, acct, _, now| {
-        (
-            parse_body::<CreateOrder>(text)
-                .and_then(|o| ex.create_order(acct, &o, now))
-                .map(to_value),
-            None,
-        )
-    })
-}
-
-pub async fn amend(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let text = match body_str(&body) {
-        Ok(t) => t,
-        Err(e) => return respond(Err(e), None, None),
-    };
-    let refuse = state.faults().refuse_amends;
-    private(&state, &req, text, 1, |ex, acct, _, now| {
-        (
-            parse_body::<AmendOrder>(text)
-                .and_then(|o| {
-                    if refuse {
-                        Err(amend_refused())
-                    } else {
-                        ex.amend_order(acct, &o, now)
-                    }
-                })
-                .map(to_value),
-            None,
-        )
-    })
-}
-
-pub async fn cancel(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let text = match body_str(&body) {
-        Ok(t) => t,
-        Err(e) => return respond(Err(e), None, None),
-    };
-    private(&state, &req, text, 1, |ex, acct, _, now| {
-        (
-            parse_body::<CancelOrder>(text)
-                .and_then(|o| ex.cancel_order(acct, &o, now))
-                .map(to_value),
-            None,
-        )
-    })
-}
-
 pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let text = match body_str(&body) {
         Ok(t) => t,
@@ -421,119 +376,21 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
     response
 }
 
-/// Run a batch: at most 20 items, items beyond the granted budget fail with 10006, each item's
-/// outcome in `retExtInfo.list`, top-level retCode 0.
-fn batch<T, F>(state: &AppState, req: &HttpRequest, body: &web::Bytes, symbol_of: fn(&T) -> &str, mut run: F) -> HttpResponse
-where
-    T: DeserializeOwned,
-    F: FnMut(&mut Exchange, usize, &T, u64) -> Result<OrderIds, ApiError>,
-{
-    let text = match body_str(body) {
+/// One of the six order operations over REST: the body is the request object; batches spend a
+/// unit per order.
+async fn order_endpoint(op: OrderOp, state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
     };
-    let parsed: Result<BatchRequest<T>, ApiError> = parse_body(text).and_then(|b: BatchRequest<T>| {
-        if b.category != Category::Linear {
-            Err(ApiError::param("params error: category must be linear"))
-        } else if b.request.is_empty() || b.request.len() > MAX_BATCH_ITEMS {
-            Err(ApiError::param(format!("params error: a batch holds 1 to {MAX_BATCH_ITEMS} items")))
-        } else {
-            Ok(b)
-        }
-    });
-    let units = parsed.as_ref().map(|b| b.request.len() as u32).unwrap_or(1);
-    let is_create = req.path() == path::ORDER_CREATE_BATCH;
-    private(state, req, text, units, |ex, acct, granted, now| {
-        let b = match parsed {
-            Ok(b) => b,
-            Err(e) => return (Err(e), None),
-        };
-        let mut list = Vec::new();
-        let mut codes = Vec::new();
-        for (i, item) in b.request.iter().enumerate() {
-            let outcome = if (i as u32) < granted {
-                run(ex, acct, item, now)
-            } else {
-                Err(ApiError::new(RetCode::RateLimited, "Too many visits!"))
-            };
-            let (ids, code) = match outcome {
-                Ok(ids) => (ids, BatchItemCode { code: 0, msg: "OK".into() }),
-                Err(e) => (
-                    OrderIds::default(),
-                    BatchItemCode {
-                        code: e.code.code(),
-                        msg: e.msg,
-                    },
-                ),
-            };
-            let ok = code.code == 0;
-            list.push(BatchItemResult {
-                category: "linear".into(),
-                symbol: symbol_of(item).to_string(),
-                order_id: ids.order_id,
-                order_link_id: ids.order_link_id,
-                create_at: is_create.then(|| if ok { now.to_string() } else { String::new() }),
-            });
-            codes.push(code);
-        }
-        (Ok(json!({"list": list})), Some(to_value(BatchExtInfo { list: codes })))
-    })
-}
-
-pub async fn create_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    batch(
-        &state,
-        &req,
-        &body,
-        |o: &CreateOrder| &o.symbol,
-        |ex, acct, item: &CreateOrder, now| {
-            let mut o = item.clone();
-            o.category = Some(Category::Linear);
-            ex.create_order(acct, &o, now).map(|mut ids| {
-                if ids.order_link_id.is_empty() {
-                    ids.order_link_id = item.order_link_id.clone().unwrap_or_default();
-                }
-                ids
-            })
-        },
-    )
-}
-
-/// The answer to an amend while the `refuse_amends` fault is on.
-fn amend_refused() -> ApiError {
-    ApiError::param("params error: this order cannot be amended (simulated fault)")
-}
-
-pub async fn amend_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let request: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return respond(Err(ApiError::param(format!("params error: {e}"))), None, None),
+    };
     let refuse = state.faults().refuse_amends;
-    batch(
-        &state,
-        &req,
-        &body,
-        |o: &AmendOrder| &o.symbol,
-        |ex, acct, item: &AmendOrder, now| {
-            if refuse {
-                return Err(amend_refused());
-            }
-            let mut o = item.clone();
-            o.category = Some(Category::Linear);
-            ex.amend_order(acct, &o, now)
-        },
-    )
-}
-
-pub async fn cancel_batch(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    batch(
-        &state,
-        &req,
-        &body,
-        |o: &CancelOrder| &o.symbol,
-        |ex, acct, item: &CancelOrder, now| {
-            let mut o = item.clone();
-            o.category = Some(Category::Linear);
-            ex.cancel_order(acct, &o, now)
-        },
-    )
+    private(&state, &req, text, op.units(&request), |ex, acct, granted, now| {
+        order_ops::execute(op, ex, acct, &request, granted, refuse, now)
+    })
 }
 
 /// Orders matching the query's filters, newest first, one page at a time. The cursor is the
@@ -775,18 +632,25 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    for op in [
+        OrderOp::Create,
+        OrderOp::Amend,
+        OrderOp::Cancel,
+        OrderOp::CreateBatch,
+        OrderOp::AmendBatch,
+        OrderOp::CancelBatch,
+    ] {
+        cfg.route(
+            op.path(),
+            web::post().to(move |state: web::Data<AppState>, req: HttpRequest, body: web::Bytes| order_endpoint(op, state, req, body)),
+        );
+    }
     cfg.route(path::TIME, web::get().to(time))
         .route(path::INSTRUMENTS, web::get().to(instruments))
         .route(path::ORDERBOOK, web::get().to(orderbook))
         .route(path::TICKERS, web::get().to(tickers))
         .route(path::RECENT_TRADE, web::get().to(recent_trade))
-        .route(path::ORDER_CREATE, web::post().to(create))
-        .route(path::ORDER_AMEND, web::post().to(amend))
-        .route(path::ORDER_CANCEL, web::post().to(cancel))
         .route(path::ORDER_CANCEL_ALL, web::post().to(cancel_all))
-        .route(path::ORDER_CREATE_BATCH, web::post().to(create_batch))
-        .route(path::ORDER_AMEND_BATCH, web::post().to(amend_batch))
-        .route(path::ORDER_CANCEL_BATCH, web::post().to(cancel_batch))
         .route(path::ORDER_REALTIME, web::get().to(realtime))
         .route(path::ORDER_HISTORY, web::get().to(history))
         .route(path::EXECUTION_LIST, web::get().to(executions))

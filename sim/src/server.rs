@@ -21,7 +21,7 @@ use crate::faults::{Faults, Verdict};
 use crate::instrument::{default_instruments, InstrumentSpec};
 use crate::rate_limit::{Budget, IpVerdict, RateLimiter, RateLimits};
 use crate::state::{now_us, AppState, Control, Shared, Stats};
-use crate::{admin, rest, ws_private, ws_public};
+use crate::{admin, rest, ws_private, ws_public, ws_trade};
 
 /// Request bodies above this are refused (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -92,6 +92,10 @@ impl SimHandle {
         format!("ws://{}{}", self.addr, ws_path::PRIVATE)
     }
 
+    pub fn ws_trade_url(&self) -> String {
+        format!("ws://{}{}", self.addr, ws_path::TRADE)
+    }
+
     /// Stop serving and wait for the simulator's thread to end.
     pub fn stop(mut self) {
         self.shutdown();
@@ -121,7 +125,7 @@ async fn faults_and_stats(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
-    let is_ws = path == ws_path::PUBLIC_LINEAR || path == ws_path::PRIVATE;
+    let is_ws = path == ws_path::PUBLIC_LINEAR || path == ws_path::PRIVATE || path == ws_path::TRADE;
     if !path.starts_with("/v5/") || is_ws {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     }
@@ -183,6 +187,7 @@ fn start_server(state: AppState, listener: TcpListener, workers: usize) -> std::
             .configure(rest::configure)
             .route(ws_path::PUBLIC_LINEAR, web::get().to(ws_public::handler))
             .route(ws_path::PRIVATE, web::get().to(ws_private::handler))
+            .route(ws_path::TRADE, web::get().to(ws_trade::handler))
             .configure(admin::configure)
             .default_service(web::to(rest::not_found))
     })

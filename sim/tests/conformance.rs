@@ -334,6 +334,32 @@ async fn every_payload_has_bybits_keys_and_types() {
         "account/query-dcp-info",
         &c.get("/v5/account/query-dcp-info", "").await.unwrap().body,
     );
+    // The trade WebSocket.
+    let mut trade = Frames::open(&sim.ws_trade_url()).await;
+    let expires = bybit_sim::exchange::now_ms() + 10_000;
+    let sig = bybit_v5::sign::sign_ws_auth("sim-secret", expires);
+    trade
+        .send(json!({"reqId":"t-a","op":"auth","args":["sim-key", expires.to_string(), sig]}))
+        .await;
+    let a = trade.take("trade", |m| m["op"] == "auth").await;
+    k.check("ws.trade.auth", &a);
+    trade.send(json!({"reqId":"t-p","op":"ping"})).await;
+    let a = trade.take("trade", |m| m["op"] == "pong").await;
+    k.check("ws.trade.pong", &a);
+    let ts = bybit_sim::exchange::now_ms();
+    let order = serde_json::from_str::<Value>(&post_only("cf-t1", "Buy", bid - 20.0, "0.010")).unwrap();
+    trade
+        .send(json!({"reqId":"t-c","header":{"X-BAPI-TIMESTAMP": ts},"op":"order.create","args":[order]}))
+        .await;
+    let a = trade.take("trade", |m| m["op"] == "order.create").await;
+    k.check("ws.trade.order.create", &a);
+    let mut item = serde_json::from_str::<Value>(&post_only("cf-t2", "Buy", bid - 21.0, "0.010")).unwrap();
+    item.as_object_mut().unwrap().remove("category");
+    trade
+        .send(json!({"reqId":"t-b","header":{"X-BAPI-TIMESTAMP": ts},"op":"order.create-batch","args":[{"category":"linear","request":[item]}]}))
+        .await;
+    let a = trade.take("trade", |m| m["op"] == "order.create-batch").await;
+    k.check("ws.trade.order.create-batch", &a);
     let _ = admin.stats().await;
 
     let untested: Vec<&String> = k.tables.keys().filter(|n| !k.checked.contains(*n)).collect();
