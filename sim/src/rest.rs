@@ -249,6 +249,18 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     respond(result, None, None)
 }
 
+/// The `limit` query parameter: `default` when absent, 1 to `max` otherwise.
+fn limit_param(q: &Query, default: usize, max: usize) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::param(format!("params error: limit must be in [1, {max}]"))),
+    }
+}
+
 fn known_symbol(ex: &Exchange, q: &Query) -> Result<String, ApiError> {
     let symbol = q.get("symbol").ok_or_else(|| ApiError::param("params error: symbol is required"))?;
     if ex.markets.contains_key(symbol) {
@@ -264,14 +276,7 @@ pub async fn orderbook(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         require_linear(&q)?;
         let ex = state.exchange();
         let symbol = known_symbol(&ex, &q)?;
-        let limit: usize = match q.get("limit") {
-            None => 25,
-            Some(l) => l
-                .parse()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| ApiError::param("params error: limit must be in [1, 1000]"))?,
-        };
+        let limit = limit_param(&q, 25, 1000)?;
         let (bids, asks) = ex.aggregated(&symbol);
         let m = &ex.markets[&symbol];
         let u = m.feeds.last().map(|f| f.u).unwrap_or(0);
@@ -296,14 +301,7 @@ pub async fn recent_trade(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         require_linear(&q)?;
         let ex = state.exchange();
         let symbol = known_symbol(&ex, &q)?;
-        let limit: usize = match q.get("limit") {
-            None => 500,
-            Some(l) => l
-                .parse()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| ApiError::param("params error: limit must be in [1, 1000]"))?,
-        };
+        let limit = limit_param(&q, 500, 1000)?;
         let list: Vec<Value> = ex.markets[&symbol]
             .recent_trades
             .iter()
@@ -396,14 +394,7 @@ async fn order_endpoint(op: OrderOp, state: web::Data<AppState>, req: HttpReques
 /// Orders matching the query's filters, newest first, one page at a time. The cursor is the
 /// sequence number of the last order of the previous page (alphanumeric, URL-safe).
 fn page(orders: Vec<&SimOrder>, q: &Query, default_limit: usize, view: OrderView) -> Result<Value, ApiError> {
-    let limit: usize = match q.get("limit") {
-        None => default_limit,
-        Some(l) => l
-            .parse()
-            .ok()
-            .filter(|n| (1..=MAX_OPEN_ORDERS_PAGE).contains(n))
-            .ok_or_else(|| ApiError::param("params error: limit must be in [1, 50]"))?,
-    };
+    let limit = limit_param(q, default_limit, MAX_OPEN_ORDERS_PAGE)?;
     let after: Option<u64> = match q.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => Some(
