@@ -48,9 +48,8 @@ async fn hanging_cancel_all_times_out_the_order_step_and_exits_4_by_the_deadline
     assert!(exit.stdout.contains("ORDERS MAY REMAIN"));
     // Indeed they do: the exchange still holds them.
     assert!(!bot_orders(&sim, &SYMBOLS).await.is_empty());
-    let lines = std::fs::read_dir(dir.join("data")).unwrap().next().unwrap().unwrap().path();
-    let text = std::fs::read_to_string(lines).unwrap();
-    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let lines = recorder_lines_in(&dir);
+    let last = lines.last().unwrap();
     assert_eq!(last["kind"], "shutdown_report");
     assert_eq!(last["exit_code"], 4);
 }
