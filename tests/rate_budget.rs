@@ -197,8 +197,11 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = amends(&admin.stats().await) - before;
     set_faults(&sim, serde_json::json!({})).await;
+    // At most one batch per symbol at each of the (up to four) resets in 3 s, plus what was on its
+    // way when the fault began: 10. A client blind to the reset would send about 30 (the quotes
+    // change up to five times a second per symbol).
     assert!(
-        during <= 8,
+        during <= 10,
         "{during} amend-batch requests in 3 s of 10006 with 1 s resets (2 symbols)"
     );
     // Afterwards it requotes again.
