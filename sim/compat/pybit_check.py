@@ -1,7 +1,7 @@
 """Bybit's official Python SDK (pybit) against bybit-sim, unmodified: only its endpoint is
 pointed at the simulator. Usage: pip install pybit websocket-client; python3 pybit_check.py HOST:PORT KEY SECRET
 Checks instruments, book, post-only place/amend/cancel/cancel-all, open orders, the private
-order stream, and DCP."""
+order stream, DCP, and placing/cancelling over the trade WebSocket."""
 import sys
 import threading
 import time
@@ -51,5 +51,24 @@ while not any(u.get("topic") == "order" for u in updates) and time.time() < dead
     http.cancel_all_orders(category="linear", symbol="BTCUSDT")
     time.sleep(0.5)
 assert any(u.get("topic") == "order" for u in updates), updates
-print(f"pybit OK: instruments, book, place/amend/cancel/cancel-all, open orders, DCP; {len(updates)} order updates on the private stream")
+# The trade WebSocket: place and cancel over /v5/trade, answers routed by reqId.
+import pybit._websocket_trading as trading
+from pybit.unified_trading import WebSocketTrading
+
+trading.TRADE_WSS = f"ws://{addr}/v5/trade"  # the documented URL template, pointed here
+answers, errors = [], []
+trade = WebSocketTrading(testnet=False, api_key=key, api_secret=secret)
+trade.place_order(answers.append, errors.append, category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit",
+                  qty="0.001", price=price, timeInForce="PostOnly", orderLinkId="pybit-ws-1")
+deadline = time.time() + 10
+while not (answers or errors) and time.time() < deadline:
+    time.sleep(0.05)
+assert answers and answers[0]["retCode"] == 0 and answers[0]["data"]["orderLinkId"] == "pybit-ws-1", (answers, errors)
+trade.cancel_order(answers.append, errors.append, category="linear", symbol="BTCUSDT", orderLinkId="pybit-ws-1")
+while len(answers) < 2 and not errors and time.time() < deadline:
+    time.sleep(0.05)
+assert len(answers) == 2 and answers[1]["op"] == "order.cancel", (answers, errors)
+trade.exit()
+print(f"pybit OK: instruments, book, place/amend/cancel/cancel-all, open orders, DCP, trade WebSocket place/cancel; "
+      f"{len(updates)} order updates on the private stream")
 ws.exit()
