@@ -54,7 +54,7 @@ pub async fn reconcile_leftovers(
             LeftoverPolicy::Cancel => {
                 for s in symbols {
                     let mine: Vec<String> = leftovers.iter().filter(|(sym, _)| sym == s).map(|(_, l)| l.clone()).collect();
-                    cancelled += cancel_by_link_ids(rest, s, &mine, cancel_batch_size(governor)).await;
+                    cancelled += cancel_by_link_ids(rest, s, &mine, cancel_batch_size(governor)).await.len();
                 }
                 // Confirm with the exchange before quoting.
                 let mut still = 0;

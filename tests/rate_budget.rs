@@ -38,10 +38,19 @@ async fn fast_market_at_bybit_budgets_no_10006_no_redundant_amend() {
         assert!(bot.is_running(), "mmbot exited; see {}", bot.stderr_path.display());
     }
     let status = bot.status().await;
+    let metrics = bot.metrics().await;
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(30));
     let stats = admin.stats().await;
     let account = &stats["accounts"][0];
+    // The budget in /metrics: limit and remaining per endpoint, and the changes it held back.
+    for series in [
+        "mmbot_rate_budget_limit{endpoint=\"/v5/order/amend-batch\"} 10",
+        "mmbot_rate_budget_remaining{endpoint=\"/v5/order/amend-batch\"}",
+        "mmbot_requests_deferred_total{endpoint=\"/v5/order/",
+    ] {
+        assert!(metrics.contains(series), "{series} in /metrics");
+    }
     let requests = &stats["requests"];
     let amends = requests["/v5/order/amend-batch"].as_u64().unwrap_or(0);
     eprintln!(
@@ -63,6 +72,14 @@ async fn fast_market_at_bybit_budgets_no_10006_no_redundant_amend() {
     // The bot's own view agrees: no 10006 anywhere, and its budget shows up in /status.
     let budget = &status["budget"];
     assert_eq!(budget["endpoints"]["/v5/order/amend-batch"]["limit"], 10, "{budget}");
+    let held: u64 = ["create-batch", "amend-batch"]
+        .iter()
+        .filter_map(|e| budget["endpoints"][format!("/v5/order/{e}")]["deferred"].as_u64())
+        .sum();
+    assert!(
+        held > 0,
+        "48 orders in a fast market need more than 10 a second: some changes waited ({budget})"
+    );
     assert!(
         budget["rejections"]
             .as_object()

@@ -27,7 +27,7 @@ use crate::orders::{Change, OrderTable, Phase, TrackedOrder};
 use crate::quoting::Quote;
 use crate::rate_governor::{Governor, Priority};
 use crate::recorder::{Record, Recorder};
-use crate::requote_plan::{select, Room, Wanted};
+use crate::requote_plan::{select, Held, Room, Wanted};
 use crate::rest_client::{count_rejection, Answer, RestError};
 use crate::rest_connector::{Call, RestConnector};
 use crate::status::StatusPatch;
@@ -83,6 +83,10 @@ impl Default for OrderManagerSettings {
         }
     }
 }
+
+/// How long orders whose cancel the exchange accepted may stay listed before they are cancelled
+/// again (Bybit's cancel-all is asynchronous).
+const CANCEL_SETTLE: Duration = Duration::from_secs(1);
 
 /// How often `/status` gets the order table.
 const STATUS_EVERY: Duration = Duration::from_millis(100);
@@ -263,6 +267,7 @@ impl OrderManager {
                 cancel: self.governor.available(path::ORDER_CANCEL_BATCH, Priority::Cancel),
             };
             let (chosen, held) = select(wanted, room);
+            self.count_held(held);
             let mut held_any = held.any();
             held_any |= self.send_changes(chosen, ctx);
             if held_any {
@@ -272,6 +277,23 @@ impl OrderManager {
         // Tick-to-request counts only quotes that could go out at once.
         for t in self.ticks.values_mut() {
             *t = None;
+        }
+    }
+
+    /// Changes the budget held back show as deferred, per endpoint, in `/metrics` and `/status`.
+    fn count_held(&self, held: Held) {
+        for (endpoint, n) in [
+            (path::ORDER_CREATE_BATCH, held.create),
+            (path::ORDER_AMEND_BATCH, held.amend),
+            (path::ORDER_CANCEL_BATCH, held.cancel),
+        ] {
+            if n > 0 {
+                self.governor.with(|g| g.note_deferred(endpoint, n as u64));
+                self.metrics
+                    .requests_deferred
+                    .get_or_create(&labels(&[("endpoint", endpoint), ("reason", "budget")]))
+                    .inc_by(n as u64);
+            }
         }
     }
 
@@ -747,28 +769,33 @@ pub fn cancel_batch_size(governor: &Governor) -> usize {
     (governor.max_units(path::ORDER_CANCEL_BATCH) as usize).clamp(1, MAX_BATCH_ITEMS)
 }
 
-/// Cancel these orders of one symbol by order-link id, `batch` per request; returns how many
+/// Cancel these orders of one symbol by order-link id, `batch` per request; returns the ones
 /// the exchange accepted.
-pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_ids: &[String], batch: usize) -> usize {
-    let mut n = 0;
+pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_ids: &[String], batch: usize) -> Vec<String> {
+    let mut accepted = Vec::new();
     for chunk in link_ids.chunks(batch.max(1)) {
         let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
         let body = json!({"category": "linear", "request": items}).to_string();
         match rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len())).await {
             Ok(Ok(a)) => {
-                n += a.ext["list"]
-                    .as_array()
-                    .map(|l| l.iter().filter(|c| c["code"].as_i64() == Some(0)).count())
-                    .unwrap_or(0)
+                let codes = a.ext["list"].as_array().cloned().unwrap_or_default();
+                accepted.extend(
+                    chunk
+                        .iter()
+                        .zip(codes)
+                        .filter(|(_, c)| c["code"].as_i64() == Some(0))
+                        .map(|(l, _)| l.clone()),
+                );
             }
             Ok(Err(e)) => log::warn!("cancel-batch {symbol}: {e}"),
             Err(e) => log::warn!("cancel-batch {symbol}: {e}"),
         }
     }
-    n
+    accepted
 }
 
-/// Cancel the bot's orders once, the configured way; returns how many of the bot's were cancelled.
+/// Cancel the bot's orders once, the configured way; returns the bot's orders whose cancel the
+/// exchange accepted.
 async fn cancel_once(
     rest: &Addr<RestConnector>,
     symbols: &[String],
@@ -776,7 +803,7 @@ async fn cancel_once(
     scope: CancelScope,
     batch: usize,
     budget: Duration,
-) -> usize {
+) -> Vec<String> {
     let per_symbol = symbols.iter().map(|s| async move {
         let work = async {
             match scope {
@@ -785,20 +812,28 @@ async fn cancel_once(
                     match rest.send(Call::post(path::ORDER_CANCEL_ALL, body)).await {
                         Ok(Ok(a)) => a.result["list"]
                             .as_array()
-                            .map(|l| l.iter().filter(|o| ids.is_ours(o["orderLinkId"].as_str().unwrap_or(""))).count())
-                            .unwrap_or(0),
+                            .map(|l| {
+                                l.iter()
+                                    .filter_map(|o| o["orderLinkId"].as_str())
+                                    .filter(|l| ids.is_ours(l))
+                                    .map(String::from)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                         Ok(Err(e)) => {
                             log::warn!("cancel-all {s}: {e}");
-                            0
+                            Vec::new()
                         }
                         Err(e) => {
                             log::warn!("cancel-all {s}: {e}");
-                            0
+                            Vec::new()
                         }
                     }
                 }
                 CancelScope::Own => {
-                    let Ok(open) = list_open_orders(rest, s).await else { return 0 };
+                    let Ok(open) = list_open_orders(rest, s).await else {
+                        return Vec::new();
+                    };
                     let ours: Vec<String> = open
                         .into_iter()
                         .filter(|o| ids.is_ours(&o.order_link_id))
@@ -808,9 +843,9 @@ async fn cancel_once(
                 }
             }
         };
-        tokio::time::timeout(budget, work).await.unwrap_or(0)
+        tokio::time::timeout(budget, work).await.unwrap_or_default()
     });
-    join_all(per_symbol).await.into_iter().sum()
+    join_all(per_symbol).await.into_iter().flatten().collect()
 }
 
 /// The bot's open orders on the exchange, per the open-orders query; None if any query failed.
@@ -870,9 +905,13 @@ impl Handler<Stop> for OrderManager {
                 }
             };
             let (first, ()) = futures_util::future::join(first_cancel, drain).await;
-            if let Some(n) = first {
+            // Orders whose cancel the exchange accepted, and when: they may stay listed a moment.
+            let mut accepted: HashSet<String> = HashSet::new();
+            let mut last_cancel = Instant::now();
+            if let Some(done) = first {
                 outcome.attempts = 1;
-                outcome.cancelled = n;
+                outcome.cancelled = done.len();
+                accepted.extend(done);
             }
             let drained = in_flight.get() == 0;
             if !drained {
@@ -895,7 +934,10 @@ impl Handler<Stop> for OrderManager {
                 if need_cancel {
                     outcome.attempts += 1;
                     // Half the time left at most, so a hanging cancel still leaves time to learn what remains.
-                    outcome.cancelled += cancel_once(&rest, &symbols, &ids, scope, batch, left / 2).await;
+                    let done = cancel_once(&rest, &symbols, &ids, scope, batch, left / 2).await;
+                    outcome.cancelled += done.iter().filter(|l| !accepted.contains(*l)).count();
+                    accepted.extend(done);
+                    last_cancel = Instant::now();
                 }
                 let left = end.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -918,12 +960,20 @@ impl Handler<Stop> for OrderManager {
                     Some(ours) => {
                         outcome.verified_flat = false;
                         outcome.remaining = Some(ours.len());
+                        // Cancel-all is asynchronous: orders whose cancel was accepted stay listed a
+                        // moment. Asking again is not cancelling again — that would re-send what is
+                        // on its way — unless they linger past CANCEL_SETTLE or others appeared.
+                        let settling = ours.iter().all(|l| accepted.contains(l)) && last_cancel.elapsed() < CANCEL_SETTLE;
                         outcome.may_remain = ours;
+                        if settling {
+                            need_cancel = false;
+                            tokio::time::sleep(Duration::from_millis(5).min(end.saturating_duration_since(Instant::now()))).await;
+                            continue;
+                        }
                     }
                     None => outcome.verified_flat = false,
                 }
                 need_cancel = true;
-                // Cancel-all is asynchronous on the exchange: give it a moment before asking again.
                 tokio::time::sleep(Duration::from_millis(20).min(end.saturating_duration_since(Instant::now()))).await;
             }
             let unsettled = doubt_until.get().filter(|d| Instant::now() < *d);

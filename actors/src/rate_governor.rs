@@ -390,6 +390,14 @@ impl RateGovernor {
         until
     }
 
+    /// Changes a planner held back for want of room (they were never sent; the next plan
+    /// starts from the latest desired state).
+    pub fn note_deferred(&mut self, endpoint: &str, n: u64) {
+        if let Some(w) = self.window(endpoint) {
+            w.deferred += n;
+        }
+    }
+
     pub fn note_rejection(&mut self, endpoint: &str, code: i64) {
         *self
             .rejections
