@@ -66,8 +66,8 @@ ws_public_url = "{}"
 ws_private_url = "{}"
 request_timeout_ms = 5000
 [exchange.rate_limits]
-orders_per_sec = 1000000
-reads_per_sec = 1000000
+orders_per_sec = 100000
+reads_per_sec = 100000
 ip_requests_per_5s = 1000000
 [strategy]
 levels = {levels}
