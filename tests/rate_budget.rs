@@ -206,24 +206,43 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     let mut bot = start_bot("reset", &sim, opts);
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 16, Duration::from_secs(30)).await;
     let amends = |s: &serde_json::Value| s["requests"]["/v5/order/amend-batch"].as_u64().unwrap_or(0);
-    // Every amend-batch answers 10006 with a reset one second ahead, for three seconds: the bot
-    // tries again once per reset (one batch per symbol), not in a loop — the market moves every
-    // 100 ms and wants amends all the time.
+    // Every amend-batch answers 10006 with a reset one second ahead, for three seconds, while the
+    // market moves every 100 ms and wants amends all the time. The bot must wait for each reset:
+    // its amend-batches come in bursts (one plan's batches) at least a reset apart, never a loop.
+    let fault_from = bybit_sim::state::now_us();
     set_faults(&sim, serde_json::json!({"rate_limit": ["/v5/order/amend-batch"]})).await;
-    let before = amends(&admin.stats().await);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let during = amends(&admin.stats().await) - before;
+    let fault_to = bybit_sim::state::now_us();
     set_faults(&sim, serde_json::json!({})).await;
-    // At most one batch per symbol at each of the (up to four) resets in 3 s, plus what was on its
-    // way when the fault began: 10. A client blind to the reset would send about 30 (the quotes
-    // change up to five times a second per symbol).
-    assert!(
-        during <= 10,
-        "{during} amend-batch requests in 3 s of 10006 with 1 s resets (2 symbols)"
-    );
+    let before = amends(&admin.stats().await);
+    let times: Vec<u64> = admin
+        .requests(fault_from)
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/v5/order/amend-batch")
+        .filter_map(|r| r["at_us"].as_u64())
+        .filter(|t| *t <= fault_to)
+        .collect();
+    let mut bursts: Vec<(u64, u64)> = Vec::new();
+    for t in times {
+        match bursts.last_mut() {
+            Some((_, end)) if t - *end < 200_000 => *end = t,
+            _ => bursts.push((t, t)),
+        }
+    }
+    for pair in bursts.windows(2) {
+        let gap_ms = (pair[1].0 - pair[0].1) / 1000;
+        assert!(
+            gap_ms >= 900,
+            "amend-batches {gap_ms} ms apart during 10006 with 1 s resets: {bursts:?}"
+        );
+    }
+    assert!(!bursts.is_empty(), "the bot tried to amend during the fault (the market moves)");
+    assert!(bursts.len() <= 4, "{} bursts in 3 s of 1 s resets: {bursts:?}", bursts.len());
+    eprintln!("amend-batch bursts during 10006: {bursts:?}");
     // Afterwards it requotes again.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = amends(&admin.stats().await) - before - during;
+    let after = amends(&admin.stats().await) - before;
     assert!(after >= 2, "amends resumed after the resets ({after})");
     let status = bot.status().await;
     assert!(
