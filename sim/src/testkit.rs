@@ -245,6 +245,19 @@ impl Admin {
         serde_json::from_value(self.get(&format!("/sim/requests?since_us={since_us}")).await).unwrap_or_default()
     }
 
+    /// Drop every WebSocket connection now; returns how many were dropped.
+    pub async fn drop_ws(&self) -> u64 {
+        let v: Value = awc::Client::new()
+            .post(format!("{}/sim/ws/drop", self.base))
+            .send()
+            .await
+            .expect("sim answers")
+            .json()
+            .await
+            .expect("JSON");
+        v["dropped"].as_u64().unwrap_or(0)
+    }
+
     /// Replace the faults (`{}` clears them).
     pub async fn set_faults(&self, faults: &Value) {
         let r = awc::Client::new()

@@ -96,15 +96,7 @@ async fn websocket_connections_are_dropped_on_demand() {
         .await
         .unwrap();
     assert!(ws_next(&mut ws, Duration::from_secs(5)).await.is_some());
-    let r: serde_json::Value = awc::Client::new()
-        .post(format!("{}/sim/ws/drop", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(r["dropped"].as_u64().unwrap() >= 1);
+    assert!(bybit_sim::testkit::Admin::new(&sim.rest_url()).drop_ws().await >= 1);
     let t = Instant::now();
     while ws_next(&mut ws, Duration::from_secs(3)).await.is_some() {
         assert!(t.elapsed() < Duration::from_secs(3), "connection should end");

@@ -185,14 +185,6 @@ async fn hang_and_drop_faults() {
     let a = op(&mut ws, "h-2", "order.create", limit("h-1", bid - 10.0)).await;
     assert_eq!(a["retCode"], 0, "{a}");
     admin.set_faults(&json!({})).await;
-    let dropped: Value = awc::Client::new()
-        .post(format!("{}/sim/ws/drop", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(dropped["dropped"].as_u64().unwrap() >= 1);
+    assert!(admin.drop_ws().await >= 1);
     assert!(ws_next(&mut ws, Duration::from_secs(2)).await.is_none(), "the connection is gone");
 }
