@@ -16,7 +16,9 @@ use mmbot_actors::events::Event;
 use mmbot_actors::link_id::{new_run_id, LinkIds};
 use mmbot_actors::metrics::Metrics;
 use mmbot_actors::monitor::Monitor;
-use mmbot_actors::order_manager::OrderManager;
+use mmbot_actors::exit_positions::ExitPositions;
+use mmbot_actors::flatten::{DeadMan, Transports};
+use mmbot_actors::order_manager::{OrderManager, UseExitPaths};
 use mmbot_actors::quoting::Filters;
 use mmbot_actors::rate_governor::Governor;
 use mmbot_actors::recorder::{Record, Recorder};
@@ -28,6 +30,7 @@ use mmbot_actors::strategy::Strategy;
 use mmbot_actors::supervisor::{Step, Supervisor};
 use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
+use mmbot_actors::ws_trade_client::WsTradeSettings;
 
 use crate::config::{Config, Mode};
 use crate::instance_lock::{self, InstanceLock};
@@ -49,6 +52,7 @@ struct Exchange {
     rest_url: String,
     ws_public_url: String,
     ws_private_url: String,
+    ws_trade_url: String,
     api_key: String,
     api_secret: Secret,
     sim: Option<SimHandle>,
@@ -76,6 +80,7 @@ fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
             rest_url: handle.rest_url(),
             ws_public_url: handle.ws_public_url(),
             ws_private_url: handle.ws_private_url(),
+            ws_trade_url: handle.ws_trade_url(),
             api_key: key,
             api_secret: Secret::new(secret),
             sim: Some(handle),
@@ -85,6 +90,7 @@ fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
         rest_url: e.rest_url.trim_end_matches('/').to_string(),
         ws_public_url: e.ws_public_url.clone(),
         ws_private_url: e.ws_private_url.clone(),
+        ws_trade_url: e.ws_trade_url.clone(),
         api_key: e.api_key.clone(),
         api_secret: Secret::new(e.api_secret.clone()),
         sim: None,
@@ -186,6 +192,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         .with_context(|| format!("exchange unreachable at {}", exchange.rest_url))?;
     log::info!("exchange clock offset {offset} ms");
     let filters = load_filters(&client, &c.symbols).await?;
+    let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
     if !dry_run {
         match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
             Ok(_) => {}
@@ -208,13 +215,26 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     }));
 
     let rest = RestConnector::new(client).start();
+    let ws_trade = (!exchange.ws_trade_url.is_empty() && !dry_run).then(|| WsTradeSettings {
+        url: exchange.ws_trade_url.clone(),
+        api_key: exchange.api_key.clone(),
+        api_secret: exchange.api_secret.clone(),
+        recv_window_ms: c.exchange.recv_window_ms,
+        timeout: Duration::from_millis(c.exchange.request_timeout_ms),
+    });
     if !dry_run {
+        let transports = Transports {
+            rest: rest.clone(),
+            governor: governor.clone(),
+            ws_trade: ws_trade.clone(),
+            dead_man: None,
+        };
         startup::reconcile_leftovers(
-            &rest,
+            &transports,
             &c.symbols,
             &LinkIds::new(&c.order_manager.link_prefix, &run_id),
-            c.order_manager.leftovers,
-            &governor,
+            &c.order_manager,
+            Duration::from_millis(c.shutdown.order_manager_ms),
             &recorder,
         )
         .await?;
@@ -286,6 +306,23 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         },
     );
     let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
+    order_manager.do_send(UseExitPaths {
+        ws_trade,
+        dead_man: dcp.then(|| DeadMan {
+            window: Duration::from_secs(c.order_manager.dcp_window_s.into()),
+            close: ws.clone().recipient(),
+        }),
+    });
+    let exit_positions = ExitPositions::new(
+        rest.clone(),
+        c.symbols.clone(),
+        tick_sizes,
+        c.shutdown.close_positions,
+        c.shutdown.close_slippage_bps,
+        LinkIds::new(&c.order_manager.link_prefix, &run_id),
+        web.clone().recipient(),
+    )
+    .start();
     Monitor::new(
         Duration::from_millis(c.monitor.interval_ms),
         vec![
@@ -307,8 +344,13 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let steps = vec![
         Step {
             name: "order_manager",
-            recipient: order_manager.recipient(),
+            recipient: order_manager.clone().recipient(),
             timeout: ms(sd.order_manager_ms),
+        },
+        Step {
+            name: "positions",
+            recipient: exit_positions.recipient(),
+            timeout: ms(sd.positions_ms),
         },
         Step {
             name: "strategy",
@@ -336,7 +378,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             timeout: ms(sd.recorder_ms),
         },
     ];
-    supervisor_ctx.run(Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics));
+    supervisor_ctx.run(
+        Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics).with_believed_open(order_manager.recipient()),
+    );
     let signal_slot: SignalSlot = Box::new(move |signals| {
         Signal::new(supervisor, signals).start();
     });

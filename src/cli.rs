@@ -47,6 +47,9 @@ pub struct RunArgs {
     pub ws_public_url: Option<String>,
     #[arg(long, env = "MMBOT_WS_PRIVATE_URL")]
     pub ws_private_url: Option<String>,
+    /// Order-entry WebSocket URL (overrides exchange.ws_trade_url): a second way to cancel.
+    #[arg(long, env = "MMBOT_WS_TRADE_URL")]
+    pub ws_trade_url: Option<String>,
     /// Control server address (overrides control.listen).
     #[arg(long, env = "MMBOT_CONTROL_LISTEN")]
     pub control_listen: Option<SocketAddr>,
@@ -66,6 +69,7 @@ impl RunArgs {
             rest_url: self.rest_url.clone(),
             ws_public_url: self.ws_public_url.clone(),
             ws_private_url: self.ws_private_url.clone(),
+            ws_trade_url: self.ws_trade_url.clone(),
             control_listen: self.control_listen,
             data_dir: self.data_dir.clone(),
         }

@@ -46,6 +46,9 @@ pub struct ExchangeConfig {
     pub rest_url: String,
     pub ws_public_url: String,
     pub ws_private_url: String,
+    /// Bybit's order-entry WebSocket (`/v5/trade`): a second way to cancel when REST order
+    /// endpoints fail. Empty: none (the embedded simulator's is used in paper mode).
+    pub ws_trade_url: String,
     /// Prefer the MMBOT_API_KEY / MMBOT_API_SECRET environment variables.
     pub api_key: String,
     pub api_secret: String,
@@ -61,6 +64,7 @@ impl Default for ExchangeConfig {
             rest_url: String::new(),
             ws_public_url: String::new(),
             ws_private_url: String::new(),
+            ws_trade_url: String::new(),
             api_key: String::new(),
             api_secret: String::new(),
             recv_window_ms: 5000,
@@ -155,6 +159,7 @@ pub struct Overrides {
     pub rest_url: Option<String>,
     pub ws_public_url: Option<String>,
     pub ws_private_url: Option<String>,
+    pub ws_trade_url: Option<String>,
     pub control_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
 }
@@ -172,6 +177,7 @@ impl Overrides {
         set(&mut c.exchange.rest_url, &self.rest_url);
         set(&mut c.exchange.ws_public_url, &self.ws_public_url);
         set(&mut c.exchange.ws_private_url, &self.ws_private_url);
+        set(&mut c.exchange.ws_trade_url, &self.ws_trade_url);
         if let Some(l) = self.control_listen {
             c.control.listen = l;
         }
@@ -234,6 +240,11 @@ pub fn validate(c: &Config) -> Vec<String> {
                 url_ok(&e.ws_private_url, &["ws", "wss"]),
                 "exchange.ws_private_url",
                 "a ws(s):// URL",
+            );
+            need(
+                e.ws_trade_url.is_empty() || url_ok(&e.ws_trade_url, &["ws", "wss"]),
+                "exchange.ws_trade_url",
+                "a ws(s):// URL, or empty for none",
             );
             need(
                 !e.api_key.is_empty(),
@@ -384,6 +395,16 @@ pub fn validate(c: &Config) -> Vec<String> {
         "a file name (no '/'), e.g. events-{run_id}.jsonl",
     );
     need(c.monitor.interval_ms >= 100, "monitor.interval_ms", "at least 100");
+    need(
+        sd_slippage_ok(c.shutdown.close_slippage_bps),
+        "shutdown.close_slippage_bps",
+        "more than 0 and at most 1000",
+    );
+    need(
+        (50..=60_000).contains(&c.order_manager.escalate_after_ms),
+        "order_manager.escalate_after_ms",
+        "50 to 60000",
+    );
     let sd = &c.shutdown;
     need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
     for (key, v) in [
@@ -393,6 +414,7 @@ pub fn validate(c: &Config) -> Vec<String> {
         ("shutdown.rest_connector_ms", sd.rest_connector_ms),
         ("shutdown.web_server_ms", sd.web_server_ms),
         ("shutdown.recorder_ms", sd.recorder_ms),
+        ("shutdown.positions_ms", sd.positions_ms),
     ] {
         need(v >= 100, key, "at least 100 ms (the overall deadline still bounds every step)");
     }
@@ -403,6 +425,10 @@ pub fn validate(c: &Config) -> Vec<String> {
     );
     need(c.paper.volatility_bps >= 0.0, "paper.volatility_bps", "0 or more");
     p
+}
+
+fn sd_slippage_ok(bps: Decimal) -> bool {
+    bps > Decimal::ZERO && bps <= Decimal::from(1000)
 }
 
 #[cfg(test)]

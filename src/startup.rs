@@ -1,29 +1,36 @@
 //! What happens before the first quote: leftovers of an earlier run are dealt with (cancel,
 //! adopt or refuse), and the exchange-side dead-man switch is armed when the exchange allows it.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
 use actix::Addr;
 use anyhow::bail;
 
 use bybit_v5::rest::path;
+use mmbot_actors::cancel_path::CancelPath;
 use mmbot_actors::events::Event;
+use mmbot_actors::flatten::{flatten, list_open_orders, FlattenJob, Transports};
 use mmbot_actors::link_id::LinkIds;
-use mmbot_actors::order_manager::{cancel_batch_size, cancel_by_link_ids, list_open_orders, LeftoverPolicy};
-use mmbot_actors::rate_governor::Governor;
+use mmbot_actors::order_manager::{LeftoverPolicy, OrderManagerSettings};
 use mmbot_actors::recorder::{Flush, Record, Recorder};
 use mmbot_actors::rest_connector::{Call, RestConnector};
 use serde_json::json;
 
 /// Orders carrying our prefix with another run id are leftovers; orders without the prefix are
-/// someone else's (left alone, reported).
+/// someone else's (left alone, reported). Leftovers are cancelled by the shutdown's escalation
+/// (by id: a cancel-all would take the foreign orders too), within `budget`.
 pub async fn reconcile_leftovers(
-    rest: &Addr<RestConnector>,
+    transports: &Transports,
     symbols: &[String],
     ids: &LinkIds,
-    policy: LeftoverPolicy,
-    governor: &Governor,
+    settings: &OrderManagerSettings,
+    budget: Duration,
     recorder: &Addr<Recorder>,
 ) -> anyhow::Result<()> {
-    let mut leftovers: Vec<(String, String)> = Vec::new();
+    let rest = &transports.rest;
+    let mut leftovers: HashMap<String, Vec<String>> = HashMap::new();
     let mut foreign = Vec::new();
     for s in symbols {
         let open = list_open_orders(rest, s)
@@ -34,7 +41,7 @@ pub async fn reconcile_leftovers(
                 continue;
             }
             if ids.is_ours(&o.order_link_id) {
-                leftovers.push((s.clone(), o.order_link_id));
+                leftovers.entry(s.clone()).or_default().push(o.order_link_id);
             } else {
                 foreign.push(if o.order_link_id.is_empty() { o.order_id } else { o.order_link_id });
             }
@@ -47,64 +54,70 @@ pub async fn reconcile_leftovers(
             ids.prefix()
         );
     }
-    let names: Vec<String> = leftovers.iter().map(|(_, l)| l.clone()).collect();
-    let mut cancelled = 0;
-    if !leftovers.is_empty() {
-        match policy {
-            LeftoverPolicy::Cancel => {
-                for s in symbols {
-                    let mine: Vec<String> = leftovers.iter().filter(|(sym, _)| sym == s).map(|(_, l)| l.clone()).collect();
-                    cancelled += cancel_by_link_ids(rest, s, &mine, cancel_batch_size(governor)).await.len();
-                }
-                // Confirm with the exchange before quoting.
-                let mut still = 0;
-                for s in symbols {
-                    let open = list_open_orders(rest, s)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("verifying leftovers of {s}: {e}"))?;
-                    still += open
-                        .iter()
-                        .filter(|o| ids.is_ours(&o.order_link_id) && !ids.is_this_run(&o.order_link_id))
-                        .count();
-                }
-                log::warn!("startup reconciliation: cancelled {cancelled} leftover orders of an earlier run; {still} remain");
-                if still > 0 {
-                    recorder.do_send(Record(Event::StartupReconciliation {
-                        policy: "cancel".into(),
-                        leftovers: names,
-                        cancelled,
-                        foreign,
-                    }));
-                    bail!("{still} leftover orders of an earlier run could not be cancelled");
-                }
+    let names: Vec<String> = leftovers.values().flatten().cloned().collect();
+    let policy = settings.leftovers;
+    let record = |cancelled: usize, paths: Vec<mmbot_actors::cancel_path::SymbolFlatten>| {
+        recorder.do_send(Record(Event::StartupReconciliation {
+            policy: format!("{policy:?}").to_lowercase(),
+            leftovers: names.clone(),
+            cancelled,
+            foreign: foreign.clone(),
+            symbols: paths,
+        }))
+    };
+    if names.is_empty() {
+        record(0, Vec::new());
+        return Ok(());
+    }
+    match policy {
+        LeftoverPolicy::Cancel => {
+            let earlier_run = ids.clone();
+            let mut paths = vec![CancelPath::CancelBatch, CancelPath::CancelSingle];
+            if transports.ws_trade.is_some() {
+                paths.push(CancelPath::WsTrade);
             }
-            LeftoverPolicy::Adopt => log::warn!(
+            let job = FlattenJob {
+                symbols: leftovers.keys().cloned().collect(),
+                paths,
+                target: Rc::new(move |l: &str| earlier_run.is_ours(l) && !earlier_run.is_this_run(l)),
+                known: leftovers,
+                deadline: Instant::now() + budget,
+                escalate_after: Duration::from_millis(settings.escalate_after_ms),
+                settled: Rc::new(|| true),
+                doubt_until: Rc::new(|| None),
+                believed_open: Rc::default(),
+            };
+            let out = flatten(job, transports.clone()).await;
+            let cancelled = out.symbols.iter().map(|s| s.cancelled).sum();
+            for s in &out.symbols {
+                log::warn!("startup reconciliation: {}", s.line());
+            }
+            let still: usize = out.symbols.iter().map(|s| s.remaining.len()).sum();
+            let flat = out.flat();
+            record(cancelled, out.symbols);
+            if !flat {
+                let _ = recorder.send(Flush).await;
+                bail!("{still} leftover orders of an earlier run could not be cancelled");
+            }
+            log::warn!("startup reconciliation: cancelled {cancelled} leftover orders of an earlier run; 0 remain");
+        }
+        LeftoverPolicy::Adopt => {
+            log::warn!(
                 "startup reconciliation: adopting {} leftover orders (the shutdown will cancel them)",
                 names.len()
-            ),
-            LeftoverPolicy::Refuse => {
-                recorder.do_send(Record(Event::StartupReconciliation {
-                    policy: "refuse".into(),
-                    leftovers: names.clone(),
-                    cancelled,
-                    foreign,
-                }));
-                let _ = recorder.send(Flush).await;
-                bail!(
-                    "{} orders of an earlier run are open ({}); refusing to start (order_manager.leftovers = \"refuse\")",
-                    names.len(),
-                    names.join(", ")
-                );
-            }
+            );
+            record(0, Vec::new());
+        }
+        LeftoverPolicy::Refuse => {
+            record(0, Vec::new());
+            let _ = recorder.send(Flush).await;
+            bail!(
+                "{} orders of an earlier run are open ({}); refusing to start (order_manager.leftovers = \"refuse\")",
+                names.len(),
+                names.join(", ")
+            );
         }
     }
-    let policy = format!("{policy:?}").to_lowercase();
-    recorder.do_send(Record(Event::StartupReconciliation {
-        policy,
-        leftovers: names,
-        cancelled,
-        foreign,
-    }));
     Ok(())
 }
 

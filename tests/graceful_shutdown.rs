@@ -44,8 +44,8 @@ async fn stop_and_check(name: &str, stop: impl AsyncFnOnce(&Bot)) {
     let report = lines.last().unwrap();
     assert_eq!(
         report["steps"].as_array().unwrap().len(),
-        5,
-        "the recorded report holds the five steps before the recorder's own"
+        6,
+        "the recorded report holds the six steps before the recorder's own"
     );
 }
 

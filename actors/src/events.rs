@@ -56,6 +56,8 @@ pub enum Event {
         leftovers: Vec<String>,
         cancelled: usize,
         foreign: Vec<String>,
+        /// Per symbol with leftovers: the path that cancelled them, requests per path.
+        symbols: Vec<crate::cancel_path::SymbolFlatten>,
     },
     DeadManSwitch {
         armed: bool,
@@ -78,6 +80,9 @@ pub enum Event {
         attempts: u32,
         elapsed_ms: u64,
         skipped_dry_run: bool,
+        /// Per symbol: the path that flattened it, requests per path, time to flat.
+        symbols: Vec<crate::cancel_path::SymbolFlatten>,
+        dead_man_after_ms: Option<u64>,
     },
     FinalState {
         open_orders: Vec<TrackedOrder>,
@@ -85,6 +90,8 @@ pub enum Event {
     },
     ShutdownForced {
         shutdown_id: String,
+        /// Per symbol, the order-link ids the bot believed open (None: the order manager did not say).
+        believed_open: Option<std::collections::BTreeMap<String, Vec<String>>>,
     },
     ShutdownReport(ShutdownReport),
     Resources(crate::monitor::ResourceReport),

@@ -6,7 +6,10 @@
 //! [`order_diff`], [`orders`], [`link_id`], [`report`].
 
 pub mod book;
+pub mod cancel_path;
 pub mod events;
+pub mod exit_positions;
+pub mod flatten;
 pub mod in_flight;
 pub mod link_id;
 pub mod metrics;
@@ -32,3 +35,4 @@ pub mod supervisor;
 pub mod volatility;
 pub mod web_server;
 pub mod ws_connector;
+pub mod ws_trade_client;

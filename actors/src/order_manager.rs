@@ -3,7 +3,7 @@
 //! drain requests in flight, cancel everything per symbol in parallel, then verify on the
 //! exchange that none of the bot's orders remains, repeating within the step's budget.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use serde_json::{json, Value};
 use bybit_v5::rest::{path, Execution, OrderInfo, MAX_BATCH_ITEMS};
 use bybit_v5::RetCode;
 
+use crate::cancel_path::CancelPath;
 use crate::events::Event;
+use crate::flatten::{flatten, list_open_orders, DeadMan, FlattenJob, FlattenOutcome, Transports};
 use crate::in_flight::InFlight;
 use crate::link_id::LinkIds;
 use crate::metrics::{labels, Metrics};
@@ -33,6 +35,7 @@ use crate::rest_connector::{Call, RestConnector};
 use crate::status::StatusPatch;
 use crate::stop::{OrdersOutcome, StepStatus, Stop, StopAck};
 use crate::web_server::WebServer;
+use crate::ws_trade_client::WsTradeSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +61,9 @@ pub struct OrderManagerSettings {
     pub leftovers: LeftoverPolicy,
     /// Exchange-side dead-man switch (disconnect-cancel-all) window in seconds, 3 to 300; 0 = off.
     pub dcp_window_s: u32,
+    /// A cancel path with no answer within this is passed over for the next (left to finish:
+    /// cancels are idempotent).
+    pub escalate_after_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,13 +86,10 @@ impl Default for OrderManagerSettings {
             reconcile_interval_ms: 5000,
             leftovers: LeftoverPolicy::Cancel,
             dcp_window_s: 10,
+            escalate_after_ms: 1000,
         }
     }
 }
-
-/// How long orders whose cancel the exchange accepted may stay listed before they are cancelled
-/// again (Bybit's cancel-all is asynchronous).
-const CANCEL_SETTLE: Duration = Duration::from_secs(1);
 
 /// How often `/status` gets the order table.
 const STATUS_EVERY: Duration = Duration::from_millis(100);
@@ -155,6 +158,12 @@ pub struct OrderManager {
     recorder: Addr<Recorder>,
     web: Addr<WebServer>,
     metrics: Arc<Metrics>,
+    /// The trade WebSocket, a second way to cancel.
+    ws_trade: Option<WsTradeSettings>,
+    /// The exchange's dead-man switch, when armed: the last resort.
+    dead_man: Option<DeadMan>,
+    /// What the exchange listed last during the shutdown, per symbol.
+    believed_open: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,30 +175,6 @@ enum BatchKind {
 
 fn extend_doubt(doubt: &Cell<Option<Instant>>, until: Instant) {
     doubt.set(Some(doubt.get().map_or(until, |d| d.max(until))));
-}
-
-/// Every open order of a symbol, following the cursor.
-pub async fn list_open_orders(rest: &Addr<RestConnector>, symbol: &str) -> Result<Vec<OrderInfo>, RestError> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..100 {
-        let q = if cursor.is_empty() {
-            format!("category=linear&symbol={symbol}&limit=50")
-        } else {
-            format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}")
-        };
-        let a = rest
-            .send(Call::get(path::ORDER_REALTIME, q))
-            .await
-            .map_err(|e| RestError::Transport(e.to_string()))??;
-        let list: Vec<OrderInfo> = serde_json::from_value(a.result["list"].clone()).map_err(|e| RestError::Decode(e.to_string()))?;
-        out.extend(list);
-        cursor = a.result["nextPageCursor"].as_str().unwrap_or("").to_string();
-        if cursor.is_empty() {
-            return Ok(out);
-        }
-    }
-    Err(RestError::Decode("open-order pagination did not end".into()))
 }
 
 impl OrderManager {
@@ -230,6 +215,9 @@ impl OrderManager {
             recorder,
             web,
             metrics,
+            ws_trade: None,
+            dead_man: None,
+            believed_open: Rc::default(),
         }
     }
 
@@ -610,6 +598,35 @@ impl OrderManager {
         });
     }
 
+    /// Orders of this run nobody tracks go by the same escalation as at shutdown (no cancel-all:
+    /// it would take the tracked orders too), within one reconcile interval.
+    fn cancel_strays(&mut self, symbol: &str, strays: Vec<String>) {
+        let guard = InFlight::new(&self.in_flight);
+        let targets: HashSet<String> = strays.iter().cloned().collect();
+        let job = FlattenJob {
+            symbols: vec![symbol.to_string()],
+            paths: self.cancel_paths(CancelScope::Own),
+            target: Rc::new(move |l: &str| targets.contains(l)),
+            known: HashMap::from([(symbol.to_string(), strays)]),
+            deadline: Instant::now() + Duration::from_millis(self.settings.reconcile_interval_ms.max(1000)),
+            escalate_after: Duration::from_millis(self.settings.escalate_after_ms),
+            settled: Rc::new(|| true),
+            doubt_until: Rc::new(|| None),
+            believed_open: Rc::default(),
+        };
+        let transports = Transports {
+            dead_man: None,
+            ..self.transports()
+        };
+        actix_rt::spawn(async move {
+            let out = flatten(job, transports).await;
+            for s in out.symbols.iter().filter(|s| !s.flat) {
+                log::warn!("untracked orders not cancelled yet: {}", s.line());
+            }
+            drop(guard);
+        });
+    }
+
     /// Learn the fate of orders in doubt, and cancel orders of this run nobody tracks.
     fn reconcile(&mut self, ctx: &mut Context<Self>) {
         if !self.gate_open || self.dry_run {
@@ -644,14 +661,7 @@ impl OrderManager {
                         }
                         if !strays.is_empty() {
                             log::warn!("{symbol}: cancelling {} untracked orders of this run", strays.len());
-                            let rest = act.rest.clone();
-                            let guard = InFlight::new(&act.in_flight);
-                            let batch = cancel_batch_size(&act.governor);
-                            let symbol = symbol.clone();
-                            actix_rt::spawn(async move {
-                                cancel_by_link_ids(&rest, &symbol, &strays, batch).await;
-                                drop(guard);
-                            });
+                            act.cancel_strays(symbol, strays);
                         }
                     }
                     act.publish();
@@ -764,108 +774,198 @@ impl Handler<Positions> for OrderManager {
     }
 }
 
-/// The largest cancel-batch the budget can ever take at once (at most Bybit's 20 items).
-pub fn cancel_batch_size(governor: &Governor) -> usize {
-    (governor.max_units(path::ORDER_CANCEL_BATCH) as usize).clamp(1, MAX_BATCH_ITEMS)
+
+/// The ways out besides REST, known once the other actors run (wired in the application).
+#[derive(Clone, Message)]
+#[rtype(result = "()")]
+pub struct UseExitPaths {
+    pub ws_trade: Option<WsTradeSettings>,
+    pub dead_man: Option<DeadMan>,
 }
 
-/// Cancel these orders of one symbol by order-link id, `batch` per request; returns the ones
-/// the exchange accepted.
-pub async fn cancel_by_link_ids(rest: &Addr<RestConnector>, symbol: &str, link_ids: &[String], batch: usize) -> Vec<String> {
-    let mut accepted = Vec::new();
-    for chunk in link_ids.chunks(batch.max(1)) {
-        let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
-        let body = json!({"category": "linear", "request": items}).to_string();
-        match rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len())).await {
-            Ok(Ok(a)) => {
-                let codes = a.ext["list"].as_array().cloned().unwrap_or_default();
-                accepted.extend(
-                    chunk
-                        .iter()
-                        .zip(codes)
-                        .filter(|(_, c)| c["code"].as_i64() == Some(0))
-                        .map(|(l, _)| l.clone()),
-                );
+impl Handler<UseExitPaths> for OrderManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: UseExitPaths, _: &mut Self::Context) {
+        self.ws_trade = msg.ws_trade;
+        self.dead_man = msg.dead_man;
+    }
+}
+
+/// The bot's orders that may be live, per symbol: what the exchange listed last during the
+/// shutdown, else what the bot tracks. For a forced exit, which cannot wait for the exchange.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "BTreeMap<String, Vec<String>>")]
+pub struct BelievedOpen;
+
+impl Handler<BelievedOpen> for OrderManager {
+    type Result = MessageResult<BelievedOpen>;
+
+    fn handle(&mut self, _: BelievedOpen, _: &mut Self::Context) -> Self::Result {
+        let listed = self.believed_open.borrow();
+        let mut out = BTreeMap::new();
+        for symbol in &self.symbols {
+            let ids = match listed.get(symbol) {
+                Some(ids) => ids.clone(),
+                None => self.table.for_symbol(symbol).map(|o| o.link_id.clone()).collect(),
+            };
+            if !ids.is_empty() {
+                out.insert(symbol.clone(), ids);
             }
-            Ok(Err(e)) => log::warn!("cancel-batch {symbol}: {e}"),
-            Err(e) => log::warn!("cancel-batch {symbol}: {e}"),
+        }
+        MessageResult(out)
+    }
+}
+
+impl OrderManager {
+    fn transports(&self) -> Transports {
+        Transports {
+            rest: self.rest.clone(),
+            governor: self.governor.clone(),
+            ws_trade: self.ws_trade.clone(),
+            dead_man: self.dead_man.clone(),
         }
     }
-    accepted
-}
 
-/// Cancel the bot's orders once, the configured way; returns the bot's orders whose cancel the
-/// exchange accepted.
-async fn cancel_once(
-    rest: &Addr<RestConnector>,
-    symbols: &[String],
-    ids: &LinkIds,
-    scope: CancelScope,
-    batch: usize,
-    budget: Duration,
-) -> Vec<String> {
-    let per_symbol = symbols.iter().map(|s| async move {
-        let work = async {
-            match scope {
-                CancelScope::Symbol => {
-                    let body = json!({"category": "linear", "symbol": s}).to_string();
-                    match rest.send(Call::post(path::ORDER_CANCEL_ALL, body)).await {
-                        Ok(Ok(a)) => a.result["list"]
-                            .as_array()
-                            .map(|l| {
-                                l.iter()
-                                    .filter_map(|o| o["orderLinkId"].as_str())
-                                    .filter(|l| ids.is_ours(l))
-                                    .map(String::from)
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        Ok(Err(e)) => {
-                            log::warn!("cancel-all {s}: {e}");
-                            Vec::new()
-                        }
-                        Err(e) => {
-                            log::warn!("cancel-all {s}: {e}");
-                            Vec::new()
-                        }
-                    }
-                }
-                CancelScope::Own => {
-                    let Ok(open) = list_open_orders(rest, s).await else {
-                        return Vec::new();
-                    };
-                    let ours: Vec<String> = open
-                        .into_iter()
-                        .filter(|o| ids.is_ours(&o.order_link_id))
-                        .map(|o| o.order_link_id)
-                        .collect();
-                    cancel_by_link_ids(rest, s, &ours, batch).await
-                }
-            }
+    /// Cancel paths in order of preference for the configured scope.
+    fn cancel_paths(&self, scope: CancelScope) -> Vec<CancelPath> {
+        let mut paths = match scope {
+            CancelScope::Symbol => vec![CancelPath::CancelAll],
+            CancelScope::Own => vec![],
         };
-        tokio::time::timeout(budget, work).await.unwrap_or_default()
-    });
-    join_all(per_symbol).await.into_iter().flatten().collect()
-}
+        paths.extend([CancelPath::CancelBatch, CancelPath::CancelSingle]);
+        if self.ws_trade.is_some() {
+            paths.push(CancelPath::WsTrade);
+        }
+        paths
+    }
 
-/// The bot's open orders on the exchange, per the open-orders query; None if any query failed.
-async fn verify(rest: &Addr<RestConnector>, symbols: &[String], ids: &LinkIds, budget: Duration) -> Option<Vec<String>> {
-    let lists = join_all(symbols.iter().map(|s| tokio::time::timeout(budget, list_open_orders(rest, s)))).await;
-    let mut ours = Vec::new();
-    for l in lists {
-        match l {
-            Ok(Ok(list)) => ours.extend(list.into_iter().filter(|o| ids.is_ours(&o.order_link_id)).map(|o| o.order_link_id)),
-            Ok(Err(e)) => {
-                log::warn!("verification query failed: {e}");
-                return None;
-            }
-            Err(_) => {
-                log::warn!("verification query timed out");
-                return None;
-            }
+    /// Shutdown step 1: what the flattening targets and until when. The first cancel goes out
+    /// at once, while requests in flight settle; reads prove flat only after they have.
+    fn shutdown_job(&self, end: Instant) -> FlattenJob {
+        let ids = self.ids.clone();
+        let in_flight = self.in_flight.clone();
+        let doubt = self.doubt_until.clone();
+        let mut known: HashMap<String, Vec<String>> = HashMap::new();
+        for o in self.table.all() {
+            known.entry(o.symbol.clone()).or_default().push(o.link_id.clone());
+        }
+        FlattenJob {
+            symbols: self.symbols.clone(),
+            paths: self.cancel_paths(self.settings.cancel_scope),
+            target: Rc::new(move |l: &str| ids.is_ours(l)),
+            known,
+            deadline: end,
+            escalate_after: Duration::from_millis(self.settings.escalate_after_ms),
+            settled: Rc::new(move || in_flight.get() == 0),
+            doubt_until: Rc::new(move || doubt.get()),
+            believed_open: self.believed_open.clone(),
         }
     }
-    Some(ours)
+
+    /// Shutdown step 2 (after the flattening): what became of the orders, on the record and in
+    /// the step's answer.
+    fn conclude_shutdown(&mut self, flat: FlattenOutcome, started: Instant) -> StopAck {
+        let drained = self.in_flight.get() == 0;
+        if !drained {
+            // A create still in flight may land any time until the exchange would refuse it as stale.
+            if let Some(sent) = self.last_create_sent.get() {
+                extend_doubt(&self.doubt_until, sent + self.create_window);
+            }
+        }
+        let unsettled = self.doubt_until.get().filter(|d| Instant::now() < *d);
+        let outcome = orders_outcome(&flat);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        self.metrics.shutdown_cancel_orders.inc_by(outcome.cancelled as u64);
+        self.record(Event::ShutdownCancelOrders {
+            cancelled: outcome.cancelled,
+            remaining: outcome.remaining,
+            verified_flat: outcome.verified_flat,
+            attempts: outcome.attempts,
+            elapsed_ms,
+            skipped_dry_run: false,
+            symbols: flat.symbols.clone(),
+            dead_man_after_ms: flat.dead_man_after_ms,
+        });
+        self.record_final_state();
+        let (status, detail) = stop_verdict(&outcome, unsettled, drained);
+        let mut outcome = outcome;
+        if unsettled.is_some() {
+            // Verified flat, but not for long enough to rule out a late create.
+            outcome.verified_flat = false;
+        }
+        StopAck {
+            status,
+            detail,
+            orders: Some(outcome),
+            positions: None,
+        }
+    }
+
+    fn record_final_state(&self) {
+        self.record(Event::FinalState {
+            open_orders: self.table.all().cloned().collect(),
+            positions: self.positions.iter().map(|(s, p)| (s.clone(), *p)).collect(),
+        });
+    }
+}
+
+/// The orders' outcome from the flattening's per-symbol results.
+fn orders_outcome(flat: &FlattenOutcome) -> OrdersOutcome {
+    let verified_flat = flat.flat();
+    let may_remain: Vec<String> = flat.symbols.iter().flat_map(|s| s.remaining.iter().cloned()).collect();
+    OrdersOutcome {
+        cancelled: flat.symbols.iter().map(|s| s.cancelled).sum(),
+        remaining: flat
+            .symbols
+            .iter()
+            .all(|s| s.flat || s.remaining_listed)
+            .then_some(may_remain.len()),
+        verified_flat,
+        skipped_dry_run: false,
+        attempts: flat.symbols.iter().flat_map(|s| s.requests.values()).sum(),
+        may_remain,
+        symbols: flat.symbols.clone(),
+    }
+}
+
+/// The order step's status and its line in the report.
+fn stop_verdict(o: &OrdersOutcome, unsettled: Option<Instant>, drained: bool) -> (StepStatus, String) {
+    let drain_note = if drained { "" } else { "; some requests were still in flight" };
+    let paths = o
+        .symbols
+        .iter()
+        .filter_map(|s| s.path.map(|p| format!("{} {p}", s.symbol)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let paths = if paths.is_empty() { String::new() } else { format!("; by {paths}") };
+    if let Some(until) = unsettled.filter(|_| o.verified_flat) {
+        return (
+            StepStatus::TimedOut,
+            format!(
+                "cancelled {} orders and saw 0 open, but a create in doubt could still land for {} ms more: orders may remain",
+                o.cancelled,
+                until.saturating_duration_since(Instant::now()).as_millis()
+            ),
+        );
+    }
+    if o.verified_flat {
+        return (
+            StepStatus::Ok,
+            format!(
+                "cancelled {} orders, verified 0 open on the exchange ({} request(s){paths}){drain_note}",
+                o.cancelled, o.attempts
+            ),
+        );
+    }
+    let remaining = o.remaining.map(|n| n.to_string()).unwrap_or_else(|| "an unknown number of".into());
+    (
+        StepStatus::TimedOut,
+        format!(
+            "cancelled {} orders; {remaining} orders may remain (could not verify flat with {} request(s)){drain_note}",
+            o.cancelled, o.attempts
+        ),
+    )
 }
 
 impl Handler<Stop> for OrderManager {
@@ -874,172 +974,30 @@ impl Handler<Stop> for OrderManager {
     fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
         self.gate_open = false;
         let started = Instant::now();
+        if self.dry_run {
+            self.record_final_state();
+            let outcome = OrdersOutcome {
+                skipped_dry_run: true,
+                remaining: Some(0),
+                ..Default::default()
+            };
+            return Box::pin(fut::ready(()).into_actor(self).map(|(), _, ctx| {
+                ctx.stop();
+                StopAck {
+                    status: StepStatus::Ok,
+                    detail: "dry-run: nothing was sent, so nothing to cancel".into(),
+                    orders: Some(outcome),
+                    positions: None,
+                }
+            }));
+        }
         // Answer a little before the supervisor's own timeout, with what we know.
         let end = stop.deadline.checked_sub(Duration::from_millis(100)).unwrap_or(stop.deadline);
-        let in_flight = self.in_flight.clone();
-        let rest = self.rest.clone();
-        let symbols = self.symbols.clone();
-        let ids = self.ids.clone();
-        let scope = self.settings.cancel_scope;
-        let batch = cancel_batch_size(&self.governor);
-        let dry_run = self.dry_run;
-        let known: Vec<String> = self.table.all().map(|o| o.link_id.clone()).collect();
-        let doubt_until = self.doubt_until.clone();
-        let last_create_sent = self.last_create_sent.get();
-        let create_window = self.create_window;
-        let fut = async move {
-            let mut outcome = OrdersOutcome::default();
-            // The first cancel goes out at once, while requests in flight settle: flat after one
-            // round trip. Whatever those requests create is found by the verification below,
-            // which only starts once they have settled, and cancelled in the next round.
-            let first_cancel = async {
-                if dry_run {
-                    return None;
-                }
-                let left = end.saturating_duration_since(Instant::now());
-                Some(cancel_once(&rest, &symbols, &ids, scope, batch, left / 2).await)
-            };
-            let drain = async {
-                while in_flight.get() > 0 && Instant::now() < end {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-            };
-            let (first, ()) = futures_util::future::join(first_cancel, drain).await;
-            // Orders whose cancel the exchange accepted, and when: they may stay listed a moment.
-            let mut accepted: HashSet<String> = HashSet::new();
-            let mut last_cancel = Instant::now();
-            if let Some(done) = first {
-                outcome.attempts = 1;
-                outcome.cancelled = done.len();
-                accepted.extend(done);
-            }
-            let drained = in_flight.get() == 0;
-            if !drained {
-                // A create still in flight may land any time until the exchange would refuse it as stale.
-                if let Some(sent) = last_create_sent {
-                    extend_doubt(&doubt_until, sent + create_window);
-                }
-            }
-            if dry_run {
-                outcome.skipped_dry_run = true;
-                outcome.remaining = Some(0);
-                return (outcome, drained, None);
-            }
-            let mut need_cancel = false;
-            loop {
-                let left = end.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                if need_cancel {
-                    outcome.attempts += 1;
-                    // Half the time left at most, so a hanging cancel still leaves time to learn what remains.
-                    let done = cancel_once(&rest, &symbols, &ids, scope, batch, left / 2).await;
-                    outcome.cancelled += done.iter().filter(|l| !accepted.contains(*l)).count();
-                    accepted.extend(done);
-                    last_cancel = Instant::now();
-                }
-                let left = end.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                match verify(&rest, &symbols, &ids, left).await {
-                    Some(ours) if ours.is_empty() => {
-                        outcome.remaining = Some(0);
-                        outcome.may_remain.clear();
-                        outcome.verified_flat = true;
-                        let settled = doubt_until.get().is_none_or(|d| Instant::now() >= d);
-                        if settled {
-                            break;
-                        }
-                        // Flat now, but a create in doubt could still land: keep watching.
-                        need_cancel = false;
-                        tokio::time::sleep(Duration::from_millis(100).min(end.saturating_duration_since(Instant::now()))).await;
-                        continue;
-                    }
-                    Some(ours) => {
-                        outcome.verified_flat = false;
-                        outcome.remaining = Some(ours.len());
-                        // Cancel-all is asynchronous: orders whose cancel was accepted stay listed a
-                        // moment. Asking again is not cancelling again — that would re-send what is
-                        // on its way — unless they linger past CANCEL_SETTLE or others appeared.
-                        let settling = ours.iter().all(|l| accepted.contains(l)) && last_cancel.elapsed() < CANCEL_SETTLE;
-                        outcome.may_remain = ours;
-                        if settling {
-                            need_cancel = false;
-                            tokio::time::sleep(Duration::from_millis(5).min(end.saturating_duration_since(Instant::now()))).await;
-                            continue;
-                        }
-                    }
-                    None => outcome.verified_flat = false,
-                }
-                need_cancel = true;
-                tokio::time::sleep(Duration::from_millis(20).min(end.saturating_duration_since(Instant::now()))).await;
-            }
-            let unsettled = doubt_until.get().filter(|d| Instant::now() < *d);
-            if !outcome.verified_flat && outcome.may_remain.is_empty() {
-                outcome.may_remain = known;
-            }
-            if unsettled.is_some() {
-                // Verified flat, but not for long enough to rule out a late create.
-                outcome.verified_flat = false;
-            }
-            (outcome, drained, unsettled)
-        };
-        Box::pin(fut.into_actor(self).map(move |(outcome, drained, unsettled), act, ctx| {
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            act.metrics.shutdown_cancel_orders.inc_by(outcome.cancelled as u64);
-            act.record(Event::ShutdownCancelOrders {
-                cancelled: outcome.cancelled,
-                remaining: outcome.remaining,
-                verified_flat: outcome.verified_flat,
-                attempts: outcome.attempts,
-                elapsed_ms,
-                skipped_dry_run: outcome.skipped_dry_run,
-            });
-            act.record(Event::FinalState {
-                open_orders: act.table.all().cloned().collect(),
-                positions: act.positions.iter().map(|(s, p)| (s.clone(), *p)).collect(),
-            });
-            let drain_note = if drained { "" } else { "; some requests were still in flight" };
-            let (status, detail) = if outcome.skipped_dry_run {
-                (StepStatus::Ok, "dry-run: nothing was sent, so nothing to cancel".to_string())
-            } else if let Some(until) = unsettled {
-                (
-                    StepStatus::TimedOut,
-                    format!(
-                        "cancelled {} orders and saw 0 open, but a create in doubt could still land for {} ms more: orders may remain",
-                        outcome.cancelled,
-                        until.saturating_duration_since(Instant::now()).as_millis()
-                    ),
-                )
-            } else if outcome.verified_flat {
-                (
-                    StepStatus::Ok,
-                    format!(
-                        "cancelled {} orders, verified 0 open on the exchange ({} attempt(s)){drain_note}",
-                        outcome.cancelled, outcome.attempts
-                    ),
-                )
-            } else {
-                let remaining = outcome
-                    .remaining
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "an unknown number of".into());
-                (
-                    StepStatus::TimedOut,
-                    format!(
-                        "cancelled {} orders; {remaining} orders may remain (could not verify flat in {} attempt(s)){drain_note}",
-                        outcome.cancelled, outcome.attempts
-                    ),
-                )
-            };
+        let job = self.shutdown_job(end);
+        Box::pin(flatten(job, self.transports()).into_actor(self).map(move |flat, act, ctx| {
+            let ack = act.conclude_shutdown(flat, started);
             ctx.stop();
-            StopAck {
-                status,
-                detail,
-                orders: Some(outcome),
-            }
+            ack
         }))
     }
 }

@@ -489,6 +489,31 @@ impl Governor {
     pub fn snapshot(&self) -> BudgetSnapshot {
         self.with(|g| g.snapshot(Instant::now()))
     }
+
+    /// Wait for room for `units` on `endpoint`, until `give_up`: quotes never wait (the next
+    /// plan sends the latest desired state instead of a stale one); cancels and reads wait their
+    /// turn. Returns when the units were spent; `on_defer` hears every wait.
+    pub async fn admit_within(
+        &self,
+        endpoint: &str,
+        units: u32,
+        priority: Priority,
+        give_up: Instant,
+        on_defer: impl Fn(&Deferral),
+    ) -> Result<Instant, Deferral> {
+        loop {
+            let now = Instant::now();
+            let d = match self.with(|g| g.try_admit(endpoint, units, priority, now)) {
+                Ok(()) => return Ok(now),
+                Err(d) => d,
+            };
+            on_defer(&d);
+            if priority == Priority::Quote || d.until > give_up {
+                return Err(d);
+            }
+            tokio::time::sleep_until(d.until.into()).await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::stop::{OrdersOutcome, StepStatus};
+use crate::stop::{OrdersOutcome, PositionsOutcome, StepStatus};
 
 /// Name of the step whose outcome decides between "flat" and "orders may remain".
 pub const ORDER_STEP: &str = "order_manager";
@@ -33,6 +33,7 @@ pub struct ShutdownReport {
     pub during_startup: bool,
     pub steps: Vec<StepReport>,
     pub orders: Option<OrdersOutcome>,
+    pub positions: Option<PositionsOutcome>,
     pub total_ms: u64,
     pub exit_code: i32,
 }
@@ -84,9 +85,15 @@ impl ShutdownReport {
             ));
         }
         if let Some(o) = &self.orders {
+            for sym in &o.symbols {
+                s.push_str(&format!("  orders {}\n", sym.line()));
+            }
             if !o.may_remain.is_empty() {
                 s.push_str(&format!("  orders that may remain: {}\n", o.may_remain.join(", ")));
             }
+        }
+        if let Some(p) = &self.positions {
+            s.push_str(&positions_line(p));
         }
         s.push_str(&format!(
             "  total {} ms; exit code {}: {}\n",
@@ -96,6 +103,26 @@ impl ShutdownReport {
         ));
         s
     }
+}
+
+/// "positions at exit: SOLUSDT 0.6 (notional 93.41)" — or none, or unknown.
+fn positions_line(p: &PositionsOutcome) -> String {
+    let list = |v: &[crate::stop::PositionAtExit]| {
+        v.iter()
+            .map(|x| format!("{} {} (notional {})", x.symbol, x.size, x.notional.round_dp(2)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = String::new();
+    if p.close_requested && !p.before_close.is_empty() {
+        s.push_str(&format!("  positions before closing: {}\n", list(&p.before_close)));
+    }
+    match &p.left {
+        None => s.push_str("  positions at exit: UNKNOWN (the exchange could not be asked)\n"),
+        Some(v) if v.is_empty() => s.push_str("  positions at exit: none\n"),
+        Some(v) => s.push_str(&format!("  positions at exit: {}\n", list(v))),
+    }
+    s
 }
 
 #[cfg(test)]

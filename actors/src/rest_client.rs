@@ -236,34 +236,26 @@ impl RestClient {
         }
     }
 
-    /// Wait for room in the budget: quotes never wait (the next plan sends the latest desired
-    /// state instead of a stale one); cancels and reads wait their turn, up to the timeout.
+    /// Wait for room in the budget (see `Governor::admit_within`), up to the request timeout.
     async fn admit(&self, endpoint: &'static str, units: u32, priority: Priority) -> Result<Instant, RestError> {
         let give_up = Instant::now() + self.settings.timeout;
-        loop {
-            let now = Instant::now();
-            let admitted = self
-                .governor
-                .with(|g| g.try_admit(endpoint, units, priority, now).map(|()| g.remaining(endpoint, now)));
-            let d = match admitted {
-                Ok(left) => {
-                    self.publish_budget(endpoint, left);
-                    return Ok(now);
-                }
-                Err(d) => d,
-            };
+        let count = |d: &crate::rate_governor::Deferral| {
             if let Some(m) = &self.metrics {
                 m.requests_deferred
                     .get_or_create(&labels(&[("endpoint", endpoint), ("reason", d.reason.as_str())]))
                     .inc();
             }
-            if priority == Priority::Quote || d.until > give_up {
-                return Err(RestError::Deferred {
-                    reason: d.reason,
-                    retry_in: d.until.saturating_duration_since(now),
-                });
+        };
+        match self.governor.admit_within(endpoint, units, priority, give_up, count).await {
+            Ok(at) => {
+                let left = self.governor.with(|g| g.remaining(endpoint, at));
+                self.publish_budget(endpoint, left);
+                Ok(at)
             }
-            tokio::time::sleep_until(d.until.into()).await;
+            Err(d) => Err(RestError::Deferred {
+                reason: d.reason,
+                retry_in: d.until.saturating_duration_since(Instant::now()),
+            }),
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Call {
     pub units: u32,
     /// When the caller spent the budget for this call (it planned with the governor).
     pub admitted: Option<std::time::Instant>,
+    /// Never repeated here, even if it could be: the caller decides what follows a failure.
+    pub once: bool,
 }
 
 impl Call {
@@ -41,6 +43,7 @@ impl Call {
             payload: query.into(),
             units: 1,
             admitted: None,
+            once: false,
         }
     }
 
@@ -56,12 +59,19 @@ impl Call {
             payload: body.into(),
             units: items.max(1) as u32,
             admitted: None,
+            once: false,
         }
     }
 
     /// The budget for this call was spent at `at`: send without asking the governor (again).
     pub fn admitted(mut self, at: std::time::Instant) -> Self {
         self.admitted = Some(at);
+        self
+    }
+
+    /// One attempt only: a failure comes back at once, for the caller's own escalation.
+    pub fn once(mut self) -> Self {
+        self.once = true;
         self
     }
 }
@@ -114,7 +124,7 @@ impl Handler<Call> for RestConnector {
         let guard = InFlight::new(&self.in_flight);
         Box::pin(async move {
             let _guard = guard;
-            let retryable = is_retryable(&call);
+            let retryable = !call.once && is_retryable(&call);
             let mut attempt = 0;
             loop {
                 // Only the first attempt was paid for by the caller; a retry is a new request.

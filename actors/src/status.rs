@@ -16,6 +16,10 @@ pub struct ShutdownProgress {
     pub steps: Vec<StepReport>,
     pub finished: bool,
     pub exit_code: Option<i32>,
+    /// The orders' outcome once the order step answered: per symbol, the path that flattened it.
+    pub orders: Option<crate::stop::OrdersOutcome>,
+    /// Positions at exit, once the positions step answered.
+    pub positions: Option<crate::stop::PositionsOutcome>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -53,6 +57,8 @@ pub enum StatusPatch {
     Pnl(crate::pnl::Pnl),
     Resources(crate::monitor::ResourceReport),
     Budget(crate::rate_governor::BudgetSnapshot),
+    /// What the shutdown's positions step read (and closed), as soon as it knows.
+    ExitPositions(crate::stop::PositionsOutcome),
 }
 
 impl StatusView {
@@ -75,9 +81,18 @@ impl StatusView {
             StatusPatch::Pnl(p) => self.pnl = p,
             StatusPatch::Resources(r) => self.resources = Some(r),
             StatusPatch::Budget(b) => self.budget = b,
-            StatusPatch::Shutdown(p) => {
+            StatusPatch::ExitPositions(p) => {
+                if let Some(s) = self.shutdown.as_mut() {
+                    s.positions = Some(p);
+                }
+            }
+            StatusPatch::Shutdown(mut p) => {
                 self.shutting_down = true;
                 self.ready = false;
+                // The positions step reports early; a progress patch does not erase it.
+                if p.positions.is_none() {
+                    p.positions = self.shutdown.as_mut().and_then(|s| s.positions.take());
+                }
                 self.shutdown = Some(p);
             }
         }

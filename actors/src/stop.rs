@@ -6,6 +6,8 @@ use std::time::Instant;
 use actix::Message;
 use serde::Serialize;
 
+use crate::cancel_path::SymbolFlatten;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
@@ -37,6 +39,30 @@ pub struct OrdersOutcome {
     pub attempts: u32,
     /// Order-link ids that may still rest on the exchange.
     pub may_remain: Vec<String>,
+    /// Per symbol: the path that flattened it, requests per path, time to flat.
+    pub symbols: Vec<SymbolFlatten>,
+}
+
+/// A position left at exit (or closed), from the exchange's position list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PositionAtExit {
+    pub symbol: String,
+    /// Signed: positive long, negative short.
+    pub size: rust_decimal::Decimal,
+    pub mark_price: rust_decimal::Decimal,
+    /// |size| × mark price, in the settle coin.
+    pub notional: rust_decimal::Decimal,
+}
+
+/// What the positions step found and did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PositionsOutcome {
+    /// The positions at the end of the step (None: the exchange could not be asked).
+    pub left: Option<Vec<PositionAtExit>>,
+    /// `shutdown.close_positions` was on.
+    pub close_requested: bool,
+    /// Positions found open before closing, when closing was asked.
+    pub before_close: Vec<PositionAtExit>,
 }
 
 /// Stop now; answer before `deadline`.
@@ -51,6 +77,8 @@ pub struct StopAck {
     pub status: StepStatus,
     pub detail: String,
     pub orders: Option<OrdersOutcome>,
+    /// The positions step only.
+    pub positions: Option<PositionsOutcome>,
 }
 
 impl StopAck {
@@ -59,6 +87,7 @@ impl StopAck {
             status: StepStatus::Ok,
             detail: detail.into(),
             orders: None,
+            positions: None,
         }
     }
 
@@ -67,6 +96,7 @@ impl StopAck {
             status,
             detail: detail.into(),
             orders: None,
+            positions: None,
         }
     }
 }

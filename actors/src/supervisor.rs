@@ -16,7 +16,8 @@ use crate::metrics::{labels, Metrics};
 use crate::recorder::{Flush, Record, Recorder};
 use crate::report::{exit_code, exit_code_for, ShutdownReport, StepReport};
 use crate::status::{ShutdownProgress, StatusPatch};
-use crate::stop::{OrdersOutcome, StepStatus, Stop};
+use crate::order_manager::BelievedOpen;
+use crate::stop::{OrdersOutcome, PositionsOutcome, StepStatus, Stop};
 use crate::web_server::WebServer;
 
 /// Per-step timeouts and the overall deadline, in milliseconds.
@@ -26,6 +27,12 @@ pub struct ShutdownSettings {
     /// Hard bound on the whole sequence. Keep the container grace period above it.
     pub deadline_ms: u64,
     pub order_manager_ms: u64,
+    /// The positions step: read what is left (and close it, when asked).
+    pub positions_ms: u64,
+    /// Close positions with reduce-only IOC orders after the cancels (off: report them only).
+    pub close_positions: bool,
+    /// How far from the mark price a close may fill, in basis points.
+    pub close_slippage_bps: rust_decimal::Decimal,
     pub strategy_ms: u64,
     pub ws_connector_ms: u64,
     pub rest_connector_ms: u64,
@@ -38,6 +45,9 @@ impl Default for ShutdownSettings {
         Self {
             deadline_ms: 40_000,
             order_manager_ms: 20_000,
+            positions_ms: 5_000,
+            close_positions: false,
+            close_slippage_bps: rust_decimal::Decimal::from(50),
             strategy_ms: 2_000,
             ws_connector_ms: 3_000,
             rest_connector_ms: 3_000,
@@ -107,6 +117,8 @@ pub struct Supervisor {
     web: Addr<WebServer>,
     metrics: Arc<Metrics>,
     started: Option<Started>,
+    /// Asked, on a forced exit, which orders may be live.
+    believed_open: Option<Recipient<BelievedOpen>>,
 }
 
 impl Supervisor {
@@ -118,7 +130,14 @@ impl Supervisor {
             web,
             metrics,
             started: None,
+            believed_open: None,
         }
+    }
+
+    /// Who knows the orders that may be live when a forced exit cannot wait for the exchange.
+    pub fn with_believed_open(mut self, r: Recipient<BelievedOpen>) -> Self {
+        self.believed_open = Some(r);
+        self
     }
 }
 
@@ -141,12 +160,15 @@ async fn walk(
 ) -> ShutdownReport {
     let mut reports: Vec<StepReport> = Vec::new();
     let mut orders: Option<OrdersOutcome> = None;
-    let progress = |reports: &Vec<StepReport>, finished: bool, code: Option<i32>| ShutdownProgress {
+    let mut positions: Option<PositionsOutcome> = None;
+    let progress = |reports: &Vec<StepReport>, orders: &Option<OrdersOutcome>, positions: &Option<PositionsOutcome>| ShutdownProgress {
         shutdown_id: id.clone(),
         reason: reason.clone(),
         steps: reports.clone(),
-        finished,
-        exit_code: code,
+        finished: false,
+        exit_code: None,
+        orders: orders.clone(),
+        positions: positions.clone(),
     };
     for step in steps {
         let now = Instant::now();
@@ -159,6 +181,7 @@ async fn walk(
                 during_startup,
                 steps: reports.clone(),
                 orders: orders.clone(),
+                positions: positions.clone(),
                 total_ms: started.elapsed().as_millis() as u64,
                 exit_code: exit_code_for(&reports, orders.as_ref(), during_startup),
             };
@@ -179,6 +202,9 @@ async fn walk(
                 Ok(ack) => {
                     if let Some(o) = ack.orders {
                         orders = Some(o);
+                    }
+                    if let Some(p) = ack.positions {
+                        positions = Some(p);
                     }
                     StepReport {
                         step: step.name.into(),
@@ -226,7 +252,7 @@ async fn walk(
             recorder.do_send(Record(Event::ShutdownStep(report.clone())));
         }
         reports.push(report);
-        web.do_send(StatusPatch::Shutdown(progress(&reports, false, None)));
+        web.do_send(StatusPatch::Shutdown(progress(&reports, &orders, &positions)));
     }
     let code = exit_code_for(&reports, orders.as_ref(), during_startup);
     ShutdownReport {
@@ -235,6 +261,7 @@ async fn walk(
         during_startup,
         steps: reports,
         orders,
+        positions,
         total_ms: started.elapsed().as_millis() as u64,
         exit_code: code,
     }
@@ -298,6 +325,8 @@ impl Handler<RequestShutdown> for Supervisor {
                 steps: report.steps.clone(),
                 finished: true,
                 exit_code: Some(report.exit_code),
+                orders: report.orders.clone(),
+                positions: report.positions.clone(),
             }));
             if let Some(s) = act.started.as_mut() {
                 s.finished = true;
@@ -323,9 +352,19 @@ impl Handler<Force> for Supervisor {
         let elapsed = self.started.as_ref().map(|s| s.at.elapsed().as_millis()).unwrap_or(0);
         log::error!("second signal: forcing exit of shutdown {id} after {elapsed} ms; the current step is abandoned and orders may remain (the exchange-side dead-man switch is the net)");
         let recorder = self.recorder.clone();
+        let believed = self.believed_open.clone();
         Box::pin(
             async move {
-                recorder.do_send(Record(Event::ShutdownForced { shutdown_id: id }));
+                // A short question: the forced exit does not wait for a busy actor.
+                let believed_open = match believed {
+                    Some(r) => r.send(BelievedOpen).timeout(Duration::from_millis(300)).await.ok(),
+                    None => None,
+                };
+                println!("{}", believed_open_lines(believed_open.as_ref()));
+                recorder.do_send(Record(Event::ShutdownForced {
+                    shutdown_id: id,
+                    believed_open,
+                }));
                 match recorder.send(Flush).timeout(Duration::from_secs(1)).await {
                     Ok(Ok(())) => log::info!("recorder flushed"),
                     Ok(Err(e)) => log::error!("recorder flush failed: {e}"),
@@ -340,5 +379,38 @@ impl Handler<Force> for Supervisor {
             }
             .into_actor(self),
         )
+    }
+}
+
+/// What a forced exit prints about the orders that may be live.
+fn believed_open_lines(believed: Option<&std::collections::BTreeMap<String, Vec<String>>>) -> String {
+    match believed {
+        None => "mmbot: forced exit: the order manager did not say which orders are open; ask the exchange".into(),
+        Some(m) if m.is_empty() => "mmbot: forced exit: no order of the bot was believed open".into(),
+        Some(m) => {
+            let mut s = format!(
+                "mmbot: forced exit: {} order(s) may be live on the exchange:",
+                m.values().map(Vec::len).sum::<usize>()
+            );
+            for (symbol, ids) in m {
+                s.push_str(&format!("\n  {symbol}: {}", ids.join(", ")));
+            }
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forced_exit_names_the_orders_believed_open() {
+        let m = std::collections::BTreeMap::from([("BTCUSDT".to_string(), vec!["mmb-a".to_string(), "mmb-b".to_string()])]);
+        assert_eq!(
+            believed_open_lines(Some(&m)),
+            "mmbot: forced exit: 2 order(s) may be live on the exchange:\n  BTCUSDT: mmb-a, mmb-b"
+        );
+        assert!(believed_open_lines(None).contains("did not say"));
     }
 }

@@ -72,12 +72,20 @@ pub struct WsTargets {
     pub metrics: Arc<Metrics>,
 }
 
+/// Close the private stream for good (no reconnect): the last resort of a shutdown whose cancels
+/// all fail, so that the exchange's dead-man switch fires.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct ClosePrivateStream;
+
 pub struct WsConnector {
     settings: WsSettings,
     endpoints: WsEndpoints,
     symbols: Vec<String>,
     targets: WsTargets,
     stop_tx: watch::Sender<bool>,
+    /// Ends the private stream alone.
+    private_stop_tx: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -89,6 +97,7 @@ impl WsConnector {
             symbols,
             targets,
             stop_tx: watch::channel(false).0,
+            private_stop_tx: watch::channel(false).0,
             tasks: Vec::new(),
         }
     }
@@ -128,7 +137,7 @@ impl Actor for WsConnector {
                 self.endpoints.private_url.clone(),
                 self.settings.clone(),
                 self.targets.clone(),
-                self.stop_tx.subscribe(),
+                self.private_stop_tx.subscribe(),
                 move |conn, stop| {
                     let p = private.clone();
                     Box::pin(async move { p.run(conn, stop).await })
@@ -143,6 +152,7 @@ impl Handler<Stop> for WsConnector {
 
     fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
         let _ = self.stop_tx.send(true);
+        let _ = self.private_stop_tx.send(true);
         let tasks = std::mem::take(&mut self.tasks);
         let n = tasks.len();
         Box::pin(
@@ -159,6 +169,17 @@ impl Handler<Stop> for WsConnector {
                 ack
             }),
         )
+    }
+}
+
+impl Handler<ClosePrivateStream> for WsConnector {
+    type Result = ();
+
+    fn handle(&mut self, _: ClosePrivateStream, _: &mut Self::Context) {
+        if !*self.private_stop_tx.borrow() {
+            log::warn!("closing the private stream for good (no reconnect)");
+            let _ = self.private_stop_tx.send(true);
+        }
     }
 }
 

@@ -349,8 +349,9 @@ pub fn assert_recorder_complete(dir: &Path, exit: &Exit) {
     );
 }
 
-pub const STEPS: [&str; 6] = [
+pub const STEPS: [&str; 7] = [
     "order_manager",
+    "positions",
     "strategy",
     "ws_connector",
     "rest_connector",

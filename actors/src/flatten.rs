@@ -1,0 +1,554 @@
+//! Flattening: make the exchange list none of the targeted orders, by whatever path to it works.
+//! One loop per symbol, driven by events (an attempt's answer, a read of the open orders, a
+//! timer): attempts go by the escalation in `cancel_path`, reads of `/v5/order/realtime` are the
+//! only proof of flat, and when no cancel path works (or time runs short) the private
+//! connections are closed so that the exchange's dead-man switch fires. Used at shutdown and for
+//! startup's leftovers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use bybit_v5::rest::{path, OrderInfo, MAX_BATCH_ITEMS};
+use bybit_v5::RetCode;
+
+use crate::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
+use crate::rate_governor::{Governor, Priority};
+use crate::rest_client::RestError;
+use crate::rest_connector::{Call, RestConnector};
+use crate::ws_connector::ClosePrivateStream;
+use crate::ws_trade_client::{WsTradeClient, WsTradeError, WsTradeSettings};
+
+/// How long orders whose cancel the exchange accepted may stay listed before they are cancelled
+/// again (Bybit's cancel-all is asynchronous).
+pub const CANCEL_SETTLE: Duration = Duration::from_secs(1);
+
+/// The dead-man switch is started at the latest this long before its window would end past
+/// the deadline, so that its effect can still be seen by a read.
+pub const DEAD_MAN_MARGIN: Duration = Duration::from_secs(3);
+
+/// Re-read while accepted cancels settle (asynchronous cancel-all: a few milliseconds).
+const SETTLE_POLL: Duration = Duration::from_millis(5);
+/// Re-read while waiting on something slower: a hanging path, the dead-man switch, a create in doubt.
+const WATCH_POLL: Duration = Duration::from_millis(200);
+
+/// Every open order of a symbol, following the cursor.
+pub async fn list_open_orders(rest: &Addr<RestConnector>, symbol: &str) -> Result<Vec<OrderInfo>, RestError> {
+    list_open_orders_with(rest, symbol, false).await
+}
+
+async fn list_open_orders_with(rest: &Addr<RestConnector>, symbol: &str, once: bool) -> Result<Vec<OrderInfo>, RestError> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let q = if cursor.is_empty() {
+            format!("category=linear&symbol={symbol}&limit=50")
+        } else {
+            format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}")
+        };
+        let mut call = Call::get(path::ORDER_REALTIME, q);
+        if once {
+            call = call.once();
+        }
+        let a = rest.send(call).await.map_err(|e| RestError::Transport(e.to_string()))??;
+        let list: Vec<OrderInfo> = serde_json::from_value(a.result["list"].clone()).map_err(|e| RestError::Decode(e.to_string()))?;
+        out.extend(list);
+        cursor = a.result["nextPageCursor"].as_str().unwrap_or("").to_string();
+        if cursor.is_empty() {
+            return Ok(out);
+        }
+    }
+    Err(RestError::Decode("open-order pagination did not end".into()))
+}
+
+/// The largest cancel-batch the budget can ever take at once (at most Bybit's 20 items).
+pub fn cancel_batch_size(governor: &Governor) -> usize {
+    (governor.max_units(path::ORDER_CANCEL_BATCH) as usize).clamp(1, MAX_BATCH_ITEMS)
+}
+
+/// The exchange-side dead-man switch, when it is armed.
+#[derive(Clone)]
+pub struct DeadMan {
+    pub window: Duration,
+    pub close: Recipient<ClosePrivateStream>,
+}
+
+/// The ways to the exchange.
+#[derive(Clone)]
+pub struct Transports {
+    pub rest: Addr<RestConnector>,
+    pub governor: Governor,
+    /// The trade WebSocket, when the exchange has one configured.
+    pub ws_trade: Option<WsTradeSettings>,
+    pub dead_man: Option<DeadMan>,
+}
+
+/// What to flatten, how, and until when.
+pub struct FlattenJob {
+    pub symbols: Vec<String>,
+    pub paths: Vec<CancelPath>,
+    /// Which order-link ids are to go (the bot's own, or an earlier run's).
+    pub target: Rc<dyn Fn(&str) -> bool>,
+    /// Orders believed open per symbol: the targets until the first read, and what may remain
+    /// when reads fail.
+    pub known: HashMap<String, Vec<String>>,
+    pub deadline: Instant,
+    pub escalate_after: Duration,
+    /// Reads prove flat only once this holds (requests in flight have settled).
+    pub settled: Rc<dyn Fn() -> bool>,
+    /// Until when a create whose outcome is unknown could still land.
+    pub doubt_until: Rc<dyn Fn() -> Option<Instant>>,
+    /// Kept up to date for whoever must say what may be live (a forced exit).
+    pub believed_open: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FlattenOutcome {
+    pub symbols: Vec<SymbolFlatten>,
+    /// When the private connections were closed for the dead-man switch, from the start.
+    pub dead_man_after_ms: Option<u64>,
+}
+
+impl FlattenOutcome {
+    pub fn flat(&self) -> bool {
+        self.symbols.iter().all(|s| s.flat)
+    }
+}
+
+/// State the symbols share: one trade socket, one dead-man switch.
+struct Shared {
+    transports: Transports,
+    ws: tokio::sync::Mutex<Option<Rc<WsTradeClient>>>,
+    dead_man_at: Cell<Option<Instant>>,
+    started: Instant,
+}
+
+impl Shared {
+    fn trigger_dead_man(&self, why: &str) -> bool {
+        let Some(dm) = &self.transports.dead_man else {
+            return false;
+        };
+        if self.dead_man_at.get().is_none() {
+            log::error!(
+                "{why}: closing the private connections so that the exchange's dead-man switch cancels every order within {} s",
+                dm.window.as_secs()
+            );
+            dm.close.do_send(ClosePrivateStream);
+            self.dead_man_at.set(Some(Instant::now()));
+        }
+        true
+    }
+
+    async fn ws_client(&self) -> Result<Rc<WsTradeClient>, WsTradeError> {
+        let Some(settings) = self.transports.ws_trade.clone() else {
+            return Err(WsTradeError::Connect("no trade socket configured".into()));
+        };
+        let mut slot = self.ws.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let c = Rc::new(WsTradeClient::connect(settings, self.transports.governor.clone()).await?);
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+}
+
+/// Flatten every symbol of the job, side by side.
+pub async fn flatten(job: FlattenJob, transports: Transports) -> FlattenOutcome {
+    let shared = Rc::new(Shared {
+        transports,
+        ws: tokio::sync::Mutex::new(None),
+        dead_man_at: Cell::new(None),
+        started: Instant::now(),
+    });
+    let job = Rc::new(job);
+    let symbols = join_all(job.symbols.iter().map(|s| flatten_symbol(s.clone(), job.clone(), shared.clone()))).await;
+    FlattenOutcome {
+        symbols,
+        dead_man_after_ms: shared
+            .dead_man_at
+            .get()
+            .map(|t| t.saturating_duration_since(shared.started).as_millis() as u64),
+    }
+}
+
+enum Ev {
+    Attempt(AttemptResult),
+    /// The targets listed, or None when the read failed.
+    Read(Option<Vec<String>>),
+}
+
+struct AttemptResult {
+    path: CancelPath,
+    end: AttemptEnd,
+    /// Orders whose cancel the exchange took (or that it says are gone already).
+    accepted: Vec<String>,
+}
+
+/// One symbol's loop: see the module's comment.
+async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>) -> SymbolFlatten {
+    let started = Instant::now();
+    let mut esc = Escalation::new(&job.paths, job.escalate_after);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Ev>();
+    let known = job.known.get(&symbol).cloned().unwrap_or_default();
+    let mut out = SymbolFlatten {
+        symbol: symbol.clone(),
+        remaining: known.clone(),
+        ..Default::default()
+    };
+    // The targets at the last successful read; None before the first.
+    let mut listed: Option<Vec<String>> = None;
+    let mut accepted: HashMap<String, Instant> = HashMap::new();
+    let mut last_accepting: Option<CancelPath> = None;
+    // The last read that listed orders showed some whose cancel was never accepted.
+    let mut unaccepted_seen = false;
+    let mut reading = false;
+    let mut read_due = started;
+    let mut dead_man_counted = false;
+    loop {
+        let now = Instant::now();
+        if now >= job.deadline {
+            break;
+        }
+        let settled = (job.settled)();
+        if settled && !reading && now >= read_due {
+            reading = true;
+            spawn_read(&shared, &job, &symbol, tx.clone());
+        }
+        let is_flat = settled && listed.as_ref().is_some_and(Vec::is_empty);
+        if is_flat {
+            if out.time_to_flat_ms.is_none() {
+                out.flat = true;
+                out.time_to_flat_ms = Some(started.elapsed().as_millis() as u64);
+                let dead_man_did_it = unaccepted_seen && shared.dead_man_at.get().is_some();
+                out.path = if dead_man_did_it { Some(CancelPath::DeadManSwitch) } else { last_accepting };
+            }
+            if (job.doubt_until)().is_none_or(|d| now >= d) {
+                break;
+            }
+        } else {
+            out.flat = false;
+            out.time_to_flat_ms = None;
+            let base = listed.clone().unwrap_or_else(|| known.clone());
+            let targets: Vec<String> = base
+                .into_iter()
+                .filter(|l| accepted.get(l).is_none_or(|t| now >= *t + CANCEL_SETTLE))
+                .collect();
+            // Before the first read, cancel-all needs no list: it goes at once.
+            let unknown = listed.is_none() && last_accepting.is_none();
+            if !targets.is_empty() || unknown {
+                if let Some(p) = esc.next(now).filter(|p| *p == CancelPath::CancelAll || !targets.is_empty()) {
+                    let requests = requests_for(p, targets.len(), &shared.transports.governor);
+                    esc.started(p, requests, now);
+                    spawn_attempt(p, &symbol, targets, &shared, job.target.clone(), tx.clone());
+                } else if esc.all_failing(now) {
+                    shared.trigger_dead_man(&format!("{symbol}: no cancel path works"));
+                }
+            }
+            if let Some(dm) = &shared.transports.dead_man {
+                if now + dm.window + DEAD_MAN_MARGIN >= job.deadline {
+                    shared.trigger_dead_man(&format!("{symbol}: not flat with the dead-man window left before the deadline"));
+                }
+            }
+            if shared.dead_man_at.get().is_some() && !dead_man_counted {
+                dead_man_counted = true;
+                out.requests.insert(CancelPath::DeadManSwitch.as_str().into(), 1);
+            }
+        }
+        let wake = [
+            Some(job.deadline),
+            (settled && !reading).then_some(read_due),
+            esc.next_change(now),
+            shared
+                .transports
+                .dead_man
+                .as_ref()
+                .map(|dm| job.deadline.checked_sub(dm.window + DEAD_MAN_MARGIN).unwrap_or(now)),
+            // Until requests in flight settle, look again soon.
+            (!settled).then(|| now + SETTLE_POLL),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
+        .unwrap_or(now + SETTLE_POLL);
+        let ev = tokio::select! {
+            ev = rx.recv() => ev,
+            _ = tokio::time::sleep_until(wake.into()) => None,
+        };
+        match ev {
+            Some(Ev::Attempt(r)) => {
+                let now = Instant::now();
+                esc.ended(r.path, r.end, now);
+                if !r.accepted.is_empty() {
+                    last_accepting = Some(r.path);
+                }
+                for l in r.accepted {
+                    if accepted.insert(l, now).is_none() {
+                        out.cancelled += 1;
+                    }
+                }
+                // Learn the effect at once.
+                read_due = now;
+            }
+            Some(Ev::Read(list)) => {
+                reading = false;
+                let now = Instant::now();
+                let settling = match list {
+                    Some(list) => {
+                        unaccepted_seen = !list.is_empty() && list.iter().any(|l| !accepted.contains_key(l));
+                        let settling = !list.is_empty() && list.iter().all(|l| accepted.contains_key(l));
+                        job.believed_open.borrow_mut().insert(symbol.clone(), list.clone());
+                        listed = Some(list);
+                        settling
+                    }
+                    None => false,
+                };
+                read_due = now + if settling { SETTLE_POLL } else { WATCH_POLL };
+            }
+            None => {}
+        }
+    }
+    out.requests.extend(esc.requests());
+    out.remaining_listed = listed.is_some();
+    if !out.flat {
+        out.remaining = listed.unwrap_or(known);
+    } else {
+        out.remaining.clear();
+    }
+    out
+}
+
+/// Requests an attempt sends.
+fn requests_for(path: CancelPath, targets: usize, governor: &Governor) -> u32 {
+    match path {
+        CancelPath::CancelAll | CancelPath::DeadManSwitch => 1,
+        CancelPath::CancelSingle => targets as u32,
+        CancelPath::CancelBatch | CancelPath::WsTrade => targets.div_ceil(cancel_batch_size(governor)) as u32,
+    }
+}
+
+fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc::UnboundedSender<Ev>) {
+    let rest = shared.transports.rest.clone();
+    let target = job.target.clone();
+    let left = job.deadline.saturating_duration_since(Instant::now());
+    let symbol = symbol.to_string();
+    actix_rt::spawn(async move {
+        let r = tokio::time::timeout(left, list_open_orders_with(&rest, &symbol, true)).await;
+        let list = match r {
+            Ok(Ok(list)) => Some(
+                list.into_iter()
+                    .filter(|o| target(&o.order_link_id))
+                    .map(|o| o.order_link_id)
+                    .collect(),
+            ),
+            Ok(Err(e)) => {
+                log::warn!("{symbol}: listing open orders failed: {e}");
+                None
+            }
+            Err(_) => None,
+        };
+        let _ = tx.send(Ev::Read(list));
+    });
+}
+
+fn spawn_attempt(
+    path: CancelPath,
+    symbol: &str,
+    targets: Vec<String>,
+    shared: &Rc<Shared>,
+    target: Rc<dyn Fn(&str) -> bool>,
+    tx: mpsc::UnboundedSender<Ev>,
+) {
+    let shared = shared.clone();
+    let symbol = symbol.to_string();
+    actix_rt::spawn(async move {
+        let (end, accepted) = match path {
+            CancelPath::CancelAll => cancel_all(&shared.transports, &symbol, &*target).await,
+            CancelPath::CancelBatch => cancel_batch(&shared.transports, &symbol, &targets).await,
+            CancelPath::CancelSingle => cancel_singles(&shared.transports, &symbol, &targets).await,
+            CancelPath::WsTrade => cancel_ws(&shared, &symbol, &targets).await,
+            CancelPath::DeadManSwitch => (AttemptEnd::Failed, Vec::new()),
+        };
+        log::info!(
+            "{symbol}: {path} → {} ({} cancel(s) accepted)",
+            match end {
+                AttemptEnd::Accepted => "accepted",
+                AttemptEnd::RateLimited { .. } => "rate-limited",
+                AttemptEnd::Failed => "failed",
+            },
+            accepted.len()
+        );
+        let _ = tx.send(Ev::Attempt(AttemptResult { path, end, accepted }));
+    });
+}
+
+/// A failed REST attempt: rate-limited until the budget has room again, or failed.
+fn rest_failure(e: &RestError, governor: &Governor, endpoint: &str) -> AttemptEnd {
+    let now = Instant::now();
+    match e {
+        RestError::Exchange {
+            code: RetCode::RateLimited, ..
+        } => AttemptEnd::RateLimited {
+            until: governor.with(|g| g.room_at(endpoint, 1, Priority::Cancel, now)),
+        },
+        RestError::Deferred { retry_in, .. } => AttemptEnd::RateLimited { until: now + *retry_in },
+        _ => AttemptEnd::Failed,
+    }
+}
+
+async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool) -> (AttemptEnd, Vec<String>) {
+    let body = json!({"category": "linear", "symbol": symbol}).to_string();
+    match t.rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await {
+        Ok(Ok(a)) => {
+            let listed = a.result["list"].as_array().cloned().unwrap_or_default();
+            let ours = listed
+                .iter()
+                .filter_map(|o| o["orderLinkId"].as_str())
+                .filter(|l| target(l))
+                .map(String::from)
+                .collect();
+            (AttemptEnd::Accepted, ours)
+        }
+        Ok(Err(e)) => {
+            log::warn!("{symbol}: cancel-all: {e}");
+            (rest_failure(&e, &t.governor, path::ORDER_CANCEL_ALL), Vec::new())
+        }
+        Err(e) => {
+            log::warn!("{symbol}: cancel-all: {e}");
+            (AttemptEnd::Failed, Vec::new())
+        }
+    }
+}
+
+/// The items whose per-item code says the cancel was taken or the order is gone already.
+fn taken(links: &[String], codes: &[i64]) -> Vec<String> {
+    links
+        .iter()
+        .zip(codes)
+        .filter(|(_, c)| **c == 0 || RetCode::from_code(**c).means_order_gone())
+        .map(|(l, _)| l.clone())
+        .collect()
+}
+
+/// Fold the ends of several requests of one attempt: it worked if any request was answered.
+fn fold_ends(ends: &[AttemptEnd]) -> AttemptEnd {
+    if ends.contains(&AttemptEnd::Accepted) {
+        return AttemptEnd::Accepted;
+    }
+    ends.iter()
+        .copied()
+        .find(|e| matches!(e, AttemptEnd::RateLimited { .. }))
+        .unwrap_or(AttemptEnd::Failed)
+}
+
+async fn cancel_batch(t: &Transports, symbol: &str, links: &[String]) -> (AttemptEnd, Vec<String>) {
+    let chunks = links.chunks(cancel_batch_size(&t.governor)).map(|chunk| async move {
+        let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
+        let body = json!({"category": "linear", "request": items}).to_string();
+        match t.rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len()).once()).await {
+            Ok(Ok(a)) => {
+                let codes: Vec<i64> = (0..chunk.len())
+                    .map(|i| a.ext["list"][i]["code"].as_i64().unwrap_or(-1))
+                    .collect();
+                (AttemptEnd::Accepted, taken(chunk, &codes))
+            }
+            Ok(Err(e)) => {
+                log::warn!("{symbol}: cancel-batch: {e}");
+                (rest_failure(&e, &t.governor, path::ORDER_CANCEL_BATCH), Vec::new())
+            }
+            Err(e) => {
+                log::warn!("{symbol}: cancel-batch: {e}");
+                (AttemptEnd::Failed, Vec::new())
+            }
+        }
+    });
+    fold(join_all(chunks).await)
+}
+
+async fn cancel_singles(t: &Transports, symbol: &str, links: &[String]) -> (AttemptEnd, Vec<String>) {
+    let each = links.iter().map(|l| async move {
+        let body = json!({"category": "linear", "symbol": symbol, "orderLinkId": l}).to_string();
+        match t.rest.send(Call::post(path::ORDER_CANCEL, body).once()).await {
+            Ok(Ok(_)) => (AttemptEnd::Accepted, vec![l.clone()]),
+            Ok(Err(RestError::Exchange { code, .. })) if code.means_order_gone() => (AttemptEnd::Accepted, vec![l.clone()]),
+            Ok(Err(e)) => {
+                log::debug!("{symbol}: cancel {l}: {e}");
+                (rest_failure(&e, &t.governor, path::ORDER_CANCEL), Vec::new())
+            }
+            Err(_) => (AttemptEnd::Failed, Vec::new()),
+        }
+    });
+    fold(join_all(each).await)
+}
+
+async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String]) -> (AttemptEnd, Vec<String>) {
+    let client = match shared.ws_client().await {
+        Ok(c) => c,
+        Err(e) => {
+            log::warn!("{symbol}: trade socket: {e}");
+            return (AttemptEnd::Failed, Vec::new());
+        }
+    };
+    let size = cancel_batch_size(&shared.transports.governor);
+    let chunks = links.chunks(size).map(|chunk| {
+        let client = client.clone();
+        async move {
+            match client.cancel_batch(symbol, chunk).await {
+                Ok(codes) => (AttemptEnd::Accepted, taken(chunk, &codes)),
+                Err(WsTradeError::Deferred { retry_in }) => (
+                    AttemptEnd::RateLimited {
+                        until: Instant::now() + retry_in,
+                    },
+                    Vec::new(),
+                ),
+                Err(e) => {
+                    log::warn!("{symbol}: order.cancel-batch: {e}");
+                    let end = match e {
+                        WsTradeError::Exchange { code, .. } if RetCode::from_code(code) == RetCode::RateLimited => {
+                            AttemptEnd::RateLimited {
+                                until: Instant::now() + Duration::from_secs(1),
+                            }
+                        }
+                        _ => AttemptEnd::Failed,
+                    };
+                    (end, Vec::new())
+                }
+            }
+        }
+    });
+    fold(join_all(chunks).await)
+}
+
+fn fold(parts: Vec<(AttemptEnd, Vec<String>)>) -> (AttemptEnd, Vec<String>) {
+    let ends: Vec<AttemptEnd> = parts.iter().map(|(e, _)| *e).collect();
+    (fold_ends(&ends), parts.into_iter().flat_map(|(_, a)| a).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_codes_of_taken_or_gone_orders_count_as_taken() {
+        let links = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(taken(&links, &[0, 110001, 10001]), vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn an_attempt_worked_if_any_request_was_answered() {
+        let t = Instant::now();
+        assert_eq!(fold_ends(&[AttemptEnd::Failed, AttemptEnd::Accepted]), AttemptEnd::Accepted);
+        assert_eq!(
+            fold_ends(&[AttemptEnd::Failed, AttemptEnd::RateLimited { until: t }]),
+            AttemptEnd::RateLimited { until: t }
+        );
+        assert_eq!(fold_ends(&[AttemptEnd::Failed]), AttemptEnd::Failed);
+    }
+}
