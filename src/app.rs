@@ -13,11 +13,11 @@ use rust_decimal::Decimal;
 use bybit_sim::SimHandle;
 use bybit_v5::rest::{path, Instrument};
 use mmbot_actors::events::Event;
+use mmbot_actors::exit_positions::ExitPositions;
+use mmbot_actors::flatten::{DeadMan, Transports};
 use mmbot_actors::link_id::{new_run_id, LinkIds};
 use mmbot_actors::metrics::Metrics;
 use mmbot_actors::monitor::Monitor;
-use mmbot_actors::exit_positions::ExitPositions;
-use mmbot_actors::flatten::{DeadMan, Transports};
 use mmbot_actors::order_manager::{OrderManager, UseExitPaths};
 use mmbot_actors::quoting::Filters;
 use mmbot_actors::rate_governor::Governor;
@@ -378,9 +378,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             timeout: ms(sd.recorder_ms),
         },
     ];
-    supervisor_ctx.run(
-        Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics).with_believed_open(order_manager.recipient()),
-    );
+    supervisor_ctx
+        .run(Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics).with_believed_open(order_manager.recipient()));
     let signal_slot: SignalSlot = Box::new(move |signals| {
         Signal::new(supervisor, signals).start();
     });

@@ -50,6 +50,8 @@ pub enum AttemptEnd {
     RateLimited { until: Instant },
     /// No answer in time, a 5xx, a transport error or an error code.
     Failed,
+    /// Not sent: our own budget had no room after all (another symbol took it). Not a failure.
+    NotSent { until: Instant },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,8 +90,11 @@ impl Escalation {
     }
 
     /// The path to try now: the first that is neither resting nor in flight, as long as every
-    /// path before it is resting or has been in flight for `escalate_after` without an answer.
+    /// path before it is resting or has been in flight for `escalate_after` without an answer —
+    /// and a path that failed is tried again only when no untried or working path is free:
+    /// escalation goes forward, and stays with what works.
     pub fn next(&self, now: Instant) -> Option<CancelPath> {
+        let mut failed_free = None;
         for p in &self.order {
             let s = &self.states[p];
             if let Some(since) = s.in_flight_since {
@@ -101,9 +106,13 @@ impl Escalation {
             if s.resting_until.is_some_and(|u| now < u) {
                 continue;
             }
+            if s.failures > 0 {
+                failed_free = failed_free.or(Some(*p));
+                continue;
+            }
             return Some(*p);
         }
-        None
+        failed_free
     }
 
     pub fn started(&mut self, path: CancelPath, requests: u32, now: Instant) {
@@ -113,10 +122,21 @@ impl Escalation {
         }
     }
 
-    /// Requests that went out after the attempt started (e.g. one per order of a single-cancel pass).
-    pub fn add_requests(&mut self, path: CancelPath, requests: u32) {
+    /// A request counted when its attempt started never went out (no room in our budget).
+    pub fn unsent(&mut self, path: CancelPath) {
         if let Some(s) = self.states.get_mut(&path) {
-            s.requests += requests;
+            s.requests = s.requests.saturating_sub(1);
+        }
+    }
+
+    pub fn any_in_flight(&self) -> bool {
+        self.states.values().any(|s| s.in_flight_since.is_some())
+    }
+
+    /// Our own budget has no room for this path until `until`: it waits, without counting as a failure.
+    pub fn no_room(&mut self, path: CancelPath, until: Instant) {
+        if let Some(s) = self.states.get_mut(&path) {
+            s.resting_until = Some(until);
         }
     }
 
@@ -124,7 +144,11 @@ impl Escalation {
         let escalate_after = self.escalate_after;
         let Some(s) = self.states.get_mut(&path) else { return };
         s.in_flight_since = None;
-        s.last_accepted = end == AttemptEnd::Accepted;
+        if matches!(end, AttemptEnd::NotSent { .. }) {
+            s.resting_until = None;
+        } else {
+            s.last_accepted = end == AttemptEnd::Accepted;
+        }
         match end {
             AttemptEnd::Accepted => {
                 s.failures = 0;
@@ -138,6 +162,9 @@ impl Escalation {
                 s.failures += 1;
                 let backoff = escalate_after.saturating_mul(1 << (s.failures - 1).min(8)).min(MAX_BACKOFF);
                 s.resting_until = Some(now + backoff);
+            }
+            AttemptEnd::NotSent { until } => {
+                s.resting_until = Some(until.max(now));
             }
         }
     }
@@ -255,14 +282,46 @@ mod tests {
     }
 
     #[test]
-    fn rate_limited_paths_rest_until_their_reset_then_are_preferred_again() {
+    fn rate_limited_paths_rest_until_their_reset() {
         let t0 = Instant::now();
-        let mut e = Escalation::new(&ALL, ms(1000));
+        let mut e = Escalation::new(&ALL[..2], ms(1000));
         e.started(CancelPath::CancelAll, 1, t0);
         e.ended(CancelPath::CancelAll, AttemptEnd::RateLimited { until: t0 + ms(300) }, t0 + ms(5));
         assert_eq!(e.next(t0 + ms(5)), Some(CancelPath::CancelBatch));
-        assert_eq!(e.next_change(t0 + ms(5)), Some(t0 + ms(300)));
+        e.started(CancelPath::CancelBatch, 1, t0 + ms(5));
+        e.ended(CancelPath::CancelBatch, AttemptEnd::Failed, t0 + ms(10));
+        assert_eq!(e.next(t0 + ms(10)), None, "both rest");
+        assert_eq!(e.next_change(t0 + ms(10)), Some(t0 + ms(300)));
         assert_eq!(e.next(t0 + ms(300)), Some(CancelPath::CancelAll));
+    }
+
+    #[test]
+    fn a_failed_path_is_retried_only_when_no_untried_or_working_path_is_free() {
+        let t0 = Instant::now();
+        let mut e = Escalation::new(&ALL, ms(100));
+        e.started(CancelPath::CancelAll, 1, t0);
+        e.ended(CancelPath::CancelAll, AttemptEnd::Failed, t0);
+        e.started(CancelPath::CancelBatch, 1, t0);
+        e.ended(CancelPath::CancelBatch, AttemptEnd::Accepted, t0);
+        // cancel-all's rest is over, but cancel-batch works: stay with it.
+        assert_eq!(e.next(t0 + ms(500)), Some(CancelPath::CancelBatch));
+        e.started(CancelPath::CancelBatch, 1, t0 + ms(500));
+        // While it runs, nothing else goes (it has not been slow yet).
+        assert_eq!(e.next(t0 + ms(550)), None);
+        // Slow past escalate_after: the next untried path, not the failed one.
+        assert_eq!(e.next(t0 + ms(650)), Some(CancelPath::CancelSingle));
+    }
+
+    #[test]
+    fn no_room_in_the_budget_rests_a_path_without_failing_it() {
+        let t0 = Instant::now();
+        let mut e = Escalation::new(&ALL[..2], ms(100));
+        e.no_room(CancelPath::CancelAll, t0 + ms(400));
+        assert_eq!(e.next(t0), Some(CancelPath::CancelBatch));
+        e.started(CancelPath::CancelBatch, 1, t0);
+        e.ended(CancelPath::CancelBatch, AttemptEnd::Failed, t0);
+        assert!(!e.all_failing(t0 + ms(200)), "cancel-all was never tried");
+        assert_eq!(e.next(t0 + ms(400)), Some(CancelPath::CancelAll));
     }
 
     #[test]
@@ -305,6 +364,9 @@ mod tests {
             time_to_flat_ms: Some(812),
             ..Default::default()
         };
-        assert_eq!(s.line(), "BTCUSDT flat by cancel-batch in 812 ms (requests: cancel-all 1, cancel-batch 2)");
+        assert_eq!(
+            s.line(),
+            "BTCUSDT flat by cancel-batch in 812 ms (requests: cancel-all 1, cancel-batch 2)"
+        );
     }
 }

@@ -172,7 +172,10 @@ fn verdict(o: &PositionsOutcome) -> (StepStatus, String) {
             .join(", ")
     };
     match (&o.left, o.close_requested) {
-        (None, true) => (StepStatus::Failed, "could not learn the positions from the exchange: closing unverified".into()),
+        (None, true) => (
+            StepStatus::Failed,
+            "could not learn the positions from the exchange: closing unverified".into(),
+        ),
         (None, false) => (StepStatus::Ok, "positions unknown: the exchange could not be asked".into()),
         (Some(v), _) if v.is_empty() && o.before_close.is_empty() => (StepStatus::Ok, "no position open".into()),
         (Some(v), true) if v.is_empty() => (StepStatus::Ok, format!("closed {}", list(&o.before_close))),
@@ -180,10 +183,7 @@ fn verdict(o: &PositionsOutcome) -> (StepStatus, String) {
             StepStatus::Failed,
             format!("could not close within the slippage cap and time: {} left open", list(v)),
         ),
-        (Some(v), false) => (
-            StepStatus::Ok,
-            format!("left open (shutdown.close_positions is off): {}", list(v)),
-        ),
+        (Some(v), false) => (StepStatus::Ok, format!("left open (shutdown.close_positions is off): {}", list(v))),
     }
 }
 
@@ -198,7 +198,10 @@ impl Handler<Stop> for ExitPositions {
         let status = self.status.clone();
         let work = async move {
             let left = end.saturating_duration_since(Instant::now());
-            let first = tokio::time::timeout(left, read_positions(&closer.rest, &symbols)).await.ok().and_then(Result::ok);
+            let first = tokio::time::timeout(left, read_positions(&closer.rest, &symbols))
+                .await
+                .ok()
+                .and_then(Result::ok);
             let mut outcome = PositionsOutcome {
                 left: first.clone(),
                 close_requested: close,

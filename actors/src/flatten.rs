@@ -179,16 +179,54 @@ pub async fn flatten(job: FlattenJob, transports: Transports) -> FlattenOutcome 
 }
 
 enum Ev {
-    Attempt(AttemptResult),
+    /// A request counted at the attempt's start never went out (no room after all).
+    Unsent { path: CancelPath },
+    /// Cancels the exchange took (or whose orders it says are gone), as each request answers.
+    Taken { path: CancelPath, ids: Vec<String> },
+    /// An attempt is over.
+    Ended { path: CancelPath, end: AttemptEnd },
     /// The targets listed, or None when the read failed.
     Read(Option<Vec<String>>),
 }
 
-struct AttemptResult {
+/// How an attempt tells its symbol's loop what the exchange took, request by request.
+#[derive(Clone)]
+struct Reporter {
     path: CancelPath,
-    end: AttemptEnd,
-    /// Orders whose cancel the exchange took (or that it says are gone already).
-    accepted: Vec<String>,
+    tx: mpsc::UnboundedSender<Ev>,
+}
+
+impl Reporter {
+    fn unsent(&self) {
+        let _ = self.tx.send(Ev::Unsent { path: self.path });
+    }
+
+    fn taken(&self, ids: Vec<String>) {
+        if !ids.is_empty() {
+            let _ = self.tx.send(Ev::Taken { path: self.path, ids });
+        }
+    }
+}
+
+/// How long a symbol found flat waits for answers still on their way, to name the path that did it.
+const ATTRIBUTION_GRACE: Duration = Duration::from_millis(200);
+
+/// The path that emptied a symbol: the one whose accepted cancels covered the orders listed last
+/// (the latest, if several), else the dead-man switch when it was started. Second: whether every
+/// order listed last is accounted for.
+fn attribute(last_listed: &[String], accepted: &HashMap<String, (Instant, CancelPath)>, dead_man: bool) -> (Option<CancelPath>, bool) {
+    let latest = |ids: &mut dyn Iterator<Item = &(Instant, CancelPath)>| ids.max_by_key(|(t, _)| *t).map(|(_, p)| *p);
+    if last_listed.is_empty() {
+        return (latest(&mut accepted.values()), true);
+    }
+    let covered: Vec<&(Instant, CancelPath)> = last_listed.iter().filter_map(|l| accepted.get(l)).collect();
+    if covered.len() == last_listed.len() {
+        return (latest(&mut covered.into_iter()), true);
+    }
+    if dead_man {
+        return (Some(CancelPath::DeadManSwitch), false);
+    }
+    (latest(&mut covered.into_iter()), false)
 }
 
 /// One symbol's loop: see the module's comment.
@@ -204,13 +242,12 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
     };
     // The targets at the last successful read; None before the first.
     let mut listed: Option<Vec<String>> = None;
-    let mut accepted: HashMap<String, Instant> = HashMap::new();
-    let mut last_accepting: Option<CancelPath> = None;
-    // The last read that listed orders showed some whose cancel was never accepted.
-    let mut unaccepted_seen = false;
+    // The last read that listed any.
+    let mut last_listed: Vec<String> = Vec::new();
+    let mut accepted: HashMap<String, (Instant, CancelPath)> = HashMap::new();
     let mut reading = false;
     let mut read_due = started;
-    let mut dead_man_counted = false;
+    let mut flat_seen: Option<Instant> = None;
     loop {
         let now = Instant::now();
         if now >= job.deadline {
@@ -221,32 +258,33 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
             reading = true;
             spawn_read(&shared, &job, &symbol, tx.clone());
         }
-        let is_flat = settled && listed.as_ref().is_some_and(Vec::is_empty);
-        if is_flat {
-            if out.time_to_flat_ms.is_none() {
-                out.flat = true;
-                out.time_to_flat_ms = Some(started.elapsed().as_millis() as u64);
-                let dead_man_did_it = unaccepted_seen && shared.dead_man_at.get().is_some();
-                out.path = if dead_man_did_it { Some(CancelPath::DeadManSwitch) } else { last_accepting };
-            }
-            if (job.doubt_until)().is_none_or(|d| now >= d) {
+        if settled && listed.as_ref().is_some_and(Vec::is_empty) {
+            let seen = *flat_seen.get_or_insert(now);
+            out.flat = true;
+            out.time_to_flat_ms = Some(seen.saturating_duration_since(started).as_millis() as u64);
+            let (path, resolved) = attribute(&last_listed, &accepted, shared.dead_man_at.get().is_some());
+            out.path = path;
+            let answers_due = !resolved && esc.any_in_flight() && now < seen + ATTRIBUTION_GRACE;
+            if !answers_due && (job.doubt_until)().is_none_or(|d| now >= d) {
                 break;
             }
         } else {
+            flat_seen = None;
             out.flat = false;
             out.time_to_flat_ms = None;
             let base = listed.clone().unwrap_or_else(|| known.clone());
-            let targets: Vec<String> = base
+            let mut targets: Vec<String> = base
                 .into_iter()
-                .filter(|l| accepted.get(l).is_none_or(|t| now >= *t + CANCEL_SETTLE))
+                .filter(|l| accepted.get(l).is_none_or(|(t, _)| now >= *t + CANCEL_SETTLE))
                 .collect();
             // Before the first read, cancel-all needs no list: it goes at once.
-            let unknown = listed.is_none() && last_accepting.is_none();
+            let unknown = listed.is_none() && accepted.is_empty();
             if !targets.is_empty() || unknown {
-                if let Some(p) = esc.next(now).filter(|p| *p == CancelPath::CancelAll || !targets.is_empty()) {
-                    let requests = requests_for(p, targets.len(), &shared.transports.governor);
-                    esc.started(p, requests, now);
-                    spawn_attempt(p, &symbol, targets, &shared, job.target.clone(), tx.clone());
+                if let Some((p, room)) = next_with_room(&mut esc, &shared.transports.governor, targets.len(), now) {
+                    targets.truncate(room);
+                    esc.started(p, requests_for(p, targets.len(), &shared.transports.governor), now);
+                    let reporter = Reporter { path: p, tx: tx.clone() };
+                    spawn_attempt(&symbol, targets, &shared, job.target.clone(), reporter);
                 } else if esc.all_failing(now) {
                     shared.trigger_dead_man(&format!("{symbol}: no cancel path works"));
                 }
@@ -256,10 +294,9 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                     shared.trigger_dead_man(&format!("{symbol}: not flat with the dead-man window left before the deadline"));
                 }
             }
-            if shared.dead_man_at.get().is_some() && !dead_man_counted {
-                dead_man_counted = true;
-                out.requests.insert(CancelPath::DeadManSwitch.as_str().into(), 1);
-            }
+        }
+        if shared.dead_man_at.get().is_some() {
+            out.requests.insert(CancelPath::DeadManSwitch.as_str().into(), 1);
         }
         let wake = [
             Some(job.deadline),
@@ -270,6 +307,7 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                 .dead_man
                 .as_ref()
                 .map(|dm| job.deadline.checked_sub(dm.window + DEAD_MAN_MARGIN).unwrap_or(now)),
+            flat_seen.map(|t| t + ATTRIBUTION_GRACE),
             // Until requests in flight settle, look again soon.
             (!settled).then(|| now + SETTLE_POLL),
         ]
@@ -282,28 +320,30 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
             ev = rx.recv() => ev,
             _ = tokio::time::sleep_until(wake.into()) => None,
         };
+        let now = Instant::now();
         match ev {
-            Some(Ev::Attempt(r)) => {
-                let now = Instant::now();
-                esc.ended(r.path, r.end, now);
-                if !r.accepted.is_empty() {
-                    last_accepting = Some(r.path);
-                }
-                for l in r.accepted {
-                    if accepted.insert(l, now).is_none() {
+            Some(Ev::Unsent { path }) => esc.unsent(path),
+            Some(Ev::Taken { path, ids }) => {
+                for l in ids {
+                    if accepted.insert(l, (now, path)).is_none() {
                         out.cancelled += 1;
                     }
                 }
                 // Learn the effect at once.
                 read_due = now;
             }
+            Some(Ev::Ended { path, end }) => {
+                esc.ended(path, end, now);
+                read_due = read_due.min(now + SETTLE_POLL);
+            }
             Some(Ev::Read(list)) => {
                 reading = false;
-                let now = Instant::now();
                 let settling = match list {
                     Some(list) => {
-                        unaccepted_seen = !list.is_empty() && list.iter().any(|l| !accepted.contains_key(l));
                         let settling = !list.is_empty() && list.iter().all(|l| accepted.contains_key(l));
+                        if !list.is_empty() {
+                            last_listed = list.clone();
+                        }
                         job.believed_open.borrow_mut().insert(symbol.clone(), list.clone());
                         listed = Some(list);
                         settling
@@ -325,7 +365,32 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
     out
 }
 
-/// Requests an attempt sends.
+/// The next path whose budget has room now, and for how many orders. A path without room rests
+/// until it has (our own budget is not the path failing): its requests would only queue here
+/// while another path could act — and then go out after that path had done the work.
+fn next_with_room(esc: &mut Escalation, governor: &Governor, targets: usize, now: Instant) -> Option<(CancelPath, usize)> {
+    for _ in 0..esc.paths().len() {
+        let p = esc.next(now)?;
+        if p != CancelPath::CancelAll && targets == 0 {
+            // Only cancel-all works without knowing the orders.
+            return None;
+        }
+        let endpoint = match p {
+            CancelPath::CancelAll | CancelPath::DeadManSwitch => path::ORDER_CANCEL_ALL,
+            CancelPath::CancelSingle => path::ORDER_CANCEL,
+            CancelPath::CancelBatch | CancelPath::WsTrade => path::ORDER_CANCEL_BATCH,
+        };
+        let room = governor.available(endpoint, Priority::Cancel) as usize;
+        if room > 0 {
+            let orders = if p == CancelPath::CancelAll { targets } else { targets.min(room) };
+            return Some((p, orders));
+        }
+        esc.no_room(p, governor.with(|g| g.room_at(endpoint, 1, Priority::Cancel, now)));
+    }
+    None
+}
+
+/// Requests an attempt sends (counted when it starts: a hanging one never answers).
 fn requests_for(path: CancelPath, targets: usize, governor: &Governor) -> u32 {
     match path {
         CancelPath::CancelAll | CancelPath::DeadManSwitch => 1,
@@ -358,35 +423,36 @@ fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc:
     });
 }
 
-fn spawn_attempt(
-    path: CancelPath,
-    symbol: &str,
-    targets: Vec<String>,
-    shared: &Rc<Shared>,
-    target: Rc<dyn Fn(&str) -> bool>,
-    tx: mpsc::UnboundedSender<Ev>,
-) {
+fn spawn_attempt(symbol: &str, targets: Vec<String>, shared: &Rc<Shared>, target: Rc<dyn Fn(&str) -> bool>, r: Reporter) {
     let shared = shared.clone();
     let symbol = symbol.to_string();
     actix_rt::spawn(async move {
-        let (end, accepted) = match path {
-            CancelPath::CancelAll => cancel_all(&shared.transports, &symbol, &*target).await,
-            CancelPath::CancelBatch => cancel_batch(&shared.transports, &symbol, &targets).await,
-            CancelPath::CancelSingle => cancel_singles(&shared.transports, &symbol, &targets).await,
-            CancelPath::WsTrade => cancel_ws(&shared, &symbol, &targets).await,
-            CancelPath::DeadManSwitch => (AttemptEnd::Failed, Vec::new()),
+        let path = r.path;
+        let end = match path {
+            CancelPath::CancelAll => cancel_all(&shared.transports, &symbol, &*target, &r).await,
+            CancelPath::CancelBatch => cancel_batch(&shared.transports, &symbol, &targets, &r).await,
+            CancelPath::CancelSingle => cancel_singles(&shared.transports, &symbol, &targets, &r).await,
+            CancelPath::WsTrade => cancel_ws(&shared, &symbol, &targets, &r).await,
+            CancelPath::DeadManSwitch => AttemptEnd::Failed,
         };
         log::info!(
-            "{symbol}: {path} → {} ({} cancel(s) accepted)",
+            "{symbol}: {path} → {}",
             match end {
-                AttemptEnd::Accepted => "accepted",
+                AttemptEnd::Accepted => "answered",
                 AttemptEnd::RateLimited { .. } => "rate-limited",
                 AttemptEnd::Failed => "failed",
-            },
-            accepted.len()
+                AttemptEnd::NotSent { .. } => "not sent (no room)",
+            }
         );
-        let _ = tx.send(Ev::Attempt(AttemptResult { path, end, accepted }));
+        let _ = r.tx.send(Ev::Ended { path, end });
     });
+}
+
+/// A `Deferred` request never went out: take it off the count.
+fn note_sent(answer: &Result<Result<crate::rest_client::Answer, RestError>, MailboxError>, r: &Reporter) {
+    if matches!(answer, Ok(Err(RestError::Deferred { .. }))) {
+        r.unsent();
+    }
 }
 
 /// A failed REST attempt: rate-limited until the budget has room again, or failed.
@@ -394,35 +460,40 @@ fn rest_failure(e: &RestError, governor: &Governor, endpoint: &str) -> AttemptEn
     let now = Instant::now();
     match e {
         RestError::Exchange {
-            code: RetCode::RateLimited, ..
+            code: RetCode::RateLimited,
+            ..
         } => AttemptEnd::RateLimited {
             until: governor.with(|g| g.room_at(endpoint, 1, Priority::Cancel, now)),
         },
-        RestError::Deferred { retry_in, .. } => AttemptEnd::RateLimited { until: now + *retry_in },
+        RestError::Deferred { retry_in, .. } => AttemptEnd::NotSent { until: now + *retry_in },
         _ => AttemptEnd::Failed,
     }
 }
 
-async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool) -> (AttemptEnd, Vec<String>) {
+async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool, r: &Reporter) -> AttemptEnd {
     let body = json!({"category": "linear", "symbol": symbol}).to_string();
-    match t.rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await {
+    let answer = t.rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await;
+    note_sent(&answer, r);
+    match answer {
         Ok(Ok(a)) => {
             let listed = a.result["list"].as_array().cloned().unwrap_or_default();
-            let ours = listed
-                .iter()
-                .filter_map(|o| o["orderLinkId"].as_str())
-                .filter(|l| target(l))
-                .map(String::from)
-                .collect();
-            (AttemptEnd::Accepted, ours)
+            r.taken(
+                listed
+                    .iter()
+                    .filter_map(|o| o["orderLinkId"].as_str())
+                    .filter(|l| target(l))
+                    .map(String::from)
+                    .collect(),
+            );
+            AttemptEnd::Accepted
         }
         Ok(Err(e)) => {
             log::warn!("{symbol}: cancel-all: {e}");
-            (rest_failure(&e, &t.governor, path::ORDER_CANCEL_ALL), Vec::new())
+            rest_failure(&e, &t.governor, path::ORDER_CANCEL_ALL)
         }
         Err(e) => {
             log::warn!("{symbol}: cancel-all: {e}");
-            (AttemptEnd::Failed, Vec::new())
+            AttemptEnd::Failed
         }
     }
 }
@@ -437,98 +508,115 @@ fn taken(links: &[String], codes: &[i64]) -> Vec<String> {
         .collect()
 }
 
-/// Fold the ends of several requests of one attempt: it worked if any request was answered.
+/// Fold the ends of several requests of one attempt: it worked if any request was answered;
+/// else it was rate-limited, else it failed; "not sent" only if nothing went out.
 fn fold_ends(ends: &[AttemptEnd]) -> AttemptEnd {
     if ends.contains(&AttemptEnd::Accepted) {
         return AttemptEnd::Accepted;
     }
+    if let Some(e) = ends.iter().find(|e| matches!(e, AttemptEnd::RateLimited { .. })) {
+        return *e;
+    }
+    if ends.contains(&AttemptEnd::Failed) || ends.is_empty() {
+        return AttemptEnd::Failed;
+    }
     ends.iter()
-        .copied()
-        .find(|e| matches!(e, AttemptEnd::RateLimited { .. }))
-        .unwrap_or(AttemptEnd::Failed)
+        .filter_map(|e| match e {
+            AttemptEnd::NotSent { until } => Some(*until),
+            _ => None,
+        })
+        .min()
+        .map_or(AttemptEnd::Failed, |until| AttemptEnd::NotSent { until })
 }
 
-async fn cancel_batch(t: &Transports, symbol: &str, links: &[String]) -> (AttemptEnd, Vec<String>) {
+async fn cancel_batch(t: &Transports, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
     let chunks = links.chunks(cancel_batch_size(&t.governor)).map(|chunk| async move {
         let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
         let body = json!({"category": "linear", "request": items}).to_string();
-        match t.rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len()).once()).await {
+        let answer = t.rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len()).once()).await;
+        note_sent(&answer, r);
+        match answer {
             Ok(Ok(a)) => {
-                let codes: Vec<i64> = (0..chunk.len())
-                    .map(|i| a.ext["list"][i]["code"].as_i64().unwrap_or(-1))
-                    .collect();
-                (AttemptEnd::Accepted, taken(chunk, &codes))
+                let codes: Vec<i64> = (0..chunk.len()).map(|i| a.ext["list"][i]["code"].as_i64().unwrap_or(-1)).collect();
+                r.taken(taken(chunk, &codes));
+                AttemptEnd::Accepted
             }
             Ok(Err(e)) => {
                 log::warn!("{symbol}: cancel-batch: {e}");
-                (rest_failure(&e, &t.governor, path::ORDER_CANCEL_BATCH), Vec::new())
+                rest_failure(&e, &t.governor, path::ORDER_CANCEL_BATCH)
             }
             Err(e) => {
                 log::warn!("{symbol}: cancel-batch: {e}");
-                (AttemptEnd::Failed, Vec::new())
+                AttemptEnd::Failed
             }
         }
     });
-    fold(join_all(chunks).await)
+    fold_ends(&join_all(chunks).await)
 }
 
-async fn cancel_singles(t: &Transports, symbol: &str, links: &[String]) -> (AttemptEnd, Vec<String>) {
+async fn cancel_singles(t: &Transports, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
     let each = links.iter().map(|l| async move {
         let body = json!({"category": "linear", "symbol": symbol, "orderLinkId": l}).to_string();
-        match t.rest.send(Call::post(path::ORDER_CANCEL, body).once()).await {
-            Ok(Ok(_)) => (AttemptEnd::Accepted, vec![l.clone()]),
-            Ok(Err(RestError::Exchange { code, .. })) if code.means_order_gone() => (AttemptEnd::Accepted, vec![l.clone()]),
+        let answer = t.rest.send(Call::post(path::ORDER_CANCEL, body).once()).await;
+        note_sent(&answer, r);
+        match answer {
+            Ok(Ok(_)) => {
+                r.taken(vec![l.clone()]);
+                AttemptEnd::Accepted
+            }
+            Ok(Err(RestError::Exchange { code, .. })) if code.means_order_gone() => {
+                r.taken(vec![l.clone()]);
+                AttemptEnd::Accepted
+            }
             Ok(Err(e)) => {
                 log::debug!("{symbol}: cancel {l}: {e}");
-                (rest_failure(&e, &t.governor, path::ORDER_CANCEL), Vec::new())
+                rest_failure(&e, &t.governor, path::ORDER_CANCEL)
             }
-            Err(_) => (AttemptEnd::Failed, Vec::new()),
+            Err(_) => AttemptEnd::Failed,
         }
     });
-    fold(join_all(each).await)
+    fold_ends(&join_all(each).await)
 }
 
-async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String]) -> (AttemptEnd, Vec<String>) {
+async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
     let client = match shared.ws_client().await {
         Ok(c) => c,
         Err(e) => {
             log::warn!("{symbol}: trade socket: {e}");
-            return (AttemptEnd::Failed, Vec::new());
+            return AttemptEnd::Failed;
         }
     };
     let size = cancel_batch_size(&shared.transports.governor);
     let chunks = links.chunks(size).map(|chunk| {
         let client = client.clone();
         async move {
-            match client.cancel_batch(symbol, chunk).await {
-                Ok(codes) => (AttemptEnd::Accepted, taken(chunk, &codes)),
-                Err(WsTradeError::Deferred { retry_in }) => (
-                    AttemptEnd::RateLimited {
-                        until: Instant::now() + retry_in,
-                    },
-                    Vec::new(),
-                ),
+            let answer = client.cancel_batch(symbol, chunk).await;
+            if matches!(answer, Err(WsTradeError::Deferred { .. })) {
+                r.unsent();
+            }
+            match answer {
+                Ok(codes) => {
+                    r.taken(taken(chunk, &codes));
+                    AttemptEnd::Accepted
+                }
+                Err(WsTradeError::Deferred { retry_in }) => AttemptEnd::NotSent {
+                    until: Instant::now() + retry_in,
+                },
                 Err(e) => {
                     log::warn!("{symbol}: order.cancel-batch: {e}");
-                    let end = match e {
+                    match e {
                         WsTradeError::Exchange { code, .. } if RetCode::from_code(code) == RetCode::RateLimited => {
                             AttemptEnd::RateLimited {
                                 until: Instant::now() + Duration::from_secs(1),
                             }
                         }
                         _ => AttemptEnd::Failed,
-                    };
-                    (end, Vec::new())
+                    }
                 }
             }
         }
     });
-    fold(join_all(chunks).await)
-}
-
-fn fold(parts: Vec<(AttemptEnd, Vec<String>)>) -> (AttemptEnd, Vec<String>) {
-    let ends: Vec<AttemptEnd> = parts.iter().map(|(e, _)| *e).collect();
-    (fold_ends(&ends), parts.into_iter().flat_map(|(_, a)| a).collect())
+    fold_ends(&join_all(chunks).await)
 }
 
 #[cfg(test)]
@@ -539,6 +627,22 @@ mod tests {
     fn item_codes_of_taken_or_gone_orders_count_as_taken() {
         let links = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         assert_eq!(taken(&links, &[0, 110001, 10001]), vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn the_path_is_the_one_whose_cancels_covered_the_orders_listed_last() {
+        let t = Instant::now();
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut acc = HashMap::new();
+        acc.insert("a".to_string(), (t, CancelPath::CancelBatch));
+        acc.insert("b".to_string(), (t + Duration::from_millis(5), CancelPath::CancelSingle));
+        assert_eq!(attribute(&ids(&["a", "b"]), &acc, true), (Some(CancelPath::CancelSingle), true));
+        // An order no path took went while the dead-man switch ran.
+        assert_eq!(attribute(&ids(&["a", "c"]), &acc, true), (Some(CancelPath::DeadManSwitch), false));
+        assert_eq!(attribute(&ids(&["a", "c"]), &acc, false), (Some(CancelPath::CancelBatch), false));
+        // Never saw an order: the path that answered last (cancel-all at once, say).
+        assert_eq!(attribute(&[], &acc, false), (Some(CancelPath::CancelSingle), true));
+        assert_eq!(attribute(&[], &HashMap::new(), false), (None, true));
     }
 
     #[test]

@@ -774,7 +774,6 @@ impl Handler<Positions> for OrderManager {
     }
 }
 
-
 /// The ways out besides REST, known once the other actors run (wired in the application).
 #[derive(Clone, Message)]
 #[rtype(result = "()")]

@@ -95,8 +95,10 @@ fn local_ms() -> i64 {
 /// How a request pays its way through the rate governor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
-    /// Ask for this many units now.
+    /// Ask for this many units, waiting for room as the priority allows.
     Ask(u32),
+    /// Ask for this many units now; no room is an immediate `Deferred`.
+    AskNow(u32),
     /// The caller already spent this many units for it, at this instant.
     Spent(u32, Instant),
 }
@@ -237,8 +239,8 @@ impl RestClient {
     }
 
     /// Wait for room in the budget (see `Governor::admit_within`), up to the request timeout.
-    async fn admit(&self, endpoint: &'static str, units: u32, priority: Priority) -> Result<Instant, RestError> {
-        let give_up = Instant::now() + self.settings.timeout;
+    async fn admit(&self, endpoint: &'static str, units: u32, priority: Priority, wait: bool) -> Result<Instant, RestError> {
+        let give_up = Instant::now() + if wait { self.settings.timeout } else { Duration::ZERO };
         let count = |d: &crate::rate_governor::Deferral| {
             if let Some(m) = &self.metrics {
                 m.requests_deferred
@@ -315,7 +317,14 @@ impl RestClient {
         admission: Admission,
     ) -> Result<Answer, RestError> {
         let (units, admitted_at) = match admission {
-            Admission::Ask(units) => (units, self.admit(endpoint, units, Priority::of(endpoint, body.is_none())).await?),
+            Admission::Ask(units) => (
+                units,
+                self.admit(endpoint, units, Priority::of(endpoint, body.is_none()), true).await?,
+            ),
+            Admission::AskNow(units) => (
+                units,
+                self.admit(endpoint, units, Priority::of(endpoint, body.is_none()), false).await?,
+            ),
             Admission::Spent(units, at) => (units, at),
         };
         let started = Instant::now();

@@ -69,7 +69,8 @@ impl Call {
         self
     }
 
-    /// One attempt only: a failure comes back at once, for the caller's own escalation.
+    /// One attempt only, and no waiting for budget: a failure (or no room) comes back at once,
+    /// for the caller's own escalation.
     pub fn once(mut self) -> Self {
         self.once = true;
         self
@@ -98,6 +99,9 @@ fn is_transient(e: &RestError) -> bool {
 
 pub struct RestConnector {
     client: Option<RestClient>,
+    /// Creates and amends on their way: their outcome matters, so the Stop waits for them.
+    /// Reads and cancels are idempotent: once the order step has verified flat, one still
+    /// waiting for its timeout changes nothing, and the Stop does not wait for it.
     in_flight: Rc<Cell<usize>>,
 }
 
@@ -121,7 +125,7 @@ impl Handler<Call> for RestConnector {
         let Some(client) = self.client.clone() else {
             return Box::pin(async { Err(RestError::Stopped) });
         };
-        let guard = InFlight::new(&self.in_flight);
+        let guard = (!is_retryable(&call)).then(|| InFlight::new(&self.in_flight));
         Box::pin(async move {
             let _guard = guard;
             let retryable = !call.once && is_retryable(&call);
@@ -130,6 +134,8 @@ impl Handler<Call> for RestConnector {
                 // Only the first attempt was paid for by the caller; a retry is a new request.
                 let admission = match call.admitted {
                     Some(at) if attempt == 0 => Admission::Spent(call.units, at),
+                    // A caller with its own escalation would rather hear "no room" than wait.
+                    _ if call.once => Admission::AskNow(call.units),
                     _ => Admission::Ask(call.units),
                 };
                 let r = match call.method {
@@ -170,9 +176,12 @@ impl Handler<Stop> for RestConnector {
             .map(|left, _, ctx| {
                 ctx.stop();
                 if left == 0 {
-                    StopAck::ok("no request in flight; HTTP client dropped")
+                    StopAck::ok("no create or amend in flight; HTTP client dropped")
                 } else {
-                    StopAck::with_status(StepStatus::TimedOut, format!("{left} requests still in flight at the deadline"))
+                    StopAck::with_status(
+                        StepStatus::TimedOut,
+                        format!("{left} creates/amends still in flight at the deadline"),
+                    )
                 }
             }),
         )

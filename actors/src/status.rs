@@ -48,11 +48,24 @@ pub struct StatusView {
 #[rtype(result = "()")]
 pub enum StatusPatch {
     Ready(bool),
-    Connection { stream: String, state: String },
+    Connection {
+        stream: String,
+        state: String,
+    },
     Orders(Vec<TrackedOrder>),
-    Position { symbol: String, size: Decimal },
-    BookTop { symbol: String, bid: Decimal, ask: Decimal },
-    DesiredQuotes { symbol: String, count: usize },
+    Position {
+        symbol: String,
+        size: Decimal,
+    },
+    BookTop {
+        symbol: String,
+        bid: Decimal,
+        ask: Decimal,
+    },
+    DesiredQuotes {
+        symbol: String,
+        count: usize,
+    },
     Shutdown(ShutdownProgress),
     Pnl(crate::pnl::Pnl),
     Resources(crate::monitor::ResourceReport),

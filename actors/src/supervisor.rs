@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::events::Event;
 use crate::link_id::new_run_id;
 use crate::metrics::{labels, Metrics};
+use crate::order_manager::BelievedOpen;
 use crate::recorder::{Flush, Record, Recorder};
 use crate::report::{exit_code, exit_code_for, ShutdownReport, StepReport};
 use crate::status::{ShutdownProgress, StatusPatch};
-use crate::order_manager::BelievedOpen;
 use crate::stop::{OrdersOutcome, PositionsOutcome, StepStatus, Stop};
 use crate::web_server::WebServer;
 

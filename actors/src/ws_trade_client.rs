@@ -190,14 +190,14 @@ impl WsTradeClient {
     pub async fn cancel_batch(&self, symbol: &str, link_ids: &[String]) -> Result<Vec<i64>, WsTradeError> {
         let endpoint = path::ORDER_CANCEL_BATCH;
         let units = link_ids.len() as u32;
-        let give_up = Instant::now() + self.settings.timeout;
-        let admitted = self
-            .governor
-            .admit_within(endpoint, units, Priority::Cancel, give_up, |_| {})
-            .await
+        // No waiting for room: the caller escalates instead.
+        let now = Instant::now();
+        self.governor
+            .with(|g| g.try_admit(endpoint, units, Priority::Cancel, now))
             .map_err(|d| WsTradeError::Deferred {
-                retry_in: d.until.saturating_duration_since(Instant::now()),
+                retry_in: d.until.saturating_duration_since(now),
             })?;
+        let admitted = now;
         let n = self.next_id.get() + 1;
         self.next_id.set(n);
         let req_id = format!("cx-{n}-{}", unix_ms());

@@ -115,6 +115,7 @@ symbols = [{symbols}]
 rest_url = "{rest}"
 ws_public_url = "{wsp}"
 ws_private_url = "{wsq}"
+ws_trade_url = "{wst}"
 {exchange_extra}
 
 [strategy]
@@ -147,6 +148,7 @@ flush_interval_ms = 100
         rest = sim.rest_url(),
         wsp = sim.ws_public_url(),
         wsq = sim.ws_private_url(),
+        wst = sim.ws_trade_url(),
         levels = opts.levels,
         data = dir.join("data").display(),
         shutdown = opts.shutdown,
@@ -322,6 +324,36 @@ pub async fn wait_for_orders(sim: &SimHandle, bot: &mut Bot, symbols: &[&str], n
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Per symbol, the path the recorded shutdown says flattened it ("cancel-batch", …; "none").
+pub fn flattened_by(dir: &Path) -> Vec<(String, String)> {
+    let lines = recorder_lines_in(dir);
+    let cancel = lines
+        .iter()
+        .find(|l| l["kind"] == "shutdown_cancel_orders")
+        .expect("shutdown_cancel_orders recorded");
+    cancel["symbols"]
+        .as_array()
+        .expect("per-symbol outcome recorded")
+        .iter()
+        .map(|s| {
+            (
+                s["symbol"].as_str().unwrap().to_string(),
+                s["path"].as_str().unwrap_or("none").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// How many requests the exchange received on `path` since `since_us`.
+pub async fn requests_on(sim: &SimHandle, path: &str, since_us: u64) -> usize {
+    bybit_sim::testkit::Admin::new(&sim.rest_url())
+        .requests(since_us)
+        .await
+        .iter()
+        .filter(|r| r["path"] == path)
+        .count()
 }
 
 pub async fn set_faults(sim: &SimHandle, faults: Value) {

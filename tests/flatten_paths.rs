@@ -1,0 +1,145 @@
+//! Flat by every path: with the preferred cancel path broken at run time just before the stop,
+//! the shutdown escalates — cancel-all → cancel-batch → single cancels → the trade WebSocket →
+//! the exchange's dead-man switch — and ends flat, naming the path per symbol. Each test asks the
+//! exchange what is left and counts the requests the broken path received (no hot loop).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::*;
+
+const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+const CANCEL_ALL: &str = "/v5/order/cancel-all";
+const CANCEL_BATCH: &str = "/v5/order/cancel-batch";
+const CANCEL: &str = "/v5/order/cancel";
+
+struct Stopped {
+    exit: Exit,
+    dir: std::path::PathBuf,
+    since_us: u64,
+}
+
+/// 24 orders resting, `faults` switched on, SIGTERM; the bot's exit.
+async fn stop_under(name: &str, sim: &bybit_sim::SimHandle, faults: Value, opts: BotOptions) -> Stopped {
+    let mut bot = start_bot(name, sim, opts);
+    wait_for_orders(sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    let since_us = bybit_sim::state::now_us();
+    set_faults(sim, faults).await;
+    let dir = bot.dir.clone();
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(60));
+    Stopped { exit, dir, since_us }
+}
+
+/// Exit 0, nothing left on the exchange, and every symbol flattened by one of `paths` (the
+/// first of them for at least one symbol), as the summary and the recorder say.
+async fn assert_flat_by(sim: &bybit_sim::SimHandle, s: &Stopped, paths: &[&str]) {
+    assert_eq!(s.exit.code, 0, "stdout:\n{}", s.exit.stdout);
+    set_faults(sim, json!({})).await;
+    assert!(
+        bot_orders(sim, &SYMBOLS).await.is_empty(),
+        "the exchange holds none of the bot's orders"
+    );
+    let by = flattened_by(&s.dir);
+    assert_eq!(by.len(), SYMBOLS.len());
+    for (symbol, p) in &by {
+        assert!(paths.contains(&p.as_str()), "{symbol} by {p}; stdout:\n{}", s.exit.stdout);
+        assert!(
+            s.exit.stdout.contains(&format!("orders {symbol} flat by {p} in ")),
+            "the summary names the path: {}",
+            s.exit.stdout
+        );
+    }
+    assert!(by.iter().any(|(_, p)| p == paths[0]), "{by:?}");
+}
+
+/// With the cancel-all broken: by cancel-batch — and, for a symbol whose batch finds the
+/// endpoint's budget spent (10 units/s for 24 orders), by single cancels on their own budget.
+const BATCH_OR_SINGLE: [&str; 2] = ["cancel-batch", "cancel-single"];
+
+#[actix_rt::test]
+async fn a_hanging_cancel_all_is_passed_over_for_cancel_batch() {
+    let sim = start_sim();
+    let s = stop_under("flat-hang", &sim, json!({"hang": [CANCEL_ALL]}), BotOptions::default()).await;
+    assert_flat_by(&sim, &s, &BATCH_OR_SINGLE).await;
+    // One cancel-all per symbol, left to hang; one batch per symbol (8 orders each).
+    assert_eq!(requests_on(&sim, CANCEL_ALL, s.since_us).await, 3);
+    let batches = requests_on(&sim, CANCEL_BATCH, s.since_us).await;
+    let singles = requests_on(&sim, CANCEL, s.since_us).await;
+    assert!((1..=6).contains(&batches), "{batches} cancel-batches");
+    assert!(
+        singles <= 16,
+        "{singles} single cancels: at most the two symbols without batch room"
+    );
+}
+
+#[actix_rt::test]
+async fn a_failing_cancel_all_gives_way_to_cancel_batch_at_once() {
+    let sim = start_sim();
+    let s = stop_under("flat-502", &sim, json!({"error_5xx": [CANCEL_ALL]}), BotOptions::default()).await;
+    assert_flat_by(&sim, &s, &BATCH_OR_SINGLE).await;
+    let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
+    assert!((3..=6).contains(&all), "{all} cancel-alls: a failure rests the path, never a loop");
+}
+
+#[actix_rt::test]
+async fn a_rate_limited_cancel_all_gives_way_to_cancel_batch() {
+    let sim = start_sim();
+    let s = stop_under("flat-10006", &sim, json!({"rate_limit": [CANCEL_ALL]}), BotOptions::default()).await;
+    assert_flat_by(&sim, &s, &BATCH_OR_SINGLE).await;
+    let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
+    assert!((3..=6).contains(&all), "{all} cancel-alls: 10006 rests the path until its reset");
+}
+
+#[actix_rt::test]
+async fn with_cancel_all_and_cancel_batch_broken_single_cancels_flatten() {
+    let sim = start_sim();
+    let faults = json!({"error_5xx": [CANCEL_ALL], "hang": [CANCEL_BATCH]});
+    let s = stop_under("flat-single", &sim, faults, BotOptions::default()).await;
+    assert_flat_by(&sim, &s, &["cancel-single", "ws-trade"]).await;
+    // Each order cancelled once (a cancel is never re-sent while it is on its way).
+    let singles = requests_on(&sim, CANCEL, s.since_us).await;
+    assert!(singles <= 24, "{singles} single cancels for 24 orders");
+}
+
+#[actix_rt::test]
+async fn with_every_rest_cancel_broken_the_trade_socket_flattens() {
+    let sim = start_sim();
+    let faults = json!({"error_5xx": [CANCEL_ALL, CANCEL_BATCH, CANCEL]});
+    let s = stop_under("flat-ws", &sim, faults, BotOptions::default()).await;
+    assert_flat_by(&sim, &s, &["ws-trade"]).await;
+}
+
+#[actix_rt::test]
+async fn with_every_order_path_broken_the_dead_man_switch_flattens_within_its_window() {
+    let sim = start_sim();
+    let faults = json!({"hang": [CANCEL_ALL, CANCEL_BATCH, CANCEL, "/v5/trade"]});
+    let opts = BotOptions {
+        order_manager: "dcp_window_s = 3",
+        shutdown: "order_manager_ms = 20000\ndeadline_ms = 40000",
+        ..Default::default()
+    };
+    let s = stop_under("flat-dcp", &sim, faults, opts).await;
+    assert_flat_by(&sim, &s, &["dead-man-switch"]).await;
+    let cancel = recorder_lines_in(&s.dir)
+        .into_iter()
+        .find(|l| l["kind"] == "shutdown_cancel_orders")
+        .unwrap();
+    let closed_at = cancel["dead_man_after_ms"].as_u64().expect("the private connection was closed");
+    for sym in cancel["symbols"].as_array().unwrap() {
+        let flat_at = sym["time_to_flat_ms"].as_u64().unwrap();
+        // Window 3 s, plus a wide margin for the exchange's check and our reads.
+        assert!(
+            flat_at >= closed_at && flat_at - closed_at <= 3000 + 3000,
+            "flat {flat_at} ms, connections closed at {closed_at} ms"
+        );
+        // Every cancel path was tried before the last resort.
+        for p in ["cancel-all", "cancel-batch", "cancel-single", "ws-trade"] {
+            assert!(sym["requests"][p].as_u64().unwrap_or(0) >= 1, "{p} tried: {sym}");
+        }
+    }
+    let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).stats().await;
+    assert_eq!(stats["accounts"][0]["dcp_fired"], 1, "{stats}");
+}
