@@ -21,8 +21,11 @@ use crate::rest_connector::{Call, RestConnector};
 use crate::status::StatusPatch;
 use crate::stop::{PositionAtExit, PositionsOutcome, StepStatus, Stop, StopAck};
 
-/// How many close rounds at most (each: read, send, settle).
+/// How many close rounds at most (each: send, settle, read).
 const MAX_ROUNDS: usize = 3;
+
+/// Kept for the read that states what is left.
+const READ_RESERVE: Duration = Duration::from_millis(500);
 
 pub struct ExitPositions {
     closer: Closer,
@@ -148,13 +151,18 @@ impl Closer {
     /// Close, re-read, and close what is left, up to MAX_ROUNDS or the deadline; the positions
     /// left (None when the last read failed).
     async fn close(&mut self, open: Vec<PositionAtExit>, symbols: &[String], end: Instant) -> Option<Vec<PositionAtExit>> {
+        // The last read needs time too: closes stop waiting a little before the end.
+        let sends_end = end.checked_sub(READ_RESERVE).unwrap_or(end);
         let mut current = open;
         for round in 1..=MAX_ROUNDS {
-            if current.is_empty() || Instant::now() >= end {
+            if current.is_empty() || Instant::now() >= sends_end {
                 break;
             }
-            let accepted = self.send_closes(&current).await;
-            log::info!("close round {round}: {accepted} of {} close orders accepted", current.len());
+            let left = sends_end.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.send_closes(&current)).await {
+                Ok(accepted) => log::info!("close round {round}: {accepted} of {} close orders accepted", current.len()),
+                Err(_) => log::warn!("close round {round}: no answer before the step's end"),
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
             let left = end.saturating_duration_since(Instant::now());
             current = tokio::time::timeout(left, read_positions(&self.rest, symbols)).await.ok()?.ok()?;

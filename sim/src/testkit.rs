@@ -258,6 +258,16 @@ impl Admin {
         v["dropped"].as_u64().unwrap_or(0)
     }
 
+    /// Jump a market's mid by `bps` (negative: down), filling the resting orders it jumps over.
+    pub async fn shock(&self, symbol: &str, bps: f64) {
+        let r = awc::Client::new()
+            .post(format!("{}/sim/shock", self.base))
+            .send_json(&serde_json::json!({"symbol": symbol, "bps": bps}))
+            .await
+            .expect("sim answers");
+        assert!(r.status().is_success(), "shock refused: {}", r.status());
+    }
+
     /// Replace the faults (`{}` clears them).
     pub async fn set_faults(&self, faults: &Value) {
         let r = awc::Client::new()
