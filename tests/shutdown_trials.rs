@@ -35,10 +35,23 @@ enum Fault {
     RateLimitedAmends,
     CreateErrors5xx,
     RefuseConnections(u64),
+    /// The preferred cancel path is sick: flat by cancel-batch (or singles where its budget is spent).
+    CancelAllHangs,
+    CancelAll5xx,
+    CancelAll10006,
+    /// Cancel-all and cancel-batch broken: flat by single cancels or the trade socket.
+    BatchCancelsBroken,
+    /// Every cancel path broken, reads fine: flat by the exchange's dead-man switch.
+    AllCancelsBroken,
 }
 
 fn pick_fault(rng: &mut impl Rng) -> Fault {
-    match rng.gen_range(0..8) {
+    match rng.gen_range(0..13) {
+        8 => Fault::CancelAllHangs,
+        9 => Fault::CancelAll5xx,
+        10 => Fault::CancelAll10006,
+        11 => Fault::BatchCancelsBroken,
+        12 => Fault::AllCancelsBroken,
         0 => Fault::None,
         1 => Fault::Latency(rng.gen_range(1..80)),
         2 => Fault::SlowCancelAll(rng.gen_range(50..600)),
@@ -74,7 +87,41 @@ async fn apply(sim: &bybit_sim::SimHandle, fault: Fault) {
         Fault::RefuseConnections(ms) => {
             let _ = http.post(format!("{}/sim/refuse?ms={ms}", sim.rest_url())).send().await;
         }
+        Fault::CancelAllHangs => set_faults(sim, json!({"hang": ["/v5/order/cancel-all"]})).await,
+        Fault::CancelAll5xx => set_faults(sim, json!({"error_5xx": ["/v5/order/cancel-all"]})).await,
+        Fault::CancelAll10006 => set_faults(sim, json!({"rate_limit": ["/v5/order/cancel-all"]})).await,
+        Fault::BatchCancelsBroken => {
+            set_faults(
+                sim,
+                json!({"error_5xx": ["/v5/order/cancel-all"], "hang": ["/v5/order/cancel-batch"]}),
+            )
+            .await
+        }
+        Fault::AllCancelsBroken => {
+            set_faults(
+                sim,
+                json!({"hang": ["/v5/order/cancel-all", "/v5/order/cancel-batch", "/v5/order/cancel", "/v5/trade"]}),
+            )
+            .await
+        }
     }
+}
+
+/// A fault's name without its parameter, for the table.
+fn fault_kind(f: Fault) -> String {
+    format!("{f:?}").split('(').next().unwrap_or("").to_string()
+}
+
+/// From the recorded shutdown: the paths that flattened the symbols and the slowest time to flat.
+fn flatten_paths(dir: &std::path::Path) -> Option<(Vec<String>, u64)> {
+    let lines = recorder_lines_in(dir);
+    let cancel = lines.iter().find(|l| l["kind"] == "shutdown_cancel_orders")?;
+    let symbols = cancel["symbols"].as_array()?;
+    let mut paths: Vec<String> = symbols.iter().map(|s| s["path"].as_str().unwrap_or("none").to_string()).collect();
+    paths.sort();
+    paths.dedup();
+    let slowest = symbols.iter().filter_map(|s| s["time_to_flat_ms"].as_u64()).max().unwrap_or(0);
+    Some((paths, slowest))
 }
 
 async fn stop(bot: &mut Bot, route: Route) {
@@ -131,6 +178,8 @@ async fn randomized_shutdown_trials_leave_no_orders() {
     let mut codes = std::collections::BTreeMap::<i32, usize>::new();
     let mut orphans_total = 0;
     let mut within_deadline = 0;
+    // Per fault: trials, how often each path flattened a symbol, times to flat.
+    let mut by_fault = std::collections::BTreeMap::<String, (usize, std::collections::BTreeMap<String, usize>, Vec<u128>)>::new();
     println!("seed {seed}");
     for i in 0..trials {
         let route = [Route::Sigterm, Route::Sigint, Route::Http][rng.gen_range(0..3)];
@@ -143,6 +192,8 @@ async fn randomized_shutdown_trials_leave_no_orders() {
             levels: rng.gen_range(1..=4),
             shutdown,
             exchange: "request_timeout_ms = 800",
+            // A short dead-man window: the last resort must fire well inside the order step.
+            order_manager: "dcp_window_s = 3",
             ..Default::default()
         };
         let mut bot = start_bot(&format!("trial{i}"), &sim, opts);
@@ -152,6 +203,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         tokio::time::sleep(Duration::from_millis(wait_ms - fault_at)).await;
         let sent = Instant::now();
         stop(&mut bot, route).await;
+        let dir = bot.dir.clone();
         let exit = bot.wait_exit(Duration::from_secs(60));
         let took = sent.elapsed();
         // A refused-connections fault may outlast the bot: wait until the exchange listens again.
@@ -192,12 +244,25 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         } else {
             0
         };
+        let flattened = flatten_paths(&dir);
         println!(
-            "trial {i:>3}: {route:?} after {wait_ms:>4} ms, fault {fault:?} at {fault_at} ms → exit {} in {} ms, {left} orders left{}",
+            "trial {i:>3}: {route:?} after {wait_ms:>4} ms, fault {fault:?} at {fault_at} ms → exit {} in {} ms, {left} orders left{}{}",
             exit.code,
             took.as_millis(),
-            if during_startup { " (stopped during startup)" } else { "" }
+            if during_startup { " (stopped during startup)" } else { "" },
+            flattened
+                .as_ref()
+                .map(|(p, ms)| format!(", flat by {} in {ms} ms", p.join("+")))
+                .unwrap_or_default()
         );
+        if let Some((paths, ms)) = flattened {
+            let e = by_fault.entry(fault_kind(fault)).or_default();
+            e.0 += 1;
+            for p in paths {
+                *e.1.entry(p).or_default() += 1;
+            }
+            e.2.push(ms as u128);
+        }
         assert_eq!(left, 0, "trial {i} (seed {seed}) left orders; stdout:\n{}", exit.stdout);
         assert_eq!(
             exit.code,
@@ -224,6 +289,17 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         percentile(&times, 0.99),
         times.last().copied().unwrap_or(0)
     );
+    println!("\n| fault | trials | path that flattened (trials using it) | time to flat p50 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    for (fault, (n, paths, mut ms)) in by_fault {
+        ms.sort_unstable();
+        let paths = paths.iter().map(|(p, k)| format!("{p} {k}")).collect::<Vec<_>>().join(", ");
+        println!(
+            "| {fault} | {n} | {paths} | {} | {} |",
+            percentile(&ms, 0.5),
+            ms.last().copied().unwrap_or(0)
+        );
+    }
     assert_eq!(within_deadline, trials);
 }
 

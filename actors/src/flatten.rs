@@ -280,13 +280,15 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
             // Before the first read, cancel-all needs no list: it goes at once.
             let unknown = listed.is_none() && accepted.is_empty();
             if !targets.is_empty() || unknown {
+                // Failed paths are still retried, but the last resort starts alongside them.
+                if esc.all_failing(now) {
+                    shared.trigger_dead_man(&format!("{symbol}: no cancel path works"));
+                }
                 if let Some((p, room)) = next_with_room(&mut esc, &shared.transports.governor, targets.len(), now) {
                     targets.truncate(room);
                     esc.started(p, requests_for(p, targets.len(), &shared.transports.governor), now);
                     let reporter = Reporter { path: p, tx: tx.clone() };
                     spawn_attempt(&symbol, targets, &shared, job.target.clone(), reporter);
-                } else if esc.all_failing(now) {
-                    shared.trigger_dead_man(&format!("{symbol}: no cancel path works"));
                 }
             }
             if let Some(dm) = &shared.transports.dead_man {
