@@ -224,7 +224,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     });
     if !dry_run {
         let transports = Transports {
-            rest: rest.clone(),
+            rest: rest.clone().recipient(),
             governor: governor.clone(),
             ws_trade: ws_trade.clone(),
             dead_man: None,
@@ -239,7 +239,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         )
         .await?;
     }
-    let dcp = !dry_run && startup::arm_dead_man_switch(&rest, c.order_manager.dcp_window_s, &recorder).await;
+    let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
 
     let view = Arc::new(RwLock::new(StatusView {
         run_id: run_id.clone(),
@@ -267,10 +267,10 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         dry_run,
         &run_id,
         Duration::from_millis(c.exchange.recv_window_ms + 1000),
-        rest.clone(),
+        rest.clone().recipient(),
         governor.clone(),
-        recorder.clone(),
-        web.clone(),
+        recorder.clone().recipient(),
+        web.clone().recipient(),
         metrics.clone(),
     )
     .start();
@@ -314,13 +314,13 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         }),
     });
     let exit_positions = ExitPositions::new(
-        rest.clone(),
+        rest.clone().recipient(),
         c.symbols.clone(),
         tick_sizes,
-        c.shutdown.close_positions,
-        c.shutdown.close_slippage_bps,
+        c.shutdown.close_positions.then_some(c.shutdown.close_slippage_bps),
         LinkIds::new(&c.order_manager.link_prefix, &run_id),
         web.clone().recipient(),
+        dry_run,
     )
     .start();
     Monitor::new(

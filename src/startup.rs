@@ -15,7 +15,7 @@ use mmbot_actors::flatten::{flatten, list_open_orders, FlattenJob, Transports};
 use mmbot_actors::link_id::LinkIds;
 use mmbot_actors::order_manager::{LeftoverPolicy, OrderManagerSettings};
 use mmbot_actors::recorder::{Flush, Record, Recorder};
-use mmbot_actors::rest_connector::{Call, RestConnector};
+use mmbot_actors::rest_connector::{Call, Rest};
 use serde_json::json;
 
 /// Orders carrying our prefix with another run id are leftovers; orders without the prefix are
@@ -123,7 +123,7 @@ pub async fn reconcile_leftovers(
 
 /// Arm disconnect-cancel-all. An optional net: Bybit enables it per account, so a refusal is a
 /// loud warning, not a reason to stop.
-pub async fn arm_dead_man_switch(rest: &Addr<RestConnector>, window_s: u32, recorder: &Addr<Recorder>) -> bool {
+pub async fn arm_dead_man_switch(rest: &Rest, window_s: u32, recorder: &Addr<Recorder>) -> bool {
     if window_s == 0 {
         log::info!("exchange-side dead-man switch (DCP) is off (order_manager.dcp_window_s = 0)");
         return false;

@@ -17,7 +17,7 @@ use bybit_v5::rest::path;
 
 use crate::link_id::LinkIds;
 use crate::rest_client::RestError;
-use crate::rest_connector::{Call, RestConnector};
+use crate::rest_connector::{Call, Rest};
 use crate::status::StatusPatch;
 use crate::stop::{PositionAtExit, PositionsOutcome, StepStatus, Stop, StopAck};
 
@@ -31,6 +31,8 @@ pub struct ExitPositions {
     closer: Closer,
     symbols: Vec<String>,
     close: bool,
+    /// Dry-run: the account is never touched, not even read.
+    dry_run: bool,
     /// `/status` hears the positions as soon as they are read, before any close.
     status: Recipient<StatusPatch>,
 }
@@ -38,7 +40,7 @@ pub struct ExitPositions {
 /// What closing needs; cloned into the step's future.
 #[derive(Clone)]
 struct Closer {
-    rest: Addr<RestConnector>,
+    rest: Rest,
     tick_sizes: HashMap<String, Decimal>,
     slippage_bps: Decimal,
     /// The bot's prefix and run id; close orders end in `x` so they never equal a quote's id.
@@ -47,15 +49,19 @@ struct Closer {
 
 impl ExitPositions {
     pub fn new(
-        rest: Addr<RestConnector>,
+        rest: Rest,
         symbols: Vec<String>,
         tick_sizes: HashMap<String, Decimal>,
-        close: bool,
-        slippage_bps: Decimal,
+        // Close the positions within this slippage cap (bps from the mark); None: report only.
+        close_within_bps: Option<Decimal>,
         ids: LinkIds,
         status: Recipient<StatusPatch>,
+        dry_run: bool,
     ) -> Self {
+        let close = close_within_bps.is_some();
+        let slippage_bps = close_within_bps.unwrap_or_default();
         Self {
+            dry_run,
             status,
             closer: Closer {
                 rest,
@@ -74,7 +80,7 @@ impl Actor for ExitPositions {
 }
 
 /// The open positions of these symbols, signed, with their notional at the mark price.
-async fn read_positions(rest: &Addr<RestConnector>, symbols: &[String]) -> Result<Vec<PositionAtExit>, RestError> {
+async fn read_positions(rest: &Rest, symbols: &[String]) -> Result<Vec<PositionAtExit>, RestError> {
     let a = rest
         .send(Call::get(path::POSITION_LIST, "category=linear&settleCoin=USDT&limit=200"))
         .await
@@ -199,6 +205,12 @@ impl Handler<Stop> for ExitPositions {
     type Result = ResponseActFuture<Self, StopAck>;
 
     fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
+        if self.dry_run {
+            return Box::pin(fut::ready(()).into_actor(self).map(|(), _, ctx| {
+                ctx.stop();
+                StopAck::ok("dry-run: no order was ever sent, so no position")
+            }));
+        }
         let end = stop.deadline.checked_sub(Duration::from_millis(100)).unwrap_or(stop.deadline);
         let mut closer = self.closer.clone();
         let symbols = self.symbols.clone();

@@ -21,7 +21,7 @@ use bybit_v5::RetCode;
 use crate::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
 use crate::rate_governor::{Governor, Priority};
 use crate::rest_client::RestError;
-use crate::rest_connector::{Call, RestConnector};
+use crate::rest_connector::{Call, Rest};
 use crate::ws_connector::ClosePrivateStream;
 use crate::ws_trade_client::{WsTradeClient, WsTradeError, WsTradeSettings};
 
@@ -39,11 +39,11 @@ const SETTLE_POLL: Duration = Duration::from_millis(5);
 const WATCH_POLL: Duration = Duration::from_millis(200);
 
 /// Every open order of a symbol, following the cursor.
-pub async fn list_open_orders(rest: &Addr<RestConnector>, symbol: &str) -> Result<Vec<OrderInfo>, RestError> {
+pub async fn list_open_orders(rest: &Rest, symbol: &str) -> Result<Vec<OrderInfo>, RestError> {
     list_open_orders_with(rest, symbol, false).await
 }
 
-async fn list_open_orders_with(rest: &Addr<RestConnector>, symbol: &str, once: bool) -> Result<Vec<OrderInfo>, RestError> {
+async fn list_open_orders_with(rest: &Rest, symbol: &str, once: bool) -> Result<Vec<OrderInfo>, RestError> {
     let mut out = Vec::new();
     let mut cursor = String::new();
     for _ in 0..100 {
@@ -82,7 +82,7 @@ pub struct DeadMan {
 /// The ways to the exchange.
 #[derive(Clone)]
 pub struct Transports {
-    pub rest: Addr<RestConnector>,
+    pub rest: Rest,
     pub governor: Governor,
     /// The trade WebSocket, when the exchange has one configured.
     pub ws_trade: Option<WsTradeSettings>,

@@ -28,13 +28,12 @@ use crate::order_diff::{diff, Action};
 use crate::orders::{Change, OrderTable, Phase, TrackedOrder};
 use crate::quoting::Quote;
 use crate::rate_governor::{Governor, Priority};
-use crate::recorder::{Record, Recorder};
+use crate::recorder::Record;
 use crate::requote_plan::{select, Held, Room, Wanted};
 use crate::rest_client::{count_rejection, Answer, RestError};
-use crate::rest_connector::{Call, RestConnector};
+use crate::rest_connector::{Call, Rest};
 use crate::status::StatusPatch;
 use crate::stop::{OrdersOutcome, StepStatus, Stop, StopAck};
-use crate::web_server::WebServer;
 use crate::ws_trade_client::WsTradeSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,11 +151,12 @@ pub struct OrderManager {
     ticks: HashMap<String, Option<Instant>>,
     desired: HashMap<String, Vec<Quote>>,
     positions: BTreeMap<String, Decimal>,
-    rest: Addr<RestConnector>,
+    rest: Rest,
     /// The account's request budget, shared with every sender.
     governor: Governor,
-    recorder: Addr<Recorder>,
-    web: Addr<WebServer>,
+    recorder: Recipient<Record>,
+    /// `/status`.
+    web: Recipient<StatusPatch>,
     metrics: Arc<Metrics>,
     /// The trade WebSocket, a second way to cancel.
     ws_trade: Option<WsTradeSettings>,
@@ -185,10 +185,10 @@ impl OrderManager {
         dry_run: bool,
         run_id: &str,
         create_window: Duration,
-        rest: Addr<RestConnector>,
+        rest: Rest,
         governor: Governor,
-        recorder: Addr<Recorder>,
-        web: Addr<WebServer>,
+        recorder: Recipient<Record>,
+        web: Recipient<StatusPatch>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let ids = LinkIds::new(&settings.link_prefix, run_id);

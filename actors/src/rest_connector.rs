@@ -79,6 +79,10 @@ impl Call {
 
 const MAX_ATTEMPTS: u32 = 3;
 
+/// The way to the exchange's REST API for everyone else: a recipient of `Call`, so that callers
+/// depend on the message, not on this actor.
+pub type Rest = Recipient<Call>;
+
 /// Reads and cancels may be repeated safely; creates and amends never are (a repeated create
 /// can double an order: its fate is learned from the exchange instead).
 fn is_retryable(call: &Call) -> bool {
