@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -32,6 +33,9 @@ pub const CANCEL_SETTLE: Duration = Duration::from_secs(1);
 /// The dead-man switch is started at the latest this long before its window would end past
 /// the deadline, so that its effect can still be seen by a read.
 pub const DEAD_MAN_MARGIN: Duration = Duration::from_secs(3);
+
+/// Single cancels of one symbol on their way at once.
+const SINGLES_AT_ONCE: usize = 2;
 
 /// Re-read while accepted cancels settle (asynchronous cancel-all: a few milliseconds).
 const SETTLE_POLL: Duration = Duration::from_millis(5);
@@ -577,7 +581,10 @@ async fn cancel_singles(t: &Transports, symbol: &str, links: &[String], r: &Repo
             Err(_) => AttemptEnd::Failed,
         }
     });
-    fold_ends(&join_all(each).await)
+    // A few at a time: the budget paces them anyway (10/s by default), and each concurrent
+    // request would hold a connection of its own.
+    let ends: Vec<AttemptEnd> = futures_util::stream::iter(each).buffer_unordered(SINGLES_AT_ONCE).collect().await;
+    fold_ends(&ends)
 }
 
 async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
