@@ -114,6 +114,13 @@ fn fault_kind(f: Fault) -> String {
 
 /// From the recorded shutdown: the paths that flattened the symbols and the slowest time to flat.
 fn flatten_paths(dir: &std::path::Path) -> Option<(Vec<String>, u64)> {
+    // A stop during startup may come before the recorder file exists.
+    let has_file = std::fs::read_dir(dir.join("data"))
+        .ok()?
+        .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("events-")));
+    if !has_file {
+        return None;
+    }
     let lines = recorder_lines_in(dir);
     let cancel = lines.iter().find(|l| l["kind"] == "shutdown_cancel_orders")?;
     let symbols = cancel["symbols"].as_array()?;

@@ -179,12 +179,7 @@ impl Closer {
 
 /// The step's status and line.
 fn verdict(o: &PositionsOutcome) -> (StepStatus, String) {
-    let list = |v: &[PositionAtExit]| {
-        v.iter()
-            .map(|p| format!("{} {} (notional {})", p.symbol, p.size, p.notional.round_dp(2)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = PositionAtExit::describe;
     match (&o.left, o.close_requested) {
         (None, true) => (
             StepStatus::Failed,

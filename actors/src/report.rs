@@ -107,12 +107,7 @@ impl ShutdownReport {
 
 /// "positions at exit: SOLUSDT 0.6 (notional 93.41)" — or none, or unknown.
 fn positions_line(p: &PositionsOutcome) -> String {
-    let list = |v: &[crate::stop::PositionAtExit]| {
-        v.iter()
-            .map(|x| format!("{} {} (notional {})", x.symbol, x.size, x.notional.round_dp(2)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = crate::stop::PositionAtExit::describe;
     let mut s = String::new();
     if p.close_requested && !p.before_close.is_empty() {
         s.push_str(&format!("  positions before closing: {}\n", list(&p.before_close)));

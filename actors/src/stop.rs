@@ -54,6 +54,16 @@ pub struct PositionAtExit {
     pub notional: rust_decimal::Decimal,
 }
 
+impl PositionAtExit {
+    /// "SOLUSDT 0.6 (notional 59.73), BTCUSDT -0.01 (notional 601.2)".
+    pub fn describe(list: &[PositionAtExit]) -> String {
+        list.iter()
+            .map(|p| format!("{} {} (notional {})", p.symbol, p.size, p.notional.round_dp(2)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// What the positions step found and did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PositionsOutcome {
