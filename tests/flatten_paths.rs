@@ -143,3 +143,40 @@ async fn with_every_order_path_broken_the_dead_man_switch_flattens_within_its_wi
     let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).stats().await;
     assert_eq!(stats["accounts"][0]["dcp_fired"], 1, "{stats}");
 }
+
+#[actix_rt::test]
+async fn startup_leftovers_go_by_the_same_escalation() {
+    let sim = start_sim();
+    let opts = || BotOptions {
+        order_manager: "dcp_window_s = 0",
+        ..Default::default()
+    };
+    let mut first = start_bot("flat-startup-1", &sim, opts());
+    wait_for_orders(&sim, &mut first, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    first.signal(libc::SIGKILL);
+    let _ = first.wait_exit(Duration::from_secs(5));
+    let leftovers = bot_orders(&sim, &SYMBOLS).await.len();
+    assert!(leftovers >= 20, "{leftovers} leftovers of the killed run");
+    // The batch endpoint is down: the new run cancels the leftovers one by one (or on the trade
+    // socket), then quotes.
+    set_faults(&sim, json!({"error_5xx": [CANCEL_BATCH]})).await;
+    let since_us = bybit_sim::state::now_us();
+    let mut second = start_bot("flat-startup-2", &sim, opts());
+    wait_for_orders(&sim, &mut second, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    set_faults(&sim, json!({})).await;
+    // No cancel-all at startup: it would take other people's orders too.
+    assert_eq!(requests_on(&sim, CANCEL_ALL, since_us).await, 0);
+    let dir = second.dir.clone();
+    second.signal(libc::SIGTERM);
+    assert_eq!(second.wait_exit(Duration::from_secs(40)).code, 0);
+    let rec = recorder_lines_in(&dir)
+        .into_iter()
+        .find(|l| l["kind"] == "startup_reconciliation")
+        .expect("reconciliation recorded");
+    assert_eq!(rec["cancelled"].as_u64().unwrap() as usize, leftovers, "{rec}");
+    for s in rec["symbols"].as_array().unwrap() {
+        let path = s["path"].as_str().unwrap_or("none");
+        assert!(["cancel-single", "ws-trade"].contains(&path), "{s}");
+        assert_eq!(s["flat"], true, "{s}");
+    }
+}
