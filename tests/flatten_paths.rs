@@ -155,14 +155,29 @@ async fn startup_leftovers_go_by_the_same_escalation() {
     wait_for_orders(&sim, &mut first, &SYMBOLS, 24, Duration::from_secs(30)).await;
     first.signal(libc::SIGKILL);
     let _ = first.wait_exit(Duration::from_secs(5));
-    let leftovers = bot_orders(&sim, &SYMBOLS).await.len();
+    let old: Vec<String> = bot_orders(&sim, &SYMBOLS)
+        .await
+        .iter()
+        .map(|o| o["orderLinkId"].as_str().unwrap().to_string())
+        .collect();
+    let leftovers = old.len();
     assert!(leftovers >= 20, "{leftovers} leftovers of the killed run");
     // The batch endpoint is down: the new run cancels the leftovers one by one (or on the trade
     // socket), then quotes.
     set_faults(&sim, json!({"error_5xx": [CANCEL_BATCH]})).await;
     let since_us = bybit_sim::state::now_us();
     let mut second = start_bot("flat-startup-2", &sim, opts());
-    wait_for_orders(&sim, &mut second, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    let started = std::time::Instant::now();
+    loop {
+        let now = bot_orders(&sim, &SYMBOLS).await;
+        let fresh = now.iter().filter(|o| !old.iter().any(|l| o["orderLinkId"] == l.as_str())).count();
+        if fresh >= 24 {
+            assert_eq!(fresh, now.len(), "no leftover next to the new quotes");
+            break;
+        }
+        assert!(second.is_running() && started.elapsed() < Duration::from_secs(30), "the new run quotes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     set_faults(&sim, json!({})).await;
     // No cancel-all at startup: it would take other people's orders too.
     assert_eq!(requests_on(&sim, CANCEL_ALL, since_us).await, 0);
