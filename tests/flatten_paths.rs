@@ -56,14 +56,15 @@ async fn assert_flat_by(sim: &bybit_sim::SimHandle, s: &Stopped, paths: &[&str])
 }
 
 /// With the cancel-all broken: by cancel-batch — and, for a symbol whose batch finds the
-/// endpoint's budget spent (10 units/s for 24 orders), by single cancels on their own budget.
-const BATCH_OR_SINGLE: [&str; 2] = ["cancel-batch", "cancel-single"];
+/// endpoint's budget spent (10 units/s for 24 orders), by the next path with room: single
+/// cancels on their own budget, or the trade socket once the batch budget has room again.
+const BATCH_OR_LATER: [&str; 3] = ["cancel-batch", "cancel-single", "ws-trade"];
 
 #[actix_rt::test]
 async fn a_hanging_cancel_all_is_passed_over_for_cancel_batch() {
     let sim = start_sim();
     let s = stop_under("flat-hang", &sim, json!({"hang": [CANCEL_ALL]}), BotOptions::default()).await;
-    assert_flat_by(&sim, &s, &BATCH_OR_SINGLE).await;
+    assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
     // One cancel-all per symbol, left to hang; one batch per symbol (8 orders each).
     assert_eq!(requests_on(&sim, CANCEL_ALL, s.since_us).await, 3);
     let batches = requests_on(&sim, CANCEL_BATCH, s.since_us).await;
@@ -79,7 +80,7 @@ async fn a_hanging_cancel_all_is_passed_over_for_cancel_batch() {
 async fn a_failing_cancel_all_gives_way_to_cancel_batch_at_once() {
     let sim = start_sim();
     let s = stop_under("flat-502", &sim, json!({"error_5xx": [CANCEL_ALL]}), BotOptions::default()).await;
-    assert_flat_by(&sim, &s, &BATCH_OR_SINGLE).await;
+    assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
     let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
     assert!((3..=6).contains(&all), "{all} cancel-alls: a failure rests the path, never a loop");
 }
@@ -88,7 +89,7 @@ async fn a_failing_cancel_all_gives_way_to_cancel_batch_at_once() {
 async fn a_rate_limited_cancel_all_gives_way_to_cancel_batch() {
     let sim = start_sim();
     let s = stop_under("flat-10006", &sim, json!({"rate_limit": [CANCEL_ALL]}), BotOptions::default()).await;
-    assert_flat_by(&sim, &s, &BATCH_OR_SINGLE).await;
+    assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
     let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
     assert!((3..=6).contains(&all), "{all} cancel-alls: 10006 rests the path until its reset");
 }
@@ -175,7 +176,10 @@ async fn startup_leftovers_go_by_the_same_escalation() {
             assert_eq!(fresh, now.len(), "no leftover next to the new quotes");
             break;
         }
-        assert!(second.is_running() && started.elapsed() < Duration::from_secs(30), "the new run quotes");
+        assert!(
+            second.is_running() && started.elapsed() < Duration::from_secs(30),
+            "the new run quotes"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     set_faults(&sim, json!({})).await;
