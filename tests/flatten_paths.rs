@@ -65,8 +65,10 @@ async fn a_hanging_cancel_all_is_passed_over_for_cancel_batch() {
     let sim = start_sim();
     let s = stop_under("flat-hang", &sim, json!({"hang": [CANCEL_ALL]}), BotOptions::default()).await;
     assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
-    // One cancel-all per symbol, left to hang; one batch per symbol (8 orders each).
-    assert_eq!(requests_on(&sim, CANCEL_ALL, s.since_us).await, 3);
+    // One cancel-all per symbol, left to hang (a second only if the first timed out before
+    // the symbol was flat: never a loop).
+    let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
+    assert!((3..=6).contains(&all), "{all} cancel-alls");
     let batches = requests_on(&sim, CANCEL_BATCH, s.since_us).await;
     let singles = requests_on(&sim, CANCEL, s.since_us).await;
     assert!((1..=6).contains(&batches), "{batches} cancel-batches");
