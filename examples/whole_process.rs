@@ -212,7 +212,8 @@ async fn deadline_accuracy() {
         if !wait_open(&sim, 4, Duration::from_secs(30)).await {
             continue;
         }
-        set_faults(&sim, json!({"hang": ["/v5/order/cancel-all"]})).await;
+        // Every path hangs (a hung cancel-all alone is now escaped by the next cancel path).
+        set_faults(&sim, json!({"hang": ["*", "/v5/trade"]})).await;
         let start = Instant::now();
         sigterm(&bot);
         if let Some((code, exited)) = wait_exit(&mut bot, Duration::from_secs(30)) {
