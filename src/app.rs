@@ -15,6 +15,7 @@ use bybit_v5::rest::{path, Instrument};
 use mmbot_actors::events::Event;
 use mmbot_actors::exit_positions::ExitPositions;
 use mmbot_actors::flatten::{DeadMan, Transports};
+use mmbot_actors::last_shutdown;
 use mmbot_actors::link_id::{new_run_id, LinkIds};
 use mmbot_actors::metrics::Metrics;
 use mmbot_actors::monitor::Monitor;
@@ -25,9 +26,9 @@ use mmbot_actors::recorder::{Record, Recorder};
 use mmbot_actors::rest_client::{RestClient, RestError, RestSettings, Secret};
 use mmbot_actors::rest_connector::RestConnector;
 use mmbot_actors::signal::{Signal, Signals};
-use mmbot_actors::status::{StatusPatch, StatusView};
+use mmbot_actors::status::{InstrumentView, LimitsView, StatusPatch, StatusView};
 use mmbot_actors::strategy::Strategy;
-use mmbot_actors::supervisor::{Step, Supervisor};
+use mmbot_actors::supervisor::{Outlets, Step, Supervisor};
 use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
 use mmbot_actors::ws_trade_client::WsTradeSettings;
@@ -162,6 +163,33 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
 
 type SignalSlot = Box<dyn FnOnce(Signals)>;
 
+/// The stop sequence's steps, in order (their series exist in /metrics from the start).
+const STEP_NAMES: &[&str] = &[
+    "order_manager",
+    "positions",
+    "strategy",
+    "ws_connector",
+    "rest_connector",
+    "web_server",
+    "recorder",
+];
+
+/// The endpoints whose latency the dashboards chart.
+const OBSERVED_ENDPOINTS: &[&str] = &[
+    path::ORDER_CREATE_BATCH,
+    path::ORDER_AMEND_BATCH,
+    path::ORDER_CANCEL_BATCH,
+    path::ORDER_CANCEL_ALL,
+    path::ORDER_REALTIME,
+    path::POSITION_LIST,
+];
+
+fn unix_now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let account =
         (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
@@ -169,6 +197,19 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
     let metrics = Arc::new(Metrics::default());
+    metrics.init_series(&c.symbols, OBSERVED_ENDPOINTS, &["public", "private"], STEP_NAMES);
+    metrics.set_process_constants(unix_now_seconds(), mmbot_actors::resources::max_fds());
+    let previous_shutdown = last_shutdown::load(&c.recorder.dir);
+    if let Some(p) = &previous_shutdown {
+        p.export(&metrics);
+        log::info!(
+            "previous run: shutdown {} ({}) took {} ms, exit code {}",
+            p.shutdown_id,
+            p.reason,
+            p.total_ms,
+            p.exit_code
+        );
+    }
     let governor = Governor::new(c.exchange.rate_limits.clone());
     if exchange.sim.is_none() {
         for p in crate::learned_limits::problems(&c) {
@@ -193,9 +234,11 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     log::info!("exchange clock offset {offset} ms");
     let filters = load_filters(&client, &c.symbols).await?;
     let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
+    let mut starting_equity = None;
     if !dry_run {
         match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
-            Ok(_) => {}
+            // The header's equity starts here; the session's PnL moves it.
+            Ok(a) => starting_equity = a.result["list"][0]["totalEquity"].as_str().and_then(|e| e.parse::<Decimal>().ok()),
             Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => {
                 bail!("credentials rejected by the exchange: {msg} ({})", code.code())
             }
@@ -203,6 +246,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         }
     }
     let run_id = new_run_id();
+    crate::logging::set_run_id(&run_id);
     let recorder = Recorder::open(c.recorder.clone(), &run_id, metrics.clone())
         .with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?;
     let recorder_file = recorder.path().display().to_string();
@@ -246,6 +290,23 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         mode: c.mode.as_str().into(),
         symbols: c.symbols.clone(),
         recorder_file: recorder_file.clone(),
+        previous_shutdown,
+        started_ms: (unix_now_seconds() * 1000.0) as u64,
+        instruments: filters
+            .iter()
+            .map(|(s, f)| {
+                let v = InstrumentView {
+                    tick_size: f.tick_size,
+                    qty_step: f.qty_step,
+                };
+                (s.clone(), v)
+            })
+            .collect(),
+        limits: LimitsView {
+            max_drawdown: c.risk.max_drawdown,
+            max_position_notional: c.risk.max_position_notional,
+        },
+        starting_equity,
         ..Default::default()
     }));
     let supervisor_ctx = Context::<Supervisor>::new();
@@ -378,8 +439,18 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             timeout: ms(sd.recorder_ms),
         },
     ];
-    supervisor_ctx
-        .run(Supervisor::new(steps, ms(sd.deadline_ms), recorder, web.clone(), metrics).with_believed_open(order_manager.recipient()));
+    debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), STEP_NAMES);
+    let outlets = Outlets {
+        recorder: recorder.clone().recipient(),
+        flush: recorder.recipient(),
+        web: web.clone().recipient(),
+        metrics,
+    };
+    supervisor_ctx.run(
+        Supervisor::new(steps, ms(sd.deadline_ms), outlets)
+            .with_believed_open(order_manager.recipient())
+            .with_report(Some(c.recorder.dir.clone()), crate::logging::json_logs()),
+    );
     let signal_slot: SignalSlot = Box::new(move |signals| {
         Signal::new(supervisor, signals).start();
     });

@@ -7,6 +7,7 @@ mod config;
 mod health;
 mod instance_lock;
 mod learned_limits;
+mod logging;
 mod startup;
 
 use std::process::ExitCode;
@@ -16,29 +17,8 @@ use clap::Parser;
 use cli::{Cli, Command, RunArgs};
 use mmbot_actors::report::exit_code;
 
-/// Human-readable logs by default; one JSON object per line with `MMBOT_LOG_FORMAT=json`, for
-/// container log collectors.
 /// Set when SIGINT/SIGTERM arrived before the Signal actor took over.
 pub static EARLY_STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
-
-fn init_logging() {
-    let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    if std::env::var("MMBOT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        builder.format(|buf, record| {
-            use std::io::Write;
-            let line = serde_json::json!({
-                "ts": buf.timestamp_millis().to_string(),
-                "level": record.level().as_str(),
-                "target": record.target(),
-                "message": record.args().to_string(),
-            });
-            writeln!(buf, "{line}")
-        });
-    } else {
-        builder.format_timestamp_millis();
-    }
-    builder.init();
-}
 
 fn check_config(args: &RunArgs) -> i32 {
     match config::load(&args.config, &args.overrides()) {
@@ -71,7 +51,7 @@ fn run(args: &RunArgs) -> i32 {
     let config = match config::load(&args.config, &args.overrides()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("mmbot: could not start: {e}");
+            logging::fatal(&format!("could not start: {e}"));
             return exit_code::COULD_NOT_START;
         }
     };
@@ -79,8 +59,7 @@ fn run(args: &RunArgs) -> i32 {
     let running = match system.block_on(app::start(config)) {
         Ok(r) => r,
         Err(e) => {
-            log::error!("could not start: {e:#}");
-            eprintln!("mmbot: could not start: {e:#}");
+            logging::fatal(&format!("could not start: {e:#}"));
             return exit_code::COULD_NOT_START;
         }
     };
@@ -110,7 +89,7 @@ fn main() -> ExitCode {
     }
     EARLY_STOP.set(early_stop).ok();
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     let code = match cli.command {
         None => run(&cli.run),
         Some(Command::Run(args)) => run(&args),

@@ -1,12 +1,15 @@
 //! Prometheus metrics. Metrics are atomics shared by every actor that updates them — the one
 //! deliberate exception to "actors share no state", because a message per increment would cost
 //! more than the increment.
+//!
+//! Every series a dashboard queries exists from the first scrape ([`Metrics::init_series`]);
+//! the process's own readings carry the standard `process_*` names; buckets are round numbers.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
@@ -42,7 +45,15 @@ pub struct Metrics {
     pub rss_bytes: Gauge,
     pub open_fds: Gauge,
     pub threads: Gauge,
-    pub cpu_seconds: Gauge<f64, AtomicU64>,
+    pub max_fds: Gauge,
+    pub start_time_seconds: Gauge<f64, AtomicU64>,
+    pub cpu_seconds: Counter<f64, AtomicU64>,
+    /// The previous run's shutdown, read from the data directory at startup: a shutdown lasts
+    /// milliseconds, far shorter than a scrape interval, so this is how a dashboard sees one.
+    pub last_shutdown_seconds: Gauge<f64, AtomicU64>,
+    pub last_shutdown_exit_code: Gauge,
+    pub last_shutdown_step_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
+    pub last_shutdown_cancelled_orders: Gauge,
     pub mailbox_lag: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_write_errors: Counter,
     pub rate_budget_limit: Family<Labels, Gauge>,
@@ -51,13 +62,34 @@ pub struct Metrics {
     pub exchange_rejections: Family<Labels, Counter>,
 }
 
+/// Round bucket bounds: 1, 2, 3, 5 and 7 times each power of ten from `10^from` to `10^to`
+/// (ratio ≈ 1.5 between neighbours). Parsed from text so that they print as written
+/// (`0.000003`, not `0.0000030000000000000004`).
+pub fn round_buckets(from: i32, to: i32) -> Vec<f64> {
+    let mut out = Vec::new();
+    for e in from..to {
+        for m in [1, 2, 3, 5, 7] {
+            out.push(format!("{m}e{e}").parse().expect("a decimal literal"));
+        }
+    }
+    out.push(format!("1e{to}").parse().expect("a decimal literal"));
+    out
+}
+
+/// Network round trips and book lag: 0.5 ms to 10 s.
 fn latency_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+    Histogram::new(round_buckets(-4, 1).into_iter().skip(3))
+}
+
+/// In-process paths: 1 µs to 1 s.
+fn compute_histogram() -> Histogram {
+    Histogram::new(round_buckets(-6, 0).into_iter())
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("mmbot");
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix("mmbot");
         let m = Self {
             orders_placed: Family::default(),
             orders_amended: Family::default(),
@@ -73,9 +105,9 @@ impl Default for Metrics {
             ws_reconnects: Family::default(),
             ws_malformed_frames: Counter::default(),
             book_gaps: Counter::default(),
-            book_update_lag: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
-            tick_to_quote: Histogram::new(exponential_buckets(0.000_001, 1.5, 36)),
-            tick_to_request: Histogram::new(exponential_buckets(0.000_001, 1.5, 36)),
+            book_update_lag: latency_histogram(),
+            tick_to_quote: compute_histogram(),
+            tick_to_request: compute_histogram(),
             shutdown_cancel_orders: Counter::default(),
             shutdown_step_seconds: Family::default(),
             recorder_events: Counter::default(),
@@ -83,7 +115,13 @@ impl Default for Metrics {
             rss_bytes: Gauge::default(),
             open_fds: Gauge::default(),
             threads: Gauge::default(),
-            cpu_seconds: Gauge::default(),
+            max_fds: Gauge::default(),
+            start_time_seconds: Gauge::default(),
+            cpu_seconds: Counter::default(),
+            last_shutdown_seconds: Gauge::default(),
+            last_shutdown_exit_code: Gauge::default(),
+            last_shutdown_step_seconds: Family::default(),
+            last_shutdown_cancelled_orders: Gauge::default(),
             mailbox_lag: Family::default(),
             recorder_write_errors: Counter::default(),
             rate_budget_limit: Family::default(),
@@ -141,10 +179,27 @@ impl Default for Metrics {
             m.recorder_write_errors.clone(),
         );
         registry.register("recorder_bytes", "Bytes written by the recorder", m.recorder_bytes.clone());
-        registry.register("process_resident_memory_bytes", "Resident set size", m.rss_bytes.clone());
-        registry.register("process_open_fds", "Open file descriptors", m.open_fds.clone());
-        registry.register("process_threads", "Threads", m.threads.clone());
-        registry.register("process_cpu_seconds", "CPU time used (user + system)", m.cpu_seconds.clone());
+        registry.register("process_threads", "Threads of the process", m.threads.clone());
+        registry.register(
+            "last_shutdown_seconds",
+            "Duration of the previous run's shutdown (from the data directory)",
+            m.last_shutdown_seconds.clone(),
+        );
+        registry.register(
+            "last_shutdown_exit_code",
+            "Exit code of the previous run (-1: no report)",
+            m.last_shutdown_exit_code.clone(),
+        );
+        registry.register(
+            "last_shutdown_step_seconds",
+            "Duration of each step of the previous run's shutdown",
+            m.last_shutdown_step_seconds.clone(),
+        );
+        registry.register(
+            "last_shutdown_cancelled_orders",
+            "Orders the previous run's shutdown cancelled",
+            m.last_shutdown_cancelled_orders.clone(),
+        );
         registry.register(
             "mailbox_lag_seconds",
             "Time for each actor to answer a ping (its mailbox backlog)",
@@ -175,12 +230,79 @@ impl Default for Metrics {
             "Requests and batch items the exchange refused, by endpoint and retCode (403: IP ban)",
             m.exchange_rejections.clone(),
         );
-        Self { registry, ..m }
+        // The standard process metrics, under the names stock dashboards query.
+        root.register("process_resident_memory_bytes", "Resident memory size in bytes", m.rss_bytes.clone());
+        root.register("process_open_fds", "Number of open file descriptors", m.open_fds.clone());
+        root.register("process_max_fds", "Maximum number of open file descriptors", m.max_fds.clone());
+        root.register(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds",
+            m.cpu_seconds.clone(),
+        );
+        root.register(
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds",
+            m.start_time_seconds.clone(),
+        );
+        m.last_shutdown_exit_code.set(-1);
+        Self { registry: root, ..m }
     }
 }
 
 impl Metrics {
-    /// Prometheus text exposition format.
+    /// Create, at zero, every labelled series a dashboard queries, so that a panel shows 0
+    /// rather than "no data" until the first event.
+    pub fn init_series(&self, symbols: &[String], endpoints: &[&str], streams: &[&str], steps: &[&str]) {
+        for symbol in symbols {
+            let l = labels(&[("symbol", symbol)]);
+            for family in [
+                &self.orders_placed,
+                &self.orders_amended,
+                &self.orders_cancelled,
+                &self.orders_rejected,
+                &self.fills,
+            ] {
+                let _ = family.get_or_create(&l);
+            }
+            let _ = self.position.get_or_create(&l);
+            let _ = self.pnl.get_or_create(&l);
+        }
+        for endpoint in endpoints {
+            let _ = self.rest_latency.get_or_create(&labels(&[("endpoint", endpoint)]));
+        }
+        for stream in streams {
+            let _ = self.ws_reconnects.get_or_create(&labels(&[("stream", stream)]));
+        }
+        for step in steps {
+            let _ = self.shutdown_step_seconds.get_or_create(&labels(&[("step", step)]));
+        }
+    }
+
+    /// The process-wide readings that do not change: start time and the descriptor limit.
+    pub fn set_process_constants(&self, start_unix_seconds: f64, max_fds: Option<u64>) {
+        self.start_time_seconds.set(start_unix_seconds);
+        self.max_fds.set(max_fds.unwrap_or(0) as i64);
+    }
+
+    /// CPU time is read as a total from /proc; the counter advances to it.
+    pub fn set_cpu_seconds(&self, total: f64) {
+        let delta = total - self.cpu_seconds.get();
+        if delta > 0.0 {
+            self.cpu_seconds.inc_by(delta);
+        }
+    }
+
+    /// Text for a scrape whose `Accept` header is `accept`, with its content type.
+    pub fn render_for(&self, accept: Option<&str>) -> (&'static str, String) {
+        let om = self.render();
+        if crate::metrics_text::wants_openmetrics(accept) {
+            (crate::metrics_text::OPENMETRICS_CONTENT_TYPE, om)
+        } else {
+            (crate::metrics_text::TEXT_CONTENT_TYPE, crate::metrics_text::to_prometheus_text(&om))
+        }
+    }
+
+    /// OpenMetrics exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
@@ -202,5 +324,41 @@ mod tests {
         assert!(text.contains("mmbot_orders_placed_total{symbol=\"BTCUSDT\"} 1"), "{text}");
         assert!(text.contains("mmbot_shutdown_cancel_orders_total 24"));
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn buckets_are_round_numbers() {
+        let b = round_buckets(-6, 0);
+        assert_eq!(b[..6], [0.000001, 0.000002, 0.000003, 0.000005, 0.000007, 0.00001]);
+        assert_eq!(*b.last().unwrap(), 1.0);
+        let text = Metrics::default().render();
+        let bounds: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("le=\"").map(|(_, r)| r.split('"').next().unwrap()))
+            .collect();
+        assert!(!bounds.is_empty());
+        // No float noise: each bound has at most one significant digit.
+        for le in bounds {
+            let digits: String = le.chars().filter(|c| c.is_ascii_digit()).collect();
+            assert!(digits.trim_matches('0').len() <= 1 || le == "+Inf", "{le}");
+        }
+    }
+
+    #[test]
+    fn dashboard_series_exist_before_any_event() {
+        let m = Metrics::default();
+        m.init_series(&["BTCUSDT".into()], &["/v5/order/create"], &["public"], &["recorder"]);
+        let (_, text) = m.render_for(Some("*/*"));
+        for series in [
+            "mmbot_orders_rejected_total{symbol=\"BTCUSDT\"} 0",
+            "mmbot_ws_reconnects_total{stream=\"public\"} 0",
+            "mmbot_rest_latency_seconds_count{endpoint=\"/v5/order/create\"} 0",
+            "mmbot_shutdown_step_seconds{step=\"recorder\"} 0",
+            "process_cpu_seconds_total 0",
+            "# TYPE process_cpu_seconds_total counter",
+        ] {
+            assert!(text.contains(series), "{series} missing from:\n{text}");
+        }
+        assert!(!text.contains("# EOF"));
     }
 }

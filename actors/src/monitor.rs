@@ -86,7 +86,7 @@ impl Monitor {
             m.rss_bytes.set(u.rss_bytes.unwrap_or(0) as i64);
             m.open_fds.set(u.open_fds.unwrap_or(0) as i64);
             m.threads.set(u.threads.unwrap_or(0) as i64);
-            m.cpu_seconds.set(u.cpu_seconds.unwrap_or(0.0));
+            m.set_cpu_seconds(u.cpu_seconds.unwrap_or(0.0));
             for (name, lag) in &report.mailbox_lag_ms {
                 m.mailbox_lag
                     .get_or_create(&labels(&[("actor", name)]))

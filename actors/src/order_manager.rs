@@ -502,7 +502,7 @@ impl OrderManager {
         let answer = match r {
             Ok(a) => a,
             Err(e) => {
-                log::warn!("{action} batch of {} failed: {e}", links.len());
+                log::warn!(action = action, orders = links.len(); "{action} batch of {} failed: {e}", links.len());
                 for l in links {
                     if e.outcome_unknown() {
                         // Never retried blindly: the order's fate is learned from the exchange.
@@ -539,7 +539,7 @@ impl OrderManager {
                 count_rejection(&self.governor, Some(&self.metrics), endpoint, code);
             }
             if rc == RetCode::RateLimited {
-                log::warn!("{action} {link}: refused with 10006 although the rate governor admitted it");
+                log::warn!(action = action, link_id = link, retCode = 10006; "{action} {link}: refused with 10006 although the rate governor admitted it");
             }
             match (kind, rc) {
                 (BatchKind::Create, RetCode::Ok) => {
@@ -585,10 +585,10 @@ impl OrderManager {
     }
 
     fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
-        log::debug!("{action} {link} refused: {code} {msg}");
+        log::debug!(action = action, link_id = link, symbol = symbol, retCode = code; "{action} {link} refused: {code} {msg}");
         self.metrics
             .orders_rejected
-            .get_or_create(&labels(&[("symbol", symbol), ("code", &code.to_string())]))
+            .get_or_create(&labels(&[("symbol", symbol)]))
             .inc();
         self.record(Event::OrderRejected {
             action: action.into(),
@@ -660,7 +660,7 @@ impl OrderManager {
                             }
                         }
                         if !strays.is_empty() {
-                            log::warn!("{symbol}: cancelling {} untracked orders of this run", strays.len());
+                            log::warn!(symbol = symbol.as_str(), orders = strays.len(); "{symbol}: cancelling {} untracked orders of this run", strays.len());
                             act.cancel_strays(symbol, strays);
                         }
                     }
@@ -862,9 +862,42 @@ impl OrderManager {
         }
     }
 
+    /// The shutdown cancels every order: `/status` says so from its first moment, rather than
+    /// "Live" while a cancel-all hangs.
+    fn show_all_cancelling(&mut self) {
+        let links: Vec<String> = self.table.all().map(|o| o.link_id.clone()).collect();
+        for link in links {
+            if let Some(o) = self.table.get_mut(&link).filter(|o| !matches!(o.phase, Phase::Unknown)) {
+                o.phase = Phase::Cancelling;
+            }
+        }
+        self.publish();
+        self.flush_status();
+    }
+
+    /// After the flattening: orders of a symbol verified flat are gone; the others are in doubt.
+    fn show_after_flatten(&mut self, flat: &FlattenOutcome) {
+        let flat_symbols: HashSet<&str> = flat.symbols.iter().filter(|s| s.flat).map(|s| s.symbol.as_str()).collect();
+        let links: Vec<(String, bool)> = self
+            .table
+            .all()
+            .map(|o| (o.link_id.clone(), flat_symbols.contains(o.symbol.as_str())))
+            .collect();
+        for (link, gone) in links {
+            if gone {
+                self.table.remove(&link);
+            } else if let Some(o) = self.table.get_mut(&link) {
+                o.phase = Phase::Unknown;
+            }
+        }
+        self.publish();
+        self.flush_status();
+    }
+
     /// Shutdown step 2 (after the flattening): what became of the orders, on the record and in
     /// the step's answer.
     fn conclude_shutdown(&mut self, flat: FlattenOutcome, started: Instant) -> StopAck {
+        self.show_after_flatten(&flat);
         let drained = self.in_flight.get() == 0;
         if !drained {
             // A create still in flight may land any time until the exchange would refuse it as stale.
@@ -990,6 +1023,7 @@ impl Handler<Stop> for OrderManager {
                 }
             }));
         }
+        self.show_all_cancelling();
         // Answer a little before the supervisor's own timeout, with what we know.
         let end = stop.deadline.checked_sub(Duration::from_millis(100)).unwrap_or(stop.deadline);
         let job = self.shutdown_job(end);

@@ -8,14 +8,26 @@ use serde::Serialize;
 
 use bybit_v5::Side;
 
+/// Money and prices in `/status`: at most 8 decimals, without trailing zeros (divisions leave
+/// 28 digits otherwise).
+fn rounded<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&d.round_dp(8).normalize().to_string())
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SymbolPnl {
     /// Signed position in base units.
+    #[serde(serialize_with = "rounded")]
     pub position: Decimal,
+    #[serde(serialize_with = "rounded")]
     pub avg_price: Decimal,
+    #[serde(serialize_with = "rounded")]
     pub realised: Decimal,
+    #[serde(serialize_with = "rounded")]
     pub fees: Decimal,
+    #[serde(serialize_with = "rounded")]
     pub unrealised: Decimal,
+    #[serde(serialize_with = "rounded")]
     pub volume: Decimal,
 }
 
@@ -59,6 +71,7 @@ impl SymbolPnl {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Pnl {
     pub symbols: BTreeMap<String, SymbolPnl>,
+    #[serde(serialize_with = "rounded")]
     pub peak: Decimal,
 }
 

@@ -22,6 +22,8 @@ pub struct StepReport {
     pub step: String,
     pub status: StepStatus,
     pub elapsed_ms: u64,
+    /// The time the step was given (its own timeout, or what was left of the deadline).
+    pub timeout_ms: u64,
     pub detail: String,
 }
 
@@ -129,6 +131,7 @@ mod tests {
             step: name.into(),
             status,
             elapsed_ms: 1,
+            timeout_ms: 1000,
             detail: String::new(),
         }
     }

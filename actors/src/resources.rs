@@ -24,6 +24,13 @@ fn cpu_seconds(stat: &str) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// The soft limit on open files ("Max open files" in /proc/self/limits).
+pub fn max_fds() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
 pub fn sample() -> Usage {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

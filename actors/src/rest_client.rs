@@ -287,7 +287,7 @@ impl RestClient {
         });
         self.publish_budget(endpoint, left);
         if let Some(c) = change.filter(|c| c.exchange_says < c.configured) {
-            log::warn!(
+            log::warn!(endpoint = endpoint;
                 "{endpoint}: the exchange gives this account {} requests/s, the config says {}: using {}",
                 c.exchange_says,
                 c.configured,
@@ -339,7 +339,7 @@ impl RestClient {
             self.governor.with(|g| g.settle(endpoint, units, admitted_at, Instant::now()));
             if res.status().as_u16() == 403 {
                 let until = self.governor.with(|g| g.ip_banned(Instant::now()));
-                log::error!(
+                log::error!(endpoint = endpoint, status = 403;
                     "HTTP 403 from {endpoint}: the exchange has banned this IP for sending too much; \
                      ALL REST requests stop for {} s (until {:?} from now)",
                     until.saturating_duration_since(Instant::now()).as_secs(),

@@ -9,17 +9,65 @@ use serde::Serialize;
 use crate::orders::TrackedOrder;
 use crate::report::StepReport;
 
+/// The step the shutdown is in: shown as it starts, with its timeout.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunningStep {
+    pub step: String,
+    pub timeout_ms: u64,
+    /// Since the shutdown started.
+    pub started_ms: u64,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ShutdownProgress {
     pub shutdown_id: String,
     pub reason: String,
+    /// Finished steps, in order.
     pub steps: Vec<StepReport>,
+    pub running: Option<RunningStep>,
+    /// Steps still to come.
+    pub upcoming: Vec<String>,
+    pub elapsed_ms: u64,
+    pub deadline_ms: u64,
     pub finished: bool,
+    /// The web server is stopping: this is the last update its clients get, and `exit_code` is
+    /// the verdict if the remaining steps succeed.
+    pub last_from_server: bool,
+    /// The final exit code once finished (or the expected one, with `last_from_server`).
     pub exit_code: Option<i32>,
     /// The orders' outcome once the order step answered: per symbol, the path that flattened it.
     pub orders: Option<crate::stop::OrdersOutcome>,
     /// Positions at exit, once the positions step answered.
     pub positions: Option<crate::stop::PositionsOutcome>,
+}
+
+/// A fill of the bot's, as the dashboard marks it on the chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FillMark {
+    pub symbol: String,
+    pub side: bybit_v5::Side,
+    pub price: Decimal,
+    pub qty: Decimal,
+    /// Unix milliseconds (the exchange's execution time).
+    pub t: u64,
+}
+
+/// Fills kept for the dashboard.
+pub const FILLS_KEPT: usize = 500;
+
+/// What the dashboard needs to round a symbol's numbers: prices to the tick, sizes to the step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InstrumentView {
+    pub tick_size: Decimal,
+    pub qty_step: Decimal,
+}
+
+/// The limits the header measures against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LimitsView {
+    /// Kill-switch drawdown, USDT (0: off).
+    pub max_drawdown: Decimal,
+    pub max_position_notional: Decimal,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,6 +77,14 @@ pub struct StatusView {
     pub symbols: Vec<String>,
     pub ready: bool,
     pub shutting_down: bool,
+    /// Unix milliseconds when this run started.
+    pub started_ms: u64,
+    pub instruments: BTreeMap<String, InstrumentView>,
+    pub limits: LimitsView,
+    /// The account's equity when the run started (None in dry-run: not asked).
+    pub starting_equity: Option<Decimal>,
+    /// The bot's latest fills, oldest first.
+    pub fills: std::collections::VecDeque<FillMark>,
     pub connections: BTreeMap<String, String>,
     pub open_orders: Vec<TrackedOrder>,
     pub positions: BTreeMap<String, Decimal>,
@@ -42,6 +98,8 @@ pub struct StatusView {
     /// the exchange's refusals by code.
     pub budget: crate::rate_governor::BudgetSnapshot,
     pub shutdown: Option<ShutdownProgress>,
+    /// How the previous run's shutdown went (from the data directory).
+    pub previous_shutdown: Option<crate::last_shutdown::PreviousShutdown>,
 }
 
 #[derive(Debug, Clone, Message)]
@@ -67,6 +125,7 @@ pub enum StatusPatch {
         count: usize,
     },
     Shutdown(ShutdownProgress),
+    Fills(Vec<FillMark>),
     Pnl(crate::pnl::Pnl),
     Resources(crate::monitor::ResourceReport),
     Budget(crate::rate_governor::BudgetSnapshot),
@@ -92,6 +151,12 @@ impl StatusView {
                 self.desired_quotes.insert(symbol, count);
             }
             StatusPatch::Pnl(p) => self.pnl = p,
+            StatusPatch::Fills(f) => {
+                self.fills.extend(f);
+                while self.fills.len() > FILLS_KEPT {
+                    self.fills.pop_front();
+                }
+            }
             StatusPatch::Resources(r) => self.resources = Some(r),
             StatusPatch::Budget(b) => self.budget = b,
             StatusPatch::ExitPositions(p) => {

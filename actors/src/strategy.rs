@@ -20,7 +20,7 @@ use crate::order_manager::{DesiredQuotes, OrderManager};
 use crate::pnl::Pnl;
 use crate::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams};
 use crate::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
-use crate::status::StatusPatch;
+use crate::status::{FillMark, StatusPatch};
 use crate::stop::{Stop, StopAck};
 use crate::supervisor::{RequestShutdown, ShutdownSource, Supervisor};
 use crate::volatility::VolatilityEstimator;
@@ -286,7 +286,7 @@ impl Strategy {
             return;
         }
         if let Some(reason) = kill_switch(&self.risk, self.pnl.drawdown()) {
-            log::error!("{reason}: stopping the bot");
+            // The supervisor logs it, once, as the shutdown's reason.
             self.stopped = true;
             self.supervisor.do_send(RequestShutdown {
                 source: ShutdownSource::Fatal(reason),
@@ -368,6 +368,21 @@ impl Handler<Fills> for Strategy {
     type Result = ();
 
     fn handle(&mut self, msg: Fills, _: &mut Self::Context) {
+        let marks: Vec<FillMark> = msg
+            .0
+            .iter()
+            .filter(|e| e.exec_type == "Trade")
+            .map(|e| FillMark {
+                symbol: e.symbol.clone(),
+                side: e.side,
+                price: e.exec_price,
+                qty: e.exec_qty,
+                t: e.exec_time.parse().unwrap_or(0),
+            })
+            .collect();
+        if !marks.is_empty() {
+            self.web.do_send(StatusPatch::Fills(marks));
+        }
         for e in msg.0.iter().filter(|e| e.exec_type == "Trade") {
             self.pnl.fill(&e.symbol, e.side, e.exec_qty, e.exec_price, e.exec_fee);
             if let Some((top, _)) = self.symbols.get(&e.symbol).and_then(|s| s.top) {

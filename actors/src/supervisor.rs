@@ -4,6 +4,7 @@
 //! Each step's outcome is logged as it completes, shown in `/status`, recorded, and summed up in
 //! the report whose verdict is the process's exit code.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,11 +15,10 @@ use crate::events::Event;
 use crate::link_id::new_run_id;
 use crate::metrics::{labels, Metrics};
 use crate::order_manager::BelievedOpen;
-use crate::recorder::{Flush, Record, Recorder};
+use crate::recorder::{Flush, Record};
 use crate::report::{exit_code, exit_code_for, ShutdownReport, StepReport};
-use crate::status::{ShutdownProgress, StatusPatch};
+use crate::status::{RunningStep, ShutdownProgress, StatusPatch};
 use crate::stop::{OrdersOutcome, PositionsOutcome, StepStatus, Stop};
-use crate::web_server::WebServer;
 
 /// Per-step timeouts and the overall deadline, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,24 +113,41 @@ struct Started {
 pub struct Supervisor {
     steps: Vec<Step>,
     deadline: Duration,
-    recorder: Addr<Recorder>,
-    web: Addr<WebServer>,
+    recorder: Recipient<Record>,
+    flush: Recipient<Flush>,
+    web: Recipient<StatusPatch>,
     metrics: Arc<Metrics>,
     started: Option<Started>,
     /// Asked, on a forced exit, which orders may be live.
     believed_open: Option<Recipient<BelievedOpen>>,
+    /// Where the report is kept for the next run (`last-shutdown.json`).
+    report_dir: Option<PathBuf>,
+    /// Print the summary as one JSON object (under JSON logs) rather than as text.
+    json_summary: bool,
+}
+
+/// Where the sequence's messages go: the recorder, `/status` and the metrics.
+#[derive(Clone)]
+pub struct Outlets {
+    pub recorder: Recipient<Record>,
+    pub flush: Recipient<Flush>,
+    pub web: Recipient<StatusPatch>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Supervisor {
-    pub fn new(steps: Vec<Step>, deadline: Duration, recorder: Addr<Recorder>, web: Addr<WebServer>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(steps: Vec<Step>, deadline: Duration, outlets: Outlets) -> Self {
         Self {
             steps,
             deadline,
-            recorder,
-            web,
-            metrics,
+            recorder: outlets.recorder,
+            flush: outlets.flush,
+            web: outlets.web,
+            metrics: outlets.metrics,
             started: None,
             believed_open: None,
+            report_dir: None,
+            json_summary: false,
         }
     }
 
@@ -139,132 +156,170 @@ impl Supervisor {
         self.believed_open = Some(r);
         self
     }
+
+    /// Keep the report in `dir` for the next run; print the summary as JSON when `json`.
+    pub fn with_report(mut self, dir: Option<PathBuf>, json: bool) -> Self {
+        self.report_dir = dir;
+        self.json_summary = json;
+        self
+    }
+
+    fn outlets(&self) -> Outlets {
+        Outlets {
+            recorder: self.recorder.clone(),
+            flush: self.flush.clone(),
+            web: self.web.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
 }
 
 impl Actor for Supervisor {
     type Context = Context<Self>;
 }
 
-/// Walk the steps; returns each step's report and the orders' outcome.
-#[allow(clippy::too_many_arguments)]
-async fn walk(
-    steps: Vec<Step>,
-    deadline: Instant,
+/// One walk of the sequence: what has been reported so far, and where progress goes.
+struct Walk {
     id: String,
     reason: String,
     during_startup: bool,
     started: Instant,
-    recorder: Addr<Recorder>,
-    web: Addr<WebServer>,
-    metrics: Arc<Metrics>,
-) -> ShutdownReport {
-    let mut reports: Vec<StepReport> = Vec::new();
-    let mut orders: Option<OrdersOutcome> = None;
-    let mut positions: Option<PositionsOutcome> = None;
-    let progress = |reports: &Vec<StepReport>, orders: &Option<OrdersOutcome>, positions: &Option<PositionsOutcome>| ShutdownProgress {
-        shutdown_id: id.clone(),
-        reason: reason.clone(),
-        steps: reports.clone(),
-        finished: false,
-        exit_code: None,
-        orders: orders.clone(),
-        positions: positions.clone(),
-    };
-    for step in steps {
-        let now = Instant::now();
-        let budget = step.timeout.min(deadline.saturating_duration_since(now));
-        if step.name == "recorder" {
-            // The report goes in before the recorder's own Stop: its mailbox is FIFO.
-            let partial = ShutdownReport {
-                shutdown_id: id.clone(),
-                reason: reason.clone(),
-                during_startup,
-                steps: reports.clone(),
-                orders: orders.clone(),
-                positions: positions.clone(),
-                total_ms: started.elapsed().as_millis() as u64,
-                exit_code: exit_code_for(&reports, orders.as_ref(), during_startup),
-            };
-            recorder.do_send(Record(Event::ShutdownReport(partial)));
+    deadline: Instant,
+    out: Outlets,
+    reports: Vec<StepReport>,
+    orders: Option<OrdersOutcome>,
+    positions: Option<PositionsOutcome>,
+}
+
+impl Walk {
+    fn exit_code(&self) -> i32 {
+        exit_code_for(&self.reports, self.orders.as_ref(), self.during_startup)
+    }
+
+    fn report(&self) -> ShutdownReport {
+        ShutdownReport {
+            shutdown_id: self.id.clone(),
+            reason: self.reason.clone(),
+            during_startup: self.during_startup,
+            steps: self.reports.clone(),
+            orders: self.orders.clone(),
+            positions: self.positions.clone(),
+            total_ms: self.started.elapsed().as_millis() as u64,
+            exit_code: self.exit_code(),
         }
-        let report = if budget.is_zero() {
-            StepReport {
+    }
+
+    /// `/status` as the sequence stands: the finished steps, the one running, those to come.
+    fn publish(&self, running: Option<RunningStep>, upcoming: &[Step], last_from_server: bool) {
+        self.out.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
+            shutdown_id: self.id.clone(),
+            reason: self.reason.clone(),
+            steps: self.reports.clone(),
+            running,
+            upcoming: upcoming.iter().map(|s| s.name.to_string()).collect(),
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            deadline_ms: self.deadline.saturating_duration_since(self.started).as_millis() as u64,
+            finished: false,
+            last_from_server,
+            // The web server and recorder steps are still to come: what the verdict is if they
+            // succeed.
+            exit_code: last_from_server.then(|| self.exit_code()),
+            orders: self.orders.clone(),
+            positions: self.positions.clone(),
+        }));
+    }
+
+    async fn run_step(&mut self, step: &Step, budget: Duration) -> StepReport {
+        let now = Instant::now();
+        let timeout_ms = budget.as_millis() as u64;
+        if budget.is_zero() {
+            return StepReport {
                 step: step.name.into(),
                 status: StepStatus::TimedOut,
                 elapsed_ms: 0,
+                timeout_ms,
                 detail: "skipped: the overall deadline has passed".into(),
-            }
-        } else {
-            log::info!("shutdown step {}: stopping (timeout {} ms)", step.name, budget.as_millis());
-            let outcome = step.recipient.send(Stop { deadline: now + budget }).timeout(budget).await;
-            let elapsed_ms = now.elapsed().as_millis() as u64;
-            match outcome {
-                Ok(ack) => {
-                    if let Some(o) = ack.orders {
-                        orders = Some(o);
-                    }
-                    if let Some(p) = ack.positions {
-                        positions = Some(p);
-                    }
-                    StepReport {
-                        step: step.name.into(),
-                        status: ack.status,
-                        elapsed_ms,
-                        detail: ack.detail,
-                    }
-                }
-                Err(MailboxError::Timeout) => StepReport {
-                    step: step.name.into(),
-                    status: StepStatus::TimedOut,
-                    elapsed_ms,
-                    detail: format!("no answer within {} ms; abandoned", budget.as_millis()),
-                },
-                Err(MailboxError::Closed) => StepReport {
-                    step: step.name.into(),
-                    status: StepStatus::Failed,
-                    elapsed_ms,
-                    detail: "actor already gone".into(),
-                },
-            }
-        };
-        if report.status == StepStatus::Ok {
-            log::info!(
-                "shutdown step {}: {} in {} ms — {}",
-                report.step,
-                report.status,
-                report.elapsed_ms,
-                report.detail
-            );
-        } else {
-            log::error!(
-                "shutdown step {}: {} after {} ms — {}",
-                report.step,
-                report.status,
-                report.elapsed_ms,
-                report.detail
-            );
+            };
         }
-        metrics
+        log::info!("shutdown step {}: stopping (timeout {} ms)", step.name, budget.as_millis());
+        let outcome = step.recipient.send(Stop { deadline: now + budget }).timeout(budget).await;
+        let elapsed_ms = now.elapsed().as_millis() as u64;
+        let (status, detail) = match outcome {
+            Ok(ack) => {
+                if let Some(o) = ack.orders {
+                    self.orders = Some(o);
+                }
+                if let Some(p) = ack.positions {
+                    self.positions = Some(p);
+                }
+                (ack.status, ack.detail)
+            }
+            Err(MailboxError::Timeout) => (
+                StepStatus::TimedOut,
+                format!("no answer within {} ms; abandoned", budget.as_millis()),
+            ),
+            Err(MailboxError::Closed) => (StepStatus::Failed, "actor already gone".into()),
+        };
+        StepReport {
+            step: step.name.into(),
+            status,
+            elapsed_ms,
+            timeout_ms,
+            detail,
+        }
+    }
+}
+
+fn log_step(report: &StepReport) {
+    if report.status == StepStatus::Ok {
+        log::info!(step = report.step.as_str(), status = report.status.to_string().as_str(), elapsed_ms = report.elapsed_ms;
+            "shutdown step {}: {} in {} ms — {}",
+            report.step,
+            report.status,
+            report.elapsed_ms,
+            report.detail
+        );
+    } else {
+        log::error!(step = report.step.as_str(), status = report.status.to_string().as_str(), elapsed_ms = report.elapsed_ms;
+            "shutdown step {}: {} after {} ms — {}",
+            report.step,
+            report.status,
+            report.elapsed_ms,
+            report.detail
+        );
+    }
+}
+
+/// Walk the steps; returns the report.
+async fn walk(mut w: Walk, steps: Vec<Step>) -> ShutdownReport {
+    for (i, step) in steps.iter().enumerate() {
+        let now = Instant::now();
+        let budget = step.timeout.min(w.deadline.saturating_duration_since(now));
+        if step.name == "recorder" {
+            // The report goes in before the recorder's own Stop: its mailbox is FIFO.
+            w.out.recorder.do_send(Record(Event::ShutdownReport(w.report())));
+        }
+        // The step shows as it starts; before the web server goes, the page gets the verdict.
+        let running = RunningStep {
+            step: step.name.into(),
+            timeout_ms: budget.as_millis() as u64,
+            started_ms: w.started.elapsed().as_millis() as u64,
+        };
+        w.publish(Some(running), &steps[i + 1..], step.name == "web_server");
+        let report = w.run_step(step, budget).await;
+        log_step(&report);
+        w.out
+            .metrics
             .shutdown_step_seconds
             .get_or_create(&labels(&[("step", step.name)]))
             .set(report.elapsed_ms as f64 / 1000.0);
         if step.name != "recorder" {
-            recorder.do_send(Record(Event::ShutdownStep(report.clone())));
+            w.out.recorder.do_send(Record(Event::ShutdownStep(report.clone())));
         }
-        reports.push(report);
-        web.do_send(StatusPatch::Shutdown(progress(&reports, &orders, &positions)));
+        w.reports.push(report);
+        w.publish(None, &steps[i + 1..], false);
     }
-    let code = exit_code_for(&reports, orders.as_ref(), during_startup);
-    ShutdownReport {
-        shutdown_id: id.clone(),
-        reason: reason.clone(),
-        during_startup,
-        steps: reports,
-        orders,
-        positions,
-        total_ms: started.elapsed().as_millis() as u64,
-        exit_code: code,
-    }
+    w.report()
 }
 
 impl Handler<RequestShutdown> for Supervisor {
@@ -280,63 +335,79 @@ impl Handler<RequestShutdown> for Supervisor {
         }
         let id = format!("sd-{}", new_run_id());
         let reason = msg.source.to_string();
-        let during_startup = matches!(msg.source, ShutdownSource::StartupFailure(_));
         let at = Instant::now();
-        log::warn!("shutdown {id} started: {reason}; deadline {} ms", self.deadline.as_millis());
-        // Not ready from this moment; "shutdown started" reaches the disk at once.
-        self.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
-            shutdown_id: id.clone(),
+        // A fatal error is logged here, once, as the shutdown's reason.
+        let level = match msg.source {
+            ShutdownSource::Fatal(_) | ShutdownSource::StartupFailure(_) => log::Level::Error,
+            _ => log::Level::Warn,
+        };
+        log::log!(level, shutdown_id = id.as_str(); "shutdown {id} started: {reason}; deadline {} ms", self.deadline.as_millis());
+        let w = Walk {
+            id: id.clone(),
             reason: reason.clone(),
-            ..Default::default()
-        }));
+            during_startup: matches!(msg.source, ShutdownSource::StartupFailure(_)),
+            started: at,
+            deadline: at + self.deadline,
+            out: self.outlets(),
+            reports: Vec::new(),
+            orders: None,
+            positions: None,
+        };
+        // Not ready from this moment; "shutdown started" reaches the disk at once.
+        w.publish(None, &self.steps, false);
         self.recorder.do_send(Record(Event::ShutdownStarted {
             shutdown_id: id.clone(),
-            reason: reason.clone(),
+            reason,
         }));
         self.started = Some(Started {
             id: id.clone(),
-            reason: reason.clone(),
+            reason: w.reason.clone(),
             at,
             finished: false,
         });
-        let fut = walk(
-            self.steps.clone(),
-            at + self.deadline,
-            id.clone(),
-            reason,
-            during_startup,
-            at,
-            self.recorder.clone(),
-            self.web.clone(),
-            self.metrics.clone(),
-        );
-        ctx.spawn(fut.into_actor(self).map(|report, act, _| {
-            let summary = report.summary();
-            print!("{summary}");
-            log::info!(
-                "shutdown {} finished in {} ms with exit code {}",
-                report.shutdown_id,
-                report.total_ms,
-                report.exit_code
-            );
-            act.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
-                shutdown_id: report.shutdown_id.clone(),
-                reason: report.reason.clone(),
-                steps: report.steps.clone(),
-                finished: true,
-                exit_code: Some(report.exit_code),
-                orders: report.orders.clone(),
-                positions: report.positions.clone(),
-            }));
-            if let Some(s) = act.started.as_mut() {
-                s.finished = true;
-            }
-            System::current().stop_with_code(report.exit_code);
-        }));
+        ctx.spawn(walk(w, self.steps.clone()).into_actor(self).map(|report, act, _| act.conclude(report)));
         ShutdownTicket {
             shutdown_id: id,
             already_started: false,
         }
+    }
+}
+
+impl Supervisor {
+    /// The sequence is over: print the summary, keep the report for the next run, exit.
+    fn conclude(&mut self, report: ShutdownReport) {
+        if self.json_summary {
+            println!("{}", serde_json::json!({ "shutdown_report": &report }));
+        } else {
+            print!("{}", report.summary());
+        }
+        log::info!(
+            "shutdown {} finished in {} ms with exit code {}",
+            report.shutdown_id,
+            report.total_ms,
+            report.exit_code
+        );
+        if let Some(dir) = &self.report_dir {
+            if let Err(e) = crate::last_shutdown::save(dir, &report) {
+                log::warn!("could not keep the report in {}: {e}", dir.display());
+            }
+        }
+        self.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
+            shutdown_id: report.shutdown_id.clone(),
+            reason: report.reason.clone(),
+            steps: report.steps.clone(),
+            elapsed_ms: report.total_ms,
+            deadline_ms: self.deadline.as_millis() as u64,
+            finished: true,
+            exit_code: Some(report.exit_code),
+            orders: report.orders.clone(),
+            positions: report.positions.clone(),
+            ..Default::default()
+        }));
+        if let Some(s) = self.started.as_mut() {
+            s.finished = true;
+        }
+        System::current().stop_with_code(report.exit_code);
     }
 }
 
@@ -352,6 +423,7 @@ impl Handler<Force> for Supervisor {
         let elapsed = self.started.as_ref().map(|s| s.at.elapsed().as_millis()).unwrap_or(0);
         log::error!("second signal: forcing exit of shutdown {id} after {elapsed} ms; the current step is abandoned and orders may remain (the exchange-side dead-man switch is the net)");
         let recorder = self.recorder.clone();
+        let flush = self.flush.clone();
         let believed = self.believed_open.clone();
         Box::pin(
             async move {
@@ -365,7 +437,7 @@ impl Handler<Force> for Supervisor {
                     shutdown_id: id,
                     believed_open,
                 }));
-                match recorder.send(Flush).timeout(Duration::from_secs(1)).await {
+                match flush.send(Flush).timeout(Duration::from_secs(1)).await {
                     Ok(Ok(())) => log::info!("recorder flushed"),
                     Ok(Err(e)) => log::error!("recorder flush failed: {e}"),
                     Err(e) => log::error!("recorder did not flush in time: {e}"),

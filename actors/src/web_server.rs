@@ -1,6 +1,6 @@
 //! WebServer: the control and observability endpoints on 127.0.0.1 by default —
-//! `/healthz`, `/readyz` (503 from the moment shutdown starts), `/status`, `/metrics` and
-//! `POST /shutdown` (bearer token). Built with `disable_signals()`: signals belong to the
+//! `/healthz`, `/readyz` (503 from the moment shutdown starts), `/status`, `/events` (the status
+//! pushed as Server-Sent Events), `/history`, `/metrics` and `POST /shutdown` (bearer token). Built with `disable_signals()`: signals belong to the
 //! Signal actor, or actix-web would stop the whole system on its own.
 
 use std::net::SocketAddr;
@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{guard, web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::history::History;
 use crate::metrics::Metrics;
 use crate::rest_client::Secret;
 use crate::status::{StatusPatch, StatusView};
@@ -35,6 +36,8 @@ impl Default for WebServerSettings {
 
 struct Shared {
     view: Arc<RwLock<StatusView>>,
+    history: Arc<RwLock<History>>,
+    changes: tokio::sync::watch::Receiver<u64>,
     metrics: Arc<Metrics>,
     token: Secret,
     supervisor: Recipient<RequestShutdown>,
@@ -43,6 +46,10 @@ struct Shared {
 pub struct WebServer {
     handle: Option<ServerHandle>,
     view: Arc<RwLock<StatusView>>,
+    history: Arc<RwLock<History>>,
+    /// Bumped on every patch; dropped when the server stops, which ends every `/events` stream
+    /// after its final view.
+    changes: Option<tokio::sync::watch::Sender<u64>>,
     pub addr: SocketAddr,
 }
 
@@ -97,10 +104,25 @@ async fn status(s: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok().json(v)
 }
 
-async fn render_metrics(s: web::Data<Shared>) -> HttpResponse {
+/// OpenMetrics for scrapers that ask for it (Prometheus), the text format for everyone else.
+/// The status view pushed as Server-Sent Events (the dashboard's live feed).
+async fn events(s: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(s.metrics.render())
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(crate::status_stream::stream(s.view.clone(), s.changes.clone()))
+}
+
+/// The session's per-symbol samples for the dashboard's charts.
+async fn history_json(s: web::Data<Shared>) -> HttpResponse {
+    let h = s.history.read().unwrap_or_else(|e| e.into_inner()).clone();
+    HttpResponse::Ok().json(h)
+}
+
+async fn render_metrics(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    let accept = req.headers().get("Accept").and_then(|v| v.to_str().ok());
+    let (content_type, body) = s.metrics.render_for(accept);
+    HttpResponse::Ok().content_type(content_type).body(body)
 }
 
 async fn shutdown(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
@@ -126,6 +148,11 @@ async fn shutdown(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
     }
 }
 
+/// GET, and HEAD for monitors that only probe (actix sends HEAD's headers without the body).
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 impl WebServer {
     /// Bind and start serving; fails at once if the address is taken.
     pub fn bind(
@@ -135,8 +162,12 @@ impl WebServer {
         token: Secret,
         supervisor: Recipient<RequestShutdown>,
     ) -> std::io::Result<Self> {
+        let (changes, changes_rx) = tokio::sync::watch::channel(0u64);
+        let history = Arc::new(RwLock::new(History::default()));
         let shared = web::Data::new(Shared {
             view: view.clone(),
+            history: history.clone(),
+            changes: changes_rx,
             metrics,
             token,
             supervisor,
@@ -145,12 +176,14 @@ impl WebServer {
             App::new()
                 .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024))
-                .route("/", web::get().to(dashboard))
-                .route("/dashboard.js", web::get().to(dashboard_js))
-                .route("/healthz", web::get().to(healthz))
-                .route("/readyz", web::get().to(readyz))
-                .route("/status", web::get().to(status))
-                .route("/metrics", web::get().to(render_metrics))
+                .route("/", get_or_head().to(dashboard))
+                .route("/dashboard.js", get_or_head().to(dashboard_js))
+                .route("/healthz", get_or_head().to(healthz))
+                .route("/readyz", get_or_head().to(readyz))
+                .route("/status", get_or_head().to(status))
+                .route("/events", web::get().to(events))
+                .route("/history", get_or_head().to(history_json))
+                .route("/metrics", get_or_head().to(render_metrics))
                 .route("/shutdown", web::post().to(shutdown))
         })
         .workers(1)
@@ -165,6 +198,8 @@ impl WebServer {
         Ok(Self {
             handle: Some(handle),
             view,
+            history,
+            changes: Some(changes),
             addr,
         })
     }
@@ -172,6 +207,16 @@ impl WebServer {
 
 impl Actor for WebServer {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_secs(1), |act, _| {
+            let view = act.view.read().unwrap_or_else(|e| e.into_inner());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            act.history.write().unwrap_or_else(|e| e.into_inner()).sample(&view, now);
+        });
+    }
 }
 
 impl Handler<StatusPatch> for WebServer {
@@ -179,6 +224,9 @@ impl Handler<StatusPatch> for WebServer {
 
     fn handle(&mut self, patch: StatusPatch, _: &mut Self::Context) {
         self.view.write().unwrap_or_else(|e| e.into_inner()).apply(patch);
+        if let Some(c) = &self.changes {
+            c.send_modify(|n| *n += 1);
+        }
     }
 }
 
@@ -187,6 +235,9 @@ impl Handler<Stop> for WebServer {
 
     fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
         let handle = self.handle.take();
+        // Every live page gets the view as it stands (the supervisor's last word before this
+        // step) and its stream ends, so the graceful stop below does not wait on it.
+        self.changes.take();
         Box::pin(
             async move {
                 let Some(h) = handle else {

@@ -246,10 +246,10 @@ async fn run_with_reconnect<F>(
                         set_state("refused");
                         return;
                     }
-                    Ended::Lost(why) => log::warn!("{name} stream lost: {why}"),
+                    Ended::Lost(why) => log::warn!(stream = name; "{name} stream lost: {why}"),
                 }
             }
-            Err(e) => log::warn!("{name} stream: cannot connect to {url}: {e}"),
+            Err(e) => log::warn!(stream = name; "{name} stream: cannot connect to {url}: {e}"),
         }
         set_state("disconnected");
         failures = failures.saturating_add(1);
@@ -338,7 +338,7 @@ impl PublicStream {
                                 }
                                 Err(e @ BookError::Gap { .. }) | Err(e @ BookError::NoSnapshot) => {
                                     self.targets.metrics.book_gaps.inc();
-                                    log::warn!("{symbol}: {e}; resubscribing");
+                                    log::warn!(symbol = symbol.as_str(); "{symbol}: {e}; resubscribing");
                                     tops.remove(&symbol);
                                     self.targets.strategy.do_send(BookUpdate { symbol: symbol.clone(), top: None, received_at });
                                     let topic = vec![self.topic(&symbol)];
@@ -415,7 +415,6 @@ impl PrivateStream {
                     match decode(text) {
                         Ok(Frame::Op(op)) if op.op == "auth" && !op.success => {
                             let reason = format!("private stream authentication rejected: {}", op.ret_msg);
-                            log::error!("{reason}");
                             self.targets.recorder.do_send(Record(Event::Error { source: "ws-private".into(), message: reason.clone() }));
                             let source = if self.authenticated_once.get() { ShutdownSource::Fatal(reason) } else { ShutdownSource::StartupFailure(reason) };
                             self.targets.supervisor.do_send(RequestShutdown { source });
