@@ -1,6 +1,7 @@
 //! The web dashboard in a real headless Chromium (Debian's `chromium`), driven over the DevTools
-//! protocol: the page renders the bot's orders, and its shutdown button — with the token typed
-//! into the prompt — stops the bot cleanly. `.ci/run` installs Chromium; without it this test
+//! protocol: the page renders the bot's orders, its header totals and a chart per symbol, with
+//! every number rounded; its shutdown button — with the token typed into the prompt — stops the
+//! bot, the page shows each step as it starts, and keeps the final report after the server goes. `.ci/run` installs Chromium; without it this test
 //! says so and does nothing.
 
 mod support;
@@ -22,9 +23,14 @@ struct Page {
 
 impl Page {
     async fn eval(&mut self, expression: &str) -> Value {
+        let params = json!({"expression": expression, "returnByValue": true, "awaitPromise": true});
+        self.call("Runtime.evaluate", params).await["result"]["value"].clone()
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
-        let msg = json!({"id": id, "method": "Runtime.evaluate", "params": {"expression": expression, "returnByValue": true, "awaitPromise": true}});
+        let msg = json!({"id": id, "method": method, "params": params});
         self.conn.send(ws::Message::Text(msg.to_string().into())).await.unwrap();
         loop {
             let frame = tokio::time::timeout(Duration::from_secs(10), self.conn.next())
@@ -35,10 +41,24 @@ impl Page {
             if let ws::Frame::Text(t) = frame {
                 let v: Value = serde_json::from_slice(&t).unwrap();
                 if v["id"] == id {
-                    return v["result"]["result"]["value"].clone();
+                    return v["result"].clone();
                 }
             }
         }
+    }
+}
+
+/// The page as a PNG in target/tmp (and where MMBOT_DASHBOARD_SCREENSHOT says: docs/ keeps one).
+async fn screenshot(page: &mut Page) {
+    use base64::Engine as _;
+    let shot = page.call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true})).await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().expect("a screenshot"))
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png"), &png).unwrap();
+    if let Ok(path) = std::env::var("MMBOT_DASHBOARD_SCREENSHOT") {
+        std::fs::write(path, &png).unwrap();
     }
 }
 
@@ -64,6 +84,8 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
             "--disable-component-update",
             "--disable-sync",
             "--remote-debugging-port=0",
+            "--window-size=1400,1100",
+            "--hide-scrollbars",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(bot.control_url("/"))
@@ -131,6 +153,26 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     );
     let conns = page.eval("document.querySelector('#conns').textContent").await;
     assert!(conns.as_str().unwrap().contains("connected"));
+    // The header's totals, and a chart per symbol with the book and the bot's levels drawn.
+    let cards = page.eval("document.getElementById('cards').textContent").await;
+    for label in ["total PnL", "equity", "drawdown / limit", "budget use", "open orders"] {
+        assert!(cards.as_str().unwrap().contains(label), "{label} in {cards}");
+    }
+    loop {
+        let lines = page
+            .eval("['BTCUSDT','ETHUSDT','SOLUSDT'].map(s => document.querySelectorAll(`#sym-${s} svg.price polyline`).length)")
+            .await;
+        // bid, ask, mid and the bot's levels (4 a side) for each symbol.
+        if lines.as_array().is_some_and(|a| a.iter().all(|n| n.as_u64().unwrap_or(0) >= 11)) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "charts drawn: {lines}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Rounded to tick, step or cent everywhere: no long decimal runs on the page.
+    let long = page.eval("(document.body.innerText.match(/\\d\\.\\d{9,}/g) || []).join(' ')").await;
+    assert_eq!(long.as_str(), Some(""), "unrounded numbers on the page");
+    screenshot(&mut page).await;
     // A wrong token is refused and changes nothing.
     page.eval("window.prompt = () => 'wrong'; document.getElementById('shutdown').click(); 1")
         .await;
@@ -142,15 +184,37 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
         .unwrap()
         .contains("refused (401)"));
     assert!(bot.is_running());
-    // The right token shuts the bot down.
+    // A hanging cancel-all holds the order step for about a second: the page shows the step
+    // running (with its timeout) and the orders being cancelled, not "Live".
+    set_faults(&sim, json!({"hang": ["/v5/order/cancel-all"]})).await;
     page.eval(&format!(
         "window.prompt = () => '{TOKEN}'; document.getElementById('shutdown').click(); 1"
     ))
     .await;
+    let (mut saw_running, mut saw_cancelling) = (false, false);
+    let watching = Instant::now();
+    while !(saw_running && saw_cancelling) && watching.elapsed() < Duration::from_secs(10) && bot.is_running() {
+        let running = page.eval("(document.querySelector('#steps tr.running') || {}).textContent || ''").await;
+        saw_running |= running.as_str().is_some_and(|t| t.contains("order_manager") && t.contains("running"));
+        let orders = page.eval("document.querySelector('#orders tbody').textContent").await;
+        saw_cancelling |= orders.as_str().is_some_and(|t| t.contains("Cancelling"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(saw_running, "the order step shown while it runs");
+    assert!(saw_cancelling, "orders shown as being cancelled while the cancel-all hangs");
     let exit = bot.wait_exit(Duration::from_secs(40));
+    // The page keeps the final report the server pushed before it went.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let state = page.eval("document.getElementById('shutdown-state').textContent").await;
+    let meta = page.eval("document.getElementById('meta').textContent").await;
+    let steps = page.eval("document.querySelectorAll('#steps tbody tr').length").await;
     let _ = browser.kill();
     let _ = browser.wait();
     assert_eq!(exit.code, 0);
     assert!(exit.stdout.contains("reason: POST /shutdown"), "{}", exit.stdout);
+    set_faults(&sim, json!({})).await;
     assert!(bot_orders(&sim, &symbols).await.is_empty());
+    assert!(state.as_str().unwrap().contains("exit code 0"), "{state}");
+    assert!(meta.as_str().unwrap().contains("has stopped"), "{meta}");
+    assert_eq!(steps.as_u64(), Some(7), "every step listed: {steps}");
 }

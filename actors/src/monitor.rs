@@ -72,7 +72,8 @@ impl Monitor {
             let lags = join_all(actors.into_iter().map(|(name, r)| async move {
                 let t = Instant::now();
                 let ok = r.send(Ping).timeout(Duration::from_secs(1)).await.is_ok();
-                (name.to_string(), ok.then(|| t.elapsed().as_secs_f64() * 1000.0))
+                // Microsecond resolution: more digits are noise.
+                (name.to_string(), ok.then(|| (t.elapsed().as_secs_f64() * 1e6).round() / 1e3))
             }))
             .await;
             ResourceReport {
