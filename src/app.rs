@@ -17,7 +17,7 @@ use mmbot_actors::exit_positions::ExitPositions;
 use mmbot_actors::flatten::{DeadMan, Transports};
 use mmbot_actors::last_shutdown;
 use mmbot_actors::link_id::{new_run_id, LinkIds};
-use mmbot_actors::metrics::Metrics;
+use mmbot_actors::metrics::{Metrics, SeriesKeys};
 use mmbot_actors::monitor::Monitor;
 use mmbot_actors::order_manager::{OrderManager, UseExitPaths};
 use mmbot_actors::quoting::Filters;
@@ -197,7 +197,21 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
     let metrics = Arc::new(Metrics::default());
-    metrics.init_series(&c.symbols, OBSERVED_ENDPOINTS, &["public", "private"], STEP_NAMES);
+    metrics.init_series(&SeriesKeys {
+        symbols: &c.symbols,
+        endpoints: OBSERVED_ENDPOINTS,
+        streams: &["public", "private"],
+        steps: STEP_NAMES,
+        actors: &[
+            "order_manager",
+            "strategy",
+            "ws_connector",
+            "rest_connector",
+            "web_server",
+            "recorder",
+            "supervisor",
+        ],
+    });
     metrics.set_process_constants(unix_now_seconds(), mmbot_actors::resources::max_fds());
     let previous_shutdown = last_shutdown::load(&c.recorder.dir);
     if let Some(p) = &previous_shutdown {

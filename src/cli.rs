@@ -8,12 +8,21 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Overrides;
 
+/// The environment variables that are not flags (secrets never go on a command line).
+const ENVIRONMENT: &str = "Environment:
+  MMBOT_API_KEY, MMBOT_API_SECRET  exchange credentials (override exchange.api_key / api_secret)
+  MMBOT_CONTROL_TOKEN              bearer token for POST /shutdown (overrides control.token)
+  MMBOT_LOG_FORMAT=json            one JSON object per log line, and the shutdown summary as JSON
+  RUST_LOG                         log filter (default: mmbot at info, libraries at warn)
+Every flag above also reads the environment variable shown with it.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "mmbot",
     version,
     about = "Market maker for Bybit USDT perpetuals that leaves no orphan orders when it stops",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = ENVIRONMENT
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,25 +35,31 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the bot.
+    #[command(after_help = ENVIRONMENT)]
     Run(RunArgs),
-    /// Check a configuration file and print what is wrong.
+    /// Check a configuration file: every problem, then advice (grace periods).
+    #[command(after_help = ENVIRONMENT)]
     CheckConfig(RunArgs),
     /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
     Health {
-        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        /// The /healthz URL to ask.
+        #[arg(long, env = "MMBOT_HEALTH_URL", default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    #[arg(long, short, default_value = "config/default.toml")]
+    /// Configuration file (TOML; see config/default.toml for every key).
+    #[arg(long, short, env = "MMBOT_CONFIG", default_value = "config/default.toml")]
     pub config: PathBuf,
     /// Exchange REST base URL (overrides exchange.rest_url), e.g. a standalone bybit-sim.
     #[arg(long, env = "MMBOT_REST_URL")]
     pub rest_url: Option<String>,
+    /// Public market-data WebSocket URL (overrides exchange.ws_public_url).
     #[arg(long, env = "MMBOT_WS_PUBLIC_URL")]
     pub ws_public_url: Option<String>,
+    /// Private (orders, executions, positions) WebSocket URL (overrides exchange.ws_private_url).
     #[arg(long, env = "MMBOT_WS_PRIVATE_URL")]
     pub ws_private_url: Option<String>,
     /// Order-entry WebSocket URL (overrides exchange.ws_trade_url): a second way to cancel.

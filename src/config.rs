@@ -195,7 +195,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     })?;
     let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         file: file.clone(),
-        message: e.to_string().trim_end().to_string(),
+        message: humanize(e.to_string().trim_end()),
     })?;
     overrides.apply(&mut config);
     let problems = validate(&config);
@@ -204,6 +204,54 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     } else {
         Err(ConfigError::Invalid { file, problems })
     }
+}
+
+/// One hour: no container platform's grace period goes near it.
+const MAX_DEADLINE_MS: u64 = 3_600_000;
+
+/// What the operator should set around the bot: the grace period its platform allows a stop.
+pub fn advice(c: &Config) -> Vec<String> {
+    let grace_s = c.shutdown.deadline_ms.div_ceil(1000) + 10;
+    vec![format!(
+        "shutdown.deadline_ms is {} ms: give the container at least {grace_s} s to stop \
+         (docker stop -t {grace_s} / compose stop_grace_period: {grace_s}s / Kubernetes terminationGracePeriodSeconds: {grace_s}); \
+         Docker's default of 10 s is enough only for a deadline below 10 s",
+        c.shutdown.deadline_ms
+    )]
+}
+
+/// serde's type names ("expected u32") in words an operator reads.
+pub fn humanize(message: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected a Decimal", "expected a decimal number (e.g. 2.5 or \"2.5\")"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected a list, e.g. [\"BTCUSDT\"]"),
+        ("expected socket address", "expected an address like 127.0.0.1:8080"),
+    ];
+    let mut out = message.to_string();
+    for (from, to) in NAMES {
+        // Whole words only: "expected u32" must not touch "expected u320".
+        let mut at = 0;
+        while let Some(i) = out[at..].find(from).map(|i| i + at) {
+            let end = i + from.len();
+            if out[end..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+                at = end;
+                continue;
+            }
+            out.replace_range(i..end, to);
+            at = i + to.len();
+        }
+    }
+    out
 }
 
 fn url_ok(u: &str, schemes: &[&str]) -> bool {
@@ -417,7 +465,18 @@ pub fn validate(c: &Config) -> Vec<String> {
         ("shutdown.positions_ms", sd.positions_ms),
     ] {
         need(v >= 100, key, "at least 100 ms (the overall deadline still bounds every step)");
+        need(
+            v <= sd.deadline_ms,
+            key,
+            &format!("at most shutdown.deadline_ms ({} ms): a step cannot outlast the whole sequence", sd.deadline_ms),
+        );
     }
+    need(
+        sd.deadline_ms <= MAX_DEADLINE_MS,
+        "shutdown.deadline_ms",
+        "at most 3600000 (one hour): a longer deadline is almost always seconds written as milliseconds, \
+         and no orchestrator waits that long before SIGKILL",
+    );
     need(
         (0.0..=1.0).contains(&c.paper.trade_probability),
         "paper.trade_probability",
@@ -449,6 +508,26 @@ mod tests {
             c.control.token = "0123456789abcdef".into();
             assert_eq!(validate(&c), Vec::<String>::new(), "{f}");
         }
+    }
+
+    #[test]
+    fn step_timeouts_fit_the_deadline_and_the_deadline_an_hour() {
+        let c = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = 36000000\norder_manager_ms = 50000000\n");
+        let p = validate(&c);
+        assert!(p.iter().any(|x| x.starts_with("shutdown.deadline_ms: expected at most 3600000")), "{p:?}");
+        assert!(p.iter().any(|x| x.starts_with("shutdown.order_manager_ms: expected at most shutdown.deadline_ms")), "{p:?}");
+        let ok = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = 40000\n");
+        assert!(validate(&ok).iter().all(|x| !x.starts_with("shutdown.")), "{:?}", validate(&ok));
+        assert!(advice(&ok)[0].contains("at least 50 s"), "{:?}", advice(&ok));
+    }
+
+    #[test]
+    fn type_errors_speak_in_words() {
+        let e = toml::from_str::<Config>("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = \"soon\"\n").unwrap_err();
+        let msg = humanize(&e.to_string());
+        assert!(msg.contains("expected a whole number, 0 or more"), "{msg}");
+        assert!(!msg.contains("u64"), "{msg}");
+        assert_eq!(humanize("expected u320"), "expected u320");
     }
 
     #[test]

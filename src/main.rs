@@ -38,6 +38,9 @@ fn check_config(args: &RunArgs) -> i32 {
                 c.mode.as_str(),
                 c.symbols.join(",")
             );
+            for a in config::advice(&c) {
+                println!("  advice: {a}");
+            }
             exit_code::CLEAN
         }
         Err(e) => {

@@ -19,6 +19,15 @@ pub fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// The label values known at startup, for [`Metrics::init_series`].
+pub struct SeriesKeys<'a> {
+    pub symbols: &'a [String],
+    pub endpoints: &'a [&'a str],
+    pub streams: &'a [&'a str],
+    pub steps: &'a [&'a str],
+    pub actors: &'a [&'a str],
+}
+
 pub struct Metrics {
     registry: Registry,
     pub orders_placed: Family<Labels, Counter>,
@@ -252,8 +261,8 @@ impl Default for Metrics {
 impl Metrics {
     /// Create, at zero, every labelled series a dashboard queries, so that a panel shows 0
     /// rather than "no data" until the first event.
-    pub fn init_series(&self, symbols: &[String], endpoints: &[&str], streams: &[&str], steps: &[&str]) {
-        for symbol in symbols {
+    pub fn init_series(&self, keys: &SeriesKeys) {
+        for symbol in keys.symbols {
             let l = labels(&[("symbol", symbol)]);
             for family in [
                 &self.orders_placed,
@@ -267,14 +276,19 @@ impl Metrics {
             let _ = self.position.get_or_create(&l);
             let _ = self.pnl.get_or_create(&l);
         }
-        for endpoint in endpoints {
+        for endpoint in keys.endpoints {
             let _ = self.rest_latency.get_or_create(&labels(&[("endpoint", endpoint)]));
         }
-        for stream in streams {
+        for stream in keys.streams {
             let _ = self.ws_reconnects.get_or_create(&labels(&[("stream", stream)]));
         }
-        for step in steps {
+        for step in keys.steps {
             let _ = self.shutdown_step_seconds.get_or_create(&labels(&[("step", step)]));
+            // 0 until a previous run left its report (the exit code says -1 meanwhile).
+            let _ = self.last_shutdown_step_seconds.get_or_create(&labels(&[("step", step)]));
+        }
+        for actor in keys.actors {
+            let _ = self.mailbox_lag.get_or_create(&labels(&[("actor", actor)]));
         }
     }
 
@@ -347,7 +361,13 @@ mod tests {
     #[test]
     fn dashboard_series_exist_before_any_event() {
         let m = Metrics::default();
-        m.init_series(&["BTCUSDT".into()], &["/v5/order/create"], &["public"], &["recorder"]);
+        m.init_series(&SeriesKeys {
+            symbols: &["BTCUSDT".into()],
+            endpoints: &["/v5/order/create"],
+            streams: &["public"],
+            steps: &["recorder"],
+            actors: &["recorder"],
+        });
         let (_, text) = m.render_for(Some("*/*"));
         for series in [
             "mmbot_orders_rejected_total{symbol=\"BTCUSDT\"} 0",

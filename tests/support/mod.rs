@@ -64,6 +64,8 @@ pub struct BotOptions {
     pub risk: &'static str,
     /// Control address (a free port when None).
     pub control: Option<SocketAddr>,
+    /// Extra environment; an empty value removes the variable (e.g. RUST_LOG, for the defaults).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for BotOptions {
@@ -80,6 +82,7 @@ impl Default for BotOptions {
             strategy: "",
             risk: "",
             control: None,
+            env: Vec::new(),
         }
     }
 }
@@ -162,18 +165,22 @@ flush_interval_ms = 100
     std::fs::write(&config_path, config).unwrap();
     let stdout_path = dir.join("stdout.txt");
     let stderr_path = dir.join("stderr.txt");
-    let child = Command::new(env!("CARGO_BIN_EXE_mmbot"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mmbot"));
+    command
         .args(["run", "--config"])
         .arg(&config_path)
         .env("MMBOT_API_KEY", KEY)
         .env("MMBOT_API_SECRET", SECRET)
         .env("MMBOT_CONTROL_TOKEN", TOKEN)
         .env("RUST_LOG", "info,mmbot::recorded=debug")
+        .envs(opts.env.iter().filter(|(_, v)| !v.is_empty()).copied())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .expect("mmbot starts");
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    for (k, _) in opts.env.iter().filter(|(_, v)| v.is_empty()) {
+        command.env_remove(k);
+    }
+    let child = command.spawn().expect("mmbot starts");
     Bot {
         child,
         control,
