@@ -193,6 +193,7 @@ fn unix_now_seconds() -> f64 {
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let account =
         (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
+    crate::data_dir::ensure_writable(&c.recorder.dir)?;
     let lock = instance_lock::acquire(&c.recorder.dir, account)?;
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
@@ -356,9 +357,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         c.strategy.clone(),
         c.risk.clone(),
         filters,
-        order_manager.clone(),
-        web.clone(),
-        supervisor.clone(),
+        order_manager.clone().recipient(),
+        web.clone().recipient(),
+        supervisor.clone().recipient(),
         metrics.clone(),
     );
     let strategy = Strategy::start_in_arbiter(&market, move |_| strategy);
@@ -409,8 +410,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             ("recorder", recorder.clone().recipient()),
             ("supervisor", supervisor.clone().recipient()),
         ],
-        recorder.clone(),
-        web.clone(),
+        recorder.clone().recipient(),
+        web.clone().recipient(),
         metrics.clone(),
     )
     .start();

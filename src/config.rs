@@ -468,7 +468,10 @@ pub fn validate(c: &Config) -> Vec<String> {
         need(
             v <= sd.deadline_ms,
             key,
-            &format!("at most shutdown.deadline_ms ({} ms): a step cannot outlast the whole sequence", sd.deadline_ms),
+            &format!(
+                "at most shutdown.deadline_ms ({} ms): a step cannot outlast the whole sequence",
+                sd.deadline_ms
+            ),
         );
     }
     need(
@@ -514,8 +517,15 @@ mod tests {
     fn step_timeouts_fit_the_deadline_and_the_deadline_an_hour() {
         let c = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = 36000000\norder_manager_ms = 50000000\n");
         let p = validate(&c);
-        assert!(p.iter().any(|x| x.starts_with("shutdown.deadline_ms: expected at most 3600000")), "{p:?}");
-        assert!(p.iter().any(|x| x.starts_with("shutdown.order_manager_ms: expected at most shutdown.deadline_ms")), "{p:?}");
+        assert!(
+            p.iter().any(|x| x.starts_with("shutdown.deadline_ms: expected at most 3600000")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|x| x.starts_with("shutdown.order_manager_ms: expected at most shutdown.deadline_ms")),
+            "{p:?}"
+        );
         let ok = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = 40000\n");
         assert!(validate(&ok).iter().all(|x| !x.starts_with("shutdown.")), "{:?}", validate(&ok));
         assert!(advice(&ok)[0].contains("at least 50 s"), "{:?}", advice(&ok));

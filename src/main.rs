@@ -4,6 +4,7 @@
 mod app;
 mod cli;
 mod config;
+mod data_dir;
 mod health;
 mod instance_lock;
 mod learned_limits;

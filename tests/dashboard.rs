@@ -51,7 +51,9 @@ impl Page {
 /// The page as a PNG in target/tmp (and where MMBOT_DASHBOARD_SCREENSHOT says: docs/ keeps one).
 async fn screenshot(page: &mut Page) {
     use base64::Engine as _;
-    let shot = page.call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true})).await;
+    let shot = page
+        .call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true}))
+        .await;
     let png = base64::engine::general_purpose::STANDARD
         .decode(shot["data"].as_str().expect("a screenshot"))
         .unwrap();
@@ -194,8 +196,12 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     let (mut saw_running, mut saw_cancelling) = (false, false);
     let watching = Instant::now();
     while !(saw_running && saw_cancelling) && watching.elapsed() < Duration::from_secs(10) && bot.is_running() {
-        let running = page.eval("(document.querySelector('#steps tr.running') || {}).textContent || ''").await;
-        saw_running |= running.as_str().is_some_and(|t| t.contains("order_manager") && t.contains("running"));
+        let running = page
+            .eval("(document.querySelector('#steps tr.running') || {}).textContent || ''")
+            .await;
+        saw_running |= running
+            .as_str()
+            .is_some_and(|t| t.contains("order_manager") && t.contains("running"));
         let orders = page.eval("document.querySelector('#orders tbody').textContent").await;
         saw_cancelling |= orders.as_str().is_some_and(|t| t.contains("Cancelling"));
         tokio::time::sleep(Duration::from_millis(50)).await;

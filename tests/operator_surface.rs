@@ -37,10 +37,17 @@ fn check_config_catches_cross_field_mistakes_in_words_and_gives_grace_advice() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("shutdown.deadline_ms: expected at most 3600000"), "{err}");
-    assert!(err.contains("shutdown.order_manager_ms: expected at most shutdown.deadline_ms"), "{err}");
+    assert!(
+        err.contains("shutdown.order_manager_ms: expected at most shutdown.deadline_ms"),
+        "{err}"
+    );
 
     let typo = dir.join("typo.toml");
-    std::fs::write(&typo, "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = \"40s\"\n").unwrap();
+    std::fs::write(
+        &typo,
+        "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = \"40s\"\n",
+    )
+    .unwrap();
     let out = mmbot(&["check-config", "--config", typo.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
@@ -66,13 +73,23 @@ fn help_explains_every_flag_and_the_environment() {
         "--control-listen",
         "--data-dir",
     ] {
-        let line = help.lines().find(|l| l.trim_start().starts_with(flag) || l.contains(&format!(", {flag} "))).unwrap_or_else(|| panic!("{flag} in {help}"));
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag) || l.contains(&format!(", {flag} ")))
+            .unwrap_or_else(|| panic!("{flag} in {help}"));
         // clap puts the description on the flag's line (or the next one when it is long).
         let described = line.trim_start().split_once("  ").is_some_and(|(_, d)| !d.trim().is_empty());
         let next = help.lines().skip_while(|l| *l != line).nth(1).unwrap_or("");
         assert!(described || next.starts_with("          "), "{flag} has no help text:\n{help}");
     }
-    for var in ["MMBOT_API_KEY", "MMBOT_API_SECRET", "MMBOT_CONTROL_TOKEN", "MMBOT_LOG_FORMAT", "RUST_LOG", "MMBOT_REST_URL"] {
+    for var in [
+        "MMBOT_API_KEY",
+        "MMBOT_API_SECRET",
+        "MMBOT_CONTROL_TOKEN",
+        "MMBOT_LOG_FORMAT",
+        "RUST_LOG",
+        "MMBOT_REST_URL",
+    ] {
         assert!(help.contains(var), "{var} in help");
     }
 }
@@ -137,7 +154,10 @@ async fn json_logs_carry_fields_and_the_summary_is_one_json_object() {
     // Library chatter stays below warn by default: every info line is mmbot's own.
     for l in lines.iter().filter(|l| l["level"] == "INFO") {
         let t = l["target"].as_str().unwrap();
-        assert!(["mmbot", "bybit_v5", "bybit_sim"].iter().any(|c| t.starts_with(c)), "library info line: {l}");
+        assert!(
+            ["mmbot", "bybit_v5", "bybit_sim"].iter().any(|c| t.starts_with(c)),
+            "library info line: {l}"
+        );
     }
     let step = lines
         .iter()
@@ -153,7 +173,8 @@ async fn json_logs_carry_fields_and_the_summary_is_one_json_object() {
 
 fn metric_names_in_grafana() -> Vec<String> {
     let dash: Value =
-        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/grafana-dashboard.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/grafana-dashboard.json")).unwrap())
+            .unwrap();
     let mut names = Vec::new();
     for panel in dash["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().into_iter().flatten() {
@@ -177,26 +198,49 @@ async fn metrics_lint_clean_and_every_dashboard_series_exists_from_the_first_scr
     let http = awc::Client::new();
     let first = loop {
         if let Ok(mut r) = http.get(bot.control_url("/metrics")).insert_header(("Accept", "*/*")).send().await {
-            assert!(r.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+            assert!(r
+                .headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4"));
             break String::from_utf8(r.body().await.unwrap().to_vec()).unwrap();
         }
         assert!(bot.is_running());
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     for name in metric_names_in_grafana() {
-        assert!(first.lines().any(|l| l.starts_with(&name)), "{name} queried by Grafana but not in the first scrape");
+        assert!(
+            first.lines().any(|l| l.starts_with(&name)),
+            "{name} queried by Grafana but not in the first scrape"
+        );
     }
-    for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"] {
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ] {
         assert!(first.lines().any(|l| l.starts_with(name)), "{name}");
     }
     // Prometheus asks for OpenMetrics and gets it.
     let mut r = http
         .get(bot.control_url("/metrics"))
-        .insert_header(("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"))
+        .insert_header((
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        ))
         .send()
         .await
         .unwrap();
-    assert!(r.headers().get("content-type").unwrap().to_str().unwrap().starts_with("application/openmetrics-text"));
+    assert!(r
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
     assert!(String::from_utf8(r.body().await.unwrap().to_vec()).unwrap().ends_with("# EOF\n"));
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT", "SOLUSDT"], 24, Duration::from_secs(30)).await;
     let live = bot.metrics().await;
@@ -205,7 +249,12 @@ async fn metrics_lint_clean_and_every_dashboard_series_exists_from_the_first_scr
             .args(["check", "metrics"])
             .stdin(std::process::Stdio::piped())
             .output_with_stdin(live.as_bytes());
-        assert!(lint.status.success(), "promtool: {}{}", String::from_utf8_lossy(&lint.stdout), String::from_utf8_lossy(&std::mem::take(&mut lint.stderr)));
+        assert!(
+            lint.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&std::mem::take(&mut lint.stderr))
+        );
     } else {
         eprintln!("SKIPPED promtool check: {PROMTOOL} is not installed (apt-get install prometheus); .ci/run installs it");
     }
@@ -230,7 +279,11 @@ trait OutputWithStdin {
 impl OutputWithStdin for Command {
     fn output_with_stdin(&mut self, input: &[u8]) -> std::process::Output {
         use std::io::Write;
-        let mut child = self.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         child.wait_with_output().unwrap()
     }

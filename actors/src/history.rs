@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, VecDeque};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use bybit_v5::Side;
 use crate::status::StatusView;
+use bybit_v5::Side;
 
 /// 15 minutes at one sample a second.
 pub const SAMPLES_KEPT: usize = 900;

@@ -103,7 +103,10 @@ mod tests {
         let m = Metrics::default();
         back.export(&m);
         let text = m.render();
-        assert!(text.contains("mmbot_last_shutdown_step_seconds{step=\"order_manager\"} 0.021"), "{text}");
+        assert!(
+            text.contains("mmbot_last_shutdown_step_seconds{step=\"order_manager\"} 0.021"),
+            "{text}"
+        );
         assert!(text.contains("mmbot_last_shutdown_exit_code 0"));
         std::fs::remove_dir_all(dir).ok();
     }

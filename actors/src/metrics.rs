@@ -240,7 +240,11 @@ impl Default for Metrics {
             m.exchange_rejections.clone(),
         );
         // The standard process metrics, under the names stock dashboards query.
-        root.register("process_resident_memory_bytes", "Resident memory size in bytes", m.rss_bytes.clone());
+        root.register(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            m.rss_bytes.clone(),
+        );
         root.register("process_open_fds", "Number of open file descriptors", m.open_fds.clone());
         root.register("process_max_fds", "Maximum number of open file descriptors", m.max_fds.clone());
         root.register(

@@ -10,10 +10,9 @@ use serde::Serialize;
 
 use crate::events::Event;
 use crate::metrics::{labels, Metrics};
-use crate::recorder::{Record, Recorder};
+use crate::recorder::Record;
 use crate::resources::{sample, Usage};
 use crate::status::StatusPatch;
-use crate::web_server::WebServer;
 
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -44,8 +43,8 @@ pub struct ResourceReport {
 pub struct Monitor {
     interval: Duration,
     actors: Vec<(&'static str, Recipient<Ping>)>,
-    recorder: Addr<Recorder>,
-    web: Addr<WebServer>,
+    recorder: Recipient<Record>,
+    web: Recipient<StatusPatch>,
     metrics: Arc<Metrics>,
 }
 
@@ -53,8 +52,8 @@ impl Monitor {
     pub fn new(
         interval: Duration,
         actors: Vec<(&'static str, Recipient<Ping>)>,
-        recorder: Addr<Recorder>,
-        web: Addr<WebServer>,
+        recorder: Recipient<Record>,
+        web: Recipient<StatusPatch>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {

@@ -586,10 +586,7 @@ impl OrderManager {
 
     fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
         log::debug!(action = action, link_id = link, symbol = symbol, retCode = code; "{action} {link} refused: {code} {msg}");
-        self.metrics
-            .orders_rejected
-            .get_or_create(&labels(&[("symbol", symbol)]))
-            .inc();
+        self.metrics.orders_rejected.get_or_create(&labels(&[("symbol", symbol)])).inc();
         self.record(Event::OrderRejected {
             action: action.into(),
             link_id: link.into(),

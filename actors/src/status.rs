@@ -124,7 +124,7 @@ pub enum StatusPatch {
         symbol: String,
         count: usize,
     },
-    Shutdown(ShutdownProgress),
+    Shutdown(Box<ShutdownProgress>),
     Fills(Vec<FillMark>),
     Pnl(crate::pnl::Pnl),
     Resources(crate::monitor::ResourceReport),
@@ -164,7 +164,8 @@ impl StatusView {
                     s.positions = Some(p);
                 }
             }
-            StatusPatch::Shutdown(mut p) => {
+            StatusPatch::Shutdown(p) => {
+                let mut p = *p;
                 self.shutting_down = true;
                 self.ready = false;
                 // The positions step reports early; a progress patch does not erase it.

@@ -70,10 +70,7 @@ impl Client {
     }
 }
 
-pub fn stream(
-    view: Arc<RwLock<StatusView>>,
-    changes: watch::Receiver<u64>,
-) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
+pub fn stream(view: Arc<RwLock<StatusView>>, changes: watch::Receiver<u64>) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
     let client = Client {
         view,
         changes,

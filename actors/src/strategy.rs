@@ -16,15 +16,14 @@ use bybit_v5::rest::Execution;
 
 use crate::book::Top;
 use crate::metrics::{labels, Metrics};
-use crate::order_manager::{DesiredQuotes, OrderManager};
+use crate::order_manager::DesiredQuotes;
 use crate::pnl::Pnl;
 use crate::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams};
 use crate::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
 use crate::status::{FillMark, StatusPatch};
 use crate::stop::{Stop, StopAck};
-use crate::supervisor::{RequestShutdown, ShutdownSource, Supervisor};
+use crate::supervisor::{RequestShutdown, ShutdownSource};
 use crate::volatility::VolatilityEstimator;
-use crate::web_server::WebServer;
 
 /// Quote keys a symbol may override (`[strategy.symbols.ETHUSDT]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -152,9 +151,9 @@ pub struct Strategy {
     symbols: HashMap<String, SymbolState>,
     pnl: Pnl,
     stopped: bool,
-    order_manager: Addr<OrderManager>,
-    web: Addr<WebServer>,
-    supervisor: Addr<Supervisor>,
+    order_manager: Recipient<DesiredQuotes>,
+    web: Recipient<StatusPatch>,
+    supervisor: Recipient<RequestShutdown>,
     metrics: Arc<Metrics>,
 }
 
@@ -163,9 +162,9 @@ impl Strategy {
         settings: StrategySettings,
         risk: RiskLimits,
         filters: HashMap<String, Filters>,
-        order_manager: Addr<OrderManager>,
-        web: Addr<WebServer>,
-        supervisor: Addr<Supervisor>,
+        order_manager: Recipient<DesiredQuotes>,
+        web: Recipient<StatusPatch>,
+        supervisor: Recipient<RequestShutdown>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let symbols = filters

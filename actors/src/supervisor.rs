@@ -211,7 +211,7 @@ impl Walk {
 
     /// `/status` as the sequence stands: the finished steps, the one running, those to come.
     fn publish(&self, running: Option<RunningStep>, upcoming: &[Step], last_from_server: bool) {
-        self.out.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
+        self.out.web.do_send(StatusPatch::Shutdown(Box::new(ShutdownProgress {
             shutdown_id: self.id.clone(),
             reason: self.reason.clone(),
             steps: self.reports.clone(),
@@ -226,7 +226,7 @@ impl Walk {
             exit_code: last_from_server.then(|| self.exit_code()),
             orders: self.orders.clone(),
             positions: self.positions.clone(),
-        }));
+        })));
     }
 
     async fn run_step(&mut self, step: &Step, budget: Duration) -> StepReport {
@@ -365,7 +365,11 @@ impl Handler<RequestShutdown> for Supervisor {
             at,
             finished: false,
         });
-        ctx.spawn(walk(w, self.steps.clone()).into_actor(self).map(|report, act, _| act.conclude(report)));
+        ctx.spawn(
+            walk(w, self.steps.clone())
+                .into_actor(self)
+                .map(|report, act, _| act.conclude(report)),
+        );
         ShutdownTicket {
             shutdown_id: id,
             already_started: false,
@@ -392,7 +396,7 @@ impl Supervisor {
                 log::warn!("could not keep the report in {}: {e}", dir.display());
             }
         }
-        self.web.do_send(StatusPatch::Shutdown(ShutdownProgress {
+        self.web.do_send(StatusPatch::Shutdown(Box::new(ShutdownProgress {
             shutdown_id: report.shutdown_id.clone(),
             reason: report.reason.clone(),
             steps: report.steps.clone(),
@@ -403,7 +407,7 @@ impl Supervisor {
             orders: report.orders.clone(),
             positions: report.positions.clone(),
             ..Default::default()
-        }));
+        })));
         if let Some(s) = self.started.as_mut() {
             s.finished = true;
         }
