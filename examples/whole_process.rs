@@ -206,7 +206,22 @@ async fn deadline_accuracy() {
             &sim,
             &SYMBOLS[..1],
             2,
-            &format!("deadline_ms = {deadline}\norder_manager_ms = {}", deadline * 3),
+            // Every step may use the whole deadline (none may exceed it): the deadline is what
+            // bounds the exit.
+            &format!(
+                "deadline_ms = {deadline}\n{}",
+                [
+                    "order_manager_ms",
+                    "positions_ms",
+                    "strategy_ms",
+                    "ws_connector_ms",
+                    "rest_connector_ms",
+                    "web_server_ms",
+                    "recorder_ms"
+                ]
+                .map(|k| format!("{k} = {deadline}"))
+                .join("\n")
+            ),
             100,
         );
         if !wait_open(&sim, 4, Duration::from_secs(30)).await {

@@ -15,7 +15,7 @@ const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 async fn an_exchange_that_is_gone_times_out_the_order_step_and_exits_4_naming_the_orders() {
     let sim = start_sim();
     let opts = BotOptions {
-        shutdown: "deadline_ms = 6000\norder_manager_ms = 2500\npositions_ms = 1000\nrest_connector_ms = 1000",
+        shutdown: "deadline_ms = 6000\norder_manager_ms = 2500\npositions_ms = 1000\nrest_connector_ms = 1000\nrecorder_ms = 3000",
         // No dead-man switch: nothing cancels on the exchange's side either.
         order_manager: "dcp_window_s = 0",
         ..Default::default()
