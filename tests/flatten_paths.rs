@@ -138,10 +138,20 @@ async fn with_every_order_path_broken_the_dead_man_switch_flattens_within_its_wi
             flat_at >= closed_at && flat_at - closed_at <= 3000 + 3000,
             "flat {flat_at} ms, connections closed at {closed_at} ms"
         );
-        // Every cancel path was tried before the last resort.
-        for p in ["cancel-all", "cancel-batch", "cancel-single", "ws-trade"] {
-            assert!(sym["requests"][p].as_u64().unwrap_or(0) >= 1, "{p} tried: {sym}");
-        }
+        // Every kind of cancel path was tried before the last resort. The batch endpoint's
+        // budget (10 units/s, a batch of 8 spends 8) serves one symbol per second, so a symbol
+        // may go by singles instead of a batch.
+        let tried = |p: &str| sym["requests"][p].as_u64().unwrap_or(0) >= 1;
+        assert!(tried("cancel-all") && tried("ws-trade"), "cancel-all and ws-trade tried: {sym}");
+        assert!(tried("cancel-batch") || tried("cancel-single"), "batch or singles tried: {sym}");
+    }
+    for p in ["cancel-all", "cancel-batch", "cancel-single", "ws-trade"] {
+        let by_some = cancel["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|sym| sym["requests"][p].as_u64().unwrap_or(0) >= 1);
+        assert!(by_some, "{p} tried by some symbol: {cancel}");
     }
     let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).stats().await;
     assert_eq!(stats["accounts"][0]["dcp_fired"], 1, "{stats}");
