@@ -48,8 +48,9 @@ impl Page {
     }
 }
 
-/// The page as a PNG in target/tmp (and where MMBOT_DASHBOARD_SCREENSHOT says: docs/ keeps one).
-async fn screenshot(page: &mut Page) {
+/// The page as `<name>.png` in target/tmp, and in MMBOT_DASHBOARD_SCREENSHOT_DIR when set
+/// (`docs/` keeps a pair: `MMBOT_DASHBOARD_SCREENSHOT_DIR=docs MMBOT_DASHBOARD_WARMUP_S=120`).
+async fn screenshot(page: &mut Page, name: &str) {
     use base64::Engine as _;
     let shot = page
         .call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true}))
@@ -58,9 +59,9 @@ async fn screenshot(page: &mut Page) {
         .decode(shot["data"].as_str().expect("a screenshot"))
         .unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
-    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png"), &png).unwrap();
-    if let Ok(path) = std::env::var("MMBOT_DASHBOARD_SCREENSHOT") {
-        std::fs::write(path, &png).unwrap();
+    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png")), &png).unwrap();
+    if let Ok(dir) = std::env::var("MMBOT_DASHBOARD_SCREENSHOT_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), &png).unwrap();
     }
 }
 
@@ -174,7 +175,20 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     // Rounded to tick, step or cent everywhere: no long decimal runs on the page.
     let long = page.eval("(document.body.innerText.match(/\\d\\.\\d{9,}/g) || []).join(' ')").await;
     assert_eq!(long.as_str(), Some(""), "unrounded numbers on the page");
-    screenshot(&mut page).await;
+    // For the docs' picture: let the charts fill and some fills happen first.
+    if let Some(s) = std::env::var("MMBOT_DASHBOARD_WARMUP_S")
+        .ok()
+        .and_then(|s: String| s.parse::<u64>().ok())
+    {
+        // The market jumps now and then, through the bot's levels: fills, positions, PnL.
+        let admin = bybit_sim::testkit::Admin::new(&sim.rest_url());
+        for i in 0..s / 10 {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let bps = if i % 2 == 0 { 25.0 } else { -35.0 };
+            admin.shock(symbols[i as usize % symbols.len()], bps).await;
+        }
+    }
+    screenshot(&mut page, "dashboard").await;
     // A wrong token is refused and changes nothing.
     page.eval("window.prompt = () => 'wrong'; document.getElementById('shutdown').click(); 1")
         .await;
@@ -214,6 +228,7 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     let state = page.eval("document.getElementById('shutdown-state').textContent").await;
     let meta = page.eval("document.getElementById('meta').textContent").await;
     let steps = page.eval("document.querySelectorAll('#steps tbody tr').length").await;
+    screenshot(&mut page, "dashboard-stopped").await;
     let _ = browser.kill();
     let _ = browser.wait();
     assert_eq!(exit.code, 0);

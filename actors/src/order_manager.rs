@@ -256,10 +256,14 @@ impl OrderManager {
             };
             let (chosen, held) = select(wanted, room);
             self.count_held(held);
-            let mut held_any = held.any();
-            held_any |= self.send_changes(chosen, ctx);
-            if held_any {
-                self.replan_when_room(ctx);
+            let mut held_at = held_endpoints(held);
+            for e in self.send_changes(chosen, ctx) {
+                if !held_at.contains(&e) {
+                    held_at.push(e);
+                }
+            }
+            if !held_at.is_empty() {
+                self.replan_when_room(ctx, &held_at);
             }
         }
         // Tick-to-request counts only quotes that could go out at once.
@@ -325,18 +329,16 @@ impl OrderManager {
     }
 
     /// Plan again as soon as any order endpoint has room.
-    fn replan_when_room(&mut self, ctx: &mut Context<Self>) {
+    /// Plan again when one of the endpoints that held changes back has room. Only those: an
+    /// endpoint with room but nothing waiting would wake the plan every millisecond.
+    fn replan_when_room(&mut self, ctx: &mut Context<Self>, held_at: &[(&'static str, Priority)]) {
         let now = Instant::now();
-        let at = [
-            (path::ORDER_CREATE_BATCH, Priority::Quote),
-            (path::ORDER_AMEND_BATCH, Priority::Quote),
-            (path::ORDER_CANCEL_BATCH, Priority::Cancel),
-        ]
-        .into_iter()
-        .map(|(e, p)| self.governor.with(|g| g.room_at(e, 1, p, now)))
-        .min()
-        .unwrap_or(now)
-        .max(now + Duration::from_millis(1));
+        let at = held_at
+            .iter()
+            .map(|&(e, p)| self.governor.with(|g| g.room_at(e, 1, p, now)))
+            .min()
+            .unwrap_or(now)
+            .max(now + Duration::from_millis(1));
         if self.replan_at.is_some_and(|t| t > now && t <= at) {
             return;
         }
@@ -350,7 +352,8 @@ impl OrderManager {
     /// Send the chosen changes as batches per symbol and kind, each batch's budget spent before
     /// it leaves (so two plans never count the same room). Returns true if a batch found no
     /// room after all (the IP window) and was held back.
-    fn send_changes(&mut self, chosen: Vec<Wanted>, ctx: &mut Context<Self>) -> bool {
+    /// Send the chosen changes in batches; returns the endpoints whose budget held a batch back.
+    fn send_changes(&mut self, chosen: Vec<Wanted>, ctx: &mut Context<Self>) -> Vec<(&'static str, Priority)> {
         let mut groups: BTreeMap<(String, u8), Vec<Action>> = BTreeMap::new();
         for w in chosen {
             let kind = match w.action {
@@ -360,7 +363,7 @@ impl OrderManager {
             };
             groups.entry((w.symbol, kind)).or_default().push(w.action);
         }
-        let mut held = false;
+        let mut held = Vec::new();
         for ((symbol, kind), actions) in groups {
             let (kind, endpoint, priority) = match kind {
                 0 => (BatchKind::Cancel, path::ORDER_CANCEL_BATCH, Priority::Cancel),
@@ -375,7 +378,9 @@ impl OrderManager {
                     .with(|g| g.try_admit(endpoint, chunk.len() as u32, priority, now))
                     .is_err()
                 {
-                    held = true;
+                    if !held.contains(&(endpoint, priority)) {
+                        held.push((endpoint, priority));
+                    }
                     continue;
                 }
                 let items: Vec<(String, Value)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
@@ -539,7 +544,7 @@ impl OrderManager {
                 count_rejection(&self.governor, Some(&self.metrics), endpoint, code);
             }
             if rc == RetCode::RateLimited {
-                log::warn!(action = action, link_id = link, retCode = 10006; "{action} {link}: refused with 10006 although the rate governor admitted it");
+                log::warn!(action = action, link_id = link.as_str(), retCode = 10006; "{action} {link}: refused with 10006 although the rate governor admitted it");
             }
             match (kind, rc) {
                 (BatchKind::Create, RetCode::Ok) => {
@@ -939,6 +944,19 @@ impl OrderManager {
     }
 }
 
+/// The endpoints (with the priority their changes ask at) whose budget held changes back.
+fn held_endpoints(held: Held) -> Vec<(&'static str, Priority)> {
+    [
+        (held.create, path::ORDER_CREATE_BATCH, Priority::Quote),
+        (held.amend, path::ORDER_AMEND_BATCH, Priority::Quote),
+        (held.cancel, path::ORDER_CANCEL_BATCH, Priority::Cancel),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(_, e, p)| (e, p))
+    .collect()
+}
+
 /// The orders' outcome from the flattening's per-symbol results.
 fn orders_outcome(flat: &FlattenOutcome) -> OrdersOutcome {
     let verified_flat = flat.flat();
@@ -1029,5 +1047,22 @@ impl Handler<Stop> for OrderManager {
             ctx.stop();
             ack
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_endpoints_that_held_changes_back_wake_the_plan() {
+        let held = Held {
+            create: 0,
+            amend: 3,
+            cancel: 0,
+        };
+        // An endpoint with room and nothing waiting must not be a wake-up: it would fire at once.
+        assert_eq!(held_endpoints(held), vec![(path::ORDER_AMEND_BATCH, Priority::Quote)]);
+        assert!(held_endpoints(Held::default()).is_empty());
     }
 }
