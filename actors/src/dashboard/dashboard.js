@@ -15,17 +15,22 @@ function decimalsOf(step) {
   const frac = s.includes(".") ? s.split(".")[1].replace(/0+$/, "") : "";
   return frac.length;
 }
+// toFixed without "-0.00": a value that rounds to zero has no sign.
+function fixed(v, digits) {
+  const s = Number(v).toFixed(digits);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
 function price(sym, v) {
   const inst = (last && last.instruments[sym]) || {};
-  return v === undefined || v === null || v === "" ? "" : Number(v).toFixed(decimalsOf(inst.tick_size || "0.01"));
+  return v === undefined || v === null || v === "" ? "" : fixed(v, decimalsOf(inst.tick_size || "0.01"));
 }
 function qty(sym, v) {
   const inst = (last && last.instruments[sym]) || {};
-  return v === undefined || v === null ? "" : Number(v).toFixed(decimalsOf(inst.qty_step || "0.001"));
+  return v === undefined || v === null ? "" : fixed(v, decimalsOf(inst.qty_step || "0.001"));
 }
 function money(v) {
-  const n = Number(v || 0);
-  return (n < 0 ? "−" : "") + Math.abs(n).toFixed(2);
+  const s = fixed(v || 0, 2);
+  return s.startsWith("-") ? `−${s.slice(1)}` : s;
 }
 function duration(ms) {
   const s = Math.floor(ms / 1000);
