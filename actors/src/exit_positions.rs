@@ -141,11 +141,11 @@ impl Closer {
                 match rest.send(Call::post(path::ORDER_CREATE, body)).await {
                     Ok(Ok(_)) => true,
                     Ok(Err(e)) => {
-                        log::warn!("close of {symbol} refused: {e}");
+                        log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "close of {symbol} refused: {e}");
                         false
                     }
                     Err(e) => {
-                        log::warn!("close of {symbol}: {e}");
+                        log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "close of {symbol}: {e}");
                         false
                     }
                 }

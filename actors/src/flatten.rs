@@ -420,7 +420,7 @@ fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc:
                     .collect(),
             ),
             Ok(Err(e)) => {
-                log::warn!("{symbol}: listing open orders failed: {e}");
+                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: listing open orders failed: {e}");
                 None
             }
             Err(_) => None,
@@ -494,11 +494,11 @@ async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool,
             AttemptEnd::Accepted
         }
         Ok(Err(e)) => {
-            log::warn!("{symbol}: cancel-all: {e}");
+            log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-all: {e}");
             rest_failure(&e, &t.governor, path::ORDER_CANCEL_ALL)
         }
         Err(e) => {
-            log::warn!("{symbol}: cancel-all: {e}");
+            log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-all: {e}");
             AttemptEnd::Failed
         }
     }
@@ -548,11 +548,11 @@ async fn cancel_batch(t: &Transports, symbol: &str, links: &[String], r: &Report
                 AttemptEnd::Accepted
             }
             Ok(Err(e)) => {
-                log::warn!("{symbol}: cancel-batch: {e}");
+                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-batch: {e}");
                 rest_failure(&e, &t.governor, path::ORDER_CANCEL_BATCH)
             }
             Err(e) => {
-                log::warn!("{symbol}: cancel-batch: {e}");
+                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-batch: {e}");
                 AttemptEnd::Failed
             }
         }
@@ -591,7 +591,7 @@ async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String], r: &Reporter
     let client = match shared.ws_client().await {
         Ok(c) => c,
         Err(e) => {
-            log::warn!("{symbol}: trade socket: {e}");
+            log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: trade socket: {e}");
             return AttemptEnd::Failed;
         }
     };
@@ -612,7 +612,7 @@ async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String], r: &Reporter
                     until: Instant::now() + retry_in,
                 },
                 Err(e) => {
-                    log::warn!("{symbol}: order.cancel-batch: {e}");
+                    log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: order.cancel-batch: {e}");
                     match e {
                         WsTradeError::Exchange { code, .. } if RetCode::from_code(code) == RetCode::RateLimited => {
                             AttemptEnd::RateLimited {

@@ -303,7 +303,7 @@ impl Strategy {
             .map(|(k, _)| k.clone())
             .collect();
         for symbol in stale {
-            log::warn!("{symbol}: no book update for {} ms: pulling its quotes", limit.as_millis());
+            log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: no book update for {} ms: pulling its quotes", limit.as_millis());
             if let Some(s) = self.symbols.get_mut(&symbol) {
                 s.stale = true;
             }
