@@ -27,30 +27,22 @@ fn mmbot(args: &[&str]) -> std::process::Output {
 #[test]
 fn check_config_catches_cross_field_mistakes_in_words_and_gives_grace_advice() {
     let dir = temp_dir("check-config");
-    let bad = dir.join("bad.toml");
-    std::fs::write(
-        &bad,
-        "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = 36000000\norder_manager_ms = 50000000\n",
-    )
-    .unwrap();
-    let out = mmbot(&["check-config", "--config", bad.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    // check-config on a file holding `text`: its exit code and stderr.
+    let check = |name: &str, text: &str| {
+        let file = dir.join(name);
+        std::fs::write(&file, format!("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\n{text}")).unwrap();
+        let out = mmbot(&["check-config", "--config", file.to_str().unwrap()]);
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, err) = check("bad.toml", "deadline_ms = 36000000\norder_manager_ms = 50000000\n");
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("shutdown.deadline_ms: expected at most 3600000"), "{err}");
     assert!(
         err.contains("shutdown.order_manager_ms: expected at most shutdown.deadline_ms"),
         "{err}"
     );
-
-    let typo = dir.join("typo.toml");
-    std::fs::write(
-        &typo,
-        "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = \"40s\"\n",
-    )
-    .unwrap();
-    let out = mmbot(&["check-config", "--config", typo.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    let (code, err) = check("typo.toml", "deadline_ms = \"40s\"\n");
+    assert_eq!(code, Some(1));
     assert!(err.contains("expected a whole number") && !err.contains("u64"), "{err}");
 
     let default = concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml");
@@ -287,4 +279,43 @@ impl OutputWithStdin for Command {
         child.stdin.take().unwrap().write_all(input).unwrap();
         child.wait_with_output().unwrap()
     }
+}
+
+#[actix_rt::test]
+async fn a_forced_exit_under_json_logs_prints_one_json_object() {
+    let sim = start_sim();
+    let opts = BotOptions {
+        order_manager: "dcp_window_s = 0",
+        env: vec![("MMBOT_LOG_FORMAT", "json")],
+        ..Default::default()
+    };
+    let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let mut bot = start_bot("json-forced", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
+    set_faults(
+        &sim,
+        serde_json::json!({"hang": ["/v5/order/cancel-all", "/v5/order/cancel-batch", "/v5/order/cancel", "/v5/trade"]}),
+    )
+    .await;
+    bot.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(10));
+    assert_eq!(exit.code, 5);
+    let out: Vec<Value> = exit
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(out.len(), 1, "{}", exit.stdout);
+    let forced = &out[0]["forced_exit"];
+    assert_eq!(forced["exit_code"], 5);
+    let named: usize = forced["believed_open"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_array().unwrap().len())
+        .sum();
+    assert_eq!(named, 24, "{forced}");
+    set_faults(&sim, serde_json::json!({})).await;
 }

@@ -223,11 +223,13 @@ async fn randomized_shutdown_trials_leave_no_orders() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // Faults end with the trial; a create in doubt would land within its receive window.
-        awc::Client::new()
-            .delete(format!("{}/sim/faults", sim.rest_url()))
-            .send()
-            .await
-            .unwrap();
+        // The exchange may be listening again yet still dropping connections (refused-connections
+        // fault): ask again until it answers.
+        let asked = Instant::now();
+        while let Err(e) = awc::Client::new().delete(format!("{}/sim/faults", sim.rest_url())).send().await {
+            assert!(asked.elapsed() < Duration::from_secs(5), "trial {i}: clearing the faults: {e}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         if matches!(fault, Fault::SlowCreates) {
             tokio::time::sleep(Duration::from_millis(2000)).await;
         }

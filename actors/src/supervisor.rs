@@ -429,6 +429,7 @@ impl Handler<Force> for Supervisor {
         let recorder = self.recorder.clone();
         let flush = self.flush.clone();
         let believed = self.believed_open.clone();
+        let json = self.json_summary;
         Box::pin(
             async move {
                 // A short question: the forced exit does not wait for a busy actor.
@@ -436,7 +437,18 @@ impl Handler<Force> for Supervisor {
                     Some(r) => r.send(BelievedOpen).timeout(Duration::from_millis(300)).await.ok(),
                     None => None,
                 };
-                println!("{}", believed_open_lines(believed_open.as_ref()));
+                if json {
+                    // Under JSON logs stdout stays machine-readable: one object, like the report.
+                    let forced = serde_json::json!({"forced_exit": {
+                        "shutdown_id": &id,
+                        "exit_code": exit_code::FORCED,
+                        "meaning": crate::report::exit_meaning(exit_code::FORCED),
+                        "believed_open": &believed_open,
+                    }});
+                    println!("{forced}");
+                } else {
+                    println!("{}", believed_open_lines(believed_open.as_ref()));
+                }
                 recorder.do_send(Record(Event::ShutdownForced {
                     shutdown_id: id,
                     believed_open,
@@ -446,11 +458,13 @@ impl Handler<Force> for Supervisor {
                     Ok(Err(e)) => log::error!("recorder flush failed: {e}"),
                     Err(e) => log::error!("recorder did not flush in time: {e}"),
                 }
-                println!(
-                    "mmbot: forced exit (code {}): {}",
-                    exit_code::FORCED,
-                    crate::report::exit_meaning(exit_code::FORCED)
-                );
+                if !json {
+                    println!(
+                        "mmbot: forced exit (code {}): {}",
+                        exit_code::FORCED,
+                        crate::report::exit_meaning(exit_code::FORCED)
+                    );
+                }
                 std::process::exit(exit_code::FORCED);
             }
             .into_actor(self),
