@@ -273,33 +273,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         version: env!("CARGO_PKG_VERSION").into(),
     }));
 
-    let rest = RestConnector::new(client).start();
-    let ws_trade = (!exchange.ws_trade_url.is_empty() && !dry_run).then(|| WsTradeSettings {
-        url: exchange.ws_trade_url.clone(),
-        api_key: exchange.api_key.clone(),
-        api_secret: exchange.api_secret.clone(),
-        recv_window_ms: c.exchange.recv_window_ms,
-        timeout: Duration::from_millis(c.exchange.request_timeout_ms),
-    });
-    if !dry_run {
-        let transports = Transports {
-            rest: rest.clone().recipient(),
-            governor: governor.clone(),
-            ws_trade: ws_trade.clone(),
-            dead_man: None,
-        };
-        startup::reconcile_leftovers(
-            &transports,
-            &c.symbols,
-            &LinkIds::new(&c.order_manager.link_prefix, &run_id),
-            &c.order_manager,
-            Duration::from_millis(c.shutdown.order_manager_ms),
-            &recorder,
-        )
-        .await?;
-    }
-    let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
-
+    // The control port before any order request: taken, the start fails before reconciling;
+    // free, /healthz answers (and /readyz says "starting") through a long reconciliation.
     let view = Arc::new(RwLock::new(StatusView {
         run_id: run_id.clone(),
         mode: c.mode.as_str().into(),
@@ -337,6 +312,33 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     .with_context(|| format!("binding the control server on {}", c.control.listen))?;
     let control_addr = web.addr;
     let web = web.start();
+    let rest = RestConnector::new(client).start();
+    let ws_trade = (!exchange.ws_trade_url.is_empty() && !dry_run).then(|| WsTradeSettings {
+        url: exchange.ws_trade_url.clone(),
+        api_key: exchange.api_key.clone(),
+        api_secret: exchange.api_secret.clone(),
+        recv_window_ms: c.exchange.recv_window_ms,
+        timeout: Duration::from_millis(c.exchange.request_timeout_ms),
+    });
+    if !dry_run {
+        let transports = Transports {
+            rest: rest.clone().recipient(),
+            governor: governor.clone(),
+            ws_trade: ws_trade.clone(),
+            dead_man: None,
+        };
+        startup::reconcile_leftovers(
+            &transports,
+            &c.symbols,
+            &LinkIds::new(&c.order_manager.link_prefix, &run_id),
+            &c.order_manager,
+            Duration::from_millis(c.shutdown.order_manager_ms),
+            &recorder,
+        )
+        .await?;
+    }
+    let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
+
     let order_manager = OrderManager::new(
         c.order_manager.clone(),
         c.symbols.clone(),

@@ -1,0 +1,192 @@
+//! Scale: the release `mmbot` quoting 20 symbols × 25 levels a side (1000 orders) against a
+//! bybit-sim with 20 instruments, under Bybit's default budget (10 order units/s per endpoint
+//! and account) and a PRO-like one (100/s). Measured from the exchange's side: startup to full
+//! quotes, steady order requests/s, the bot's RSS, and after SIGTERM the time until the exchange
+//! holds none of its orders and the time until the process exits. Prints one markdown row per
+//! budget (bench/scale.sh; docs/benchmarks.md), and on stderr each run's order-step report line.
+//!   scale [STEADY_S=30] [FULL_QUOTES_LIMIT_S=240] [pro|default]
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bybit_sim::testkit::Admin;
+use bybit_sim::SimConfig;
+use serde_json::Value;
+
+const KEY: &str = "scale-key";
+const SECRET: &str = "scale-secret";
+const SYMBOLS: usize = 20;
+const LEVELS: usize = 25;
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn order_requests(stats: &Value) -> u64 {
+    stats["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(p, _)| p.starts_with("/v5/order/"))
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+async fn open_orders(admin: &Admin) -> u64 {
+    admin.stats().await["accounts"][0]["open_orders"].as_u64().unwrap_or(0)
+}
+
+fn config(sim: &bybit_sim::SimHandle, symbols: &[String], per_sec: u32, control: &str, data: &std::path::Path) -> String {
+    let list = symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(",");
+    format!(
+        r#"mode = "paper"
+symbols = [{list}]
+[exchange]
+rest_url = "{rest}"
+ws_public_url = "{public}"
+ws_private_url = "{private}"
+ws_trade_url = "{trade}"
+[exchange.rate_limits]
+orders_per_sec = {per_sec}
+[strategy]
+levels = {LEVELS}
+spread_bps = 20
+level_step_bps = 2
+order_notional = 20
+[risk]
+max_open_orders = 2000
+max_position_notional = 1000000
+max_total_notional = 10000000
+max_drawdown = 0
+[order_manager]
+link_prefix = "scale"
+[control]
+listen = "{control}"
+[recorder]
+dir = "{data}"
+"#,
+        rest = sim.rest_url(),
+        public = sim.ws_public_url(),
+        private = sim.ws_private_url(),
+        trade = sim.ws_trade_url(),
+        data = data.display(),
+    )
+}
+
+/// One budget: start, wait for full quotes, hold `steady` seconds, SIGTERM; one table row.
+async fn run(name: &str, per_sec: u32, steady: Duration, full_limit: Duration) {
+    let table = bybit_sim::instrument::instrument_table();
+    let symbols: Vec<String> = table.iter().take(SYMBOLS).map(|i| i.symbol.clone()).collect();
+    let mut cfg = SimConfig {
+        accounts: vec![(KEY.into(), SECRET.into())],
+        ..Default::default()
+    }
+    .with_symbols(&symbols)
+    .expect("20 instruments in sim/instruments.toml");
+    cfg.limits.orders_per_sec = per_sec;
+    let sim = bybit_sim::spawn(cfg).expect("sim");
+    let admin = Admin::new(&sim.rest_url());
+    let dir = std::env::temp_dir().join(format!("mmbot-scale-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    std::fs::write(dir.join("mmbot.toml"), config(&sim, &symbols, per_sec, &control, &dir.join("data"))).unwrap();
+    let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["run", "--config"])
+        .arg(dir.join("mmbot.toml"))
+        .env("MMBOT_API_KEY", KEY)
+        .env("MMBOT_API_SECRET", SECRET)
+        .env("MMBOT_CONTROL_TOKEN", "scale-token-0123456789")
+        .env("RUST_LOG", "error")
+        .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mmbot binary (cargo build --release)");
+    let wanted = (SYMBOLS * LEVELS * 2) as u64;
+    let mut most = 0;
+    let full = loop {
+        let n = open_orders(&admin).await;
+        most = most.max(n);
+        if n >= wanted {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > full_limit {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let before = order_requests(&admin.stats().await);
+    let t = Instant::now();
+    tokio::time::sleep(steady).await;
+    let stats = admin.stats().await;
+    let rate = (order_requests(&stats) - before) as f64 / t.elapsed().as_secs_f64();
+    let refused = stats["accounts"][0]["rate_limited_units"].as_u64().unwrap_or(0);
+    let resting = open_orders(&admin).await;
+    let rss_mb = rss_kb(child.id()) as f64 / 1024.0;
+    // SIGTERM: the exchange's view decides "flat"; the process's exit is the other clock.
+    let sent = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut flat = None;
+    let mut exited = None;
+    while sent.elapsed() < Duration::from_secs(60) && (flat.is_none() || exited.is_none()) {
+        if flat.is_none() && open_orders(&admin).await == 0 {
+            flat = Some(sent.elapsed());
+        }
+        if exited.is_none() {
+            if let Ok(Some(status)) = child.try_wait() {
+                exited = Some((sent.elapsed(), status.code().unwrap_or(-1)));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let ms = |d: Option<Duration>| d.map_or("—".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1000.0));
+    println!(
+        "| {name} ({per_sec}/s per endpoint) | {} | {resting} | {rate:.1} | {refused} | {rss_mb:.1} | {} | {} | {} |",
+        full.map_or(format!("not within {} s (most {most})", full_limit.as_secs()), |d| format!(
+            "{:.1} s",
+            d.as_secs_f64()
+        )),
+        ms(flat),
+        ms(exited.map(|e| e.0)),
+        exited.map_or("—".into(), |e| e.1.to_string()),
+    );
+    // The report's order step: where the time between flat and exit went.
+    let report = std::fs::read_to_string(dir.join("stdout.txt")).unwrap_or_default();
+    if let Some(line) = report.lines().find(|l| l.contains("order_manager")) {
+        eprintln!("{name}: {}", line.trim());
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    sim.stop();
+}
+
+#[actix_rt::main]
+async fn main() {
+    let steady = Duration::from_secs(std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30));
+    let full_limit = Duration::from_secs(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(240));
+    println!(
+        "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders)\n",
+        SYMBOLS * LEVELS * 2
+    );
+    println!("| budget | startup → full quotes | resting after {} s | order requests/s | units refused (10006) | RSS MB | SIGTERM → flat ms | SIGTERM → exit ms | exit |", steady.as_secs());
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let only = std::env::args().nth(3).unwrap_or_default();
+    if only.is_empty() || only == "pro" {
+        run("PRO-like", 100, steady, full_limit).await;
+    }
+    if only.is_empty() || only == "default" {
+        run("Bybit default", 10, steady, full_limit).await;
+    }
+}
