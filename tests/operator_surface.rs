@@ -128,7 +128,16 @@ async fn json_logs_carry_fields_and_the_summary_is_one_json_object() {
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT", "SOLUSDT"], 24, Duration::from_secs(30)).await;
     // HEAD on every GET route: the headers of GET, no body.
     let http = awc::Client::new();
-    for path in ["/", "/dashboard.js", "/healthz", "/readyz", "/status", "/history", "/metrics"] {
+    for path in [
+        "/",
+        "/dashboard.js",
+        "/healthz",
+        "/readyz",
+        "/status",
+        "/events",
+        "/history",
+        "/metrics",
+    ] {
         let mut r = http.head(bot.control_url(path)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200, "HEAD {path}");
         assert!(r.body().await.unwrap().is_empty(), "HEAD {path} has no body");

@@ -119,6 +119,14 @@ async fn history_json(s: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok().json(h)
 }
 
+/// HEAD /events: the stream's headers, without opening a stream that would never end.
+async fn events_head() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .finish()
+}
+
 async fn render_metrics(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
     let accept = req.headers().get("Accept").and_then(|v| v.to_str().ok());
     let (content_type, body) = s.metrics.render_for(accept);
@@ -182,6 +190,7 @@ impl WebServer {
                 .route("/readyz", get_or_head().to(readyz))
                 .route("/status", get_or_head().to(status))
                 .route("/events", web::get().to(events))
+                .route("/events", web::head().to(events_head))
                 .route("/history", get_or_head().to(history_json))
                 .route("/metrics", get_or_head().to(render_metrics))
                 .route("/shutdown", web::post().to(shutdown))
