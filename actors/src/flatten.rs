@@ -221,7 +221,9 @@ const ATTRIBUTION_GRACE: Duration = Duration::from_millis(200);
 fn attribute(last_listed: &[String], accepted: &HashMap<String, (Instant, CancelPath)>, dead_man: bool) -> (Option<CancelPath>, bool) {
     let latest = |ids: &mut dyn Iterator<Item = &(Instant, CancelPath)>| ids.max_by_key(|(t, _)| *t).map(|(_, p)| *p);
     if last_listed.is_empty() {
-        return (latest(&mut accepted.values()), true);
+        // Never saw an order: the path that answered last; none yet means an answer may be on its
+        // way (a read can overtake the cancel's answer).
+        return (latest(&mut accepted.values()), !accepted.is_empty());
     }
     let covered: Vec<&(Instant, CancelPath)> = last_listed.iter().filter_map(|l| accepted.get(l)).collect();
     if covered.len() == last_listed.len() {
@@ -651,7 +653,8 @@ mod tests {
         assert_eq!(attribute(&ids(&["a", "c"]), &acc, false), (Some(CancelPath::CancelBatch), false));
         // Never saw an order: the path that answered last (cancel-all at once, say).
         assert_eq!(attribute(&[], &acc, false), (Some(CancelPath::CancelSingle), true));
-        assert_eq!(attribute(&[], &HashMap::new(), false), (None, true));
+        // Nothing answered yet: not resolved, so answers in flight get their grace.
+        assert_eq!(attribute(&[], &HashMap::new(), false), (None, false));
     }
 
     #[test]
