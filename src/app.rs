@@ -24,11 +24,12 @@ use mmbot_actors::quoting::Filters;
 use mmbot_actors::rate_governor::Governor;
 use mmbot_actors::recorder::{Record, Recorder};
 use mmbot_actors::rest_client::{RestClient, RestError, RestSettings, Secret};
-use mmbot_actors::rest_connector::RestConnector;
+use mmbot_actors::rest_connector::{OrderEntry, RestConnector};
 use mmbot_actors::signal::{Signal, Signals};
 use mmbot_actors::status::{InstrumentView, LimitsView, StatusPatch, StatusView};
 use mmbot_actors::strategy::Strategy;
 use mmbot_actors::supervisor::{Outlets, Step, Supervisor};
+use mmbot_actors::trade_link::TradeLink;
 use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
 use mmbot_actors::ws_trade_client::WsTradeSettings;
@@ -201,7 +202,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     metrics.init_series(&SeriesKeys {
         symbols: &c.symbols,
         endpoints: OBSERVED_ENDPOINTS,
-        streams: &["public", "private"],
+        streams: &["public", "private", "trade"],
         steps: STEP_NAMES,
         actors: &[
             "order_manager",
@@ -312,7 +313,6 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     .with_context(|| format!("binding the control server on {}", c.control.listen))?;
     let control_addr = web.addr;
     let web = web.start();
-    let rest = RestConnector::new(client).start();
     let ws_trade = (!exchange.ws_trade_url.is_empty() && !dry_run).then(|| WsTradeSettings {
         url: exchange.ws_trade_url.clone(),
         api_key: exchange.api_key.clone(),
@@ -320,11 +320,17 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         recv_window_ms: c.exchange.recv_window_ms,
         timeout: Duration::from_millis(c.exchange.request_timeout_ms),
     });
+    let trade_socket = ws_trade.is_some();
+    let order_entry = if trade_socket { c.exchange.order_entry } else { OrderEntry::Rest };
+    log::info!(order_entry = order_entry.as_str(); "order requests go by {}", order_entry.as_str());
+    let trade_link = ws_trade.map(|s| TradeLink::new(s, Some(metrics.clone())));
+    let rest = RestConnector::new(client, order_entry, trade_link).start();
     if !dry_run {
         let transports = Transports {
             rest: rest.clone().recipient(),
             governor: governor.clone(),
-            ws_trade: ws_trade.clone(),
+            trade_socket,
+            order_entry,
             dead_man: None,
         };
         startup::reconcile_leftovers(
@@ -385,7 +391,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     );
     let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
     order_manager.do_send(UseExitPaths {
-        ws_trade,
+        trade_socket,
+        order_entry,
         dead_man: dcp.then(|| DeadMan {
             window: Duration::from_secs(c.order_manager.dcp_window_s.into()),
             close: ws.clone().recipient(),

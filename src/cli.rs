@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use mmbot_actors::rest_connector::OrderEntry;
+
 use crate::config::Overrides;
 
 /// The environment variables that are not flags (secrets never go on a command line).
@@ -62,9 +64,12 @@ pub struct RunArgs {
     /// Private (orders, executions, positions) WebSocket URL (overrides exchange.ws_private_url).
     #[arg(long, env = "MMBOT_WS_PRIVATE_URL")]
     pub ws_private_url: Option<String>,
-    /// Order-entry WebSocket URL (overrides exchange.ws_trade_url): a second way to cancel.
+    /// Order-entry WebSocket URL (overrides exchange.ws_trade_url).
     #[arg(long, env = "MMBOT_WS_TRADE_URL")]
     pub ws_trade_url: Option<String>,
+    /// How order requests travel (overrides exchange.order_entry): the trade socket or REST.
+    #[arg(long, env = "MMBOT_ORDER_ENTRY", value_parser = ["websocket", "rest"])]
+    pub order_entry: Option<String>,
     /// Control server address (overrides control.listen).
     #[arg(long, env = "MMBOT_CONTROL_LISTEN")]
     pub control_listen: Option<SocketAddr>,
@@ -85,6 +90,10 @@ impl RunArgs {
             ws_public_url: self.ws_public_url.clone(),
             ws_private_url: self.ws_private_url.clone(),
             ws_trade_url: self.ws_trade_url.clone(),
+            order_entry: self.order_entry.as_deref().map(|o| match o {
+                "rest" => OrderEntry::Rest,
+                _ => OrderEntry::Websocket,
+            }),
             control_listen: self.control_listen,
             data_dir: self.data_dir.clone(),
         }

@@ -13,6 +13,7 @@ use mmbot_actors::monitor::MonitorSettings;
 use mmbot_actors::order_manager::OrderManagerSettings;
 use mmbot_actors::rate_governor::RateLimitSettings;
 use mmbot_actors::recorder::RecorderSettings;
+use mmbot_actors::rest_connector::OrderEntry;
 use mmbot_actors::risk::RiskLimits;
 use mmbot_actors::strategy::StrategySettings;
 use mmbot_actors::supervisor::ShutdownSettings;
@@ -46,9 +47,13 @@ pub struct ExchangeConfig {
     pub rest_url: String,
     pub ws_public_url: String,
     pub ws_private_url: String,
-    /// Bybit's order-entry WebSocket (`/v5/trade`): a second way to cancel when REST order
-    /// endpoints fail. Empty: none (the embedded simulator's is used in paper mode).
+    /// Bybit's order-entry WebSocket (`/v5/trade`): the order transport when `order_entry` is
+    /// "websocket", else a second way to cancel when REST order endpoints fail. Empty: none
+    /// (the embedded simulator's is used in paper mode).
     pub ws_trade_url: String,
+    /// How order requests travel: "websocket" (the trade socket, REST while it is down) or
+    /// "rest". Cancels at shutdown try the other transport when this one fails.
+    pub order_entry: OrderEntry,
     /// Prefer the MMBOT_API_KEY / MMBOT_API_SECRET environment variables.
     pub api_key: String,
     pub api_secret: String,
@@ -65,6 +70,7 @@ impl Default for ExchangeConfig {
             ws_public_url: String::new(),
             ws_private_url: String::new(),
             ws_trade_url: String::new(),
+            order_entry: OrderEntry::default(),
             api_key: String::new(),
             api_secret: String::new(),
             recv_window_ms: 5000,
@@ -160,6 +166,7 @@ pub struct Overrides {
     pub ws_public_url: Option<String>,
     pub ws_private_url: Option<String>,
     pub ws_trade_url: Option<String>,
+    pub order_entry: Option<OrderEntry>,
     pub control_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
 }
@@ -178,6 +185,9 @@ impl Overrides {
         set(&mut c.exchange.ws_public_url, &self.ws_public_url);
         set(&mut c.exchange.ws_private_url, &self.ws_private_url);
         set(&mut c.exchange.ws_trade_url, &self.ws_trade_url);
+        if let Some(o) = self.order_entry {
+            c.exchange.order_entry = o;
+        }
         if let Some(l) = self.control_listen {
             c.control.listen = l;
         }
@@ -293,6 +303,11 @@ pub fn validate(c: &Config) -> Vec<String> {
                 e.ws_trade_url.is_empty() || url_ok(&e.ws_trade_url, &["ws", "wss"]),
                 "exchange.ws_trade_url",
                 "a ws(s):// URL, or empty for none",
+            );
+            need(
+                e.order_entry == OrderEntry::Rest || !e.ws_trade_url.is_empty(),
+                "exchange.order_entry",
+                "\"rest\" when exchange.ws_trade_url is empty (\"websocket\" needs the trade socket's URL)",
             );
             need(
                 !e.api_key.is_empty(),

@@ -9,13 +9,13 @@ use actix::Addr;
 use anyhow::bail;
 
 use bybit_v5::rest::path;
-use mmbot_actors::cancel_path::CancelPath;
+use mmbot_actors::cancel_path;
 use mmbot_actors::events::Event;
 use mmbot_actors::flatten::{flatten, list_open_orders, FlattenJob, Transports};
 use mmbot_actors::link_id::LinkIds;
 use mmbot_actors::order_manager::{LeftoverPolicy, OrderManagerSettings};
 use mmbot_actors::recorder::{Flush, Record, Recorder};
-use mmbot_actors::rest_connector::{Call, Rest};
+use mmbot_actors::rest_connector::{Call, OrderEntry, Rest};
 use serde_json::json;
 
 /// Orders carrying our prefix with another run id are leftovers; orders without the prefix are
@@ -72,10 +72,7 @@ pub async fn reconcile_leftovers(
     match policy {
         LeftoverPolicy::Cancel => {
             let earlier_run = ids.clone();
-            let mut paths = vec![CancelPath::CancelBatch, CancelPath::CancelSingle];
-            if transports.ws_trade.is_some() {
-                paths.push(CancelPath::WsTrade);
-            }
+            let paths = cancel_path::preference(false, transports.trade_socket, transports.order_entry == OrderEntry::Websocket);
             let job = FlattenJob {
                 symbols: leftovers.keys().cloned().collect(),
                 paths,

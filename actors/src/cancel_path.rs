@@ -242,9 +242,36 @@ impl SymbolFlatten {
     }
 }
 
+/// Cancel paths in order of preference: cancel-all when the scope allows it (one request per
+/// symbol, REST only); then batch and single cancels by the transport orders go by, then by the
+/// other one — a path that works for quoting is the likeliest to work for cancelling.
+pub fn preference(cancel_all: bool, trade_socket: bool, orders_by_socket: bool) -> Vec<CancelPath> {
+    let mut paths = Vec::new();
+    if cancel_all {
+        paths.push(CancelPath::CancelAll);
+    }
+    if trade_socket && orders_by_socket {
+        paths.push(CancelPath::WsTrade);
+    }
+    paths.extend([CancelPath::CancelBatch, CancelPath::CancelSingle]);
+    if trade_socket && !orders_by_socket {
+        paths.push(CancelPath::WsTrade);
+    }
+    paths
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_order_transport_comes_first_and_the_other_is_the_fallback() {
+        use CancelPath::*;
+        assert_eq!(preference(true, true, false), vec![CancelAll, CancelBatch, CancelSingle, WsTrade]);
+        assert_eq!(preference(true, true, true), vec![CancelAll, WsTrade, CancelBatch, CancelSingle]);
+        assert_eq!(preference(false, true, true), vec![WsTrade, CancelBatch, CancelSingle]);
+        assert_eq!(preference(false, false, true), vec![CancelBatch, CancelSingle]);
+    }
 
     const ALL: [CancelPath; 4] = [
         CancelPath::CancelAll,

@@ -22,9 +22,8 @@ use bybit_v5::RetCode;
 use crate::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
 use crate::rate_governor::{Governor, Priority};
 use crate::rest_client::RestError;
-use crate::rest_connector::{Call, Rest};
+use crate::rest_connector::{Call, OrderEntry, Rest, Route};
 use crate::ws_connector::ClosePrivateStream;
-use crate::ws_trade_client::{WsTradeClient, WsTradeError, WsTradeSettings};
 
 /// How long orders whose cancel the exchange accepted may stay listed before they are cancelled
 /// again (Bybit's cancel-all is asynchronous).
@@ -88,8 +87,10 @@ pub struct DeadMan {
 pub struct Transports {
     pub rest: Rest,
     pub governor: Governor,
-    /// The trade WebSocket, when the exchange has one configured.
-    pub ws_trade: Option<WsTradeSettings>,
+    /// Whether a trade WebSocket is configured (the connector holds it).
+    pub trade_socket: bool,
+    /// The transport order requests take; the other one is the fallback for cancels.
+    pub order_entry: OrderEntry,
     pub dead_man: Option<DeadMan>,
 }
 
@@ -125,10 +126,9 @@ impl FlattenOutcome {
     }
 }
 
-/// State the symbols share: one trade socket, one dead-man switch.
+/// State the symbols share: one dead-man switch.
 struct Shared {
     transports: Transports,
-    ws: tokio::sync::Mutex<Option<Rc<WsTradeClient>>>,
     dead_man_at: Cell<Option<Instant>>,
     started: Instant,
 }
@@ -148,26 +148,12 @@ impl Shared {
         }
         true
     }
-
-    async fn ws_client(&self) -> Result<Rc<WsTradeClient>, WsTradeError> {
-        let Some(settings) = self.transports.ws_trade.clone() else {
-            return Err(WsTradeError::Connect("no trade socket configured".into()));
-        };
-        let mut slot = self.ws.lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
-            return Ok(c.clone());
-        }
-        let c = Rc::new(WsTradeClient::connect(settings, self.transports.governor.clone()).await?);
-        *slot = Some(c.clone());
-        Ok(c)
-    }
 }
 
 /// Flatten every symbol of the job, side by side.
 pub async fn flatten(job: FlattenJob, transports: Transports) -> FlattenOutcome {
     let shared = Rc::new(Shared {
         transports,
-        ws: tokio::sync::Mutex::new(None),
         dead_man_at: Cell::new(None),
         started: Instant::now(),
     });
@@ -438,9 +424,9 @@ fn spawn_attempt(symbol: &str, targets: Vec<String>, shared: &Rc<Shared>, target
         let path = r.path;
         let end = match path {
             CancelPath::CancelAll => cancel_all(&shared.transports, &symbol, &*target, &r).await,
-            CancelPath::CancelBatch => cancel_batch(&shared.transports, &symbol, &targets, &r).await,
+            CancelPath::CancelBatch => cancel_batch(&shared.transports, Route::Rest, &symbol, &targets, &r).await,
             CancelPath::CancelSingle => cancel_singles(&shared.transports, &symbol, &targets, &r).await,
-            CancelPath::WsTrade => cancel_ws(&shared, &symbol, &targets, &r).await,
+            CancelPath::WsTrade => cancel_batch(&shared.transports, Route::TradeSocket, &symbol, &targets, &r).await,
             CancelPath::DeadManSwitch => AttemptEnd::Failed,
         };
         log::info!(
@@ -537,11 +523,18 @@ fn fold_ends(ends: &[AttemptEnd]) -> AttemptEnd {
         .map_or(AttemptEnd::Failed, |until| AttemptEnd::NotSent { until })
 }
 
-async fn cancel_batch(t: &Transports, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
+/// `order.cancel-batch` by REST or by the trade socket (`route`): same body, same budget.
+async fn cancel_batch(t: &Transports, route: Route, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
+    let what = if route == Route::TradeSocket {
+        "order.cancel-batch"
+    } else {
+        "cancel-batch"
+    };
     let chunks = links.chunks(cancel_batch_size(&t.governor)).map(|chunk| async move {
         let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
         let body = json!({"category": "linear", "request": items}).to_string();
-        let answer = t.rest.send(Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len()).once()).await;
+        let call = Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len()).once().via(route);
+        let answer = t.rest.send(call).await;
         note_sent(&answer, r);
         match answer {
             Ok(Ok(a)) => {
@@ -550,11 +543,11 @@ async fn cancel_batch(t: &Transports, symbol: &str, links: &[String], r: &Report
                 AttemptEnd::Accepted
             }
             Ok(Err(e)) => {
-                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-batch: {e}");
+                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: {what}: {e}");
                 rest_failure(&e, &t.governor, path::ORDER_CANCEL_BATCH)
             }
             Err(e) => {
-                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-batch: {e}");
+                log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: {what}: {e}");
                 AttemptEnd::Failed
             }
         }
@@ -565,7 +558,7 @@ async fn cancel_batch(t: &Transports, symbol: &str, links: &[String], r: &Report
 async fn cancel_singles(t: &Transports, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
     let each = links.iter().map(|l| async move {
         let body = json!({"category": "linear", "symbol": symbol, "orderLinkId": l}).to_string();
-        let answer = t.rest.send(Call::post(path::ORDER_CANCEL, body).once()).await;
+        let answer = t.rest.send(Call::post(path::ORDER_CANCEL, body).once().via(Route::Rest)).await;
         note_sent(&answer, r);
         match answer {
             Ok(Ok(_)) => {
@@ -587,47 +580,6 @@ async fn cancel_singles(t: &Transports, symbol: &str, links: &[String], r: &Repo
     // request would hold a connection of its own.
     let ends: Vec<AttemptEnd> = futures_util::stream::iter(each).buffer_unordered(SINGLES_AT_ONCE).collect().await;
     fold_ends(&ends)
-}
-
-async fn cancel_ws(shared: &Shared, symbol: &str, links: &[String], r: &Reporter) -> AttemptEnd {
-    let client = match shared.ws_client().await {
-        Ok(c) => c,
-        Err(e) => {
-            log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: trade socket: {e}");
-            return AttemptEnd::Failed;
-        }
-    };
-    let size = cancel_batch_size(&shared.transports.governor);
-    let chunks = links.chunks(size).map(|chunk| {
-        let client = client.clone();
-        async move {
-            let answer = client.cancel_batch(symbol, chunk).await;
-            if matches!(answer, Err(WsTradeError::Deferred { .. })) {
-                r.unsent();
-            }
-            match answer {
-                Ok(codes) => {
-                    r.taken(taken(chunk, &codes));
-                    AttemptEnd::Accepted
-                }
-                Err(WsTradeError::Deferred { retry_in }) => AttemptEnd::NotSent {
-                    until: Instant::now() + retry_in,
-                },
-                Err(e) => {
-                    log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: order.cancel-batch: {e}");
-                    match e {
-                        WsTradeError::Exchange { code, .. } if RetCode::from_code(code) == RetCode::RateLimited => {
-                            AttemptEnd::RateLimited {
-                                until: Instant::now() + Duration::from_secs(1),
-                            }
-                        }
-                        _ => AttemptEnd::Failed,
-                    }
-                }
-            }
-        }
-    });
-    fold_ends(&join_all(chunks).await)
 }
 
 #[cfg(test)]

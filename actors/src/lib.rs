@@ -36,6 +36,7 @@ pub mod status_stream;
 pub mod stop;
 pub mod strategy;
 pub mod supervisor;
+pub mod trade_link;
 pub mod volatility;
 pub mod web_server;
 pub mod ws_connector;

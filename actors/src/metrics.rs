@@ -41,6 +41,7 @@ pub struct Metrics {
     pub drawdown: Gauge<f64, AtomicU64>,
     pub rest_requests: Family<Labels, Counter>,
     pub rest_latency: Family<Labels, Histogram>,
+    pub order_entry_requests: Family<Labels, Counter>,
     pub ws_reconnects: Family<Labels, Counter>,
     pub ws_malformed_frames: Counter,
     pub book_gaps: Counter,
@@ -111,6 +112,7 @@ impl Default for Metrics {
             drawdown: Gauge::default(),
             rest_requests: Family::default(),
             rest_latency: Family::new_with_constructor(latency_histogram),
+            order_entry_requests: Family::default(),
             ws_reconnects: Family::default(),
             ws_malformed_frames: Counter::default(),
             book_gaps: Counter::default(),
@@ -152,7 +154,16 @@ impl Default for Metrics {
             m.pnl.clone(),
         );
         registry.register("drawdown_usdt", "Equity below its best, across symbols", m.drawdown.clone());
-        registry.register("rest_requests", "REST requests by endpoint and outcome", m.rest_requests.clone());
+        registry.register(
+            "rest_requests",
+            "Exchange API requests by endpoint and outcome (order requests over the trade socket count under their REST endpoint: same budget)",
+            m.rest_requests.clone(),
+        );
+        registry.register(
+            "order_entry_requests",
+            "Order requests (create/amend/cancel, single or batch) by the transport that carried them",
+            m.order_entry_requests.clone(),
+        );
         registry.register("rest_latency_seconds", "REST round-trip time by endpoint", m.rest_latency.clone());
         registry.register("ws_reconnects", "WebSocket reconnects by stream", m.ws_reconnects.clone());
         registry.register(
@@ -282,6 +293,9 @@ impl Metrics {
         }
         for endpoint in keys.endpoints {
             let _ = self.rest_latency.get_or_create(&labels(&[("endpoint", endpoint)]));
+        }
+        for transport in ["rest", "websocket"] {
+            let _ = self.order_entry_requests.get_or_create(&labels(&[("transport", transport)]));
         }
         for stream in keys.streams {
             let _ = self.ws_reconnects.get_or_create(&labels(&[("stream", stream)]));

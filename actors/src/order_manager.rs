@@ -31,10 +31,9 @@ use crate::rate_governor::{Governor, Priority};
 use crate::recorder::Record;
 use crate::requote_plan::{select, Held, Room, Wanted};
 use crate::rest_client::{count_rejection, Answer, RestError};
-use crate::rest_connector::{Call, Rest};
+use crate::rest_connector::{Call, OrderEntry, Rest};
 use crate::status::StatusPatch;
 use crate::stop::{OrdersOutcome, StepStatus, Stop, StopAck};
-use crate::ws_trade_client::WsTradeSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,8 +157,9 @@ pub struct OrderManager {
     /// `/status`.
     web: Recipient<StatusPatch>,
     metrics: Arc<Metrics>,
-    /// The trade WebSocket, a second way to cancel.
-    ws_trade: Option<WsTradeSettings>,
+    /// Whether a trade WebSocket is configured, and whether orders go by it.
+    trade_socket: bool,
+    order_entry: OrderEntry,
     /// The exchange's dead-man switch, when armed: the last resort.
     dead_man: Option<DeadMan>,
     /// What the exchange listed last during the shutdown, per symbol.
@@ -215,7 +215,8 @@ impl OrderManager {
             recorder,
             web,
             metrics,
-            ws_trade: None,
+            trade_socket: false,
+            order_entry: OrderEntry::Rest,
             dead_man: None,
             believed_open: Rc::default(),
         }
@@ -780,7 +781,8 @@ impl Handler<Positions> for OrderManager {
 #[derive(Clone, Message)]
 #[rtype(result = "()")]
 pub struct UseExitPaths {
-    pub ws_trade: Option<WsTradeSettings>,
+    pub trade_socket: bool,
+    pub order_entry: OrderEntry,
     pub dead_man: Option<DeadMan>,
 }
 
@@ -788,7 +790,8 @@ impl Handler<UseExitPaths> for OrderManager {
     type Result = ();
 
     fn handle(&mut self, msg: UseExitPaths, _: &mut Self::Context) {
-        self.ws_trade = msg.ws_trade;
+        self.trade_socket = msg.trade_socket;
+        self.order_entry = msg.order_entry;
         self.dead_man = msg.dead_man;
     }
 }
@@ -823,22 +826,19 @@ impl OrderManager {
         Transports {
             rest: self.rest.clone(),
             governor: self.governor.clone(),
-            ws_trade: self.ws_trade.clone(),
+            trade_socket: self.trade_socket,
+            order_entry: self.order_entry,
             dead_man: self.dead_man.clone(),
         }
     }
 
     /// Cancel paths in order of preference for the configured scope.
     fn cancel_paths(&self, scope: CancelScope) -> Vec<CancelPath> {
-        let mut paths = match scope {
-            CancelScope::Symbol => vec![CancelPath::CancelAll],
-            CancelScope::Own => vec![],
-        };
-        paths.extend([CancelPath::CancelBatch, CancelPath::CancelSingle]);
-        if self.ws_trade.is_some() {
-            paths.push(CancelPath::WsTrade);
-        }
-        paths
+        crate::cancel_path::preference(
+            scope == CancelScope::Symbol,
+            self.trade_socket,
+            self.order_entry == OrderEntry::Websocket,
+        )
     }
 
     /// Shutdown step 1: what the flattening targets and until when. The first cancel goes out

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use bybit_v5::envelope::Envelope;
-use bybit_v5::rest::path;
+use bybit_v5::rest::{path, trade_op};
 use bybit_v5::{sign, RetCode};
 
 use crate::metrics::{labels, Metrics};
 use crate::rate_governor::{DeferReason, Governor, LimitHeaders, Priority};
+use crate::ws_trade_client::{request_frame, WsTradeClient, WsTradeError};
 
 /// An API secret that never prints.
 #[derive(Clone, Default)]
@@ -55,6 +56,9 @@ pub enum RestError {
     /// Not sent: the account's budget has no room for it now (see the rate governor).
     #[error("not sent: {} (room again in {retry_in:?})", reason.as_str())]
     Deferred { reason: DeferReason, retry_in: Duration },
+    /// Not sent: the trade socket was closed when it was to go (the budget was spent locally).
+    #[error("not sent: the trade socket is closed")]
+    NotSent { units: u32, admitted: Instant },
 }
 
 impl RestError {
@@ -261,14 +265,26 @@ impl RestClient {
         }
     }
 
-    /// The `X-Bapi-Limit*` headers, with the reset timestamp moved onto the local clock.
+    /// The `X-Bapi-Limit*` headers of an HTTP answer.
     fn limit_headers(&self, headers: &awc::http::header::HeaderMap) -> LimitHeaders {
-        let num = |name: &str| {
+        self.limits_from(|name| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
-        };
+        })
+    }
+
+    /// The same three values, from a trade-socket answer's `header` object.
+    fn ws_limit_headers(&self, header: &Value) -> LimitHeaders {
+        self.limits_from(|name| match &header[name] {
+            Value::String(v) => v.trim().parse::<u64>().ok(),
+            v => v.as_u64(),
+        })
+    }
+
+    /// The limit headers, with the reset timestamp moved onto the local clock.
+    fn limits_from(&self, num: impl Fn(&str) -> Option<u64>) -> LimitHeaders {
         let reset_at = num("X-Bapi-Limit-Reset-Timestamp").map(|reset_ms| {
             let ahead = reset_ms as i64 - self.now_exchange_ms() as i64;
             Instant::now() + Duration::from_millis(ahead.max(0) as u64)
@@ -309,6 +325,81 @@ impl RestClient {
         count_rejection(&self.governor, self.metrics.as_deref(), endpoint, code);
     }
 
+    /// Pay for a request: the units it spends and when they were admitted.
+    async fn pay(&self, endpoint: &'static str, admission: Admission, read: bool) -> Result<(u32, Instant), RestError> {
+        Ok(match admission {
+            Admission::Ask(units) => (units, self.admit(endpoint, units, Priority::of(endpoint, read), true).await?),
+            Admission::AskNow(units) => (units, self.admit(endpoint, units, Priority::of(endpoint, read), false).await?),
+            Admission::Spent(units, at) => (units, at),
+        })
+    }
+
+    /// A refusal by retCode: counted, and a 10006 rests the endpoint until the reset.
+    fn refused(&self, endpoint: &'static str, code: RetCode, msg: String, reset_at: Option<Instant>) -> RestError {
+        self.count_rejection(endpoint, code.code());
+        if code == RetCode::RateLimited {
+            self.governor.with(|g| g.rate_limited(endpoint, reset_at, Instant::now()));
+        }
+        RestError::Exchange { code, msg }
+    }
+
+    fn observe(&self, endpoint: &'static str, transport: &str, started: Instant, r: &Result<Answer, RestError>) {
+        let Some(m) = &self.metrics else { return };
+        let outcome = match r {
+            Ok(_) => "ok".to_string(),
+            Err(RestError::Exchange { code, .. }) => code.code().to_string(),
+            Err(RestError::Timeout(_)) => "timeout".into(),
+            Err(_) => "error".into(),
+        };
+        m.rest_requests
+            .get_or_create(&labels(&[("endpoint", endpoint), ("outcome", &outcome)]))
+            .inc();
+        m.rest_latency
+            .get_or_create(&labels(&[("endpoint", endpoint)]))
+            .observe(started.elapsed().as_secs_f64());
+        if trade_op(endpoint).is_some() {
+            m.order_entry_requests.get_or_create(&labels(&[("transport", transport)])).inc();
+        }
+    }
+
+    /// An order request over the trade socket: same body, same budget, same answers as its REST
+    /// twin. The rate-limit `header` of the answer feeds the governor as REST's headers do.
+    pub async fn post_ws(&self, ws: &WsTradeClient, endpoint: &'static str, body: &str, admission: Admission) -> Result<Answer, RestError> {
+        let Some(op) = trade_op(endpoint) else {
+            return Err(RestError::Transport(format!("{endpoint} has no trade-socket op")));
+        };
+        let (units, admitted) = self.pay(endpoint, admission, false).await?;
+        let started = Instant::now();
+        let req_id = ws.next_req_id();
+        let frame = request_frame(&req_id, op, self.now_exchange_ms(), ws.recv_window_ms(), body);
+        let answer = ws.exchange(&req_id, frame).await;
+        self.governor.with(|g| g.settle(endpoint, units, admitted, Instant::now()));
+        let r = match answer {
+            Err(WsTradeError::Closed) => return Err(RestError::NotSent { units, admitted }),
+            Err(WsTradeError::Timeout(t)) => Err(RestError::Timeout(t)),
+            Err(e) => Err(RestError::Transport(e.to_string())),
+            Ok(mut v) => {
+                let headers = self.ws_limit_headers(&v["header"]);
+                self.learn_limits(endpoint, headers);
+                match v["retCode"].as_i64() {
+                    Some(0) => Ok(Answer {
+                        result: v["data"].take(),
+                        ext: v["retExtInfo"].take(),
+                    }),
+                    code => Err(self.refused(
+                        endpoint,
+                        RetCode::from_code(code.unwrap_or(-1)),
+                        v["retMsg"].as_str().unwrap_or("").to_string(),
+                        headers.reset_at,
+                    )),
+                }
+            }
+        };
+        self.observe(endpoint, "websocket", started, &r);
+        self.resync_on_clock_error(&r).await;
+        r
+    }
+
     async fn send(
         &self,
         endpoint: &'static str,
@@ -316,17 +407,7 @@ impl RestClient {
         body: Option<String>,
         admission: Admission,
     ) -> Result<Answer, RestError> {
-        let (units, admitted_at) = match admission {
-            Admission::Ask(units) => (
-                units,
-                self.admit(endpoint, units, Priority::of(endpoint, body.is_none()), true).await?,
-            ),
-            Admission::AskNow(units) => (
-                units,
-                self.admit(endpoint, units, Priority::of(endpoint, body.is_none()), false).await?,
-            ),
-            Admission::Spent(units, at) => (units, at),
-        };
+        let (units, admitted_at) = self.pay(endpoint, admission, body.is_none()).await?;
         let started = Instant::now();
         let timeout = self.settings.timeout;
         let fut = async {
@@ -359,12 +440,7 @@ impl RestClient {
                 .map_err(|e| RestError::Transport(e.to_string()))?;
             let env: Envelope<Value> = serde_json::from_slice(&bytes).map_err(|e| RestError::Decode(e.to_string()))?;
             if env.ret_code != 0 {
-                let code = env.code();
-                self.count_rejection(endpoint, code.code());
-                if code == RetCode::RateLimited {
-                    self.governor.with(|g| g.rate_limited(endpoint, headers.reset_at, Instant::now()));
-                }
-                return Err(RestError::Exchange { code, msg: env.ret_msg });
+                return Err(self.refused(endpoint, env.code(), env.ret_msg, headers.reset_at));
             }
             Ok(Answer {
                 result: env.result,
@@ -375,20 +451,7 @@ impl RestClient {
             Ok(r) => r,
             Err(_) => Err(RestError::Timeout(timeout)),
         };
-        if let Some(m) = &self.metrics {
-            let outcome = match &r {
-                Ok(_) => "ok".to_string(),
-                Err(RestError::Exchange { code, .. }) => code.code().to_string(),
-                Err(RestError::Timeout(_)) => "timeout".into(),
-                Err(_) => "error".into(),
-            };
-            m.rest_requests
-                .get_or_create(&labels(&[("endpoint", endpoint), ("outcome", &outcome)]))
-                .inc();
-            m.rest_latency
-                .get_or_create(&labels(&[("endpoint", endpoint)]))
-                .observe(started.elapsed().as_secs_f64());
-        }
+        self.observe(endpoint, "rest", started, &r);
         r
     }
 }

@@ -1,5 +1,7 @@
-//! RestConnector: the one way to the exchange's REST API. Signed requests with timeouts;
-//! refuses work once stopped and lets requests already in flight finish.
+//! RestConnector: the one way to the exchange's API for requests and answers — REST, and the
+//! order-entry WebSocket (`/v5/trade`) for order requests when it is the configured transport
+//! (REST is the fallback while the socket is down). Signed requests with timeouts; refuses work
+//! once stopped and lets requests already in flight finish.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -7,11 +9,46 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use bybit_v5::rest::path;
+use bybit_v5::rest::{path, trade_op};
+use serde::{Deserialize, Serialize};
 
 use crate::in_flight::InFlight;
 use crate::rest_client::{Admission, Answer, RestClient, RestError};
 use crate::stop::{StepStatus, Stop, StopAck};
+use crate::trade_link::TradeLink;
+
+/// Which transport carries order requests (creates, amends, cancels; not cancel-all, which the
+/// trade socket does not offer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderEntry {
+    /// Signed HTTP requests.
+    Rest,
+    /// Bybit's `/v5/trade` socket: one kept-alive connection, no HTTP per request.
+    #[default]
+    Websocket,
+}
+
+impl OrderEntry {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderEntry::Rest => "rest",
+            OrderEntry::Websocket => "websocket",
+        }
+    }
+}
+
+/// Which way one call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    /// Order requests by the configured transport (REST while the socket is down); the rest by REST.
+    #[default]
+    Primary,
+    /// By REST whatever the configured transport: the other way, when the primary one fails.
+    Rest,
+    /// By the trade socket, connecting it first if needed.
+    TradeSocket,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -33,6 +70,7 @@ pub struct Call {
     pub admitted: Option<std::time::Instant>,
     /// Never repeated here, even if it could be: the caller decides what follows a failure.
     pub once: bool,
+    pub route: Route,
 }
 
 impl Call {
@@ -44,6 +82,7 @@ impl Call {
             units: 1,
             admitted: None,
             once: false,
+            route: Route::Primary,
         }
     }
 
@@ -60,6 +99,7 @@ impl Call {
             units: items.max(1) as u32,
             admitted: None,
             once: false,
+            route: Route::Primary,
         }
     }
 
@@ -73,6 +113,11 @@ impl Call {
     /// for the caller's own escalation.
     pub fn once(mut self) -> Self {
         self.once = true;
+        self
+    }
+
+    pub fn via(mut self, route: Route) -> Self {
+        self.route = route;
         self
     }
 }
@@ -96,13 +141,18 @@ fn is_retryable(call: &Call) -> bool {
 fn is_transient(e: &RestError) -> bool {
     match e {
         RestError::Exchange { code, .. } => code.is_transient(),
-        RestError::Stopped | RestError::Deferred { .. } => false,
+        RestError::Stopped | RestError::Deferred { .. } | RestError::NotSent { .. } => false,
         other => other.outcome_unknown(),
     }
 }
 
 pub struct RestConnector {
     client: Option<RestClient>,
+    order_entry: OrderEntry,
+    /// The trade socket, when one is configured: kept up when it is the order transport,
+    /// connected on demand otherwise (a way to cancel when REST fails).
+    trade: Option<Rc<TradeLink>>,
+    keeper: Option<tokio::task::JoinHandle<()>>,
     /// Creates and amends on their way: their outcome matters, so the Stop waits for them.
     /// Reads and cancels are idempotent: once the order step has verified flat, one still
     /// waiting for its timeout changes nothing, and the Stop does not wait for it.
@@ -110,9 +160,12 @@ pub struct RestConnector {
 }
 
 impl RestConnector {
-    pub fn new(client: RestClient) -> Self {
+    pub fn new(client: RestClient, order_entry: OrderEntry, trade: Option<TradeLink>) -> Self {
         Self {
             client: Some(client),
+            order_entry,
+            trade: trade.map(Rc::new),
+            keeper: None,
             in_flight: Rc::new(Cell::new(0)),
         }
     }
@@ -120,6 +173,66 @@ impl RestConnector {
 
 impl Actor for RestConnector {
     type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        if self.order_entry == OrderEntry::Websocket {
+            if let Some(link) = &self.trade {
+                self.keeper = Some(actix_rt::spawn(link.clone().keep_up()));
+            }
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(k) = self.keeper.take() {
+            k.abort();
+        }
+    }
+}
+
+/// Where one attempt of a call goes.
+enum Via {
+    Http,
+    /// The open socket; REST if it turns out closed before sending.
+    Socket(Rc<crate::ws_trade_client::WsTradeClient>),
+    /// The socket at any cost: connect first.
+    ConnectSocket(Rc<TradeLink>),
+}
+
+/// Which way an attempt of `call` goes now.
+fn choose(trade: &Option<Rc<TradeLink>>, order_entry: OrderEntry, call: &Call) -> Via {
+    let order = call.method == Method::Post && trade_op(call.endpoint).is_some();
+    match (trade, call.route) {
+        (Some(link), Route::TradeSocket) if order => Via::ConnectSocket(link.clone()),
+        (Some(link), Route::Primary) if order && order_entry == OrderEntry::Websocket => link.open().map_or(Via::Http, Via::Socket),
+        _ => Via::Http,
+    }
+}
+
+async fn attempt(client: &RestClient, call: &Call, via: Via, admission: Admission) -> Result<Answer, RestError> {
+    let socket = match via {
+        Via::Http => None,
+        Via::Socket(c) => Some(c),
+        Via::ConnectSocket(link) => match link.connected().await {
+            Ok(c) => Some(c),
+            Err(e) => return Err(RestError::Transport(format!("trade socket: {e}"))),
+        },
+    };
+    if let Some(ws) = socket {
+        match client.post_ws(&ws, call.endpoint, &call.payload, admission).await {
+            // Closed before it went: REST carries it, with the budget already spent.
+            Err(RestError::NotSent { units, admitted }) if call.route != Route::TradeSocket => {
+                return client
+                    .post(call.endpoint, call.payload.clone(), Admission::Spent(units, admitted))
+                    .await;
+            }
+            r => return r,
+        }
+    }
+    match call.method {
+        Method::PublicGet => client.public_get(call.endpoint, &call.payload).await,
+        Method::Get => client.get(call.endpoint, &call.payload).await,
+        Method::Post => client.post(call.endpoint, call.payload.clone(), admission).await,
+    }
 }
 
 impl Handler<Call> for RestConnector {
@@ -130,29 +243,27 @@ impl Handler<Call> for RestConnector {
             return Box::pin(async { Err(RestError::Stopped) });
         };
         let guard = (!is_retryable(&call)).then(|| InFlight::new(&self.in_flight));
+        let (trade, order_entry) = (self.trade.clone(), self.order_entry);
         Box::pin(async move {
             let _guard = guard;
             let retryable = !call.once && is_retryable(&call);
-            let mut attempt = 0;
+            let mut attempt_no = 0;
             loop {
                 // Only the first attempt was paid for by the caller; a retry is a new request.
                 let admission = match call.admitted {
-                    Some(at) if attempt == 0 => Admission::Spent(call.units, at),
+                    Some(at) if attempt_no == 0 => Admission::Spent(call.units, at),
                     // A caller with its own escalation would rather hear "no room" than wait.
                     _ if call.once => Admission::AskNow(call.units),
                     _ => Admission::Ask(call.units),
                 };
-                let r = match call.method {
-                    Method::PublicGet => client.public_get(call.endpoint, &call.payload).await,
-                    Method::Get => client.get(call.endpoint, &call.payload).await,
-                    Method::Post => client.post(call.endpoint, call.payload.clone(), admission).await,
-                };
-                attempt += 1;
+                // A retry takes whichever way is open then.
+                let r = attempt(&client, &call, choose(&trade, order_entry, &call), admission).await;
+                attempt_no += 1;
                 match r {
-                    Err(e) if retryable && attempt < MAX_ATTEMPTS && is_transient(&e) => {
-                        let wait = 50u64 << attempt;
+                    Err(e) if retryable && attempt_no < MAX_ATTEMPTS && is_transient(&e) => {
+                        let wait = 50u64 << attempt_no;
                         let jitter = rand::random::<u64>() % (wait + 1);
-                        log::debug!("{} failed ({e}); retry {attempt} in {} ms", call.endpoint, wait / 2 + jitter / 2);
+                        log::debug!("{} failed ({e}); retry {attempt_no} in {} ms", call.endpoint, wait / 2 + jitter / 2);
                         tokio::time::sleep(Duration::from_millis(wait / 2 + jitter / 2)).await;
                     }
                     r => return r,
@@ -177,10 +288,18 @@ impl Handler<Stop> for RestConnector {
                 in_flight.get()
             }
             .into_actor(self)
-            .map(|left, _, ctx| {
+            .map(|left, act, ctx| {
                 ctx.stop();
+                if let Some(k) = act.keeper.take() {
+                    k.abort();
+                }
+                let socket = act.trade.take().is_some_and(|l| l.open().is_some());
                 if left == 0 {
-                    StopAck::ok("no create or amend in flight; HTTP client dropped")
+                    StopAck::ok(if socket {
+                        "no create or amend in flight; HTTP client dropped, trade socket closed"
+                    } else {
+                        "no create or amend in flight; HTTP client dropped"
+                    })
                 } else {
                     StopAck::with_status(
                         StepStatus::TimedOut,

@@ -34,6 +34,20 @@ pub mod path {
     pub const DCP_INFO: &str = "/v5/account/query-dcp-info";
 }
 
+/// The order-entry WebSocket's op for a REST order endpoint (`/v5/trade` takes the same body as
+/// `args[0]` and spends the same budget); None for endpoints it does not offer (cancel-all).
+pub fn trade_op(endpoint: &str) -> Option<&'static str> {
+    Some(match endpoint {
+        path::ORDER_CREATE => "order.create",
+        path::ORDER_AMEND => "order.amend",
+        path::ORDER_CANCEL => "order.cancel",
+        path::ORDER_CREATE_BATCH => "order.create-batch",
+        path::ORDER_AMEND_BATCH => "order.amend-batch",
+        path::ORDER_CANCEL_BATCH => "order.cancel-batch",
+        _ => return None,
+    })
+}
+
 /// Most items per batch call for linear.
 pub const MAX_BATCH_ITEMS: usize = 20;
 /// Most orders a linear cancel-all removes per call.
@@ -299,6 +313,14 @@ pub struct DcpRequest {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn the_trade_socket_offers_every_order_endpoint_but_cancel_all() {
+        assert_eq!(trade_op(path::ORDER_CREATE_BATCH), Some("order.create-batch"));
+        assert_eq!(trade_op(path::ORDER_CANCEL), Some("order.cancel"));
+        assert_eq!(trade_op(path::ORDER_CANCEL_ALL), None);
+        assert_eq!(trade_op(path::ORDER_REALTIME), None);
+    }
 
     #[test]
     fn create_order_serialises_decimals_as_strings_and_skips_absent_fields() {

@@ -6,7 +6,7 @@
 //! `/v5/trade:order.cancel` (one op) accepts and never answers; latency applies per `/v5/trade`;
 //! `/sim/ws/drop` drops these connections too.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -193,7 +193,10 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
     let mut kill = state.ws_kill.subscribe();
     let mut last_seen = Instant::now();
     let mut idle = tokio::time::interval(std::time::Duration::from_secs(30));
+    // Simulated latency delays each frame, not the frames behind it: a pipe, as a network is.
+    let mut due: VecDeque<(tokio::time::Instant, String)> = VecDeque::new();
     loop {
+        let next_due = due.front().map(|(t, _)| *t);
         tokio::select! {
             msg = stream.next() => {
                 let Some(Ok(msg)) = msg else { break };
@@ -207,10 +210,11 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                     actix_ws::Message::Close(_) => break,
                     _ => continue,
                 };
-                let latency = state.faults().latency_for(FAULT_PATH);
-                if latency > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
-                }
+                let latency = std::time::Duration::from_millis(state.faults().latency_for(FAULT_PATH));
+                due.push_back((tokio::time::Instant::now() + latency, text));
+            }
+            _ = tokio::time::sleep_until(next_due.unwrap_or_else(tokio::time::Instant::now)), if next_due.is_some() => {
+                let Some((_, text)) = due.pop_front() else { continue };
                 if let Some(a) = handle_frame(&state, &mut conn, &text) {
                     if session.text(a.to_string()).await.is_err() { break }
                 }
