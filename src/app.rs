@@ -321,7 +321,11 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         timeout: Duration::from_millis(c.exchange.request_timeout_ms),
     });
     let trade_socket = ws_trade.is_some();
-    let order_entry = if trade_socket { c.exchange.order_entry } else { OrderEntry::Rest };
+    let order_entry = match c.exchange.order_entry {
+        Some(o) if trade_socket => o,
+        None if trade_socket => OrderEntry::default(),
+        _ => OrderEntry::Rest,
+    };
     log::info!(order_entry = order_entry.as_str(); "order requests go by {}", order_entry.as_str());
     let trade_link = ws_trade.map(|s| TradeLink::new(s, Some(metrics.clone())));
     let rest = RestConnector::new(client, order_entry, trade_link).start();

@@ -52,8 +52,9 @@ pub struct ExchangeConfig {
     /// (the embedded simulator's is used in paper mode).
     pub ws_trade_url: String,
     /// How order requests travel: "websocket" (the trade socket, REST while it is down) or
-    /// "rest". Cancels at shutdown try the other transport when this one fails.
-    pub order_entry: OrderEntry,
+    /// "rest". Cancels at shutdown try the other transport when this one fails. Unset: the
+    /// trade socket when `ws_trade_url` is set (or in paper mode), else REST.
+    pub order_entry: Option<OrderEntry>,
     /// Prefer the MMBOT_API_KEY / MMBOT_API_SECRET environment variables.
     pub api_key: String,
     pub api_secret: String,
@@ -70,7 +71,7 @@ impl Default for ExchangeConfig {
             ws_public_url: String::new(),
             ws_private_url: String::new(),
             ws_trade_url: String::new(),
-            order_entry: OrderEntry::default(),
+            order_entry: None,
             api_key: String::new(),
             api_secret: String::new(),
             recv_window_ms: 5000,
@@ -186,7 +187,7 @@ impl Overrides {
         set(&mut c.exchange.ws_private_url, &self.ws_private_url);
         set(&mut c.exchange.ws_trade_url, &self.ws_trade_url);
         if let Some(o) = self.order_entry {
-            c.exchange.order_entry = o;
+            c.exchange.order_entry = Some(o);
         }
         if let Some(l) = self.control_listen {
             c.control.listen = l;
@@ -305,7 +306,7 @@ pub fn validate(c: &Config) -> Vec<String> {
                 "a ws(s):// URL, or empty for none",
             );
             need(
-                e.order_entry == OrderEntry::Rest || !e.ws_trade_url.is_empty(),
+                e.order_entry != Some(OrderEntry::Websocket) || !e.ws_trade_url.is_empty(),
                 "exchange.order_entry",
                 "\"rest\" when exchange.ws_trade_url is empty (\"websocket\" needs the trade socket's URL)",
             );

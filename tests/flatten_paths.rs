@@ -1,7 +1,9 @@
 //! Flat by every path: with the preferred cancel path broken at run time just before the stop,
-//! the shutdown escalates — cancel-all → cancel-batch → single cancels → the trade WebSocket →
-//! the exchange's dead-man switch — and ends flat, naming the path per symbol. Each test asks the
-//! exchange what is left and counts the requests the broken path received (no hot loop).
+//! the shutdown escalates — cancel-all → batch and single cancels by the transport orders go by
+//! → by the other transport → the exchange's dead-man switch — and ends flat, naming the path per
+//! symbol. Each test asks the exchange what is left and counts the requests the broken path
+//! received (no hot loop). Orders go by REST in the tests of REST's own escalation, by the trade
+//! socket (the default) in the others.
 
 mod support;
 
@@ -55,6 +57,14 @@ async fn assert_flat_by(sim: &bybit_sim::SimHandle, s: &Stopped, paths: &[&str])
     assert!(by.iter().any(|(_, p)| p == paths[0]), "{by:?}");
 }
 
+/// Orders by REST: the escalation after cancel-all is REST's batch, then singles, then the socket.
+fn by_rest() -> BotOptions {
+    BotOptions {
+        exchange: REST_ORDER_ENTRY,
+        ..Default::default()
+    }
+}
+
 /// With the cancel-all broken: by cancel-batch — and, for a symbol whose batch finds the
 /// endpoint's budget spent (10 units/s for 24 orders), by the next path with room: single
 /// cancels on their own budget, or the trade socket once the batch budget has room again.
@@ -63,7 +73,7 @@ const BATCH_OR_LATER: [&str; 3] = ["cancel-batch", "cancel-single", "ws-trade"];
 #[actix_rt::test]
 async fn a_hanging_cancel_all_is_passed_over_for_cancel_batch() {
     let sim = start_sim();
-    let s = stop_under("flat-hang", &sim, json!({"hang": [CANCEL_ALL]}), BotOptions::default()).await;
+    let s = stop_under("flat-hang", &sim, json!({"hang": [CANCEL_ALL]}), by_rest()).await;
     assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
     // One cancel-all per symbol, left to hang (a second only if the first timed out before
     // the symbol was flat: never a loop).
@@ -81,7 +91,7 @@ async fn a_hanging_cancel_all_is_passed_over_for_cancel_batch() {
 #[actix_rt::test]
 async fn a_failing_cancel_all_gives_way_to_cancel_batch_at_once() {
     let sim = start_sim();
-    let s = stop_under("flat-502", &sim, json!({"error_5xx": [CANCEL_ALL]}), BotOptions::default()).await;
+    let s = stop_under("flat-502", &sim, json!({"error_5xx": [CANCEL_ALL]}), by_rest()).await;
     assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
     let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
     assert!((3..=6).contains(&all), "{all} cancel-alls: a failure rests the path, never a loop");
@@ -90,7 +100,7 @@ async fn a_failing_cancel_all_gives_way_to_cancel_batch_at_once() {
 #[actix_rt::test]
 async fn a_rate_limited_cancel_all_gives_way_to_cancel_batch() {
     let sim = start_sim();
-    let s = stop_under("flat-10006", &sim, json!({"rate_limit": [CANCEL_ALL]}), BotOptions::default()).await;
+    let s = stop_under("flat-10006", &sim, json!({"rate_limit": [CANCEL_ALL]}), by_rest()).await;
     assert_flat_by(&sim, &s, &BATCH_OR_LATER).await;
     let all = requests_on(&sim, CANCEL_ALL, s.since_us).await;
     assert!((3..=6).contains(&all), "{all} cancel-alls: 10006 rests the path until its reset");
@@ -100,7 +110,7 @@ async fn a_rate_limited_cancel_all_gives_way_to_cancel_batch() {
 async fn with_cancel_all_and_cancel_batch_broken_single_cancels_flatten() {
     let sim = start_sim();
     let faults = json!({"error_5xx": [CANCEL_ALL], "hang": [CANCEL_BATCH]});
-    let s = stop_under("flat-single", &sim, faults, BotOptions::default()).await;
+    let s = stop_under("flat-single", &sim, faults, by_rest()).await;
     assert_flat_by(&sim, &s, &["cancel-single", "ws-trade"]).await;
     // Each order cancelled once (a cancel is never re-sent while it is on its way).
     let singles = requests_on(&sim, CANCEL, s.since_us).await;
@@ -111,8 +121,31 @@ async fn with_cancel_all_and_cancel_batch_broken_single_cancels_flatten() {
 async fn with_every_rest_cancel_broken_the_trade_socket_flattens() {
     let sim = start_sim();
     let faults = json!({"error_5xx": [CANCEL_ALL, CANCEL_BATCH, CANCEL]});
-    let s = stop_under("flat-ws", &sim, faults, BotOptions::default()).await;
+    let s = stop_under("flat-ws", &sim, faults, by_rest()).await;
     assert_flat_by(&sim, &s, &["ws-trade"]).await;
+}
+
+#[actix_rt::test]
+async fn with_orders_by_the_trade_socket_a_failing_cancel_all_gives_way_to_the_socket() {
+    let sim = start_sim();
+    let s = stop_under("flat-sock", &sim, json!({"error_5xx": [CANCEL_ALL]}), BotOptions::default()).await;
+    // The socket's cancel-batch first; a symbol whose batch finds the budget spent goes by the
+    // next path with room (REST singles have a budget of their own).
+    assert_flat_by(&sim, &s, &["ws-trade", "cancel-batch", "cancel-single"]).await;
+    let by_socket = requests_on(&sim, "/v5/trade:order.cancel-batch", s.since_us).await;
+    assert!(by_socket >= 1, "order.cancel-batch went over the trade socket");
+    assert_eq!(requests_on(&sim, CANCEL_BATCH, s.since_us).await, 0, "no REST batch needed");
+}
+
+#[actix_rt::test]
+async fn with_orders_by_the_trade_socket_and_the_socket_hung_rest_cancels() {
+    let sim = start_sim();
+    let faults = json!({"error_5xx": [CANCEL_ALL], "hang": ["/v5/trade"]});
+    let s = stop_under("flat-sock-hung", &sim, faults, BotOptions::default()).await;
+    assert_flat_by(&sim, &s, &["cancel-batch", "cancel-single"]).await;
+    // The socket was tried first (one batch per symbol, passed over after escalate_after).
+    let by_socket = requests_on(&sim, "/v5/trade:order.cancel-batch", s.since_us).await;
+    assert!((1..=6).contains(&by_socket), "{by_socket} socket batches: tried, never a loop");
 }
 
 #[actix_rt::test]

@@ -108,7 +108,7 @@ async fn a_close_that_cannot_fill_exits_3_with_orders_flat_and_status_shows_the_
     let (bot, _) = bot_with_a_long("pos-fail", &sim, opts).await;
     let dir = bot.dir.clone();
     // The close order's endpoint hangs (quotes go by create-batch, unaffected until now).
-    set_faults(&sim, json!({"hang": ["/v5/order/create"]})).await;
+    set_faults(&sim, json!({"hang": either_transport("/v5/order/create")})).await;
     bot.signal(libc::SIGTERM);
     // While the positions step waits on its close, /status states what is open.
     let started = Instant::now();

@@ -52,11 +52,11 @@ async fn fast_market_at_bybit_budgets_no_10006_no_redundant_amend() {
         assert!(metrics.contains(series), "{series} in /metrics");
     }
     let requests = &stats["requests"];
-    let amends = requests["/v5/order/amend-batch"].as_u64().unwrap_or(0);
+    let amends = order_requests(&stats, "/v5/order/amend-batch");
     eprintln!(
-        "budget e2e: {amends} amend-batch requests, {} create-batch, {} cancel-batch in {run:?}; centre-last p50 {:.2} bps, p95 {:.2} bps",
-        requests["/v5/order/create-batch"],
-        requests["/v5/order/cancel-batch"],
+        "budget e2e: {amends} amend-batch requests, {} create-batch, {} cancel-batch in {run:?} ({requests}); centre-last p50 {:.2} bps, p95 {:.2} bps",
+        order_requests(&stats, "/v5/order/create-batch"),
+        order_requests(&stats, "/v5/order/cancel-batch"),
         percentile(&distances, 50.0),
         percentile(&distances, 95.0)
     );
@@ -101,8 +101,9 @@ async fn an_ip_ban_stops_every_request_until_it_ends() {
         symbols: vec!["BTCUSDT"],
         levels: 8,
         // The bot believes Bybit's IP window (600), so it goes over the simulator's 60 and is banned;
-        // it then sends nothing for its configured ban length.
-        exchange: "[exchange.rate_limits]\nip_ban_ms = 3000",
+        // it then sends nothing for its configured ban length. The window counts HTTP requests:
+        // orders go by REST here so that quoting counts too.
+        exchange: "order_entry = \"rest\"\n[exchange.rate_limits]\nip_ban_ms = 3000",
         order_manager: "reconcile_interval_ms = 100",
         ..Default::default()
     };
@@ -205,10 +206,12 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     };
     let mut bot = start_bot("reset", &sim, opts);
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 16, Duration::from_secs(30)).await;
-    let amends = |s: &serde_json::Value| s["requests"]["/v5/order/amend-batch"].as_u64().unwrap_or(0);
+    let amends = |s: &serde_json::Value| order_requests(s, "/v5/order/amend-batch");
+    let amend_paths = either_transport("/v5/order/amend-batch");
     // Every amend-batch answers 10006 with a reset one second ahead, for three seconds, while the
     // market moves every 100 ms and wants amends all the time. The bot must wait for each reset:
     // its amend-batches come in bursts (one plan's batches) at least a reset apart, never a loop.
+    // The fault holds the budget, so it holds amends by either transport.
     let fault_from = bybit_sim::state::now_us();
     set_faults(&sim, serde_json::json!({"rate_limit": ["/v5/order/amend-batch"]})).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -219,7 +222,7 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
         .requests(fault_from)
         .await
         .iter()
-        .filter(|r| r["path"] == "/v5/order/amend-batch")
+        .filter(|r| amend_paths.iter().any(|p| r["path"] == p.as_str()))
         .filter_map(|r| r["at_us"].as_u64())
         .filter(|t| *t <= fault_to)
         .collect();

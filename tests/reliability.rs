@@ -31,8 +31,9 @@ async fn creates_landing_after_the_first_cancel_all_are_cancelled_too() {
     };
     let mut bot = start_bot("race", &sim, opts);
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
-    // From now on creates take 2.5 s to land, longer than the bot waits for an answer.
-    set_faults(&sim, json!({"latency_ms": {"/v5/order/create-batch": 2500}})).await;
+    // From now on creates take 2.5 s to land, longer than the bot waits for an answer (by either
+    // transport: the trade socket's latency holds all its frames, the cancel-all goes by REST).
+    set_faults(&sim, json!({"latency_ms": {"/v5/order/create-batch": 2500, "/v5/trade": 2500}})).await;
     let t0 = bybit_sim::exchange::now_ms();
     cancel_behind_its_back(&sim, &SYMBOLS).await;
     // The bot sees its orders cancelled and sends creates; stop it while they are in flight.

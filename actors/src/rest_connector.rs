@@ -225,6 +225,16 @@ async fn attempt(client: &RestClient, call: &Call, via: Via, admission: Admissio
                     .post(call.endpoint, call.payload.clone(), Admission::Spent(units, admitted))
                     .await;
             }
+            // A socket that stops answering is dropped: REST carries what follows while it is
+            // reconnected (this request's outcome stays unknown, as a REST timeout's would).
+            r @ Err(RestError::Timeout(_)) => {
+                log::warn!(
+                    "{}: no answer on the trade socket; dropping it (REST until it is back)",
+                    call.endpoint
+                );
+                ws.abandon();
+                return r;
+            }
             r => return r,
         }
     }

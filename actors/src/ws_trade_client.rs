@@ -179,6 +179,15 @@ impl WsTradeClient {
         self.closed.get()
     }
 
+    /// Give up on this connection (it stopped answering): it counts as closed from now on, and
+    /// whoever waits on it learns at once that no answer will come.
+    pub fn abandon(&self) {
+        self.closed.set(true);
+        self.closing.notify_waiters();
+        self.waiting.borrow_mut().clear();
+        let _ = self.out.send(ws::Message::Close(Some(ws::CloseCode::Away.into())));
+    }
+
     /// Resolves once the connection has closed.
     pub async fn closed(&self) {
         let notified = self.closing.notified();

@@ -3,7 +3,8 @@
 //! forms, each answered in retCode style with `reqId` echoed (when sent), the rate-limit `header`
 //! and the connection id. Budgets are the REST twins' (`order.create-batch` spends from
 //! `/v5/order/create-batch`), as Bybit shares them. Faults: `hang` with `/v5/trade` (every op) or
-//! `/v5/trade:order.cancel` (one op) accepts and never answers; latency applies per `/v5/trade`;
+//! `/v5/trade:order.cancel` (one op) accepts and never answers; `rate_limit` with the op's REST
+//! path (its budget) or `/v5/trade:OP` answers 10006; latency applies per `/v5/trade`;
 //! `/sim/ws/drop` drops these connections too.
 
 use std::collections::{HashSet, VecDeque};
@@ -134,7 +135,19 @@ fn order_op(state: &AppState, conn: &mut Conn, op: OrderOp, op_name: &str, frame
         ));
     };
     let mut ex = state.exchange();
-    let (granted, budget) = crate::rest::spend(state, &mut ex, account, op.path(), op.units(request), now);
+    // A 10006 fault on the budget's REST path holds this op too: the budget is one.
+    let refused = faults.rate_limit.contains(op.path()) || faults.rate_limit.contains(&format!("{FAULT_PATH}:{op_name}"));
+    let (granted, budget) = if refused {
+        let limit = state.limits.limit_for(op.path());
+        let budget = Budget {
+            limit,
+            remaining: 0,
+            reset_ms: now + 1000,
+        };
+        (0, budget)
+    } else {
+        crate::rest::spend(state, &mut ex, account, op.path(), op.units(request), now)
+    };
     let mut a = if granted == 0 {
         answer(conn, req_id, op_name, 10006, "Too many visits!")
     } else {
@@ -183,6 +196,19 @@ fn handle_frame(state: &AppState, conn: &mut Conn, text: &str) -> Option<Value> 
     }
 }
 
+/// Count an order op in `/sim/stats` as `/v5/trade:OP` (the fault key), beside the REST paths.
+fn record(state: &AppState, text: &str) {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else { return };
+    let Some(op) = frame["op"].as_str().filter(|op| OrderOp::from_ws(op).is_some()) else {
+        return;
+    };
+    state
+        .stats
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .record(&format!("{FAULT_PATH}:{op}"), crate::state::now_us());
+}
+
 async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_ws::MessageStream) {
     use futures_util::StreamExt;
     let mut conn = Conn {
@@ -210,6 +236,7 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                     actix_ws::Message::Close(_) => break,
                     _ => continue,
                 };
+                record(&state, &text);
                 let latency = std::time::Duration::from_millis(state.faults().latency_for(FAULT_PATH));
                 due.push_back((tokio::time::Instant::now() + latency, text));
             }

@@ -363,6 +363,24 @@ pub async fn requests_on(sim: &SimHandle, path: &str, since_us: u64) -> usize {
         .count()
 }
 
+/// The `[exchange]` line that sends order requests by REST: for tests of REST's own faults.
+pub const REST_ORDER_ENTRY: &str = "order_entry = \"rest\"";
+
+/// The names an order endpoint's requests are counted under by the simulator: its REST path
+/// and its trade-socket op (`/v5/trade:order.amend-batch`).
+pub fn either_transport(endpoint: &str) -> [String; 2] {
+    let op = bybit_v5::rest::trade_op(endpoint).expect("an order endpoint");
+    [endpoint.to_string(), format!("/v5/trade:{op}")]
+}
+
+/// Requests for an order endpoint by either transport, from `/sim/stats`.
+pub fn order_requests(stats: &Value, endpoint: &str) -> u64 {
+    either_transport(endpoint)
+        .iter()
+        .filter_map(|p| stats["requests"][p].as_u64())
+        .sum()
+}
+
 pub async fn set_faults(sim: &SimHandle, faults: Value) {
     bybit_sim::testkit::Admin::new(&sim.rest_url()).set_faults(&faults).await;
 }
