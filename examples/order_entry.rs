@@ -272,6 +272,7 @@ async fn whole(transport: &str, latency: u64) -> String {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
     let ms = |d: Option<Duration>| d.map_or("–".into(), |d| format!("{:.0}", d.as_secs_f64() * 1000.0));
     format!(
