@@ -94,7 +94,7 @@ async fn symbol_loop(client: RestClient, ws: Option<Rc<WsTradeClient>>, symbol: 
     rtts
 }
 
-async fn round_trips(transport: Transport, latency: u64, rounds: usize) -> Vec<f64> {
+async fn round_trips(transport: Transport, latency: u64, rounds: usize, symbols: usize) -> Vec<f64> {
     let sim = sim();
     Admin::new(&sim.rest_url()).set_faults(&json!({"latency_ms": {"*": latency}})).await;
     let client = RestClient::new(
@@ -124,11 +124,83 @@ async fn round_trips(transport: Transport, latency: u64, rounds: usize) -> Vec<f
     };
     // Warm-up: connections opened, caches filled.
     let _ = symbol_loop(client.clone(), ws.clone(), SYMBOLS[0], "w".into(), 3).await;
-    let loops = SYMBOLS
+    let loops = SYMBOLS[..symbols]
         .iter()
         .enumerate()
         .map(|(i, s)| symbol_loop(client.clone(), ws.clone(), s, format!("s{i}r"), rounds));
-    futures_util::future::join_all(loops).await.concat()
+    let out = futures_util::future::join_all(loops).await.concat();
+    if std::env::var("OE_DEBUG").is_ok() {
+        let r = Admin::new(&sim.rest_url()).requests(0).await;
+        let t0 = r.first().and_then(|x| x["at_us"].as_u64()).unwrap_or(0);
+        for x in r.iter().take(40) {
+            eprintln!("{} {}", x["at_us"].as_u64().unwrap_or(0) - t0, x["path"]);
+        }
+    }
+    out
+}
+
+/// The transport's own floor: a request the exchange answers without work (`/v5/market/time`
+/// by REST, `ping` on the socket), one at a time, no added latency; µs.
+async fn floor(transport: Transport, n: usize) -> Vec<f64> {
+    let sim = sim();
+    let client = RestClient::new(
+        RestSettings {
+            base_url: sim.rest_url(),
+            api_key: KEY.into(),
+            api_secret: Secret::new(SECRET),
+            recv_window_ms: 5000,
+            timeout: Duration::from_secs(5),
+        },
+        unlimited(),
+        None,
+    );
+    let ws = WsTradeClient::connect(WsTradeSettings {
+        url: sim.ws_trade_url(),
+        api_key: KEY.into(),
+        api_secret: Secret::new(SECRET),
+        recv_window_ms: 5000,
+        timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("trade socket");
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n + 20 {
+        let t = Instant::now();
+        match transport {
+            Transport::Rest => {
+                client.public_get(path::TIME, "").await.expect("time");
+            }
+            Transport::Socket => {
+                let id = ws.next_req_id();
+                ws.exchange(&id, format!(r#"{{"reqId":"{id}","op":"ping"}}"#)).await.expect("pong");
+            }
+        }
+        // The first few open connections and warm caches.
+        if i >= 20 {
+            out.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    out
+}
+
+async fn part_zero() {
+    println!("## Transport floor (a request answered without work, one at a time, no added latency)\n");
+    println!("| transport | requests | p50 µs | p99 µs | max µs |");
+    println!("|---|---|---|---|---|");
+    for (name, t) in [
+        ("REST (GET /v5/market/time)", Transport::Rest),
+        ("WebSocket (ping)", Transport::Socket),
+    ] {
+        let v = floor(t, 2000).await;
+        println!(
+            "| {name} | {} | {:.0} | {:.0} | {:.0} |",
+            v.len(),
+            percentile(&v, 50.0),
+            percentile(&v, 99.0),
+            v.iter().cloned().fold(0.0, f64::max)
+        );
+    }
+    println!();
 }
 
 async fn part_one(rounds_at_0: usize) {
@@ -142,8 +214,9 @@ async fn part_one(rounds_at_0: usize) {
             _ => rounds_at_0 / 5,
         }
         .max(10);
-        let rest = round_trips(Transport::Rest, latency, rounds).await;
-        let socket = round_trips(Transport::Socket, latency, rounds).await;
+        let symbols: usize = std::env::var("OE_SYMBOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+        let rest = round_trips(Transport::Rest, latency, rounds, symbols).await;
+        let socket = round_trips(Transport::Socket, latency, rounds, symbols).await;
         let ms = |v: &[f64], p: f64| percentile(v, p) / 1000.0;
         for (name, v) in [("REST", &rest), ("WebSocket", &socket)] {
             let ratio = if name == "REST" {
@@ -299,7 +372,10 @@ async fn part_two() {
 fn main() {
     let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300);
     actix_rt::System::new().block_on(async move {
+        part_zero().await;
         part_one(rounds).await;
-        part_two().await;
+        if std::env::var("OE_ONLY_CLIENTS").is_err() {
+            part_two().await;
+        }
     });
 }

@@ -83,7 +83,7 @@ max_drawdown = 0
 stale_book_ms = 60000
 [order_manager]
 link_prefix = "bench"
-requote_tolerance_bps = 5
+requote_tolerance_bps = {tolerance}
 [control]
 listen = "{control}"
 [recorder]
@@ -94,7 +94,9 @@ dir = "{}"
         sim.rest_url(),
         sim.ws_public_url(),
         sim.ws_private_url(),
-        dir.join("data").display()
+        dir.join("data").display(),
+        // "Every book change quoted" (the tick bench) means every change requoted too.
+        tolerance = if requote_ms == 0 { 0 } else { 5 },
     );
     std::fs::write(dir.join("mmbot.toml"), config).unwrap();
     let child = Command::new(bin)

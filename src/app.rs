@@ -323,8 +323,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let trade_socket = ws_trade.is_some();
     let order_entry = match c.exchange.order_entry {
         Some(o) if trade_socket => o,
-        None if trade_socket => OrderEntry::default(),
-        _ => OrderEntry::Rest,
+        _ => OrderEntry::default(),
     };
     log::info!(order_entry = order_entry.as_str(); "order requests go by {}", order_entry.as_str());
     let trade_link = ws_trade.map(|s| TradeLink::new(s, Some(metrics.clone())));
@@ -349,22 +348,35 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     }
     let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
 
-    let order_manager = OrderManager::new(
-        c.order_manager.clone(),
-        c.symbols.clone(),
-        dry_run,
-        &run_id,
-        Duration::from_millis(c.exchange.recv_window_ms + 1000),
-        rest.clone().recipient(),
-        governor.clone(),
-        recorder.clone().recipient(),
-        web.clone().recipient(),
-        metrics.clone(),
-    )
-    .start();
-    // Market data and quoting get a thread of their own, so a book update never waits behind
-    // REST answers being parsed on the main arbiter.
+    // Market data, quoting and order management share a thread of their own: a book update
+    // never waits behind REST answers being parsed on the main arbiter, and the desired quotes
+    // reach the OrderManager without waking another thread (the tick-to-request tail).
     let market = Arbiter::new().handle();
+    let order_manager = {
+        let (settings, symbols, run_id) = (c.order_manager.clone(), c.symbols.clone(), run_id.clone());
+        let create_window = Duration::from_millis(c.exchange.recv_window_ms + 1000);
+        let (rest, governor, recorder, web, metrics) = (
+            rest.clone().recipient(),
+            governor.clone(),
+            recorder.clone().recipient(),
+            web.clone().recipient(),
+            metrics.clone(),
+        );
+        OrderManager::start_in_arbiter(&market, move |_| {
+            OrderManager::new(
+                settings,
+                symbols,
+                dry_run,
+                &run_id,
+                create_window,
+                rest,
+                governor,
+                recorder,
+                web,
+                metrics,
+            )
+        })
+    };
     let strategy = Strategy::new(
         c.strategy.clone(),
         c.risk.clone(),

@@ -51,9 +51,9 @@ pub struct ExchangeConfig {
     /// "websocket", else a second way to cancel when REST order endpoints fail. Empty: none
     /// (the embedded simulator's is used in paper mode).
     pub ws_trade_url: String,
-    /// How order requests travel: "websocket" (the trade socket, REST while it is down) or
-    /// "rest". Cancels at shutdown try the other transport when this one fails. Unset: the
-    /// trade socket when `ws_trade_url` is set (or in paper mode), else REST.
+    /// How order requests travel: "rest" (the default) or "websocket" (the trade socket, REST
+    /// while it is down; needs `ws_trade_url`). Cancels at shutdown try the other transport
+    /// when this one fails.
     pub order_entry: Option<OrderEntry>,
     /// Prefer the MMBOT_API_KEY / MMBOT_API_SECRET environment variables.
     pub api_key: String,

@@ -1,4 +1,4 @@
-//! Order entry over the trade WebSocket (`/v5/trade`, the default): orders go over it, its
+//! Order entry over the trade WebSocket (`/v5/trade`, `order_entry = "websocket"`): orders go over it, its
 //! rate-limit header teaches the budget, a socket that stops answering is dropped and REST
 //! carries the orders until it answers again, a dropped socket is reconnected. Checked on the
 //! exchange (which transport each request came by), in /metrics and in the exit report.
@@ -12,6 +12,13 @@ use support::*;
 
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const ORDER_PATHS: [&str; 3] = ["/v5/order/create-batch", "/v5/order/amend-batch", "/v5/order/cancel-batch"];
+
+fn by_socket() -> BotOptions {
+    BotOptions {
+        exchange: WS_ORDER_ENTRY,
+        ..Default::default()
+    }
+}
 
 /// Order requests by REST and by the socket since the start, from `/sim/stats`.
 fn by_transport(stats: &Value) -> (u64, u64) {
@@ -53,10 +60,24 @@ fn metric(metrics: &str, series: &str) -> f64 {
 }
 
 #[actix_rt::test]
+async fn orders_go_by_rest_unless_the_socket_is_chosen() {
+    let sim = start_sim();
+    let mut bot = start_bot("oe-rest", &sim, BotOptions::default());
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    let (rest, ws) = by_transport(&stats(&sim).await);
+    assert!(rest >= 3, "{rest} order requests by REST");
+    assert_eq!(ws, 0, "nothing over the socket while REST works");
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(30));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+}
+
+#[actix_rt::test]
 async fn orders_go_over_the_trade_socket_and_its_budget_header_is_heeded() {
     // The account has 5 order units/s; the bot is configured with Bybit's default 10.
     let sim = start_sim_with(|c| c.limits.orders_per_sec = 5);
-    let mut bot = start_bot("oe-socket", &sim, BotOptions::default());
+    let mut bot = start_bot("oe-socket", &sim, by_socket());
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(40)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let metrics = bot.metrics().await;
@@ -88,7 +109,7 @@ async fn orders_go_over_the_trade_socket_and_its_budget_header_is_heeded() {
 async fn a_hung_trade_socket_is_dropped_and_rest_carries_the_orders_until_it_answers_again() {
     let sim = start_sim_with(|c| c.market.volatility_bps = 3.0);
     let opts = BotOptions {
-        exchange: "request_timeout_ms = 1000",
+        exchange: "order_entry = \"websocket\"\nrequest_timeout_ms = 1000",
         ..Default::default()
     };
     let mut bot = start_bot("oe-hung", &sim, opts);
@@ -125,7 +146,7 @@ async fn a_hung_trade_socket_is_dropped_and_rest_carries_the_orders_until_it_ans
 #[actix_rt::test]
 async fn a_dropped_trade_socket_is_reconnected() {
     let sim = start_sim_with(|c| c.market.volatility_bps = 3.0);
-    let mut bot = start_bot("oe-drop", &sim, BotOptions::default());
+    let mut bot = start_bot("oe-drop", &sim, by_socket());
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     let dropped = bybit_sim::testkit::Admin::new(&sim.rest_url()).drop_ws().await;
     assert!(dropped >= 3, "public, private and trade sockets dropped ({dropped})");

@@ -43,10 +43,13 @@ enum Fault {
     BatchCancelsBroken,
     /// Every cancel path broken, reads fine: flat by the exchange's dead-man switch.
     AllCancelsBroken,
+    /// The trade socket accepts frames and never answers: dropped, REST carries orders and cancels.
+    TradeSocketHangs,
 }
 
 fn pick_fault(rng: &mut impl Rng) -> Fault {
-    match rng.gen_range(0..13) {
+    match rng.gen_range(0..14) {
+        13 => Fault::TradeSocketHangs,
         8 => Fault::CancelAllHangs,
         9 => Fault::CancelAll5xx,
         10 => Fault::CancelAll10006,
@@ -70,7 +73,8 @@ async fn apply(sim: &bybit_sim::SimHandle, fault: Fault) {
         Fault::Latency(ms) => set_faults(sim, json!({"latency_ms": {"*": ms}})).await,
         Fault::SlowCancelAll(ms) => set_faults(sim, json!({"latency_ms": {"/v5/order/cancel-all": ms}})).await,
         Fault::SlowCreates => {
-            set_faults(sim, json!({"latency_ms": {"/v5/order/create-batch": 1800}})).await;
+            // By either transport (the socket's latency holds all its frames).
+            set_faults(sim, json!({"latency_ms": {"/v5/order/create-batch": 1800, "/v5/trade": 1800}})).await;
             // Make the bot create: remove its orders behind its back.
             let c = exchange(sim);
             for s in ["BTCUSDT", "ETHUSDT"] {
@@ -97,6 +101,7 @@ async fn apply(sim: &bybit_sim::SimHandle, fault: Fault) {
             )
             .await
         }
+        Fault::TradeSocketHangs => set_faults(sim, json!({"hang": ["/v5/trade"]})).await,
         Fault::AllCancelsBroken => {
             set_faults(
                 sim,
@@ -168,6 +173,19 @@ fn count_env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// How a trial's orders travel: `MMBOT_TRIALS_ORDER_ENTRY` = rest, websocket, or mixed (the
+/// default: each trial picks one at random).
+fn pick_order_entry(rng: &mut impl Rng) -> &'static str {
+    let rest = "request_timeout_ms = 800\norder_entry = \"rest\"";
+    let socket = "request_timeout_ms = 800\norder_entry = \"websocket\"";
+    match std::env::var("MMBOT_TRIALS_ORDER_ENTRY").as_deref() {
+        Ok("rest") => rest,
+        Ok("websocket") => socket,
+        _ if rng.gen_bool(0.5) => socket,
+        _ => rest,
+    }
+}
+
 fn seed() -> u64 {
     std::env::var("MMBOT_TRIALS_SEED")
         .ok()
@@ -185,6 +203,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
     let mut codes = std::collections::BTreeMap::<i32, usize>::new();
     let mut orphans_total = 0;
     let mut within_deadline = 0;
+    let mut by_socket = 0;
     // Per fault: trials, how often each path flattened a symbol, times to flat.
     let mut by_fault = std::collections::BTreeMap::<String, (usize, std::collections::BTreeMap<String, usize>, Vec<u128>)>::new();
     println!("seed {seed}");
@@ -192,13 +211,15 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         let route = [Route::Sigterm, Route::Sigint, Route::Http][rng.gen_range(0..3)];
         let fault = pick_fault(&mut rng);
         let wait_ms = rng.gen_range(0..1500);
+        let entry = pick_order_entry(&mut rng);
+        by_socket += usize::from(entry.contains("websocket"));
         let sim = start_sim();
         let shutdown = "deadline_ms = 20000\norder_manager_ms = 15000";
         let opts = BotOptions {
             symbols: symbols.to_vec(),
             levels: rng.gen_range(1..=4),
             shutdown,
-            exchange: "request_timeout_ms = 800",
+            exchange: entry,
             // A short dead-man window: the last resort must fire well inside the order step.
             order_manager: "dcp_window_s = 3",
             ..Default::default()
@@ -255,7 +276,8 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         };
         let flattened = flatten_paths(&dir);
         println!(
-            "trial {i:>3}: {route:?} after {wait_ms:>4} ms, fault {fault:?} at {fault_at} ms → exit {} in {} ms, {left} orders left{}{}",
+            "trial {i:>3}: {} {route:?} after {wait_ms:>4} ms, fault {fault:?} at {fault_at} ms → exit {} in {} ms, {left} orders left{}{}",
+            if entry.contains("websocket") { "ws  " } else { "rest" },
             exit.code,
             took.as_millis(),
             if during_startup { " (stopped during startup)" } else { "" },
@@ -288,6 +310,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         times.push(took.as_millis());
     }
     times.sort_unstable();
+    println!("\norder entry: websocket in {by_socket} trials, rest in {}", trials - by_socket);
     println!("\n| trials | orphans | exit codes | within deadline | p50 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|---|---|");
     let codes_text = codes.iter().map(|(c, n)| format!("{c}: {n}")).collect::<Vec<_>>().join(", ");

@@ -11,6 +11,7 @@ pub mod events;
 pub mod exit_positions;
 pub mod flatten;
 pub mod history;
+pub mod http_client;
 pub mod in_flight;
 pub mod last_shutdown;
 pub mod link_id;

@@ -126,13 +126,8 @@ pub struct Answer {
 
 impl RestClient {
     pub fn new(settings: RestSettings, governor: Governor, metrics: Option<std::sync::Arc<Metrics>>) -> Self {
-        // Our own timeout governs; the client's is a backstop. HTTP/1.1 only: nothing here needs
-        // HTTP/2, and its code path (h2 0.3, RUSTSEC-2026-0258) then never runs.
-        let http = awc::Client::builder()
-            .timeout(settings.timeout + Duration::from_secs(1))
-            .max_http_version(awc::http::Version::HTTP_11)
-            .disable_redirects()
-            .finish();
+        // Our own timeout governs; the client's is a backstop.
+        let http = crate::http_client::client(settings.timeout + Duration::from_secs(1));
         Self {
             http,
             settings: Rc::new(settings),

@@ -22,10 +22,11 @@ use crate::trade_link::TradeLink;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderEntry {
-    /// Signed HTTP requests.
+    /// Signed HTTP requests. The default: bench/order_entry.sh measures it as fast as the
+    /// socket or slightly faster at equal latency (docs/benchmarks.md).
+    #[default]
     Rest,
     /// Bybit's `/v5/trade` socket: one kept-alive connection, no HTTP per request.
-    #[default]
     Websocket,
 }
 

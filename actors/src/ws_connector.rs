@@ -221,10 +221,7 @@ async fn run_with_reconnect<F>(
             break;
         }
         set_state("connecting");
-        let connect = awc::Client::builder()
-            .timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .max_http_version(awc::http::Version::HTTP_11)
-            .finish()
+        let connect = crate::http_client::client(Duration::from_millis(settings.connect_timeout_ms))
             .ws(url.as_str())
             .max_frame_size(bybit_v5::ws::MAX_FRAME_BYTES)
             .connect();

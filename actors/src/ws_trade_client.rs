@@ -96,10 +96,7 @@ impl WsTradeClient {
     /// Connect and authenticate.
     pub async fn connect(settings: WsTradeSettings) -> Result<Self, WsTradeError> {
         let timeout = settings.timeout;
-        let connect = awc::Client::builder()
-            .timeout(timeout)
-            .max_http_version(awc::http::Version::HTTP_11)
-            .finish()
+        let connect = crate::http_client::client(timeout)
             .ws(settings.url.as_str())
             .max_frame_size(bybit_v5::ws::MAX_FRAME_BYTES)
             .connect();

@@ -139,6 +139,9 @@ pub struct Exchange {
     pub rng: ChaCha8Rng,
     pub next_seq: u64,
     pub public_tx: broadcast::Sender<PublicEvent>,
+    /// While a batch runs: the symbols whose book changed, published once at its end (as Bybit's
+    /// depth feeds coalesce changes between pushes).
+    pub deferred_books: Option<std::collections::BTreeSet<String>>,
 }
 
 /// One `orderbook.*` frame as text.
@@ -170,6 +173,17 @@ pub fn now_ms() -> u64 {
 }
 
 impl Exchange {
+    /// Run `f` with book publishing deferred to its end: one delta per changed symbol.
+    pub fn coalescing_books<T>(&mut self, now: u64, f: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = self.deferred_books.replace(Default::default());
+        let out = f(self);
+        let changed = std::mem::replace(&mut self.deferred_books, outer).unwrap_or_default();
+        for symbol in changed {
+            self.publish_book(&symbol, now);
+        }
+        out
+    }
+
     pub fn new(
         instruments: Vec<InstrumentSpec>,
         accounts: Vec<(String, String)>,
@@ -238,6 +252,7 @@ impl Exchange {
             params,
             rng,
             next_seq: 1,
+            deferred_books: None,
             public_tx,
         };
         let symbols: Vec<String> = ex.markets.keys().cloned().collect();
@@ -301,6 +316,10 @@ impl Exchange {
 
     /// Publish the book deltas (every depth that changed) and a ticker delta.
     pub fn publish_book(&mut self, symbol: &str, now: u64) {
+        if let Some(deferred) = &mut self.deferred_books {
+            deferred.insert(symbol.to_string());
+            return;
+        }
         let (bids, asks) = self.aggregated(symbol);
         let m = self.markets.get_mut(symbol).expect("known symbol");
         let zero = m.spec.fmt_qty(Decimal::ZERO);

@@ -164,7 +164,7 @@ fn batch<T, F>(
     now: u64,
     is_create: bool,
     symbol_of: fn(&T) -> &str,
-    mut run: F,
+    run: F,
 ) -> (Result<Value, ApiError>, Option<Value>)
 where
     T: DeserializeOwned,
@@ -183,9 +183,29 @@ where
             None,
         );
     }
+    // The book changes once per batch on the public feed, not once per item.
+    ex.coalescing_books(now, |ex| {
+        batch_items(ex, account, &b.request, granted, now, is_create, symbol_of, run)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn batch_items<T, F>(
+    ex: &mut Exchange,
+    account: usize,
+    request: &[T],
+    granted: u32,
+    now: u64,
+    is_create: bool,
+    symbol_of: fn(&T) -> &str,
+    mut run: F,
+) -> (Result<Value, ApiError>, Option<Value>)
+where
+    F: FnMut(&mut Exchange, usize, &T, u64) -> Result<OrderIds, ApiError>,
+{
     let mut list = Vec::new();
     let mut codes = Vec::new();
-    for (i, item) in b.request.iter().enumerate() {
+    for (i, item) in request.iter().enumerate() {
         let outcome = if (i as u32) < granted {
             run(ex, account, item, now)
         } else {

@@ -363,8 +363,11 @@ pub async fn requests_on(sim: &SimHandle, path: &str, since_us: u64) -> usize {
         .count()
 }
 
-/// The `[exchange]` line that sends order requests by REST: for tests of REST's own faults.
+/// The `[exchange]` line that sends order requests by REST (the default, pinned for tests of
+/// REST's own faults).
 pub const REST_ORDER_ENTRY: &str = "order_entry = \"rest\"";
+/// The `[exchange]` line that sends order requests over the trade socket.
+pub const WS_ORDER_ENTRY: &str = "order_entry = \"websocket\"";
 
 /// The names an order endpoint's requests are counted under by the simulator: its REST path
 /// and its trade-socket op (`/v5/trade:order.amend-batch`).
