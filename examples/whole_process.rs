@@ -52,6 +52,10 @@ impl Drop for Bot {
 }
 
 fn start_bot(sim: &SimHandle, symbols: &[&str], levels: usize, shutdown: &str, requote_ms: u64) -> Bot {
+    start_bot_with_depth(sim, symbols, levels, shutdown, requote_ms, 50)
+}
+
+fn start_bot_with_depth(sim: &SimHandle, symbols: &[&str], levels: usize, shutdown: &str, requote_ms: u64, ws_depth: u32) -> Bot {
     let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
     let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
     let dir = std::env::temp_dir().join(format!("mmbot-bench-{}-{}", std::process::id(), now_us()));
@@ -84,6 +88,8 @@ stale_book_ms = 60000
 [order_manager]
 link_prefix = "bench"
 requote_tolerance_bps = {tolerance}
+[ws]
+depth = {ws_depth}
 [control]
 listen = "{control}"
 [recorder]
@@ -262,9 +268,15 @@ fn quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
 }
 
 async fn tick_to_quote(secs: u64) {
-    println!("## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol\n");
+    for depth in [50, 1] {
+        tick_to_quote_at(secs, depth).await;
+    }
+}
+
+async fn tick_to_quote_at(secs: u64, ws_depth: u32) {
+    println!("## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol, `ws.depth = {ws_depth}`\n");
     let sim = sim(20);
-    let bot = start_bot(&sim, &SYMBOLS[..2], 4, "", 0);
+    let bot = start_bot_with_depth(&sim, &SYMBOLS[..2], 4, "", 0, ws_depth);
     wait_open(&sim, 16, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let metrics = String::from_utf8(

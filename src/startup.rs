@@ -83,6 +83,7 @@ pub async fn reconcile_leftovers(
                 settled: Rc::new(|| true),
                 doubt_until: Rc::new(|| None),
                 believed_open: Rc::default(),
+                account_wide: false,
             };
             let out = flatten(job, transports.clone()).await;
             let cancelled = out.symbols.iter().map(|s| s.cancelled).sum();

@@ -251,3 +251,39 @@ async fn startup_leftovers_go_by_the_same_escalation() {
         assert_eq!(s["flat"], true, "{s}");
     }
 }
+
+#[actix_rt::test]
+async fn the_account_scope_flattens_every_symbol_with_one_cancel_all_and_shared_reads() {
+    let sim = start_sim();
+    let opts = BotOptions {
+        order_manager: "cancel_scope = \"account\"",
+        ..Default::default()
+    };
+    let mut bot = start_bot("flat-account", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    // An order of someone else on the account, on a symbol the bot does not trade: the account
+    // scope takes it too (that is why it is only for an account the bot has to itself).
+    let other = exchange(&sim)
+        .post(
+            "/v5/order/create",
+            &json!({"category": "linear", "symbol": "XRPUSDT", "side": "Buy", "orderType": "Limit",
+                    "qty": "100", "price": "0.1", "timeInForce": "PostOnly", "orderLinkId": "manual-1"})
+            .to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.ret_code(), 0, "{}", other.body);
+    let since_us = bybit_sim::state::now_us();
+    let dir = bot.dir.clone();
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(30));
+    let s = Stopped { exit, dir, since_us };
+    assert_flat_by(&sim, &s, &["cancel-all"]).await;
+    assert_eq!(requests_on(&sim, CANCEL_ALL, since_us).await, 1, "one cancel-all for three symbols");
+    // Every read lists all symbols: far fewer than one per symbol and poll.
+    let reads = requests_on(&sim, "/v5/order/realtime", since_us).await;
+    assert!((1..=6).contains(&reads), "{reads} account-wide reads");
+    assert!(s.exit.stdout.contains("(requests: cancel-all 1)"), "{}", s.exit.stdout);
+    let left = exchange(&sim).open_orders("XRPUSDT").await.unwrap();
+    assert!(left.is_empty(), "the account scope cancels every USDT order: {left:?}");
+}

@@ -222,12 +222,17 @@ pub struct SymbolFlatten {
     pub remaining: Vec<String>,
     /// `remaining` is what the exchange listed (not only what the bot believed).
     pub remaining_listed: bool,
+    /// It waited for the account-wide cancel-all another symbol sent (`cancel_scope = "account"`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub joined_account_cancel_all: bool,
 }
 
 impl SymbolFlatten {
     /// One line for the report: "BTCUSDT flat by cancel-batch in 812 ms (cancel-all 1, cancel-batch 2)".
     pub fn line(&self) -> String {
-        let requests = if self.requests.is_empty() {
+        let requests = if self.requests.is_empty() && self.joined_account_cancel_all {
+            "none of its own: the account-wide cancel-all".to_string()
+        } else if self.requests.is_empty() {
             "no cancel sent".to_string()
         } else {
             self.requests.iter().map(|(p, n)| format!("{p} {n}")).collect::<Vec<_>>().join(", ")

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::future::join_all;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use bybit_v5::rest::{path, OrderInfo, MAX_BATCH_ITEMS};
+use bybit_v5::rest::{path, OrderInfo, CANCEL_ALL_CAP, MAX_BATCH_ITEMS};
 use bybit_v5::RetCode;
 
 use crate::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
@@ -24,6 +24,10 @@ use crate::rate_governor::{Governor, Priority};
 use crate::rest_client::RestError;
 use crate::rest_connector::{Call, OrderEntry, Rest, Route};
 use crate::ws_connector::ClosePrivateStream;
+
+/// The settle coin of every symbol the bot trades (USDT linear perpetuals): the scope of the
+/// account-wide cancel-all and listing.
+const SETTLE_COIN: &str = "USDT";
 
 /// How long orders whose cancel the exchange accepted may stay listed before they are cancelled
 /// again (Bybit's cancel-all is asynchronous).
@@ -47,13 +51,22 @@ pub async fn list_open_orders(rest: &Rest, symbol: &str) -> Result<Vec<OrderInfo
 }
 
 async fn list_open_orders_with(rest: &Rest, symbol: &str, once: bool) -> Result<Vec<OrderInfo>, RestError> {
+    list_pages(rest, &format!("category=linear&symbol={symbol}&limit=50"), once).await
+}
+
+/// Every open USDT-settled order of the account (all symbols), following the cursor.
+async fn list_account_orders(rest: &Rest) -> Result<Vec<OrderInfo>, RestError> {
+    list_pages(rest, &format!("category=linear&settleCoin={SETTLE_COIN}&limit=50"), true).await
+}
+
+async fn list_pages(rest: &Rest, query: &str, once: bool) -> Result<Vec<OrderInfo>, RestError> {
     let mut out = Vec::new();
     let mut cursor = String::new();
     for _ in 0..100 {
         let q = if cursor.is_empty() {
-            format!("category=linear&symbol={symbol}&limit=50")
+            query.to_string()
         } else {
-            format!("category=linear&symbol={symbol}&limit=50&cursor={cursor}")
+            format!("{query}&cursor={cursor}")
         };
         let mut call = Call::get(path::ORDER_REALTIME, q);
         if once {
@@ -111,6 +124,9 @@ pub struct FlattenJob {
     pub doubt_until: Rc<dyn Fn() -> Option<Instant>>,
     /// Kept up to date for whoever must say what may be live (a forced exit).
     pub believed_open: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
+    /// Cancel-all and the reads that prove flat go once for every symbol (`settleCoin`), not
+    /// once per symbol: `cancel_scope = "account"`, for an account the bot has to itself.
+    pub account_wide: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -126,14 +142,77 @@ impl FlattenOutcome {
     }
 }
 
-/// State the symbols share: one dead-man switch.
+/// A request (or a few, paginated) whose answer several symbols wait for.
+type Pending<T> = futures_util::future::Shared<futures_util::future::LocalBoxFuture<'static, T>>;
+
+/// The account-wide cancel-all: how it ended, and the order-link ids it took (Bybit's answer
+/// names no symbol: each symbol keeps the ids it knows).
+#[derive(Clone)]
+struct AccountCancel {
+    end: AttemptEnd,
+    taken: Rc<Vec<String>>,
+}
+
+/// The account-wide listing: the targeted order-link ids per symbol, None when it failed.
+type AccountListing = Option<Rc<HashMap<String, Vec<String>>>>;
+
+/// State the symbols share: one dead-man switch; with `account_wide`, one cancel-all and one
+/// listing at a time for all of them.
 struct Shared {
     transports: Transports,
+    account_cancel: RefCell<Option<Pending<AccountCancel>>>,
+    /// The listing on its way; it started once requests in flight had settled.
+    account_read: RefCell<Option<Pending<AccountListing>>>,
     dead_man_at: Cell<Option<Instant>>,
     started: Instant,
 }
 
 impl Shared {
+    fn account_cancel_on_its_way(&self) -> bool {
+        self.account_cancel.borrow().as_ref().is_some_and(|p| p.peek().is_none())
+    }
+
+    /// The account-wide cancel-all on its way, or a new one.
+    fn account_cancel(&self) -> Pending<AccountCancel> {
+        let mut slot = self.account_cancel.borrow_mut();
+        if let Some(p) = slot.as_ref().filter(|p| p.peek().is_none()) {
+            return p.clone();
+        }
+        let (rest, governor) = (self.transports.rest.clone(), self.transports.governor.clone());
+        let p = cancel_all_account(rest, governor).boxed_local().shared();
+        *slot = Some(p.clone());
+        p
+    }
+
+    /// The account-wide listing on its way, or a new one (only called once requests in flight
+    /// have settled, so any listing on its way started after that too).
+    fn account_read(&self, target: Rc<dyn Fn(&str) -> bool>) -> Pending<AccountListing> {
+        let mut slot = self.account_read.borrow_mut();
+        if let Some(p) = slot.as_ref().filter(|p| p.peek().is_none()) {
+            return p.clone();
+        }
+        let rest = self.transports.rest.clone();
+        let p = async move {
+            match list_account_orders(&rest).await {
+                Ok(list) => {
+                    let mut by_symbol: HashMap<String, Vec<String>> = HashMap::new();
+                    for o in list.into_iter().filter(|o| target(&o.order_link_id)) {
+                        by_symbol.entry(o.symbol).or_default().push(o.order_link_id);
+                    }
+                    Some(Rc::new(by_symbol))
+                }
+                Err(e) => {
+                    log::warn!("listing the account's open orders failed: {e}");
+                    None
+                }
+            }
+        }
+        .boxed_local()
+        .shared();
+        *slot = Some(p.clone());
+        p
+    }
+
     fn trigger_dead_man(&self, why: &str) -> bool {
         let Some(dm) = &self.transports.dead_man else {
             return false;
@@ -154,6 +233,8 @@ impl Shared {
 pub async fn flatten(job: FlattenJob, transports: Transports) -> FlattenOutcome {
     let shared = Rc::new(Shared {
         transports,
+        account_cancel: RefCell::new(None),
+        account_read: RefCell::new(None),
         dead_man_at: Cell::new(None),
         started: Instant::now(),
     });
@@ -173,6 +254,8 @@ enum Ev {
     Unsent { path: CancelPath },
     /// Cancels the exchange took (or whose orders it says are gone), as each request answers.
     Taken { path: CancelPath, ids: Vec<String> },
+    /// The same for an account-wide cancel-all: the ids of every symbol, this one keeps its own.
+    TakenAmong { path: CancelPath, ids: Rc<Vec<String>> },
     /// An attempt is over.
     Ended { path: CancelPath, end: AttemptEnd },
     /// The targets listed, or None when the read failed.
@@ -278,9 +361,17 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                 }
                 if let Some((p, room)) = next_with_room(&mut esc, &shared.transports.governor, targets.len(), now) {
                     targets.truncate(room);
-                    esc.started(p, requests_for(p, targets.len(), &shared.transports.governor), now);
+                    // A symbol that joins the account-wide cancel-all on its way sends nothing.
+                    let joins = p == CancelPath::CancelAll && job.account_wide && shared.account_cancel_on_its_way();
+                    let requests = if joins {
+                        0
+                    } else {
+                        requests_for(p, targets.len(), &shared.transports.governor)
+                    };
+                    out.joined_account_cancel_all |= joins;
+                    esc.started(p, requests, now);
                     let reporter = Reporter { path: p, tx: tx.clone() };
-                    spawn_attempt(&symbol, targets, &shared, job.target.clone(), reporter);
+                    spawn_attempt(&symbol, targets, &shared, &job, reporter);
                 }
             }
             if let Some(dm) = &shared.transports.dead_man {
@@ -324,6 +415,15 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                     }
                 }
                 // Learn the effect at once.
+                read_due = now;
+            }
+            Some(Ev::TakenAmong { path, ids }) => {
+                let mine = |l: &String| known.contains(l) || last_listed.contains(l) || listed.as_ref().is_some_and(|v| v.contains(l));
+                for l in ids.iter().filter(|l| mine(l)) {
+                    if accepted.insert(l.clone(), (now, path)).is_none() {
+                        out.cancelled += 1;
+                    }
+                }
                 read_due = now;
             }
             Some(Ev::Ended { path, end }) => {
@@ -394,6 +494,15 @@ fn requests_for(path: CancelPath, targets: usize, governor: &Governor) -> u32 {
 }
 
 fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc::UnboundedSender<Ev>) {
+    if job.account_wide {
+        let listing = shared.account_read(job.target.clone());
+        let symbol = symbol.to_string();
+        actix_rt::spawn(async move {
+            let list = listing.await.map(|by| by.get(&symbol).cloned().unwrap_or_default());
+            let _ = tx.send(Ev::Read(list));
+        });
+        return;
+    }
     let rest = shared.transports.rest.clone();
     let target = job.target.clone();
     let left = job.deadline.saturating_duration_since(Instant::now());
@@ -417,12 +526,26 @@ fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc:
     });
 }
 
-fn spawn_attempt(symbol: &str, targets: Vec<String>, shared: &Rc<Shared>, target: Rc<dyn Fn(&str) -> bool>, r: Reporter) {
+fn spawn_attempt(symbol: &str, targets: Vec<String>, shared: &Rc<Shared>, job: &FlattenJob, r: Reporter) {
+    let account = job.account_wide;
+    let target = job.target.clone();
+    // Started (or joined) now, so that the next symbol's loop sees it on its way.
+    let account_cancel = (account && r.path == CancelPath::CancelAll).then(|| shared.account_cancel());
     let shared = shared.clone();
     let symbol = symbol.to_string();
     actix_rt::spawn(async move {
         let path = r.path;
         let end = match path {
+            CancelPath::CancelAll if account => {
+                let answer = account_cancel.expect("started with the attempt").await;
+                if !answer.taken.is_empty() {
+                    let _ = r.tx.send(Ev::TakenAmong {
+                        path,
+                        ids: answer.taken.clone(),
+                    });
+                }
+                answer.end
+            }
             CancelPath::CancelAll => cancel_all(&shared.transports, &symbol, &*target, &r).await,
             CancelPath::CancelBatch => cancel_batch(&shared.transports, Route::Rest, &symbol, &targets, &r).await,
             CancelPath::CancelSingle => cancel_singles(&shared.transports, &symbol, &targets, &r).await,
@@ -489,6 +612,41 @@ async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool,
             log::warn!(symbol = AsRef::<str>::as_ref(&symbol); "{symbol}: cancel-all: {e}");
             AttemptEnd::Failed
         }
+    }
+}
+
+/// One cancel-all for every USDT-settled order of the account; again while an answer lists
+/// Bybit's cap (500 per call: more may remain), at most four calls.
+async fn cancel_all_account(rest: Rest, governor: Governor) -> AccountCancel {
+    let mut taken = Vec::new();
+    let mut end = AttemptEnd::Failed;
+    for _ in 0..4 {
+        let body = json!({"category": "linear", "settleCoin": SETTLE_COIN}).to_string();
+        match rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await {
+            Ok(Ok(a)) => {
+                let list = a.result["list"].as_array().cloned().unwrap_or_default();
+                taken.extend(list.iter().filter_map(|o| o["orderLinkId"].as_str()).map(String::from));
+                end = AttemptEnd::Accepted;
+                if list.len() < CANCEL_ALL_CAP {
+                    break;
+                }
+            }
+            Ok(Err(e)) => {
+                log::warn!("cancel-all by settleCoin: {e}");
+                if end != AttemptEnd::Accepted {
+                    end = rest_failure(&e, &governor, path::ORDER_CANCEL_ALL);
+                }
+                break;
+            }
+            Err(e) => {
+                log::warn!("cancel-all by settleCoin: {e}");
+                break;
+            }
+        }
+    }
+    AccountCancel {
+        end,
+        taken: Rc::new(taken),
     }
 }
 

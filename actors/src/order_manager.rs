@@ -43,6 +43,11 @@ pub enum CancelScope {
     Symbol,
     /// Batch-cancel only orders carrying the bot's order-link prefix.
     Own,
+    /// One cancel-all by settleCoin (USDT) for every symbol at once, verified by one listing of
+    /// the account's open orders: the fewest requests (one instead of one per symbol) — and it
+    /// removes every USDT order on the account, the bot's or not. For an account the bot has
+    /// to itself.
+    Account,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +167,8 @@ pub struct OrderManager {
     order_entry: OrderEntry,
     /// The exchange's dead-man switch, when armed: the last resort.
     dead_man: Option<DeadMan>,
+    /// While `act` sends: the events to record once the requests are on their way.
+    held_records: Option<Vec<Event>>,
     /// What the exchange listed last during the shutdown, per symbol.
     believed_open: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
 }
@@ -218,6 +225,7 @@ impl OrderManager {
             trade_socket: false,
             order_entry: OrderEntry::Rest,
             dead_man: None,
+            held_records: None,
             believed_open: Rc::default(),
         }
     }
@@ -237,8 +245,11 @@ impl OrderManager {
         self.web.do_send(StatusPatch::Budget(self.governor.snapshot()));
     }
 
-    fn record(&self, e: Event) {
-        self.recorder.do_send(Record(e));
+    fn record(&mut self, e: Event) {
+        match &mut self.held_records {
+            Some(held) => held.push(e),
+            None => self.recorder.do_send(Record(e)),
+        }
     }
 
     /// Bring every symbol's orders toward its desired quotes, within the account's budget: what
@@ -248,6 +259,18 @@ impl OrderManager {
         if !self.gate_open || !self.stream_ready || self.dry_run {
             return;
         }
+        // The events of the orders sent here go to the recorder once the requests are on their
+        // way to the connector: a message to the recorder's thread wakes it (a syscall), which
+        // does not belong between a book update and its order request. They still reach it
+        // before any answer can.
+        self.held_records = Some(Vec::new());
+        self.plan_and_send(ctx);
+        for e in self.held_records.take().unwrap_or_default() {
+            self.recorder.do_send(Record(e));
+        }
+    }
+
+    fn plan_and_send(&mut self, ctx: &mut Context<Self>) {
         let wanted = self.wanted_changes();
         if !wanted.is_empty() {
             let room = Room {
@@ -590,7 +613,7 @@ impl OrderManager {
         }
     }
 
-    fn reject(&self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
+    fn reject(&mut self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
         log::debug!(action = action, link_id = link, symbol = symbol, retCode = code; "{action} {link} refused: {code} {msg}");
         self.metrics.orders_rejected.get_or_create(&labels(&[("symbol", symbol)])).inc();
         self.record(Event::OrderRejected {
@@ -615,6 +638,7 @@ impl OrderManager {
             escalate_after: Duration::from_millis(self.settings.escalate_after_ms),
             settled: Rc::new(|| true),
             doubt_until: Rc::new(|| None),
+            account_wide: false,
             believed_open: Rc::default(),
         };
         let transports = Transports {
@@ -835,7 +859,7 @@ impl OrderManager {
     /// Cancel paths in order of preference for the configured scope.
     fn cancel_paths(&self, scope: CancelScope) -> Vec<CancelPath> {
         crate::cancel_path::preference(
-            scope == CancelScope::Symbol,
+            matches!(scope, CancelScope::Symbol | CancelScope::Account),
             self.trade_socket,
             self.order_entry == OrderEntry::Websocket,
         )
@@ -861,6 +885,7 @@ impl OrderManager {
             settled: Rc::new(move || in_flight.get() == 0),
             doubt_until: Rc::new(move || doubt.get()),
             believed_open: self.believed_open.clone(),
+            account_wide: self.settings.cancel_scope == CancelScope::Account,
         }
     }
 
@@ -936,7 +961,7 @@ impl OrderManager {
         }
     }
 
-    fn record_final_state(&self) {
+    fn record_final_state(&mut self) {
         self.record(Event::FinalState {
             open_orders: self.table.all().cloned().collect(),
             positions: self.positions.iter().map(|(s, p)| (s.clone(), *p)).collect(),

@@ -143,7 +143,13 @@ struct SymbolState {
     last_emit: Option<Instant>,
     scheduled: bool,
     stale: bool,
+    /// Changed since `/status` last heard: the book's top, or how many quotes are desired.
+    status_due: bool,
+    desired_count: usize,
 }
+
+/// How often `/status` hears of book tops and desired quotes (its readers sample at ≤ 4/s).
+const STATUS_EVERY: Duration = Duration::from_millis(100);
 
 pub struct Strategy {
     settings: StrategySettings,
@@ -179,6 +185,8 @@ impl Strategy {
                     last_emit: None,
                     scheduled: false,
                     stale: false,
+                    status_due: false,
+                    desired_count: 0,
                 };
                 (s, state)
             })
@@ -230,10 +238,8 @@ impl Strategy {
             _ => vec![],
         };
         st.last_emit = Some(Instant::now());
-        self.web.do_send(StatusPatch::DesiredQuotes {
-            symbol: symbol.to_string(),
-            count: quotes.len(),
-        });
+        st.desired_count = quotes.len();
+        st.status_due = true;
         self.order_manager.do_send(DesiredQuotes {
             symbol: symbol.to_string(),
             quotes,
@@ -266,6 +272,25 @@ impl Strategy {
                 }
             }
             _ => self.emit_for(symbol, tick),
+        }
+    }
+
+    /// `/status` hears of tops and desired quotes on a timer, not on the hot path: a message to
+    /// the web server's thread wakes that thread (a syscall) between a book update and its quotes.
+    fn publish_status(&mut self) {
+        for (symbol, st) in self.symbols.iter_mut().filter(|(_, st)| st.status_due) {
+            st.status_due = false;
+            if let Some((top, _)) = st.top {
+                self.web.do_send(StatusPatch::BookTop {
+                    symbol: symbol.clone(),
+                    bid: top.bid,
+                    ask: top.ask,
+                });
+            }
+            self.web.do_send(StatusPatch::DesiredQuotes {
+                symbol: symbol.clone(),
+                count: st.desired_count,
+            });
         }
     }
 
@@ -318,6 +343,7 @@ impl Actor for Strategy {
     fn started(&mut self, ctx: &mut Self::Context) {
         let every = Duration::from_millis((self.risk.stale_book_ms / 4).clamp(10, 1000));
         ctx.run_interval(every, |act, _| act.check_stale());
+        ctx.run_interval(STATUS_EVERY, |act, _| act.publish_status());
     }
 }
 
@@ -332,12 +358,8 @@ impl Handler<BookUpdate> for Strategy {
                 st.vol.update(mid.to_f64().unwrap_or(0.0), msg.received_at);
                 st.top = Some((top, msg.received_at));
                 st.stale = false;
+                st.status_due = true;
                 self.pnl.mark(&msg.symbol, mid);
-                self.web.do_send(StatusPatch::BookTop {
-                    symbol: msg.symbol.clone(),
-                    bid: top.bid,
-                    ask: top.ask,
-                });
                 self.check_kill_switch();
                 self.requote_after(&msg.symbol, Some(msg.received_at), ctx);
             }
