@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Scale: 20 symbols × 25 levels a side (1000 orders) under a PRO-like budget (100 order units/s
-# per endpoint) and Bybit's default (10/s), measured from the exchange's side (examples/scale.rs).
-#   bench/scale.sh [STEADY_SECONDS=30] [FULL_QUOTES_LIMIT_SECONDS=240] [pro|default]
+# per endpoint) and Bybit's default (10/s), with cancel_scope "symbol" and "account", measured
+# from the exchange's side (examples/scale.rs).
+#   bench/scale.sh [STEADY_SECONDS=30] [FULL_QUOTES_LIMIT_SECONDS=240] [pro|default|""] [symbol|account]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin mmbot --example scale >/dev/null
-MMBOT_BIN=${MMBOT_BIN:-target/release/mmbot} target/release/examples/scale "${1:-30}" "${2:-240}" ${3:-}
+MMBOT_BIN=${MMBOT_BIN:-target/release/mmbot} target/release/examples/scale "${1:-30}" "${2:-240}" "${3:-}" ${4:-}

@@ -3,14 +3,15 @@
 //! and account) and a PRO-like one (100/s). Measured from the exchange's side: startup to full
 //! quotes, steady order requests/s, the bot's RSS, and after SIGTERM the time until the exchange
 //! holds none of its orders and the time until the process exits. Prints one markdown row per
-//! budget (bench/scale.sh; docs/benchmarks.md), and on stderr each run's order-step report line.
-//!   scale [STEADY_S=30] [FULL_QUOTES_LIMIT_S=240] [pro|default]
+//! budget and cancel scope (bench/scale.sh; docs/benchmarks.md), with the bot's tick-to-request
+//! percentiles from its /metrics, and on stderr each run's order-step report line.
+//!   scale [STEADY_S=30] [FULL_QUOTES_LIMIT_S=240] [pro|default] [symbol|account]
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bybit_sim::testkit::Admin;
+use bybit_sim::testkit::{histogram_quantile, Admin};
 use bybit_sim::SimConfig;
 use serde_json::Value;
 
@@ -34,18 +35,29 @@ fn order_requests(stats: &Value) -> u64 {
         .as_object()
         .map(|m| {
             m.iter()
-                .filter(|(p, _)| p.starts_with("/v5/order/"))
+                .filter(|(p, _)| p.starts_with("/v5/order/") || p.starts_with("/v5/trade:"))
                 .filter_map(|(_, n)| n.as_u64())
                 .sum()
         })
         .unwrap_or(0)
 }
 
+async fn scrape(control: &str) -> String {
+    let Ok(mut r) = awc::Client::new().get(format!("http://{control}/metrics")).send().await else {
+        return String::new();
+    };
+    r.body()
+        .limit(1 << 22)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
 async fn open_orders(admin: &Admin) -> u64 {
     admin.stats().await["accounts"][0]["open_orders"].as_u64().unwrap_or(0)
 }
 
-fn config(sim: &bybit_sim::SimHandle, symbols: &[String], per_sec: u32, control: &str, data: &std::path::Path) -> String {
+fn config(sim: &bybit_sim::SimHandle, symbols: &[String], per_sec: u32, scope: &str, control: &str, data: &std::path::Path) -> String {
     let list = symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(",");
     format!(
         r#"mode = "paper"
@@ -69,6 +81,7 @@ max_total_notional = 10000000
 max_drawdown = 0
 [order_manager]
 link_prefix = "scale"
+cancel_scope = "{scope}"
 [control]
 listen = "{control}"
 [recorder]
@@ -83,7 +96,7 @@ dir = "{data}"
 }
 
 /// One budget: start, wait for full quotes, hold `steady` seconds, SIGTERM; one table row.
-async fn run(name: &str, per_sec: u32, steady: Duration, full_limit: Duration) {
+async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit: Duration) {
     let table = bybit_sim::instrument::instrument_table();
     let symbols: Vec<String> = table.iter().take(SYMBOLS).map(|i| i.symbol.clone()).collect();
     let mut cfg = SimConfig {
@@ -95,10 +108,14 @@ async fn run(name: &str, per_sec: u32, steady: Duration, full_limit: Duration) {
     cfg.limits.orders_per_sec = per_sec;
     let sim = bybit_sim::spawn(cfg).expect("sim");
     let admin = Admin::new(&sim.rest_url());
-    let dir = std::env::temp_dir().join(format!("mmbot-scale-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("mmbot-scale-{}-{per_sec}-{scope}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
-    std::fs::write(dir.join("mmbot.toml"), config(&sim, &symbols, per_sec, &control, &dir.join("data"))).unwrap();
+    std::fs::write(
+        dir.join("mmbot.toml"),
+        config(&sim, &symbols, per_sec, scope, &control, &dir.join("data")),
+    )
+    .unwrap();
     let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
     let started = Instant::now();
     let mut child = Command::new(bin)
@@ -133,6 +150,10 @@ async fn run(name: &str, per_sec: u32, steady: Duration, full_limit: Duration) {
     let refused = stats["accounts"][0]["rate_limited_units"].as_u64().unwrap_or(0);
     let resting = open_orders(&admin).await;
     let rss_mb = rss_kb(child.id()) as f64 / 1024.0;
+    let metrics = scrape(&control).await;
+    let tick =
+        |p| histogram_quantile(&metrics, "mmbot_tick_to_request_seconds", p).map_or("—".to_string(), |v| format!("{:.0}", v * 1e6));
+    let tick = format!("{} / {} µs", tick(0.5), tick(0.99));
     // SIGTERM: the exchange's view decides "flat"; the process's exit is the other clock.
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
@@ -154,7 +175,7 @@ async fn run(name: &str, per_sec: u32, steady: Duration, full_limit: Duration) {
     let _ = child.wait();
     let ms = |d: Option<Duration>| d.map_or("—".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1000.0));
     println!(
-        "| {name} ({per_sec}/s per endpoint) | {} | {resting} | {rate:.1} | {refused} | {rss_mb:.1} | {} | {} | {} |",
+        "| {name} ({per_sec}/s per endpoint) | {scope} | {} | {resting} | {rate:.1} | {refused} | {rss_mb:.1} | {tick} | {} | {} | {} |",
         full.map_or(format!("not within {} s (most {most})", full_limit.as_secs()), |d| format!(
             "{:.1} s",
             d.as_secs_f64()
@@ -166,7 +187,7 @@ async fn run(name: &str, per_sec: u32, steady: Duration, full_limit: Duration) {
     // The report's order step: where the time between flat and exit went.
     let report = std::fs::read_to_string(dir.join("stdout.txt")).unwrap_or_default();
     if let Some(line) = report.lines().find(|l| l.contains("order_manager")) {
-        eprintln!("{name}: {}", line.trim());
+        eprintln!("{name}, {scope}: {}", line.trim());
     }
     let _ = std::fs::remove_dir_all(dir);
     sim.stop();
@@ -180,13 +201,19 @@ async fn main() {
         "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders)\n",
         SYMBOLS * LEVELS * 2
     );
-    println!("| budget | startup → full quotes | resting after {} s | order requests/s | units refused (10006) | RSS MB | SIGTERM → flat ms | SIGTERM → exit ms | exit |", steady.as_secs());
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| budget | cancel_scope | startup → full quotes | resting after {} s | order requests/s | units refused (10006) | RSS MB | tick → request p50 / p99 | SIGTERM → flat ms | SIGTERM → exit ms | exit |", steady.as_secs());
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let only = std::env::args().nth(3).unwrap_or_default();
-    if only.is_empty() || only == "pro" {
-        run("PRO-like", 100, steady, full_limit).await;
-    }
-    if only.is_empty() || only == "default" {
-        run("Bybit default", 10, steady, full_limit).await;
+    let scopes: Vec<String> = match std::env::args().nth(4) {
+        Some(s) => vec![s],
+        None => vec!["symbol".into(), "account".into()],
+    };
+    for scope in &scopes {
+        if only.is_empty() || only == "pro" {
+            run("PRO-like", 100, scope, steady, full_limit).await;
+        }
+        if only.is_empty() || only == "default" {
+            run("Bybit default", 10, scope, steady, full_limit).await;
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bybit_sim::testkit::Admin;
+use bybit_sim::testkit::{histogram_quantile, Admin};
 use bybit_sim::{SimConfig, SimHandle};
 use serde_json::{json, Value};
 
@@ -247,26 +247,6 @@ async fn deadline_accuracy() {
     println!();
 }
 
-/// Upper bound of the bucket holding the p-quantile of a Prometheus histogram.
-fn quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
-    let mut buckets: Vec<(f64, f64)> = metrics
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}_bucket{{")))
-        .filter_map(|l| {
-            let le = l.split("le=\"").nth(1)?.split('"').next()?;
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
-            let n: f64 = l.rsplit(' ').next()?.parse().ok()?;
-            Some((le, n))
-        })
-        .collect();
-    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-    let total = buckets.last()?.1;
-    if total == 0.0 {
-        return None;
-    }
-    buckets.iter().find(|(_, n)| *n >= p * total).map(|(le, _)| *le)
-}
-
 async fn tick_to_quote(secs: u64) {
     for depth in [50, 1] {
         tick_to_quote_at(secs, depth).await;
@@ -303,7 +283,11 @@ async fn tick_to_quote_at(secs: u64, ws_depth: u32) {
             .find(|l| l.starts_with(&format!("{name}_count")))
             .and_then(|l| l.rsplit(' ').next())
             .unwrap_or("0");
-        let q = |p| quantile(&metrics, name, p).map(|v| format!("{:.0}", v * 1e6)).unwrap_or("–".into());
+        let q = |p| {
+            histogram_quantile(&metrics, name, p)
+                .map(|v| format!("{:.0}", v * 1e6))
+                .unwrap_or("–".into())
+        };
         println!("| {label} | {count} | {} | {} | {} |", q(0.5), q(0.99), q(0.999));
     }
     // Cross-check from the exchange's side: batch requests received per second of quoting.

@@ -297,6 +297,37 @@ pub fn quote_centre_distances_bps(stats: &Value, account: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Upper bound of the bucket holding the `p`-quantile (0–1) of a Prometheus histogram named
+/// `name` in a scrape (every label set summed); None when it has no samples.
+pub fn histogram_quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for l in metrics.lines().filter(|l| l.starts_with(&format!("{name}_bucket{{"))) {
+        let Some(le) = l.split("le=\"").nth(1).and_then(|r| r.split('"').next()) else {
+            continue;
+        };
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else if let Ok(v) = le.parse() {
+            v
+        } else {
+            continue;
+        };
+        let Some(n) = l.rsplit(' ').next().and_then(|n| n.parse::<f64>().ok()) else {
+            continue;
+        };
+        match buckets.iter_mut().find(|(b, _)| *b == le) {
+            Some((_, total)) => *total += n,
+            None => buckets.push((le, n)),
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last()?.1;
+    if total == 0.0 {
+        return None;
+    }
+    buckets.iter().find(|(_, n)| *n >= p * total).map(|(le, _)| *le)
+}
+
 /// The `p`-th percentile (0–100) of `values`, nearest rank; 0 for none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {
     if values.is_empty() {
@@ -311,6 +342,15 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_quantiles_are_bucket_upper_bounds() {
+        let m = "x_bucket{le=\"0.001\"} 50\nx_bucket{le=\"0.002\"} 99\nx_bucket{le=\"+Inf\"} 100\nx_count 100\n";
+        assert_eq!(histogram_quantile(m, "x", 0.5), Some(0.001));
+        assert_eq!(histogram_quantile(m, "x", 0.99), Some(0.002));
+        assert_eq!(histogram_quantile(m, "x", 1.0), Some(f64::INFINITY));
+        assert_eq!(histogram_quantile("", "x", 0.5), None);
+    }
 
     #[test]
     fn centre_distance_from_stats() {
