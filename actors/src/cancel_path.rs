@@ -122,6 +122,13 @@ impl Escalation {
         }
     }
 
+    /// Requests an attempt sent beyond those counted at its start.
+    pub fn add_requests(&mut self, path: CancelPath, n: u32) {
+        if let Some(s) = self.states.get_mut(&path) {
+            s.requests += n;
+        }
+    }
+
     /// A request counted when its attempt started never went out (no room in our budget).
     pub fn unsent(&mut self, path: CancelPath) {
         if let Some(s) = self.states.get_mut(&path) {

@@ -151,6 +151,8 @@ type Pending<T> = futures_util::future::Shared<futures_util::future::LocalBoxFut
 struct AccountCancel {
     end: AttemptEnd,
     taken: Rc<Vec<String>>,
+    /// Requests it sent (more than one when an answer listed Bybit's cap of 500).
+    requests: u32,
 }
 
 /// The account-wide listing: the targeted order-link ids per symbol, None when it failed.
@@ -254,6 +256,9 @@ enum Ev {
     Unsent { path: CancelPath },
     /// Cancels the exchange took (or whose orders it says are gone), as each request answers.
     Taken { path: CancelPath, ids: Vec<String> },
+    /// An attempt sent more requests than counted at its start (the account-wide cancel-all
+    /// repeated past Bybit's cap of 500 orders per call).
+    MoreRequests { path: CancelPath, n: u32 },
     /// The same for an account-wide cancel-all: the ids of every symbol, this one keeps its own.
     TakenAmong { path: CancelPath, ids: Rc<Vec<String>> },
     /// An attempt is over.
@@ -417,6 +422,7 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                 // Learn the effect at once.
                 read_due = now;
             }
+            Some(Ev::MoreRequests { path, n }) => esc.add_requests(path, n),
             Some(Ev::TakenAmong { path, ids }) => {
                 let mine = |l: &String| known.contains(l) || last_listed.contains(l) || listed.as_ref().is_some_and(|v| v.contains(l));
                 for l in ids.iter().filter(|l| mine(l)) {
@@ -530,14 +536,24 @@ fn spawn_attempt(symbol: &str, targets: Vec<String>, shared: &Rc<Shared>, job: &
     let account = job.account_wide;
     let target = job.target.clone();
     // Started (or joined) now, so that the next symbol's loop sees it on its way.
-    let account_cancel = (account && r.path == CancelPath::CancelAll).then(|| shared.account_cancel());
+    let account_cancel = (account && r.path == CancelPath::CancelAll).then(|| {
+        let started_it = !shared.account_cancel_on_its_way();
+        (shared.account_cancel(), started_it)
+    });
     let shared = shared.clone();
     let symbol = symbol.to_string();
     actix_rt::spawn(async move {
         let path = r.path;
         let end = match path {
             CancelPath::CancelAll if account => {
-                let answer = account_cancel.expect("started with the attempt").await;
+                let (answer, started_it) = account_cancel.expect("started with the attempt");
+                let answer = answer.await;
+                if started_it && answer.requests > 1 {
+                    let _ = r.tx.send(Ev::MoreRequests {
+                        path,
+                        n: answer.requests - 1,
+                    });
+                }
                 if !answer.taken.is_empty() {
                     let _ = r.tx.send(Ev::TakenAmong {
                         path,
@@ -620,7 +636,9 @@ async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool,
 async fn cancel_all_account(rest: Rest, governor: Governor) -> AccountCancel {
     let mut taken = Vec::new();
     let mut end = AttemptEnd::Failed;
+    let mut requests = 0;
     for _ in 0..4 {
+        requests += 1;
         let body = json!({"category": "linear", "settleCoin": SETTLE_COIN}).to_string();
         match rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await {
             Ok(Ok(a)) => {
@@ -647,6 +665,7 @@ async fn cancel_all_account(rest: Rest, governor: Governor) -> AccountCancel {
     AccountCancel {
         end,
         taken: Rc::new(taken),
+        requests,
     }
 }
 
