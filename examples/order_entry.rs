@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use bybit_sim::testkit::{percentile, Admin};
+use bybit_sim::testkit::{open_orders_of_first_account, percentile, watch_flat_and_exit, Admin};
 use bybit_sim::{SimConfig, SimHandle};
 use bybit_v5::rest::path;
 use mmbot_actors::rate_governor::{Governor, RateLimitSettings};
@@ -48,6 +48,34 @@ fn unlimited() -> Governor {
         ip_requests_per_5s: 1_000_000,
         ..Default::default()
     })
+}
+
+/// mmbot's REST client against `sim`, with a budget that never holds a request.
+fn rest_client(sim: &SimHandle) -> RestClient {
+    RestClient::new(
+        RestSettings {
+            base_url: sim.rest_url(),
+            api_key: KEY.into(),
+            api_secret: Secret::new(SECRET),
+            recv_window_ms: 5000,
+            timeout: Duration::from_secs(5),
+        },
+        unlimited(),
+        None,
+    )
+}
+
+/// mmbot's trade-socket client against `sim`, connected and authenticated.
+async fn trade_client(sim: &SimHandle) -> WsTradeClient {
+    WsTradeClient::connect(WsTradeSettings {
+        url: sim.ws_trade_url(),
+        api_key: KEY.into(),
+        api_secret: Secret::new(SECRET),
+        recv_window_ms: 5000,
+        timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("trade socket")
 }
 
 /// A far-away resting price and the smallest size for `symbol`.
@@ -97,30 +125,10 @@ async fn symbol_loop(client: RestClient, ws: Option<Rc<WsTradeClient>>, symbol: 
 async fn round_trips(transport: Transport, latency: u64, rounds: usize, symbols: usize) -> Vec<f64> {
     let sim = sim();
     Admin::new(&sim.rest_url()).set_faults(&json!({"latency_ms": {"*": latency}})).await;
-    let client = RestClient::new(
-        RestSettings {
-            base_url: sim.rest_url(),
-            api_key: KEY.into(),
-            api_secret: Secret::new(SECRET),
-            recv_window_ms: 5000,
-            timeout: Duration::from_secs(5),
-        },
-        unlimited(),
-        None,
-    );
+    let client = rest_client(&sim);
     let ws = match transport {
         Transport::Rest => None,
-        Transport::Socket => Some(Rc::new(
-            WsTradeClient::connect(WsTradeSettings {
-                url: sim.ws_trade_url(),
-                api_key: KEY.into(),
-                api_secret: Secret::new(SECRET),
-                recv_window_ms: 5000,
-                timeout: Duration::from_secs(5),
-            })
-            .await
-            .expect("trade socket"),
-        )),
+        Transport::Socket => Some(Rc::new(trade_client(&sim).await)),
     };
     // Warm-up: connections opened, caches filled.
     let _ = symbol_loop(client.clone(), ws.clone(), SYMBOLS[0], "w".into(), 3).await;
@@ -128,41 +136,15 @@ async fn round_trips(transport: Transport, latency: u64, rounds: usize, symbols:
         .iter()
         .enumerate()
         .map(|(i, s)| symbol_loop(client.clone(), ws.clone(), s, format!("s{i}r"), rounds));
-    let out = futures_util::future::join_all(loops).await.concat();
-    if std::env::var("OE_DEBUG").is_ok() {
-        let r = Admin::new(&sim.rest_url()).requests(0).await;
-        let t0 = r.first().and_then(|x| x["at_us"].as_u64()).unwrap_or(0);
-        for x in r.iter().take(40) {
-            eprintln!("{} {}", x["at_us"].as_u64().unwrap_or(0) - t0, x["path"]);
-        }
-    }
-    out
+    futures_util::future::join_all(loops).await.concat()
 }
 
 /// The transport's own floor: a request the exchange answers without work (`/v5/market/time`
 /// by REST, `ping` on the socket), one at a time, no added latency; µs.
 async fn floor(transport: Transport, n: usize) -> Vec<f64> {
     let sim = sim();
-    let client = RestClient::new(
-        RestSettings {
-            base_url: sim.rest_url(),
-            api_key: KEY.into(),
-            api_secret: Secret::new(SECRET),
-            recv_window_ms: 5000,
-            timeout: Duration::from_secs(5),
-        },
-        unlimited(),
-        None,
-    );
-    let ws = WsTradeClient::connect(WsTradeSettings {
-        url: sim.ws_trade_url(),
-        api_key: KEY.into(),
-        api_secret: Secret::new(SECRET),
-        recv_window_ms: 5000,
-        timeout: Duration::from_secs(5),
-    })
-    .await
-    .expect("trade socket");
+    let client = rest_client(&sim);
+    let ws = trade_client(&sim).await;
     let mut out = Vec::with_capacity(n);
     for i in 0..n + 20 {
         let t = Instant::now();
@@ -277,10 +259,6 @@ dir = "{data}"
     )
 }
 
-async fn open_orders(admin: &Admin) -> u64 {
-    admin.stats().await["accounts"][0]["open_orders"].as_u64().unwrap_or(0)
-}
-
 fn count(stats: &Value, prefix: &str) -> u64 {
     stats["requests"]
         .as_object()
@@ -317,7 +295,7 @@ async fn whole(transport: &str, latency: u64) -> String {
         .expect("mmbot binary (cargo build --release)");
     let wanted = (SYMBOLS.len() * 25 * 2) as u64;
     let full = loop {
-        if open_orders(&admin).await >= wanted {
+        if open_orders_of_first_account(&admin).await >= wanted {
             break Some(started.elapsed());
         }
         if started.elapsed() > Duration::from_secs(60) {
@@ -331,19 +309,7 @@ async fn whole(transport: &str, latency: u64) -> String {
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let mut flat = None;
-    let mut exited = None;
-    while sent.elapsed() < Duration::from_secs(30) && (flat.is_none() || exited.is_none()) {
-        if flat.is_none() && open_orders(&admin).await == 0 {
-            flat = Some(sent.elapsed());
-        }
-        if exited.is_none() {
-            if let Ok(Some(status)) = child.try_wait() {
-                exited = Some((sent.elapsed(), status.code().unwrap_or(-1)));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let (flat, exited) = watch_flat_and_exit(&mut child, &admin, sent, Duration::from_secs(30), Duration::from_millis(1)).await;
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bybit_sim::testkit::{histogram_quantile, Admin};
+use bybit_sim::testkit::{histogram_quantile, open_orders_of_first_account, watch_flat_and_exit, Admin};
 use bybit_sim::SimConfig;
 use serde_json::Value;
 
@@ -51,10 +51,6 @@ async fn scrape(control: &str) -> String {
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
-}
-
-async fn open_orders(admin: &Admin) -> u64 {
-    admin.stats().await["accounts"][0]["open_orders"].as_u64().unwrap_or(0)
 }
 
 fn config(sim: &bybit_sim::SimHandle, symbols: &[String], per_sec: u32, scope: &str, control: &str, data: &std::path::Path) -> String {
@@ -132,7 +128,7 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let wanted = (SYMBOLS * LEVELS * 2) as u64;
     let mut most = 0;
     let full = loop {
-        let n = open_orders(&admin).await;
+        let n = open_orders_of_first_account(&admin).await;
         most = most.max(n);
         if n >= wanted {
             break Some(started.elapsed());
@@ -148,7 +144,7 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let stats = admin.stats().await;
     let rate = (order_requests(&stats) - before) as f64 / t.elapsed().as_secs_f64();
     let refused = stats["accounts"][0]["rate_limited_units"].as_u64().unwrap_or(0);
-    let resting = open_orders(&admin).await;
+    let resting = open_orders_of_first_account(&admin).await;
     let rss_mb = rss_kb(child.id()) as f64 / 1024.0;
     let metrics = scrape(&control).await;
     let tick =
@@ -158,19 +154,7 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let mut flat = None;
-    let mut exited = None;
-    while sent.elapsed() < Duration::from_secs(60) && (flat.is_none() || exited.is_none()) {
-        if flat.is_none() && open_orders(&admin).await == 0 {
-            flat = Some(sent.elapsed());
-        }
-        if exited.is_none() {
-            if let Ok(Some(status)) = child.try_wait() {
-                exited = Some((sent.elapsed(), status.code().unwrap_or(-1)));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let (flat, exited) = watch_flat_and_exit(&mut child, &admin, sent, Duration::from_secs(60), Duration::from_millis(2)).await;
     let _ = child.kill();
     let _ = child.wait();
     let ms = |d: Option<Duration>| d.map_or("—".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1000.0));

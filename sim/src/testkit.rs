@@ -297,6 +297,36 @@ pub fn quote_centre_distances_bps(stats: &Value, account: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Open orders of the first account, from `/sim/stats`.
+pub async fn open_orders_of_first_account(admin: &Admin) -> u64 {
+    admin.stats().await["accounts"][0]["open_orders"].as_u64().unwrap_or(0)
+}
+
+/// After a stop signal sent at `since`: when the exchange first held no order of the first
+/// account, and when the process exited (with its code), polling every `every` up to `limit`.
+pub async fn watch_flat_and_exit(
+    child: &mut std::process::Child,
+    admin: &Admin,
+    since: std::time::Instant,
+    limit: Duration,
+    every: Duration,
+) -> (Option<Duration>, Option<(Duration, i32)>) {
+    let mut flat = None;
+    let mut exited = None;
+    while since.elapsed() < limit && (flat.is_none() || exited.is_none()) {
+        if flat.is_none() && open_orders_of_first_account(admin).await == 0 {
+            flat = Some(since.elapsed());
+        }
+        if exited.is_none() {
+            if let Ok(Some(status)) = child.try_wait() {
+                exited = Some((since.elapsed(), status.code().unwrap_or(-1)));
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+    (flat, exited)
+}
+
 /// Upper bound of the bucket holding the `p`-quantile (0–1) of a Prometheus histogram named
 /// `name` in a scrape (every label set summed); None when it has no samples.
 pub fn histogram_quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
