@@ -753,9 +753,17 @@ impl Exchange {
             };
             if now.saturating_sub(lost) > u64::from(window) * 1000 {
                 self.accounts[account].dcp_lost_at_ms = None;
-                let cancelled = self.cancel_all(account, None, None, None, "CancelByDCP", now);
+                // Every order goes: the 500 cap is the cancel-all API's, not the dead-man switch's.
+                let mut cancelled = 0;
+                loop {
+                    let n = self.cancel_all(account, None, None, None, "CancelByDCP", now).len();
+                    cancelled += n;
+                    if n < CANCEL_ALL_CAP {
+                        break;
+                    }
+                }
                 self.accounts[account].dcp_fired += 1;
-                log::warn!("DCP fired for account #{account}: {} orders cancelled", cancelled.len());
+                log::warn!("DCP fired for account #{account}: {cancelled} orders cancelled");
             }
         }
     }
@@ -855,6 +863,27 @@ mod tests {
         assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), "CancelByUser", 2).len(), 500);
         assert_eq!(ex.orders.len(), 100);
         assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), "CancelByUser", 3).len(), 100);
+    }
+
+    #[test]
+    fn dcp_cancels_every_order_past_the_cancel_all_cap() {
+        let mut ex = exchange();
+        for sym in ["BTCUSDT", "ETHUSDT"] {
+            let b = ex.best_bid(sym).unwrap();
+            let step = ex.markets[sym].spec.min_qty;
+            ex.markets.get_mut(sym).unwrap().spec.min_notional = Decimal::ZERO;
+            for i in 0..300 {
+                let mut o = limit(Side::Buy, b, step * dec!(3), TimeInForce::PostOnly, &format!("{sym}{i}"));
+                o.symbol = sym.into();
+                ex.create_order(0, &o, 1).unwrap();
+            }
+        }
+        assert_eq!(ex.orders.len(), 600);
+        ex.set_dcp(0, 3);
+        ex.dcp_connection(0, true, 0);
+        ex.dcp_connection(0, false, 1000);
+        ex.check_dcp(4_001);
+        assert!(ex.orders.is_empty(), "{} left", ex.orders.len());
     }
 
     #[test]
