@@ -23,17 +23,19 @@ pub enum OrderOp {
 }
 
 impl OrderOp {
-    /// The trade WebSocket's `op` name.
+    const ALL: [Self; 6] = [
+        Self::Create,
+        Self::Amend,
+        Self::Cancel,
+        Self::CreateBatch,
+        Self::AmendBatch,
+        Self::CancelBatch,
+    ];
+
+    /// The operation a trade-WebSocket `op` names (the protocol crate maps REST paths to ops, so
+    /// client and simulator cannot drift apart).
     pub fn from_ws(op: &str) -> Option<Self> {
-        Some(match op {
-            "order.create" => Self::Create,
-            "order.amend" => Self::Amend,
-            "order.cancel" => Self::Cancel,
-            "order.create-batch" => Self::CreateBatch,
-            "order.amend-batch" => Self::AmendBatch,
-            "order.cancel-batch" => Self::CancelBatch,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|o| bybit_v5::rest::trade_op(o.path()) == Some(op))
     }
 
     /// The REST path, which is also the budget the operation spends.
