@@ -18,6 +18,11 @@ use clap::Parser;
 use cli::{Cli, Command, RunArgs};
 use mmbot_actors::report::exit_code;
 
+/// mimalloc: the allocations of one book update → order request (decode, quotes, batch body)
+/// cost ~30 % less than with the system allocator on the tick bench (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set when SIGINT/SIGTERM arrived before the Signal actor took over.
 pub static EARLY_STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
 

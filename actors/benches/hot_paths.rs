@@ -65,6 +65,13 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("ws");
     g.throughput(Throughput::Elements(1));
     g.bench_function("decode_book_delta", |b| b.iter(|| decode(black_box(&text)).unwrap()));
+    // The simulator's market moves shift whole ladders: deltas of ~100 levels are common.
+    let wide = serde_json::to_string(&BookMessage {
+        kind: UpdateType::Delta,
+        ..snapshot(50)
+    })
+    .unwrap();
+    g.bench_function("decode_book_delta_100_levels", |b| b.iter(|| decode(black_box(&wide)).unwrap()));
     let Frame::Book(delta) = decode(&text).unwrap() else {
         unreachable!()
     };

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use futures_util::future::join_all;
 use futures_util::{FutureExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use bybit_v5::rest::{path, OrderInfo, CANCEL_ALL_CAP, MAX_BATCH_ITEMS};
 use bybit_v5::RetCode;
 
+use crate::batch_body::{batch_body, BatchItem};
 use crate::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
 use crate::rate_governor::{Governor, Priority};
 use crate::rest_client::RestError;
@@ -708,8 +709,7 @@ async fn cancel_batch(t: &Transports, route: Route, symbol: &str, links: &[Strin
         "cancel-batch"
     };
     let chunks = links.chunks(cancel_batch_size(&t.governor)).map(|chunk| async move {
-        let items: Vec<Value> = chunk.iter().map(|l| json!({"symbol": symbol, "orderLinkId": l})).collect();
-        let body = json!({"category": "linear", "request": items}).to_string();
+        let body = batch_body(chunk.iter().map(|l| BatchItem::cancel(symbol, l)).collect());
         let call = Call::batch(path::ORDER_CANCEL_BATCH, body, chunk.len()).once().via(route);
         let answer = t.rest.send(call).await;
         note_sent(&answer, r);

@@ -5,6 +5,7 @@
 //! [`recorder`]. Pure logic the tests call without an actor system: [`book`], [`quoting`],
 //! [`order_diff`], [`orders`], [`link_id`], [`report`].
 
+pub mod batch_body;
 pub mod book;
 pub mod cancel_path;
 pub mod events;

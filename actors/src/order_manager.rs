@@ -13,11 +13,11 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use bybit_v5::rest::{path, Execution, OrderInfo, MAX_BATCH_ITEMS};
 use bybit_v5::RetCode;
 
+use crate::batch_body::{batch_body, BatchItem};
 use crate::cancel_path::CancelPath;
 use crate::events::Event;
 use crate::flatten::{flatten, list_open_orders, DeadMan, FlattenJob, FlattenOutcome, Transports};
@@ -421,11 +421,17 @@ impl OrderManager {
                     }
                     continue;
                 }
-                let items: Vec<(String, Value)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
+                let items: Vec<(String, BatchItem)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
+                // Counted per batch: a labelled counter's lookup per order adds up on this path.
+                let counter = match kind {
+                    BatchKind::Create => Some(&self.metrics.orders_placed),
+                    BatchKind::Amend => Some(&self.metrics.orders_amended),
+                    BatchKind::Cancel => None,
+                };
+                if let Some(c) = counter {
+                    c.get_or_create(&labels(&[("symbol", &symbol)])).inc_by(items.len() as u64);
+                }
                 self.send_batch(&symbol, kind, endpoint, items, now, ctx);
-            }
-            if let Some(tick) = self.ticks.get_mut(&symbol).and_then(Option::take) {
-                self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
             }
         }
         self.publish();
@@ -433,7 +439,7 @@ impl OrderManager {
     }
 
     /// Record a change as sent, update the table, and give its batch item.
-    fn materialize(&mut self, symbol: &str, action: &Action) -> (String, Value) {
+    fn materialize(&mut self, symbol: &str, action: &Action) -> (String, BatchItem) {
         match action {
             Action::Create(q) => {
                 let link_id = self.ids.next_id();
@@ -457,9 +463,7 @@ impl OrderManager {
                     phase: Phase::Creating,
                     amend_from: None,
                 });
-                self.metrics.orders_placed.get_or_create(&labels(&[("symbol", symbol)])).inc();
-                let item = json!({"symbol": symbol, "side": q.side, "orderType": "Limit", "qty": q.qty.to_string(),
-                                  "price": q.price.to_string(), "timeInForce": "PostOnly", "orderLinkId": link_id});
+                let item = BatchItem::post_only(symbol, q.side, q.price, q.qty, &link_id);
                 (link_id, item)
             }
             Action::Amend { link_id, price, qty } => {
@@ -471,17 +475,10 @@ impl OrderManager {
                     price: *price,
                     qty: *qty,
                 });
-                let mut item = json!({"symbol": symbol, "orderLinkId": link_id});
-                if let Some(p) = price {
-                    item["price"] = Value::from(p.to_string());
-                }
-                if let Some(q) = qty {
-                    item["qty"] = Value::from(q.to_string());
-                }
+                let item = BatchItem::amend(symbol, link_id, *price, *qty);
                 if let Some(o) = self.table.get_mut(link_id) {
                     o.amend_sent(*price, *qty);
                 }
-                self.metrics.orders_amended.get_or_create(&labels(&[("symbol", symbol)])).inc();
                 (link_id.clone(), item)
             }
             Action::Cancel { link_id } => {
@@ -496,7 +493,7 @@ impl OrderManager {
                 if let Some(o) = self.table.get_mut(link_id) {
                     o.phase = Phase::Cancelling;
                 }
-                (link_id.clone(), json!({"symbol": symbol, "orderLinkId": link_id}))
+                (link_id.clone(), BatchItem::cancel(symbol, link_id))
             }
         }
     }
@@ -508,22 +505,29 @@ impl OrderManager {
         symbol: &str,
         kind: BatchKind,
         endpoint: &'static str,
-        items: Vec<(String, Value)>,
+        items: Vec<(String, BatchItem)>,
         admitted_at: Instant,
         ctx: &mut Context<Self>,
     ) {
         let links: Vec<String> = items.iter().map(|(l, _)| l.clone()).collect();
         let symbol = symbol.to_string();
-        let body = json!({"category": "linear", "request": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}).to_string();
+        let body = batch_body(items.into_iter().map(|(_, item)| item).collect());
         let guard = InFlight::new(&self.in_flight);
-        let rest = self.rest.clone();
         let sent = Instant::now();
         if kind == BatchKind::Create {
             self.last_create_sent.set(Some(sent));
         }
         let call = Call::batch(endpoint, body, links.len()).admitted(admitted_at);
+        // Tick to request ends here, as the request leaves this actor (the first of its symbol's
+        // batches after a book update); what follows is the hand-off to the connector's thread.
+        if let Some(tick) = self.ticks.get_mut(&symbol).and_then(Option::take) {
+            self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
+        }
+        // In the connector's mailbox from here, not when this actor next polls the future: its
+        // thread starts on the request while this one finishes the plan.
+        let answer = self.rest.send(call);
         let fut = async move {
-            let r = rest.send(call).await.unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
+            let r = answer.await.unwrap_or_else(|e| Err(RestError::Transport(e.to_string())));
             drop(guard);
             r
         };
