@@ -5,10 +5,13 @@
 //! holds none of its orders and the time until the process exits. Prints one markdown row per
 //! budget and cancel scope (bench/scale.sh; docs/benchmarks.md), with the bot's tick-to-request
 //! percentiles from its /metrics, and on stderr each run's order-step report line.
-//!   scale [STEADY_S=30] [FULL_QUOTES_LIMIT_S=240] [pro|default] [symbol|account]
+//!   scale [STEADY_S=30] [FULL_QUOTES_LIMIT_S=240] [pro|default] [symbol|account|own]
+//! On stderr, also the requests the exchange received after SIGTERM, per second and path;
+//! `SCALE_KEEP=1` keeps each run's directory (report, log, recorder data); `SCALE_LOG` sets the
+//! bot's RUST_LOG (default `error`).
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bybit_sim::testkit::{histogram_quantile, open_orders_of_first_account, watch_flat_and_exit, Admin};
@@ -120,9 +123,9 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
         .env("MMBOT_API_KEY", KEY)
         .env("MMBOT_API_SECRET", SECRET)
         .env("MMBOT_CONTROL_TOKEN", "scale-token-0123456789")
-        .env("RUST_LOG", "error")
+        .env("RUST_LOG", std::env::var("SCALE_LOG").unwrap_or_else(|_| "error".into()))
         .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())
         .spawn()
         .expect("mmbot binary (cargo build --release)");
     let wanted = (SYMBOLS * LEVELS * 2) as u64;
@@ -152,6 +155,10 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let tick = format!("{} / {} / {} µs", tick(0.5), tick(0.99), tick(1.0));
     // SIGTERM: the exchange's view decides "flat"; the process's exit is the other clock.
     let sent = Instant::now();
+    let sent_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let (flat, exited) = watch_flat_and_exit(&mut child, &admin, sent, Duration::from_secs(60), Duration::from_millis(2)).await;
@@ -173,7 +180,40 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     if let Some(line) = report.lines().find(|l| l.contains("order_manager")) {
         eprintln!("{name}, {scope}: {}", line.trim());
     }
-    let _ = std::fs::remove_dir_all(dir);
+    // What reached the exchange after SIGTERM, per second and path: the shape of the flatten.
+    let mut per_second: std::collections::BTreeMap<u64, std::collections::BTreeMap<String, u64>> = Default::default();
+    for r in admin.requests(sent_us).await {
+        let (Some(path), Some(at)) = (r["path"].as_str(), r["at_us"].as_u64()) else {
+            continue;
+        };
+        let path = path.trim_start_matches("/v5/").to_string();
+        *per_second
+            .entry(at.saturating_sub(sent_us) / 1_000_000)
+            .or_default()
+            .entry(path)
+            .or_default() += 1;
+    }
+    let before: Vec<Value> = admin.requests(sent_us.saturating_sub(5_000_000)).await;
+    let window: Vec<u64> = before.iter().filter_map(|r| r["at_us"].as_u64()).collect();
+    eprintln!(
+        "  {name}, {scope}: {} requests in the 5 s before SIGTERM; most in any 5 s window up to the first 200 ms after: {}",
+        window.iter().filter(|t| **t < sent_us).count(),
+        window
+            .iter()
+            .filter(|t| **t < sent_us + 200_000)
+            .map(|t| window.iter().filter(|u| **u <= *t && **u + 5_000_000 > *t).count())
+            .max()
+            .unwrap_or(0)
+    );
+    for (second, paths) in per_second {
+        let paths: Vec<String> = paths.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        eprintln!("  {name}, {scope}, second {second} after SIGTERM: {}", paths.join(", "));
+    }
+    if std::env::var_os("SCALE_KEEP").is_some() {
+        eprintln!("  kept {} (report in stdout.txt, recorder data in data/)", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     sim.stop();
 }
 

@@ -345,9 +345,9 @@ pub fn validate(c: &Config) -> Vec<String> {
         "at least 10 (Bybit: 600)",
     );
     need(
-        rl.cancel_reserve < rl.ip_requests_per_5s,
+        rl.cancel_reserve + rl.ip_margin < rl.ip_requests_per_5s,
         "exchange.rate_limits.cancel_reserve",
-        "fewer than exchange.rate_limits.ip_requests_per_5s",
+        "with exchange.rate_limits.ip_margin, fewer than exchange.rate_limits.ip_requests_per_5s",
     );
     need(rl.ip_ban_ms >= 1000, "exchange.rate_limits.ip_ban_ms", "at least 1000");
     for (path, n) in &rl.endpoints {

@@ -41,6 +41,10 @@ pub struct RateLimitSettings {
     /// Requests of the IP window that only cancels may use: a risk pull or a shutdown never
     /// waits behind quotes and reads.
     pub cancel_reserve: u32,
+    /// Requests of the IP window never used, by anything: this count is stamped when a request is
+    /// admitted, the exchange's when it arrives, so the two windows' edges differ by the trip —
+    /// and one request over costs a ban of every REST path (cancels too) for `ip_ban_ms`.
+    pub ip_margin: u32,
     /// Per-endpoint budgets that differ from the above (a VIP/PRO account), by path.
     pub endpoints: BTreeMap<String, u32>,
 }
@@ -53,6 +57,7 @@ impl Default for RateLimitSettings {
             ip_requests_per_5s: limits::IP_REQUESTS_PER_5S,
             ip_ban_ms: limits::IP_BAN_MS,
             cancel_reserve: 30,
+            ip_margin: 30,
             endpoints: BTreeMap::new(),
         }
     }
@@ -241,11 +246,16 @@ impl RateGovernor {
     }
 
     fn ip_limit(&self, priority: Priority) -> u32 {
-        let total = self.settings.ip_requests_per_5s;
+        let usable = self.ip_usable();
         match priority {
-            Priority::Cancel => total,
-            _ => total.saturating_sub(self.settings.cancel_reserve).max(1),
+            Priority::Cancel => usable,
+            _ => usable.saturating_sub(self.settings.cancel_reserve).max(1),
         }
+    }
+
+    /// The IP window less the margin kept for the skew between our count and the exchange's.
+    fn ip_usable(&self) -> u32 {
+        self.settings.ip_requests_per_5s.saturating_sub(self.settings.ip_margin).max(1)
     }
 
     /// The largest batch `endpoint` can ever take at once (its whole window).
@@ -446,7 +456,7 @@ impl RateGovernor {
         BudgetSnapshot {
             endpoints,
             ip_limit: self.settings.ip_requests_per_5s,
-            ip_remaining: self.settings.ip_requests_per_5s.saturating_sub(ip_used),
+            ip_remaining: self.ip_usable().saturating_sub(ip_used),
             ip_banned_ms: self
                 .ip_banned_until
                 .map_or(0, |t| t.saturating_duration_since(now).as_millis() as u64),
@@ -624,10 +634,37 @@ mod tests {
     }
 
     #[test]
+    fn the_ip_margin_is_never_used_not_even_by_cancels() {
+        let settings = RateLimitSettings {
+            ip_requests_per_5s: 100,
+            cancel_reserve: 10,
+            ip_margin: 5,
+            ..Default::default()
+        };
+        let mut g = RateGovernor::new(settings);
+        let t0 = Instant::now();
+        // Public reads: no per-endpoint budget, only the IP window.
+        for i in 0..85 {
+            g.try_admit(path::TIME, 1, Priority::Read, t0 + ms(i)).unwrap();
+        }
+        let d = g.try_admit(path::TIME, 1, Priority::Read, t0 + ms(90)).unwrap_err();
+        assert_eq!(d.reason, DeferReason::IpWindow);
+        for i in 0..10 {
+            g.try_admit(path::ORDER_CANCEL, 1, Priority::Cancel, t0 + ms(100 + i)).unwrap();
+        }
+        // 95 of 100 sent: the last 5 stay unused; the window frees the first at t0 + 5 s.
+        let d = g.try_admit(path::ORDER_CANCEL, 1, Priority::Cancel, t0 + ms(200)).unwrap_err();
+        assert_eq!((d.reason, d.until), (DeferReason::IpWindow, t0 + ms(5000)));
+        assert_eq!(g.snapshot(t0 + ms(200)).ip_remaining, 0);
+        g.try_admit(path::ORDER_CANCEL, 1, Priority::Cancel, t0 + ms(5000)).unwrap();
+    }
+
+    #[test]
     fn ip_ban_stops_everything_and_cancels_keep_a_reserve() {
         let settings = RateLimitSettings {
             ip_requests_per_5s: 10,
             cancel_reserve: 2,
+            ip_margin: 0,
             ..Default::default()
         };
         let mut g = RateGovernor::new(settings);
