@@ -152,7 +152,13 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let metrics = scrape(&control).await;
     let tick =
         |p| histogram_quantile(&metrics, "mmbot_tick_to_request_seconds", p).map_or("—".to_string(), |v| format!("{:.0}", v * 1e6));
-    let tick = format!("{} / {} / {} µs", tick(0.5), tick(0.99), tick(1.0));
+    let samples = metrics
+        .lines()
+        .find(|l| l.starts_with("mmbot_tick_to_request_seconds_count"))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap_or("0")
+        .to_string();
+    let tick = format!("{} / {} / {} µs ({samples})", tick(0.5), tick(0.99), tick(1.0));
     // SIGTERM: the exchange's view decides "flat"; the process's exit is the other clock.
     let sent = Instant::now();
     let sent_us = std::time::SystemTime::now()
@@ -225,7 +231,7 @@ async fn main() {
         "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders)\n",
         SYMBOLS * LEVELS * 2
     );
-    println!("| budget | cancel_scope | startup → full quotes | resting after {} s | order requests/s | units refused (10006) | RSS MB | tick → request p50 / p99 / max ≤ | SIGTERM → flat ms | SIGTERM → exit ms | exit |", steady.as_secs());
+    println!("| budget | cancel_scope | startup → full quotes | resting after {} s | order requests/s | units refused (10006) | RSS MB | tick → request p50 / p99 / max ≤ (samples) | SIGTERM → flat ms | SIGTERM → exit ms | exit |", steady.as_secs());
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let only = std::env::args().nth(3).unwrap_or_default();
     let scopes: Vec<String> = match std::env::args().nth(4) {

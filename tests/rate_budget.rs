@@ -152,6 +152,62 @@ async fn an_ip_ban_stops_every_request_until_it_ends() {
     assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty());
 }
 
+/// The IP window the simulator enforces and the bot is told of, small enough that quoting fills
+/// most of it and the shutdown's single cancels take the rest.
+const SMALL_IP_WINDOW: &str =
+    "order_entry = \"rest\"\n[exchange.rate_limits]\norders_per_sec = 100\nip_requests_per_5s = 100\ncancel_reserve = 20";
+
+#[actix_rt::test]
+async fn a_shutdown_of_single_cancels_on_a_full_ip_window_is_never_banned() {
+    let sim = start_sim_with(|c| {
+        c.limits.ip_requests_per_5s = 100;
+        c.limits.orders_per_sec = 100;
+        c.market.volatility_bps = 3.0;
+    });
+    let admin = Admin::new(&sim.rest_url());
+    let opts = BotOptions {
+        levels: 10,
+        exchange: SMALL_IP_WINDOW,
+        order_manager: "cancel_scope = \"own\"",
+        ..Default::default()
+    };
+    let mut bot = start_bot("ipedge", &sim, opts);
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 60, Duration::from_secs(30)).await;
+    // Requoting a fast market fills the window quotes may use.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let since_us = bybit_sim::state::now_us();
+    // Batches refused: the 60 orders go by single cancels, one request each.
+    set_faults(&sim, serde_json::json!({"error_5xx": ["/v5/order/cancel-batch"]})).await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(60));
+    set_faults(&sim, serde_json::json!({})).await;
+    let stats = admin.stats().await;
+    // Counted at the exchange: never more than its window, in any 5 s, around the stop.
+    let arrivals: Vec<(u64, String)> = admin
+        .requests(since_us.saturating_sub(5_000_000))
+        .await
+        .iter()
+        .filter_map(|r| Some((r["at_us"].as_u64()?, r["path"].as_str()?.to_string())))
+        .collect();
+    let busiest = arrivals
+        .iter()
+        .map(|(t, _)| arrivals.iter().filter(|(u, _)| *u <= *t && *u + 5_000_000 > *t).count())
+        .max()
+        .unwrap_or(0);
+    let singles = requests_on(&sim, "/v5/order/cancel", since_us).await;
+    eprintln!(
+        "IP edge: {singles} single cancels, busiest 5 s at the exchange: {busiest} requests of 100; {}",
+        stats["requests"]
+    );
+    assert_eq!(stats["ip_banned"], 0, "HTTP 403 from the exchange; stdout:\n{}", exit.stdout);
+    assert_eq!(exit.code, 0, "stdout:\n{}", exit.stdout);
+    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+    assert!(singles > 0, "the single cancels did the work");
+    // Each order cancelled once: an accepted cancel is not re-sent without a read that lists it.
+    assert!(singles <= 60, "{singles} single cancels for 60 orders");
+    assert!(busiest <= 100, "{busiest} requests in 5 s");
+}
+
 #[actix_rt::test]
 async fn the_exchanges_lower_budget_wins_and_check_config_rejects_the_configured_one() {
     let sim = start_sim_with(|c| c.limits.orders_per_sec = 5);

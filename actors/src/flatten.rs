@@ -165,7 +165,7 @@ struct Shared {
     transports: Transports,
     account_cancel: RefCell<Option<Pending<AccountCancel>>>,
     /// The listing on its way; it started once requests in flight had settled.
-    account_read: RefCell<Option<Pending<AccountListing>>>,
+    account_read: RefCell<Option<(Instant, Pending<AccountListing>)>>,
     dead_man_at: Cell<Option<Instant>>,
     started: Instant,
 }
@@ -189,10 +189,10 @@ impl Shared {
 
     /// The account-wide listing on its way, or a new one (only called once requests in flight
     /// have settled, so any listing on its way started after that too).
-    fn account_read(&self, target: Rc<dyn Fn(&str) -> bool>) -> Pending<AccountListing> {
+    fn account_read(&self, target: Rc<dyn Fn(&str) -> bool>) -> (Instant, Pending<AccountListing>) {
         let mut slot = self.account_read.borrow_mut();
-        if let Some(p) = slot.as_ref().filter(|p| p.peek().is_none()) {
-            return p.clone();
+        if let Some((at, p)) = slot.as_ref().filter(|(_, p)| p.peek().is_none()) {
+            return (*at, p.clone());
         }
         let rest = self.transports.rest.clone();
         let p = async move {
@@ -212,8 +212,9 @@ impl Shared {
         }
         .boxed_local()
         .shared();
-        *slot = Some(p.clone());
-        p
+        let at = Instant::now();
+        *slot = Some((at, p.clone()));
+        (at, p)
     }
 
     fn trigger_dead_man(&self, why: &str) -> bool {
@@ -264,8 +265,8 @@ enum Ev {
     TakenAmong { path: CancelPath, ids: Rc<Vec<String>> },
     /// An attempt is over.
     Ended { path: CancelPath, end: AttemptEnd },
-    /// The targets listed, or None when the read failed.
-    Read(Option<Vec<String>>),
+    /// The targets listed (None when the read failed), by a read sent at `sent`.
+    Read { list: Option<Vec<String>>, sent: Instant },
 }
 
 /// How an attempt tells its symbol's loop what the exchange took, request by request.
@@ -323,6 +324,8 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
     };
     // The targets at the last successful read; None before the first.
     let mut listed: Option<Vec<String>> = None;
+    // When the read behind `listed` was sent.
+    let mut listed_sent: Option<Instant> = None;
     // The last read that listed any.
     let mut last_listed: Vec<String> = Vec::new();
     let mut accepted: HashMap<String, (Instant, CancelPath)> = HashMap::new();
@@ -356,7 +359,14 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
             let base = listed.clone().unwrap_or_else(|| known.clone());
             let mut targets: Vec<String> = base
                 .into_iter()
-                .filter(|l| accepted.get(l).is_none_or(|(t, _)| now >= *t + CANCEL_SETTLE))
+                // An order whose cancel was accepted is cancelled again only when a read sent
+                // CANCEL_SETTLE after the acceptance still lists it: not on a listing older than
+                // the cancel, nor when no read got through (reads starved by the IP window).
+                .filter(|l| {
+                    accepted
+                        .get(l)
+                        .is_none_or(|(t, _)| listed_sent.is_some_and(|s| s >= *t + CANCEL_SETTLE))
+                })
                 .collect();
             // Before the first read, cancel-all needs no list: it goes at once.
             let unknown = listed.is_none() && accepted.is_empty();
@@ -437,7 +447,7 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                 esc.ended(path, end, now);
                 read_due = read_due.min(now + SETTLE_POLL);
             }
-            Some(Ev::Read(list)) => {
+            Some(Ev::Read { list, sent }) => {
                 reading = false;
                 let settling = match list {
                     Some(list) => {
@@ -447,6 +457,7 @@ async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>)
                         }
                         job.believed_open.borrow_mut().insert(symbol.clone(), list.clone());
                         listed = Some(list);
+                        listed_sent = Some(sent);
                         settling
                     }
                     None => false,
@@ -502,11 +513,11 @@ fn requests_for(path: CancelPath, targets: usize, governor: &Governor) -> u32 {
 
 fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc::UnboundedSender<Ev>) {
     if job.account_wide {
-        let listing = shared.account_read(job.target.clone());
+        let (sent, listing) = shared.account_read(job.target.clone());
         let symbol = symbol.to_string();
         actix_rt::spawn(async move {
             let list = listing.await.map(|by| by.get(&symbol).cloned().unwrap_or_default());
-            let _ = tx.send(Ev::Read(list));
+            let _ = tx.send(Ev::Read { list, sent });
         });
         return;
     }
@@ -514,6 +525,7 @@ fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc:
     let target = job.target.clone();
     let left = job.deadline.saturating_duration_since(Instant::now());
     let symbol = symbol.to_string();
+    let sent = Instant::now();
     actix_rt::spawn(async move {
         let r = tokio::time::timeout(left, list_open_orders_with(&rest, &symbol, true)).await;
         let list = match r {
@@ -529,7 +541,7 @@ fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc:
             }
             Err(_) => None,
         };
-        let _ = tx.send(Ev::Read(list));
+        let _ = tx.send(Ev::Read { list, sent });
     });
 }
 
