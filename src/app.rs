@@ -17,21 +17,23 @@ use mmbot_actors::exit_positions::ExitPositions;
 use mmbot_actors::flatten::{DeadMan, Transports};
 use mmbot_actors::last_shutdown;
 use mmbot_actors::link_id::{new_run_id, LinkIds};
+use mmbot_actors::messages::record::Record;
 use mmbot_actors::metrics::{Metrics, SeriesKeys};
 use mmbot_actors::monitor::Monitor;
 use mmbot_actors::order_manager::{OrderManager, UseExitPaths};
 use mmbot_actors::quoting::Filters;
 use mmbot_actors::rate_governor::Governor;
-use mmbot_actors::recorder::{Record, Recorder};
-use mmbot_actors::rest_client::{RestClient, RestError, RestSettings, Secret};
+use mmbot_actors::recorder::Recorder;
+use mmbot_actors::rest_client::{RestClient, RestError, RestSettings};
 use mmbot_actors::rest_connector::{OrderEntry, RestConnector};
+use mmbot_actors::secret::Secret;
 use mmbot_actors::signal::{Signal, Signals};
 use mmbot_actors::status::{InstrumentView, LimitsView, StatusPatch, StatusView};
 use mmbot_actors::strategy::Strategy;
 use mmbot_actors::supervisor::{Outlets, Step, Supervisor};
 use mmbot_actors::trade_link::TradeLink;
 use mmbot_actors::web_server::{WebServer, WebServerSettings};
-use mmbot_actors::ws_connector::{WsConnector, WsEndpoints, WsTargets};
+use mmbot_actors::ws_connector::{OrderInbox, WsConnector, WsEndpoints, WsTargets};
 use mmbot_actors::ws_trade_client::WsTradeSettings;
 
 use crate::config::{Config, Mode};
@@ -397,11 +399,19 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         },
         c.symbols.clone(),
         WsTargets {
-            strategy: strategy.clone(),
-            order_manager: order_manager.clone(),
-            web: web.clone(),
-            recorder: recorder.clone(),
-            supervisor: supervisor.clone(),
+            book: strategy.clone().recipient(),
+            position: strategy.clone().recipient(),
+            fills: strategy.clone().recipient(),
+            orders: OrderInbox {
+                updates: order_manager.clone().recipient(),
+                executions: order_manager.clone().recipient(),
+                positions: order_manager.clone().recipient(),
+                ready: order_manager.clone().recipient(),
+                reconcile: order_manager.clone().recipient(),
+            },
+            status: web.clone().recipient(),
+            recorder: recorder.clone().recipient(),
+            shutdown: supervisor.clone().recipient(),
             metrics: metrics.clone(),
         },
     );
@@ -492,7 +502,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             .with_report(Some(c.recorder.dir.clone()), crate::logging::json_logs()),
     );
     let signal_slot: SignalSlot = Box::new(move |signals| {
-        Signal::new(supervisor, signals).start();
+        Signal::new(supervisor.clone().recipient(), supervisor.recipient(), signals).start();
     });
     web.do_send(StatusPatch::Ready(true));
     log::info!(

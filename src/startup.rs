@@ -13,8 +13,9 @@ use mmbot_actors::cancel_path;
 use mmbot_actors::events::Event;
 use mmbot_actors::flatten::{flatten, list_open_orders, FlattenJob, Transports};
 use mmbot_actors::link_id::LinkIds;
+use mmbot_actors::messages::record::{Flush, Record};
 use mmbot_actors::order_manager::{LeftoverPolicy, OrderManagerSettings};
-use mmbot_actors::recorder::{Flush, Record, Recorder};
+use mmbot_actors::recorder::Recorder;
 use mmbot_actors::rest_connector::{Call, OrderEntry, Rest};
 use serde_json::json;
 

@@ -94,7 +94,7 @@ pub enum Event {
         believed_open: Option<std::collections::BTreeMap<String, Vec<String>>>,
     },
     ShutdownReport(ShutdownReport),
-    Resources(crate::monitor::ResourceReport),
+    Resources(crate::resources::ResourceReport),
 }
 
 impl Event {

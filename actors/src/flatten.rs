@@ -21,10 +21,10 @@ use bybit_v5::RetCode;
 
 use crate::batch_body::{batch_body, BatchItem};
 use crate::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
+use crate::messages::private_stream::ClosePrivateStream;
 use crate::rate_governor::{Governor, Priority};
 use crate::rest_client::RestError;
 use crate::rest_connector::{Call, OrderEntry, Rest, Route};
-use crate::ws_connector::ClosePrivateStream;
 
 /// The settle coin of every symbol the bot trades (USDT linear perpetuals): the scope of the
 /// account-wide cancel-all and listing.

@@ -1,9 +1,11 @@
 //! mmbot's actors and the pure logic they stand on.
 //!
-//! Actors (one module each, owning its messages and settings): [`signal`], [`supervisor`],
+//! Actors (one module each, owning its settings and its handlers): [`signal`], [`supervisor`],
 //! [`order_manager`], [`strategy`], [`ws_connector`], [`rest_connector`], [`web_server`],
-//! [`recorder`]. Pure logic the tests call without an actor system: [`book`], [`quoting`],
-//! [`order_diff`], [`orders`], [`link_id`], [`report`].
+//! [`recorder`], [`monitor`]. They do not know each other: what they say to one another is in
+//! [`messages`] (plus [`stop`] and [`status`]), and each holds `Recipient<M>` for what it sends,
+//! wired in one place by the application. Pure logic the tests call without an actor system:
+//! [`book`], [`quoting`], [`order_diff`], [`orders`], [`link_id`], [`report`].
 
 pub mod batch_body;
 pub mod book;
@@ -16,6 +18,7 @@ pub mod http_client;
 pub mod in_flight;
 pub mod last_shutdown;
 pub mod link_id;
+pub mod messages;
 pub mod metrics;
 pub mod metrics_text;
 pub mod monitor;
@@ -32,6 +35,7 @@ pub mod resources;
 pub mod rest_client;
 pub mod rest_connector;
 pub mod risk;
+pub mod secret;
 pub mod signal;
 pub mod status;
 pub mod status_stream;

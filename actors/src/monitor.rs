@@ -9,9 +9,10 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use crate::events::Event;
+use crate::messages::ping::Ping;
+use crate::messages::record::Record;
 use crate::metrics::{labels, Metrics};
-use crate::recorder::Record;
-use crate::resources::{sample, Usage};
+use crate::resources::{sample, ResourceReport};
 use crate::status::StatusPatch;
 
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize)]
@@ -25,19 +26,6 @@ impl Default for MonitorSettings {
     fn default() -> Self {
         Self { interval_ms: 10_000 }
     }
-}
-
-/// Answered as soon as the actor gets to it.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct Ping;
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ResourceReport {
-    #[serde(flatten)]
-    pub usage: Usage,
-    /// Milliseconds each actor took to answer a ping (None: it did not answer within a second).
-    pub mailbox_lag_ms: Vec<(String, Option<f64>)>,
 }
 
 pub struct Monitor {
@@ -106,24 +94,3 @@ impl Actor for Monitor {
         ctx.run_interval(self.interval, |act, ctx| act.sample(ctx));
     }
 }
-
-/// `impl Handler<Ping>` for actors that have nothing else to do with it.
-#[macro_export]
-macro_rules! answers_ping {
-    ($($actor:ty),*) => {
-        $(impl actix::Handler<$crate::monitor::Ping> for $actor {
-            type Result = ();
-            fn handle(&mut self, _: $crate::monitor::Ping, _: &mut Self::Context) {}
-        })*
-    };
-}
-
-answers_ping!(
-    crate::order_manager::OrderManager,
-    crate::strategy::Strategy,
-    crate::ws_connector::WsConnector,
-    crate::rest_connector::RestConnector,
-    crate::web_server::WebServer,
-    crate::recorder::Recorder,
-    crate::supervisor::Supervisor
-);

@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use bybit_v5::rest::{path, Execution, OrderInfo, MAX_BATCH_ITEMS};
+use bybit_v5::rest::{path, MAX_BATCH_ITEMS};
 use bybit_v5::RetCode;
 
 use crate::batch_body::{batch_body, BatchItem};
@@ -23,12 +23,15 @@ use crate::events::Event;
 use crate::flatten::{flatten, list_open_orders, DeadMan, FlattenJob, FlattenOutcome, Transports};
 use crate::in_flight::InFlight;
 use crate::link_id::LinkIds;
+use crate::messages::private_stream::{Executions, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
+use crate::messages::quotes::DesiredQuotes;
+use crate::messages::record::Record;
+use crate::messages::shutdown::BelievedOpen;
 use crate::metrics::{labels, Metrics};
 use crate::order_diff::{diff, Action};
 use crate::orders::{Change, OrderTable, Phase, TrackedOrder};
 use crate::quoting::Quote;
 use crate::rate_governor::{Governor, Priority};
-use crate::recorder::Record;
 use crate::requote_plan::{select, Held, Room, Wanted};
 use crate::rest_client::{count_rejection, Answer, RestError};
 use crate::rest_connector::{Call, OrderEntry, Rest};
@@ -96,40 +99,6 @@ impl Default for OrderManagerSettings {
 
 /// How often `/status` gets the order table.
 const STATUS_EVERY: Duration = Duration::from_millis(100);
-
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct DesiredQuotes {
-    pub symbol: String,
-    pub quotes: Vec<Quote>,
-    /// When the book update behind these quotes was received (for tick-to-request latency).
-    pub tick: Option<Instant>,
-}
-
-/// Order states from the private stream.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct OrderUpdates(pub Vec<OrderInfo>);
-
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Executions(pub Vec<Execution>);
-
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Positions(pub Vec<(String, Decimal)>);
-
-/// The private stream is authenticated and subscribed: fills and cancels (and, with DCP, the
-/// exchange's dead-man switch) cover what we place from now on. No quote goes out before this.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct PrivateStreamReady;
-
-/// Check every open order against the exchange now (e.g. after the private stream reconnected,
-/// when updates may have been missed).
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct ReconcileNow;
 
 pub struct OrderManager {
     settings: OrderManagerSettings,
@@ -729,6 +698,8 @@ impl Actor for OrderManager {
     }
 }
 
+crate::answers_ping!(OrderManager);
+
 impl Handler<DesiredQuotes> for OrderManager {
     type Result = ();
 
@@ -839,12 +810,6 @@ impl Handler<UseExitPaths> for OrderManager {
         self.dead_man = msg.dead_man;
     }
 }
-
-/// The bot's orders that may be live, per symbol: what the exchange listed last during the
-/// shutdown, else what the bot tracks. For a forced exit, which cannot wait for the exchange.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "BTreeMap<String, Vec<String>>")]
-pub struct BelievedOpen;
 
 impl Handler<BelievedOpen> for OrderManager {
     type Result = MessageResult<BelievedOpen>;

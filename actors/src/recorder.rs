@@ -13,6 +13,7 @@ use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+use crate::messages::record::{Flush, Record};
 use crate::metrics::Metrics;
 use crate::stop::{StepStatus, Stop, StopAck};
 
@@ -36,16 +37,6 @@ impl Default for RecorderSettings {
         }
     }
 }
-
-/// Record one event.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Record(pub Event);
-
-/// Flush and fsync now; answers once the data is on disk.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct Flush;
 
 pub struct Recorder {
     settings: RecorderSettings,
@@ -160,6 +151,8 @@ impl Actor for Recorder {
         });
     }
 }
+
+crate::answers_ping!(Recorder);
 
 impl Handler<Record> for Recorder {
     type Result = ();

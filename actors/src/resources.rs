@@ -11,6 +11,15 @@ pub struct Usage {
     pub threads: Option<u64>,
 }
 
+/// One sample: the process's resources and how long each actor took to answer a ping.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceReport {
+    #[serde(flatten)]
+    pub usage: Usage,
+    /// Milliseconds each actor took to answer a ping (None: it did not answer within a second).
+    pub mailbox_lag_ms: Vec<(String, Option<f64>)>,
+}
+
 fn status_field(status: &str, key: &str) -> Option<u64> {
     status.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
 }

@@ -13,31 +13,8 @@ use bybit_v5::{sign, RetCode};
 
 use crate::metrics::{labels, Metrics};
 use crate::rate_governor::{DeferReason, Governor, LimitHeaders, Priority};
+use crate::secret::Secret;
 use crate::ws_trade_client::{request_frame, WsTradeClient, WsTradeError};
-
-/// An API secret that never prints.
-#[derive(Clone, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RestError {

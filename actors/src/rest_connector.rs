@@ -190,6 +190,8 @@ impl Actor for RestConnector {
     }
 }
 
+crate::answers_ping!(RestConnector);
+
 /// Where one attempt of a call goes.
 enum Via {
     Http,

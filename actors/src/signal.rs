@@ -6,7 +6,7 @@ use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::supervisor::{Force, RequestShutdown, ShutdownSource, Supervisor};
+use crate::messages::shutdown::{Force, RequestShutdown, ShutdownSource};
 
 /// SIGINT and SIGTERM, listened to from the moment they are installed.
 pub struct Signals {
@@ -32,15 +32,18 @@ impl Signals {
 }
 
 pub struct Signal {
-    supervisor: Addr<Supervisor>,
+    request: Recipient<RequestShutdown>,
+    force: Recipient<Force>,
     signals: Option<Signals>,
     received: u32,
 }
 
 impl Signal {
-    pub fn new(supervisor: Addr<Supervisor>, signals: Signals) -> Self {
+    /// The first signal goes to `request`, every later one to `force`.
+    pub fn new(request: Recipient<RequestShutdown>, force: Recipient<Force>, signals: Signals) -> Self {
         Self {
-            supervisor,
+            request,
+            force,
             signals: Some(signals),
             received: 0,
         }
@@ -66,12 +69,12 @@ impl StreamHandler<Received> for Signal {
         self.received += 1;
         if self.received == 1 {
             log::warn!("{name} received: starting graceful shutdown (send it again to force)");
-            self.supervisor.do_send(RequestShutdown {
+            self.request.do_send(RequestShutdown {
                 source: ShutdownSource::Signal(name),
             });
         } else {
             log::error!("{name} received again: forcing");
-            self.supervisor.do_send(Force);
+            self.force.do_send(Force);
         }
     }
 

@@ -93,7 +93,7 @@ pub struct StatusView {
     pub desired_quotes: BTreeMap<String, usize>,
     pub recorder_file: String,
     pub pnl: crate::pnl::Pnl,
-    pub resources: Option<crate::monitor::ResourceReport>,
+    pub resources: Option<crate::resources::ResourceReport>,
     /// The account's request budget: per endpoint limit/remaining/deferred, the IP window, and
     /// the exchange's refusals by code.
     pub budget: crate::rate_governor::BudgetSnapshot,
@@ -127,7 +127,7 @@ pub enum StatusPatch {
     Shutdown(Box<ShutdownProgress>),
     Fills(Vec<FillMark>),
     Pnl(crate::pnl::Pnl),
-    Resources(crate::monitor::ResourceReport),
+    Resources(crate::resources::ResourceReport),
     Budget(crate::rate_governor::BudgetSnapshot),
     /// What the shutdown's positions step read (and closed), as soon as it knows.
     ExitPositions(crate::stop::PositionsOutcome),

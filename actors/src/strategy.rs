@@ -12,17 +12,16 @@ use actix::prelude::*;
 use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use bybit_v5::rest::Execution;
-
 use crate::book::Top;
+use crate::messages::market::{BookUpdate, Fills, PositionUpdate};
+use crate::messages::quotes::DesiredQuotes;
+use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use crate::metrics::{labels, Metrics};
-use crate::order_manager::DesiredQuotes;
 use crate::pnl::Pnl;
 use crate::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams};
 use crate::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
 use crate::status::{FillMark, StatusPatch};
 use crate::stop::{Stop, StopAck};
-use crate::supervisor::{RequestShutdown, ShutdownSource};
 use crate::volatility::VolatilityEstimator;
 
 /// Quote keys a symbol may override (`[strategy.symbols.ETHUSDT]`).
@@ -111,28 +110,6 @@ impl StrategySettings {
         }
     }
 }
-
-/// The book's top changed (None: the book is lost until the next snapshot).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct BookUpdate {
-    pub symbol: String,
-    pub top: Option<Top>,
-    pub received_at: Instant,
-}
-
-/// The exchange's view of a position (signed size in base units).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct PositionUpdate {
-    pub symbol: String,
-    pub size: Decimal,
-}
-
-/// The bot's executions, for PnL and the kill switch.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Fills(pub Vec<Execution>);
 
 struct SymbolState {
     params: QuoteParams,
@@ -346,6 +323,8 @@ impl Actor for Strategy {
         ctx.run_interval(STATUS_EVERY, |act, _| act.publish_status());
     }
 }
+
+crate::answers_ping!(Strategy);
 
 impl Handler<BookUpdate> for Strategy {
     type Result = ();

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
 use crate::link_id::new_run_id;
+use crate::messages::record::{Flush, Record};
+use crate::messages::shutdown::{BelievedOpen, Force, RequestShutdown, ShutdownSource, ShutdownTicket};
 use crate::metrics::{labels, Metrics};
-use crate::order_manager::BelievedOpen;
-use crate::recorder::{Flush, Record};
 use crate::report::{exit_code, exit_code_for, ShutdownReport, StepReport};
 use crate::status::{RunningStep, ShutdownProgress, StatusPatch};
 use crate::stop::{OrdersOutcome, PositionsOutcome, StepStatus, Stop};
@@ -56,44 +56,6 @@ impl Default for ShutdownSettings {
         }
     }
 }
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShutdownSource {
-    Signal(&'static str),
-    Http,
-    /// Something the bot cannot run with (e.g. the private stream refused its credentials).
-    Fatal(String),
-    /// The bot could not finish starting.
-    StartupFailure(String),
-}
-
-impl std::fmt::Display for ShutdownSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ShutdownSource::Signal(s) => write!(f, "{s}"),
-            ShutdownSource::Http => write!(f, "POST /shutdown"),
-            ShutdownSource::Fatal(e) => write!(f, "fatal error: {e}"),
-            ShutdownSource::StartupFailure(e) => write!(f, "startup failed: {e}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "ShutdownTicket")]
-pub struct RequestShutdown {
-    pub source: ShutdownSource,
-}
-
-#[derive(Debug, Clone, MessageResponse)]
-pub struct ShutdownTicket {
-    pub shutdown_id: String,
-    pub already_started: bool,
-}
-
-/// Second signal: abandon the current step, flush the recorder, exit with code 5.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct Force;
 
 #[derive(Clone)]
 pub struct Step {
@@ -177,6 +139,8 @@ impl Supervisor {
 impl Actor for Supervisor {
     type Context = Context<Self>;
 }
+
+crate::answers_ping!(Supervisor);
 
 /// One walk of the sequence: what has been reported so far, and where progress goes.
 struct Walk {

@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::history::History;
+use crate::messages::shutdown::{RequestShutdown, ShutdownSource, ShutdownTicket};
 use crate::metrics::Metrics;
-use crate::rest_client::Secret;
+use crate::secret::Secret;
 use crate::status::{StatusPatch, StatusView};
 use crate::stop::{StepStatus, Stop, StopAck};
-use crate::supervisor::{RequestShutdown, ShutdownSource, ShutdownTicket};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -227,6 +227,8 @@ impl Actor for WebServer {
         });
     }
 }
+
+crate::answers_ping!(WebServer);
 
 impl Handler<StatusPatch> for WebServer {
     type Result = ();

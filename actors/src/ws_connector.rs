@@ -20,15 +20,14 @@ use bybit_v5::ws::{decode, Frame, WsRequest};
 
 use crate::book::{BookError, LocalBook, Top};
 use crate::events::Event;
+use crate::messages::market::{BookUpdate, Fills, PositionUpdate};
+use crate::messages::private_stream::{ClosePrivateStream, Executions, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
+use crate::messages::record::Record;
+use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use crate::metrics::{labels, Metrics};
-use crate::order_manager::{Executions, OrderManager, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
-use crate::recorder::{Record, Recorder};
-use crate::rest_client::Secret;
+use crate::secret::Secret;
 use crate::status::StatusPatch;
 use crate::stop::{StepStatus, Stop, StopAck};
-use crate::strategy::{BookUpdate, Fills, PositionUpdate, Strategy};
-use crate::supervisor::{RequestShutdown, ShutdownSource, Supervisor};
-use crate::web_server::WebServer;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -62,22 +61,28 @@ pub struct WsEndpoints {
     pub dcp: bool,
 }
 
-/// Where the streams' data goes.
+/// Where the streams' data goes, by message: the connector knows no other actor.
 #[derive(Clone)]
 pub struct WsTargets {
-    pub strategy: Addr<Strategy>,
-    pub order_manager: Addr<OrderManager>,
-    pub web: Addr<WebServer>,
-    pub recorder: Addr<Recorder>,
-    pub supervisor: Addr<Supervisor>,
+    pub book: Recipient<BookUpdate>,
+    pub position: Recipient<PositionUpdate>,
+    pub fills: Recipient<Fills>,
+    pub orders: OrderInbox,
+    pub status: Recipient<StatusPatch>,
+    pub recorder: Recipient<Record>,
+    pub shutdown: Recipient<RequestShutdown>,
     pub metrics: Arc<Metrics>,
 }
 
-/// Close the private stream for good (no reconnect): the last resort of a shutdown whose cancels
-/// all fail, so that the exchange's dead-man switch fires.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct ClosePrivateStream;
+/// What the private stream tells the OrderManager.
+#[derive(Clone)]
+pub struct OrderInbox {
+    pub updates: Recipient<OrderUpdates>,
+    pub executions: Recipient<Executions>,
+    pub positions: Recipient<Positions>,
+    pub ready: Recipient<PrivateStreamReady>,
+    pub reconcile: Recipient<ReconcileNow>,
+}
 
 pub struct WsConnector {
     settings: WsSettings,
@@ -161,6 +166,8 @@ impl Actor for WsConnector {
     }
 }
 
+crate::answers_ping!(WsConnector);
+
 impl Handler<Stop> for WsConnector {
     type Result = ResponseActFuture<Self, StopAck>;
 
@@ -219,7 +226,7 @@ async fn run_with_reconnect<F>(
     F: FnMut(Conn, watch::Receiver<bool>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Ended>>>,
 {
     let set_state = |state: &str| {
-        targets.web.do_send(StatusPatch::Connection {
+        targets.status.do_send(StatusPatch::Connection {
             stream: name.into(),
             state: state.into(),
         });
@@ -344,7 +351,7 @@ impl PublicStream {
                                             Some(t) => { tops.insert(symbol.clone(), t); }
                                             None => { tops.remove(&symbol); }
                                         }
-                                        self.targets.strategy.do_send(BookUpdate { symbol, top, received_at });
+                                        self.targets.book.do_send(BookUpdate { symbol, top, received_at });
                                         // One update to its request before the next frame is read: a frame
                                         // that arrived with it would otherwise be decoded in between.
                                         tokio::task::yield_now().await;
@@ -354,7 +361,7 @@ impl PublicStream {
                                     self.targets.metrics.book_gaps.inc();
                                     log::warn!(symbol = symbol.as_str(); "{symbol}: {e}; resubscribing");
                                     tops.remove(&symbol);
-                                    self.targets.strategy.do_send(BookUpdate { symbol: symbol.clone(), top: None, received_at });
+                                    self.targets.book.do_send(BookUpdate { symbol: symbol.clone(), top: None, received_at });
                                     let topic = vec![self.topic(&symbol)];
                                     let unsub = WsRequest { op: "unsubscribe".into(), req_id: None, args: topic.iter().map(|t| t.as_str().into()).collect() };
                                     if send(&mut conn, &unsub).await.is_err() || send(&mut conn, &WsRequest::subscribe("resub", &topic)).await.is_err() {
@@ -373,7 +380,7 @@ impl PublicStream {
             }
         };
         for s in tops.keys() {
-            self.targets.strategy.do_send(BookUpdate {
+            self.targets.book.do_send(BookUpdate {
                 symbol: s.clone(),
                 top: None,
                 received_at: Instant::now(),
@@ -431,30 +438,30 @@ impl PrivateStream {
                             let reason = format!("private stream authentication rejected: {}", op.ret_msg);
                             self.targets.recorder.do_send(Record(Event::Error { source: "ws-private".into(), message: reason.clone() }));
                             let source = if self.authenticated_once.load(Ordering::Relaxed) { ShutdownSource::Fatal(reason) } else { ShutdownSource::StartupFailure(reason) };
-                            self.targets.supervisor.do_send(RequestShutdown { source });
+                            self.targets.shutdown.do_send(RequestShutdown { source });
                             close(&mut conn).await;
                             return Ended::Fatal;
                         }
                         Ok(Frame::Op(op)) if op.op == "auth" => {
                             if self.authenticated_once.swap(true, Ordering::Relaxed) {
                                 // Back after a disconnect: updates may have been missed.
-                                self.targets.order_manager.do_send(ReconcileNow);
+                                self.targets.orders.reconcile.do_send(ReconcileNow);
                             }
                         }
-                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.order_manager.do_send(PrivateStreamReady),
+                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.orders.ready.do_send(PrivateStreamReady),
                         Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
-                        Ok(Frame::Orders(m)) => self.targets.order_manager.do_send(OrderUpdates(m.data)),
+                        Ok(Frame::Orders(m)) => self.targets.orders.updates.do_send(OrderUpdates(m.data)),
                         Ok(Frame::Executions(m)) => {
-                            self.targets.strategy.do_send(Fills(m.data.clone()));
-                            self.targets.order_manager.do_send(Executions(m.data));
+                            self.targets.fills.do_send(Fills(m.data.clone()));
+                            self.targets.orders.executions.do_send(Executions(m.data));
                         }
                         Ok(Frame::Positions(m)) => {
                             let sizes: Vec<(String, rust_decimal::Decimal)> = m.data.iter().map(|p| (p.symbol.clone(), if p.side == "Sell" { -p.size } else { p.size })).collect();
                             for (symbol, size) in &sizes {
-                                self.targets.strategy.do_send(PositionUpdate { symbol: symbol.clone(), size: *size });
-                                self.targets.web.do_send(StatusPatch::Position { symbol: symbol.clone(), size: *size });
+                                self.targets.position.do_send(PositionUpdate { symbol: symbol.clone(), size: *size });
+                                self.targets.status.do_send(StatusPatch::Position { symbol: symbol.clone(), size: *size });
                             }
-                            self.targets.order_manager.do_send(Positions(sizes));
+                            self.targets.orders.positions.do_send(Positions(sizes));
                         }
                         Ok(_) => {}
                         Err(e) => malformed(&self.targets.metrics, "private", &e, text),

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use bybit_v5::sign;
 
-use crate::rest_client::Secret;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub struct WsTradeSettings {
