@@ -151,6 +151,13 @@ enum BatchKind {
     Cancel,
 }
 
+/// What a batch answer says of one of its orders.
+struct ItemAnswer {
+    code: i64,
+    msg: String,
+    order_id: String,
+}
+
 fn extend_doubt(doubt: &Cell<Option<Instant>>, until: Instant) {
     doubt.set(Some(doubt.get().map_or(until, |d| d.max(until))));
 }
@@ -519,85 +526,96 @@ impl OrderManager {
         };
         let answer = match r {
             Ok(a) => a,
-            Err(e) => {
-                log::warn!(action = action, orders = links.len(); "{action} batch of {} failed: {e}", links.len());
-                for l in links {
-                    if e.outcome_unknown() {
-                        // Never retried blindly: the order's fate is learned from the exchange.
-                        if let Some(o) = self.table.get_mut(l) {
-                            o.phase = Phase::Unknown;
-                        }
-                    } else if kind == BatchKind::Create {
-                        self.table.remove(l);
-                    } else if let Some(o) = self.table.get_mut(l) {
-                        match kind {
-                            BatchKind::Amend => o.amend_refused(),
-                            _ => o.cancel_refused(),
-                        }
-                    }
-                }
-                if !e.outcome_unknown() {
-                    self.record(Event::Error {
-                        source: format!("{action}-batch"),
-                        message: e.to_string(),
-                    });
-                }
-                return;
-            }
+            Err(e) => return self.on_batch_failed(kind, action, links, e),
         };
         let codes = answer.ext["list"].as_array().cloned().unwrap_or_default();
         let results = answer.result["list"].as_array().cloned().unwrap_or_default();
         for (i, link) in links.iter().enumerate() {
-            let code = codes.get(i).and_then(|c| c["code"].as_i64()).unwrap_or(0);
-            let msg = codes.get(i).and_then(|c| c["msg"].as_str()).unwrap_or("").to_string();
-            let order_id = results.get(i).and_then(|r| r["orderId"].as_str()).unwrap_or("").to_string();
-            let symbol = self.table.get(link).map(|o| o.symbol.clone()).unwrap_or_default();
-            let rc = RetCode::from_code(code);
-            if rc != RetCode::Ok {
-                count_rejection(&self.governor, Some(&self.metrics), endpoint, code);
+            let item = ItemAnswer {
+                code: codes.get(i).and_then(|c| c["code"].as_i64()).unwrap_or(0),
+                msg: codes.get(i).and_then(|c| c["msg"].as_str()).unwrap_or("").to_string(),
+                order_id: results.get(i).and_then(|r| r["orderId"].as_str()).unwrap_or("").to_string(),
+            };
+            self.on_batch_item(kind, action, endpoint, link, item);
+        }
+    }
+
+    /// The whole batch failed: an order whose fate is unknown is learned from the exchange, one
+    /// the exchange never took is dropped (create) or back to what it was (amend, cancel).
+    fn on_batch_failed(&mut self, kind: BatchKind, action: &str, links: &[String], e: RestError) {
+        log::warn!(action = action, orders = links.len(); "{action} batch of {} failed: {e}", links.len());
+        for l in links {
+            if e.outcome_unknown() {
+                // Never retried blindly: the order's fate is learned from the exchange.
+                if let Some(o) = self.table.get_mut(l) {
+                    o.phase = Phase::Unknown;
+                }
+            } else if kind == BatchKind::Create {
+                self.table.remove(l);
+            } else if let Some(o) = self.table.get_mut(l) {
+                match kind {
+                    BatchKind::Amend => o.amend_refused(),
+                    _ => o.cancel_refused(),
+                }
             }
-            if rc == RetCode::RateLimited {
-                log::warn!(action = action, link_id = link.as_str(), retCode = 10006; "{action} {link}: refused with 10006 although the rate governor admitted it");
+        }
+        if !e.outcome_unknown() {
+            self.record(Event::Error {
+                source: format!("{action}-batch"),
+                message: e.to_string(),
+            });
+        }
+    }
+
+    /// One order's answer within a batch.
+    fn on_batch_item(&mut self, kind: BatchKind, action: &str, endpoint: &str, link: &String, item: ItemAnswer) {
+        let ItemAnswer { code, msg, order_id } = item;
+        let symbol = self.table.get(link).map(|o| o.symbol.clone()).unwrap_or_default();
+        let rc = RetCode::from_code(code);
+        if rc != RetCode::Ok {
+            count_rejection(&self.governor, Some(&self.metrics), endpoint, code);
+        }
+        if rc == RetCode::RateLimited {
+            log::warn!(action = action, link_id = link.as_str(), retCode = 10006; "{action} {link}: refused with 10006 although the rate governor admitted it");
+        }
+        match (kind, rc) {
+            (BatchKind::Create, RetCode::Ok) => {
+                if let Some(o) = self.table.get_mut(link) {
+                    o.order_id = Some(order_id);
+                    if o.phase == Phase::Creating {
+                        o.phase = Phase::Live;
+                    }
+                }
             }
-            match (kind, rc) {
-                (BatchKind::Create, RetCode::Ok) => {
-                    if let Some(o) = self.table.get_mut(link) {
-                        o.order_id = Some(order_id);
-                        if o.phase == Phase::Creating {
-                            o.phase = Phase::Live;
-                        }
+            (BatchKind::Amend, RetCode::Ok) => {
+                if let Some(o) = self.table.get_mut(link) {
+                    o.amend_done();
+                }
+            }
+            (BatchKind::Cancel, RetCode::Ok) => {
+                self.table.remove(link);
+                self.replace.remove(link);
+                self.metrics.orders_cancelled.get_or_create(&labels(&[("symbol", &symbol)])).inc();
+            }
+            (_, rc) if rc.means_order_gone() => {
+                self.table.remove(link);
+            }
+            (BatchKind::Create, _) => {
+                self.table.remove(link);
+                self.reject(action, link, code, msg, &symbol);
+            }
+            (kind, rc) => {
+                if let Some(o) = self.table.get_mut(link) {
+                    match kind {
+                        BatchKind::Amend => o.amend_refused(),
+                        _ => o.cancel_refused(),
                     }
                 }
-                (BatchKind::Amend, RetCode::Ok) => {
-                    if let Some(o) = self.table.get_mut(link) {
-                        o.amend_done();
-                    }
+                if kind == BatchKind::Amend && !rc.is_transient() {
+                    // The exchange will not amend this one: replace it (cancel, then create).
+                    self.replace.insert(link.clone());
                 }
-                (BatchKind::Cancel, RetCode::Ok) => {
-                    self.table.remove(link);
-                    self.replace.remove(link);
-                    self.metrics.orders_cancelled.get_or_create(&labels(&[("symbol", &symbol)])).inc();
-                }
-                (_, rc) if rc.means_order_gone() => {
-                    self.table.remove(link);
-                }
-                (BatchKind::Create, _) => {
-                    self.table.remove(link);
-                    self.reject(action, link, code, msg, &symbol);
-                }
-                (kind, rc) => {
-                    if let Some(o) = self.table.get_mut(link) {
-                        match kind {
-                            BatchKind::Amend => o.amend_refused(),
-                            _ => o.cancel_refused(),
-                        }
-                    }
-                    if kind == BatchKind::Amend && !rc.is_transient() {
-                        // The exchange will not amend this one: replace it (cancel, then create).
-                        self.replace.insert(link.clone());
-                    }
-                    self.reject(action, link, code, msg, &symbol);
-                }
+                self.reject(action, link, code, msg, &symbol);
             }
         }
     }

@@ -26,6 +26,9 @@ use crate::rate_governor::{Governor, Priority};
 use crate::rest_client::RestError;
 use crate::rest_connector::{Call, OrderEntry, Rest, Route};
 
+mod symbol_loop;
+use symbol_loop::flatten_symbol;
+
 /// The settle coin of every symbol the bot trades (USDT linear perpetuals): the scope of the
 /// account-wide cancel-all and listing.
 const SETTLE_COIN: &str = "USDT";
@@ -286,195 +289,6 @@ impl Reporter {
             let _ = self.tx.send(Ev::Taken { path: self.path, ids });
         }
     }
-}
-
-/// How long a symbol found flat waits for answers still on their way, to name the path that did it.
-const ATTRIBUTION_GRACE: Duration = Duration::from_millis(200);
-
-/// The path that emptied a symbol: the one whose accepted cancels covered the orders listed last
-/// (the latest, if several), else the dead-man switch when it was started. Second: whether every
-/// order listed last is accounted for.
-fn attribute(last_listed: &[String], accepted: &HashMap<String, (Instant, CancelPath)>, dead_man: bool) -> (Option<CancelPath>, bool) {
-    let latest = |ids: &mut dyn Iterator<Item = &(Instant, CancelPath)>| ids.max_by_key(|(t, _)| *t).map(|(_, p)| *p);
-    if last_listed.is_empty() {
-        // Never saw an order: the path that answered last; none yet means an answer may be on its
-        // way (a read can overtake the cancel's answer).
-        return (latest(&mut accepted.values()), !accepted.is_empty());
-    }
-    let covered: Vec<&(Instant, CancelPath)> = last_listed.iter().filter_map(|l| accepted.get(l)).collect();
-    if covered.len() == last_listed.len() {
-        return (latest(&mut covered.into_iter()), true);
-    }
-    if dead_man {
-        return (Some(CancelPath::DeadManSwitch), false);
-    }
-    (latest(&mut covered.into_iter()), false)
-}
-
-/// One symbol's loop: see the module's comment.
-async fn flatten_symbol(symbol: String, job: Rc<FlattenJob>, shared: Rc<Shared>) -> SymbolFlatten {
-    let started = Instant::now();
-    let mut esc = Escalation::new(&job.paths, job.escalate_after);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Ev>();
-    let known = job.known.get(&symbol).cloned().unwrap_or_default();
-    let mut out = SymbolFlatten {
-        symbol: symbol.clone(),
-        remaining: known.clone(),
-        ..Default::default()
-    };
-    // The targets at the last successful read; None before the first.
-    let mut listed: Option<Vec<String>> = None;
-    // When the read behind `listed` was sent.
-    let mut listed_sent: Option<Instant> = None;
-    // The last read that listed any.
-    let mut last_listed: Vec<String> = Vec::new();
-    let mut accepted: HashMap<String, (Instant, CancelPath)> = HashMap::new();
-    let mut reading = false;
-    let mut read_due = started;
-    let mut flat_seen: Option<Instant> = None;
-    loop {
-        let now = Instant::now();
-        if now >= job.deadline {
-            break;
-        }
-        let settled = (job.settled)();
-        if settled && !reading && now >= read_due {
-            reading = true;
-            spawn_read(&shared, &job, &symbol, tx.clone());
-        }
-        if settled && listed.as_ref().is_some_and(Vec::is_empty) {
-            let seen = *flat_seen.get_or_insert(now);
-            out.flat = true;
-            out.time_to_flat_ms = Some(seen.saturating_duration_since(started).as_millis() as u64);
-            let (path, resolved) = attribute(&last_listed, &accepted, shared.dead_man_at.get().is_some());
-            out.path = path;
-            let answers_due = !resolved && esc.any_in_flight() && now < seen + ATTRIBUTION_GRACE;
-            if !answers_due && (job.doubt_until)().is_none_or(|d| now >= d) {
-                break;
-            }
-        } else {
-            flat_seen = None;
-            out.flat = false;
-            out.time_to_flat_ms = None;
-            let base = listed.clone().unwrap_or_else(|| known.clone());
-            let mut targets: Vec<String> = base
-                .into_iter()
-                // An order whose cancel was accepted is cancelled again only when a read sent
-                // CANCEL_SETTLE after the acceptance still lists it: not on a listing older than
-                // the cancel, nor when no read got through (reads starved by the IP window).
-                .filter(|l| {
-                    accepted
-                        .get(l)
-                        .is_none_or(|(t, _)| listed_sent.is_some_and(|s| s >= *t + CANCEL_SETTLE))
-                })
-                .collect();
-            // Before the first read, cancel-all needs no list: it goes at once.
-            let unknown = listed.is_none() && accepted.is_empty();
-            if !targets.is_empty() || unknown {
-                // Failed paths are still retried, but the last resort starts alongside them.
-                if esc.all_failing(now) {
-                    shared.trigger_dead_man(&format!("{symbol}: no cancel path works"));
-                }
-                if let Some((p, room)) = next_with_room(&mut esc, &shared.transports.governor, targets.len(), now) {
-                    targets.truncate(room);
-                    // A symbol that joins the account-wide cancel-all on its way sends nothing.
-                    let joins = p == CancelPath::CancelAll && job.account_wide && shared.account_cancel_on_its_way();
-                    let requests = if joins {
-                        0
-                    } else {
-                        requests_for(p, targets.len(), &shared.transports.governor)
-                    };
-                    out.joined_account_cancel_all |= joins;
-                    esc.started(p, requests, now);
-                    let reporter = Reporter { path: p, tx: tx.clone() };
-                    spawn_attempt(&symbol, targets, &shared, &job, reporter);
-                }
-            }
-            if let Some(dm) = &shared.transports.dead_man {
-                if now + dm.window + DEAD_MAN_MARGIN >= job.deadline {
-                    shared.trigger_dead_man(&format!("{symbol}: not flat with the dead-man window left before the deadline"));
-                }
-            }
-        }
-        if shared.dead_man_at.get().is_some() {
-            out.requests.insert(CancelPath::DeadManSwitch.as_str().into(), 1);
-        }
-        let wake = [
-            Some(job.deadline),
-            (settled && !reading).then_some(read_due),
-            esc.next_change(now),
-            shared
-                .transports
-                .dead_man
-                .as_ref()
-                .map(|dm| job.deadline.checked_sub(dm.window + DEAD_MAN_MARGIN).unwrap_or(now)),
-            flat_seen.map(|t| t + ATTRIBUTION_GRACE),
-            // Until requests in flight settle, look again soon.
-            (!settled).then(|| now + SETTLE_POLL),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|t| *t > now)
-        .min()
-        .unwrap_or(now + SETTLE_POLL);
-        let ev = tokio::select! {
-            ev = rx.recv() => ev,
-            _ = tokio::time::sleep_until(wake.into()) => None,
-        };
-        let now = Instant::now();
-        match ev {
-            Some(Ev::Unsent { path }) => esc.unsent(path),
-            Some(Ev::Taken { path, ids }) => {
-                for l in ids {
-                    if accepted.insert(l, (now, path)).is_none() {
-                        out.cancelled += 1;
-                    }
-                }
-                // Learn the effect at once.
-                read_due = now;
-            }
-            Some(Ev::MoreRequests { path, n }) => esc.add_requests(path, n),
-            Some(Ev::TakenAmong { path, ids }) => {
-                let mine = |l: &String| known.contains(l) || last_listed.contains(l) || listed.as_ref().is_some_and(|v| v.contains(l));
-                for l in ids.iter().filter(|l| mine(l)) {
-                    if accepted.insert(l.clone(), (now, path)).is_none() {
-                        out.cancelled += 1;
-                    }
-                }
-                read_due = now;
-            }
-            Some(Ev::Ended { path, end }) => {
-                esc.ended(path, end, now);
-                read_due = read_due.min(now + SETTLE_POLL);
-            }
-            Some(Ev::Read { list, sent }) => {
-                reading = false;
-                let settling = match list {
-                    Some(list) => {
-                        let settling = !list.is_empty() && list.iter().all(|l| accepted.contains_key(l));
-                        if !list.is_empty() {
-                            last_listed = list.clone();
-                        }
-                        job.believed_open.borrow_mut().insert(symbol.clone(), list.clone());
-                        listed = Some(list);
-                        listed_sent = Some(sent);
-                        settling
-                    }
-                    None => false,
-                };
-                read_due = now + if settling { SETTLE_POLL } else { WATCH_POLL };
-            }
-            None => {}
-        }
-    }
-    out.requests.extend(esc.requests());
-    out.remaining_listed = listed.is_some();
-    if !out.flat {
-        out.remaining = listed.unwrap_or(known);
-    } else {
-        out.remaining.clear();
-    }
-    out
 }
 
 /// The next path whose budget has room now, and for how many orders. A path without room rests
@@ -779,23 +593,6 @@ mod tests {
     fn item_codes_of_taken_or_gone_orders_count_as_taken() {
         let links = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         assert_eq!(taken(&links, &[0, 110001, 10001]), vec!["a".to_string(), "b".to_string()]);
-    }
-
-    #[test]
-    fn the_path_is_the_one_whose_cancels_covered_the_orders_listed_last() {
-        let t = Instant::now();
-        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let mut acc = HashMap::new();
-        acc.insert("a".to_string(), (t, CancelPath::CancelBatch));
-        acc.insert("b".to_string(), (t + Duration::from_millis(5), CancelPath::CancelSingle));
-        assert_eq!(attribute(&ids(&["a", "b"]), &acc, true), (Some(CancelPath::CancelSingle), true));
-        // An order no path took went while the dead-man switch ran.
-        assert_eq!(attribute(&ids(&["a", "c"]), &acc, true), (Some(CancelPath::DeadManSwitch), false));
-        assert_eq!(attribute(&ids(&["a", "c"]), &acc, false), (Some(CancelPath::CancelBatch), false));
-        // Never saw an order: the path that answered last (cancel-all at once, say).
-        assert_eq!(attribute(&[], &acc, false), (Some(CancelPath::CancelSingle), true));
-        // Nothing answered yet: not resolved, so answers in flight get their grace.
-        assert_eq!(attribute(&[], &HashMap::new(), false), (None, false));
     }
 
     #[test]
