@@ -10,8 +10,9 @@
 //! Prints markdown tables (bench/order_entry.sh; docs/benchmarks.md).
 //!   order_entry [ROUNDS_AT_0MS=300]
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
+mod kit;
+
+use std::process::Stdio;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -279,17 +280,11 @@ async fn whole(transport: &str, latency: u64) -> String {
     admin.set_faults(&json!({"latency_ms": {"*": latency}})).await;
     let dir = std::env::temp_dir().join(format!("mmbot-oe-{}-{transport}-{latency}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let control = kit::free_control_addr();
     std::fs::write(dir.join("mmbot.toml"), bot_config(&sim, &control, &dir.join("data"))).unwrap();
-    let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
     let started = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["run", "--order-entry", transport, "--config"])
-        .arg(dir.join("mmbot.toml"))
-        .env("MMBOT_API_KEY", KEY)
-        .env("MMBOT_API_SECRET", SECRET)
-        .env("MMBOT_CONTROL_TOKEN", "oe-token-0123456789")
-        .env("RUST_LOG", "error")
+    let mut child = kit::mmbot_run(&dir.join("mmbot.toml"), KEY, SECRET, "error")
+        .args(["--order-entry", transport])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

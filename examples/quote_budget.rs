@@ -11,8 +11,9 @@
 //! `MMBOT_CONFIG`; the embedded simulator), read through its own `/metrics`: requests per second
 //! and rejections.
 
+mod kit;
+
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,14 +23,6 @@ use bybit_sim::SimConfig;
 
 const KEY: &str = "budget-key";
 const SECRET: &str = "budget-secret";
-
-fn bin() -> String {
-    std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into())
-}
-
-fn free_addr() -> String {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
-}
 
 fn temp_dir() -> PathBuf {
     let nanos = std::time::SystemTime::now()
@@ -59,7 +52,7 @@ async fn run_sim(seconds: u64, levels: u32, volatility_bps: f64) {
     cfg.market.volatility_bps = volatility_bps;
     let sim = bybit_sim::spawn(cfg).expect("sim");
     let dir = temp_dir();
-    let control = free_addr();
+    let control = kit::free_control_addr();
     let config = format!(
         r#"mode = "paper"
 symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
@@ -82,13 +75,7 @@ dir = "{}"
         dir.join("data").display()
     );
     std::fs::write(dir.join("mmbot.toml"), config).unwrap();
-    let child = Command::new(bin())
-        .args(["run", "--config"])
-        .arg(dir.join("mmbot.toml"))
-        .env("MMBOT_API_KEY", KEY)
-        .env("MMBOT_API_SECRET", SECRET)
-        .env("MMBOT_CONTROL_TOKEN", "budget-token-0123456789")
-        .env("RUST_LOG", "warn")
+    let child = kit::mmbot_run(&dir.join("mmbot.toml"), KEY, SECRET, "warn")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())
         .spawn()
@@ -138,8 +125,8 @@ fn counter_sum(metrics: &str, name: &str, with: &[&str]) -> f64 {
 
 async fn run_paper(seconds: u64) {
     let dir = temp_dir();
-    let control = free_addr();
-    let child = Command::new(bin())
+    let control = kit::free_control_addr();
+    let child = Command::new(kit::mmbot_bin())
         .args(["run", "--config"])
         .arg(std::env::var("MMBOT_CONFIG").unwrap_or_else(|_| "config/default.toml".into()))
         .env("MMBOT_CONTROL_LISTEN", &control)

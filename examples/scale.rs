@@ -10,8 +10,8 @@
 //! `SCALE_KEEP=1` keeps each run's directory (report, log, recorder data); `SCALE_LOG` sets the
 //! bot's RUST_LOG (default `error`).
 
-use std::net::TcpListener;
-use std::process::Command;
+mod kit;
+
 use std::time::{Duration, Instant};
 
 use bybit_sim::testkit::{histogram_quantile, open_orders_of_first_account, watch_flat_and_exit, Admin};
@@ -109,21 +109,15 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let admin = Admin::new(&sim.rest_url());
     let dir = std::env::temp_dir().join(format!("mmbot-scale-{}-{per_sec}-{scope}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let control = kit::free_control_addr();
     std::fs::write(
         dir.join("mmbot.toml"),
         config(&sim, &symbols, per_sec, scope, &control, &dir.join("data")),
     )
     .unwrap();
-    let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
     let started = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["run", "--config"])
-        .arg(dir.join("mmbot.toml"))
-        .env("MMBOT_API_KEY", KEY)
-        .env("MMBOT_API_SECRET", SECRET)
-        .env("MMBOT_CONTROL_TOKEN", "scale-token-0123456789")
-        .env("RUST_LOG", std::env::var("SCALE_LOG").unwrap_or_else(|_| "error".into()))
+    let log = std::env::var("SCALE_LOG").unwrap_or_else(|_| "error".into());
+    let mut child = kit::mmbot_run(&dir.join("mmbot.toml"), KEY, SECRET, &log)
         .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
         .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())
         .spawn()

@@ -6,9 +6,10 @@
 //!
 //!   soak DURATION_S RESTART_EVERY_S SAMPLE_EVERY_S CSV_PATH
 
+mod kit;
+
 use std::io::Write;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use bybit_sim::testkit::Client;
@@ -35,13 +36,7 @@ fn proc_sample(pid: u32) -> Option<(u64, u64, u64, f64)> {
 }
 
 fn spawn_bot(config: &std::path::Path) -> Child {
-    Command::new(std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into()))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("MMBOT_API_KEY", KEY)
-        .env("MMBOT_API_SECRET", SECRET)
-        .env("MMBOT_CONTROL_TOKEN", "soak-token-0123456789")
-        .env("RUST_LOG", "warn")
+    kit::mmbot_run(config, KEY, SECRET, "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -64,7 +59,7 @@ fn main() {
     let sim = bybit_sim::spawn(cfg).unwrap();
     let dir = std::env::temp_dir().join(format!("mmbot-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let control = kit::free_control_addr();
     let config = dir.join("mmbot.toml");
     std::fs::write(
         &config,

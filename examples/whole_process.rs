@@ -5,9 +5,10 @@
 //! tick-to-request percentiles, book-delta throughput on one core, RSS, binary size and startup
 //! to first quote.
 
-use std::net::TcpListener;
+mod kit;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use bybit_sim::testkit::{histogram_quantile, Admin};
@@ -56,8 +57,7 @@ fn start_bot(sim: &SimHandle, symbols: &[&str], levels: usize, shutdown: &str, r
 }
 
 fn start_bot_with_depth(sim: &SimHandle, symbols: &[&str], levels: usize, shutdown: &str, requote_ms: u64, ws_depth: u32) -> Bot {
-    let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
-    let control = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let control = kit::free_control_addr();
     let dir = std::env::temp_dir().join(format!("mmbot-bench-{}-{}", std::process::id(), now_us()));
     std::fs::create_dir_all(&dir).unwrap();
     let symbols_toml = symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(",");
@@ -105,13 +105,7 @@ dir = "{}"
         tolerance = if requote_ms == 0 { 0 } else { 5 },
     );
     std::fs::write(dir.join("mmbot.toml"), config).unwrap();
-    let child = Command::new(bin)
-        .args(["run", "--config"])
-        .arg(dir.join("mmbot.toml"))
-        .env("MMBOT_API_KEY", KEY)
-        .env("MMBOT_API_SECRET", SECRET)
-        .env("MMBOT_CONTROL_TOKEN", "bench-token-0123456789")
-        .env("RUST_LOG", "warn")
+    let child = kit::mmbot_run(&dir.join("mmbot.toml"), KEY, SECRET, "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -368,8 +362,7 @@ fn rss_kb(pid: u32) -> Option<u64> {
 
 async fn memory_and_startup(secs: u64) {
     println!("## Memory, binary size, startup\n");
-    let bin = std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into());
-    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(kit::mmbot_bin()).map(|m| m.len()).unwrap_or(0);
     let sim = sim(20);
     let spawned_us = now_us();
     let bot = start_bot(&sim, &SYMBOLS[..3], 4, "", 100);

@@ -15,8 +15,9 @@ use bybit_v5::rest::{path, Instrument};
 use mmbot_actors::events::Event;
 use mmbot_actors::exit_positions::ExitPositions;
 use mmbot_actors::flatten::{DeadMan, Transports};
-use mmbot_actors::last_shutdown;
+use mmbot_actors::last_shutdown::{self, PreviousShutdown};
 use mmbot_actors::link_id::{new_run_id, LinkIds};
+use mmbot_actors::messages::ping::Ping;
 use mmbot_actors::messages::record::Record;
 use mmbot_actors::metrics::{Metrics, SeriesKeys};
 use mmbot_actors::monitor::Monitor;
@@ -30,7 +31,7 @@ use mmbot_actors::secret::Secret;
 use mmbot_actors::signal::{Signal, Signals};
 use mmbot_actors::status::{InstrumentView, LimitsView, StatusPatch, StatusView};
 use mmbot_actors::strategy::Strategy;
-use mmbot_actors::supervisor::{Outlets, Step, Supervisor};
+use mmbot_actors::supervisor::{Outlets, ShutdownSettings, Step, Supervisor};
 use mmbot_actors::trade_link::TradeLink;
 use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{OrderInbox, WsConnector, WsEndpoints, WsTargets};
@@ -193,47 +194,72 @@ fn unix_now_seconds() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
-    let account =
-        (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
-    crate::data_dir::ensure_writable(&c.recorder.dir)?;
-    let lock = instance_lock::acquire(&c.recorder.dir, account)?;
-    let exchange = resolve_exchange(&c)?;
-    let dry_run = c.mode == Mode::DryRun;
+fn metrics_for(c: &Config) -> Arc<Metrics> {
     let metrics = Arc::new(Metrics::default());
     metrics.init_series(&SeriesKeys {
         symbols: &c.symbols,
         endpoints: OBSERVED_ENDPOINTS,
         streams: &["public", "private", "trade"],
         steps: STEP_NAMES,
-        actors: &[
-            "order_manager",
-            "strategy",
-            "ws_connector",
-            "rest_connector",
-            "web_server",
-            "recorder",
-            "supervisor",
-        ],
+        actors: MAILBOXES,
     });
     metrics.set_process_constants(unix_now_seconds(), mmbot_actors::resources::max_fds());
-    let previous_shutdown = last_shutdown::load(&c.recorder.dir);
-    if let Some(p) = &previous_shutdown {
-        p.export(&metrics);
-        log::info!(
-            "previous run: shutdown {} ({}) took {} ms, exit code {}",
-            p.shutdown_id,
-            p.reason,
-            p.total_ms,
-            p.exit_code
-        );
-    }
-    let governor = Governor::new(c.exchange.rate_limits.clone());
-    if exchange.sim.is_none() {
-        for p in crate::learned_limits::problems(&c) {
-            log::warn!("{p}: the bot uses the exchange's figure");
+    metrics
+}
+
+/// The credentials work (a private read answers); the account's equity, which the header's
+/// PnL moves from.
+async fn check_credentials(client: &RestClient) -> anyhow::Result<Option<Decimal>> {
+    match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
+        Ok(a) => Ok(a.result["list"][0]["totalEquity"].as_str().and_then(|e| e.parse::<Decimal>().ok())),
+        Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => {
+            bail!("credentials rejected by the exchange: {msg} ({})", code.code())
         }
+        Err(e) => Err(e).context("checking credentials (wallet-balance)"),
     }
+}
+
+/// What `/status` shows before anything has happened: the run's configuration.
+fn initial_view(c: &Config, filters: &HashMap<String, Filters>) -> StatusView {
+    StatusView {
+        mode: c.mode.as_str().into(),
+        symbols: c.symbols.clone(),
+        started_ms: (unix_now_seconds() * 1000.0) as u64,
+        instruments: filters
+            .iter()
+            .map(|(s, f)| {
+                let v = InstrumentView {
+                    tick_size: f.tick_size,
+                    qty_step: f.qty_step,
+                };
+                (s.clone(), v)
+            })
+            .collect(),
+        limits: LimitsView {
+            max_drawdown: c.risk.max_drawdown,
+            max_position_notional: c.risk.max_position_notional,
+        },
+        ..Default::default()
+    }
+}
+
+/// The previous run's shutdown report, if kept: exported to /metrics and logged.
+fn previous_shutdown(c: &Config, metrics: &Metrics) -> Option<PreviousShutdown> {
+    let p = last_shutdown::load(&c.recorder.dir)?;
+    p.export(metrics);
+    log::info!(
+        "previous run: shutdown {} ({}) took {} ms, exit code {}",
+        p.shutdown_id,
+        p.reason,
+        p.total_ms,
+        p.exit_code
+    );
+    Some(p)
+}
+
+/// A REST client whose clock agrees with the exchange's (the first request: it proves the
+/// exchange reachable).
+async fn connect(c: &Config, exchange: &Exchange, governor: &Governor, metrics: &Arc<Metrics>) -> anyhow::Result<RestClient> {
     let client = RestClient::new(
         RestSettings {
             base_url: exchange.rest_url.clone(),
@@ -250,57 +276,202 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         .await
         .with_context(|| format!("exchange unreachable at {}", exchange.rest_url))?;
     log::info!("exchange clock offset {offset} ms");
-    let filters = load_filters(&client, &c.symbols).await?;
-    let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
-    let mut starting_equity = None;
-    if !dry_run {
-        match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
-            // The header's equity starts here; the session's PnL moves it.
-            Ok(a) => starting_equity = a.result["list"][0]["totalEquity"].as_str().and_then(|e| e.parse::<Decimal>().ok()),
-            Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => {
-                bail!("credentials rejected by the exchange: {msg} ({})", code.code())
-            }
-            Err(e) => return Err(e).context("checking credentials (wallet-balance)"),
-        }
-    }
-    let run_id = new_run_id();
-    crate::logging::set_run_id(&run_id);
-    let recorder = Recorder::open(c.recorder.clone(), &run_id, metrics.clone())
+    Ok(client)
+}
+
+/// The recorder on a thread of its own (its writes never hold up the market), with the run's
+/// first event; and the file it writes.
+fn start_recorder(c: &Config, run_id: &str, metrics: &Arc<Metrics>) -> anyhow::Result<(Addr<Recorder>, String)> {
+    let recorder = Recorder::open(c.recorder.clone(), run_id, metrics.clone())
         .with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?;
-    let recorder_file = recorder.path().display().to_string();
+    let file = recorder.path().display().to_string();
     let recorder = Recorder::start_in_arbiter(&Arbiter::new().handle(), move |_| recorder);
     recorder.do_send(Record(Event::Started {
-        run_id: run_id.clone(),
+        run_id: run_id.to_string(),
         mode: c.mode.as_str().into(),
         symbols: c.symbols.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
     }));
+    Ok((recorder, file))
+}
+
+/// The trade socket, when one is configured and orders are placed; and the transport order
+/// requests take (REST without a socket).
+fn order_entry_for(c: &Config, exchange: &Exchange, dry_run: bool, metrics: &Arc<Metrics>) -> (Option<TradeLink>, OrderEntry) {
+    let socket = !exchange.ws_trade_url.is_empty() && !dry_run;
+    let order_entry = match c.exchange.order_entry {
+        Some(o) if socket => o,
+        _ => OrderEntry::default(),
+    };
+    log::info!(order_entry = order_entry.as_str(); "order requests go by {}", order_entry.as_str());
+    let link = socket.then(|| {
+        let settings = WsTradeSettings {
+            url: exchange.ws_trade_url.clone(),
+            api_key: exchange.api_key.clone(),
+            api_secret: exchange.api_secret.clone(),
+            recv_window_ms: c.exchange.recv_window_ms,
+            timeout: Duration::from_millis(c.exchange.request_timeout_ms),
+        };
+        TradeLink::new(settings, Some(metrics.clone()))
+    });
+    (link, order_entry)
+}
+
+/// The OrderManager on the market thread.
+#[allow(clippy::too_many_arguments)]
+fn start_order_manager(
+    c: &Config,
+    market: &ArbiterHandle,
+    run_id: &str,
+    rest: &Addr<RestConnector>,
+    governor: &Governor,
+    recorder: &Addr<Recorder>,
+    web: &Addr<WebServer>,
+    metrics: &Arc<Metrics>,
+) -> Addr<OrderManager> {
+    let (settings, symbols, run_id) = (c.order_manager.clone(), c.symbols.clone(), run_id.to_string());
+    let dry_run = c.mode == Mode::DryRun;
+    let create_window = Duration::from_millis(c.exchange.recv_window_ms + 1000);
+    let (rest, governor, recorder, web, metrics) = (
+        rest.clone().recipient(),
+        governor.clone(),
+        recorder.clone().recipient(),
+        web.clone().recipient(),
+        metrics.clone(),
+    );
+    OrderManager::start_in_arbiter(market, move |_| {
+        OrderManager::new(
+            settings,
+            symbols,
+            dry_run,
+            &run_id,
+            create_window,
+            rest,
+            governor,
+            recorder,
+            web,
+            metrics,
+        )
+    })
+}
+
+/// Where the streams' data goes: each message to the actor that handles it.
+fn ws_targets(
+    strategy: &Addr<Strategy>,
+    order_manager: &Addr<OrderManager>,
+    web: &Addr<WebServer>,
+    recorder: &Addr<Recorder>,
+    supervisor: &Addr<Supervisor>,
+    metrics: Arc<Metrics>,
+) -> WsTargets {
+    WsTargets {
+        book: strategy.clone().recipient(),
+        position: strategy.clone().recipient(),
+        fills: strategy.clone().recipient(),
+        orders: OrderInbox {
+            updates: order_manager.clone().recipient(),
+            executions: order_manager.clone().recipient(),
+            positions: order_manager.clone().recipient(),
+            ready: order_manager.clone().recipient(),
+            reconcile: order_manager.clone().recipient(),
+        },
+        status: web.clone().recipient(),
+        recorder: recorder.clone().recipient(),
+        shutdown: supervisor.clone().recipient(),
+        metrics,
+    }
+}
+
+/// The actors a run starts, for what is wired after all of them run: the Monitor's pings and
+/// the Supervisor's stop sequence.
+struct Actors {
+    order_manager: Addr<OrderManager>,
+    exit_positions: Addr<ExitPositions>,
+    strategy: Addr<Strategy>,
+    ws: Addr<WsConnector>,
+    rest: Addr<RestConnector>,
+    web: Addr<WebServer>,
+    recorder: Addr<Recorder>,
+    supervisor: Addr<Supervisor>,
+}
+
+/// The actors whose mailbox lag the Monitor samples (their series exist from the start).
+const MAILBOXES: &[&str] = &[
+    "order_manager",
+    "strategy",
+    "ws_connector",
+    "rest_connector",
+    "web_server",
+    "recorder",
+    "supervisor",
+];
+
+impl Actors {
+    fn mailboxes(&self) -> Vec<(&'static str, Recipient<Ping>)> {
+        let all: Vec<Recipient<Ping>> = vec![
+            self.order_manager.clone().recipient(),
+            self.strategy.clone().recipient(),
+            self.ws.clone().recipient(),
+            self.rest.clone().recipient(),
+            self.web.clone().recipient(),
+            self.recorder.clone().recipient(),
+            self.supervisor.clone().recipient(),
+        ];
+        MAILBOXES.iter().copied().zip(all).collect()
+    }
+
+    /// The stop sequence, in order, each step with its timeout.
+    fn stop_steps(&self, sd: &ShutdownSettings) -> Vec<Step> {
+        let step = |name, recipient, ms| Step {
+            name,
+            recipient,
+            timeout: Duration::from_millis(ms),
+        };
+        let steps = vec![
+            step("order_manager", self.order_manager.clone().recipient(), sd.order_manager_ms),
+            step("positions", self.exit_positions.clone().recipient(), sd.positions_ms),
+            step("strategy", self.strategy.clone().recipient(), sd.strategy_ms),
+            step("ws_connector", self.ws.clone().recipient(), sd.ws_connector_ms),
+            step("rest_connector", self.rest.clone().recipient(), sd.rest_connector_ms),
+            step("web_server", self.web.clone().recipient(), sd.web_server_ms),
+            step("recorder", self.recorder.clone().recipient(), sd.recorder_ms),
+        ];
+        debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), STEP_NAMES);
+        steps
+    }
+}
+
+async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
+    let account =
+        (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
+    crate::data_dir::ensure_writable(&c.recorder.dir)?;
+    let lock = instance_lock::acquire(&c.recorder.dir, account)?;
+    let exchange = resolve_exchange(&c)?;
+    let dry_run = c.mode == Mode::DryRun;
+    let metrics = metrics_for(&c);
+    let previous_shutdown = previous_shutdown(&c, &metrics);
+    let governor = Governor::new(c.exchange.rate_limits.clone());
+    if exchange.sim.is_none() {
+        for p in crate::learned_limits::problems(&c) {
+            log::warn!("{p}: the bot uses the exchange's figure");
+        }
+    }
+    let client = connect(&c, &exchange, &governor, &metrics).await?;
+    let filters = load_filters(&client, &c.symbols).await?;
+    let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
+    let starting_equity = if dry_run { None } else { check_credentials(&client).await? };
+    let run_id = new_run_id();
+    crate::logging::set_run_id(&run_id);
+    let (recorder, recorder_file) = start_recorder(&c, &run_id, &metrics)?;
 
     // The control port before any order request: taken, the start fails before reconciling;
     // free, /healthz answers (and /readyz says "starting") through a long reconciliation.
     let view = Arc::new(RwLock::new(StatusView {
         run_id: run_id.clone(),
-        mode: c.mode.as_str().into(),
-        symbols: c.symbols.clone(),
         recorder_file: recorder_file.clone(),
         previous_shutdown,
-        started_ms: (unix_now_seconds() * 1000.0) as u64,
-        instruments: filters
-            .iter()
-            .map(|(s, f)| {
-                let v = InstrumentView {
-                    tick_size: f.tick_size,
-                    qty_step: f.qty_step,
-                };
-                (s.clone(), v)
-            })
-            .collect(),
-        limits: LimitsView {
-            max_drawdown: c.risk.max_drawdown,
-            max_position_notional: c.risk.max_position_notional,
-        },
         starting_equity,
-        ..Default::default()
+        ..initial_view(&c, &filters)
     }));
     let supervisor_ctx = Context::<Supervisor>::new();
     let supervisor = supervisor_ctx.address();
@@ -315,20 +486,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     .with_context(|| format!("binding the control server on {}", c.control.listen))?;
     let control_addr = web.addr;
     let web = web.start();
-    let ws_trade = (!exchange.ws_trade_url.is_empty() && !dry_run).then(|| WsTradeSettings {
-        url: exchange.ws_trade_url.clone(),
-        api_key: exchange.api_key.clone(),
-        api_secret: exchange.api_secret.clone(),
-        recv_window_ms: c.exchange.recv_window_ms,
-        timeout: Duration::from_millis(c.exchange.request_timeout_ms),
-    });
-    let trade_socket = ws_trade.is_some();
-    let order_entry = match c.exchange.order_entry {
-        Some(o) if trade_socket => o,
-        _ => OrderEntry::default(),
-    };
-    log::info!(order_entry = order_entry.as_str(); "order requests go by {}", order_entry.as_str());
-    let trade_link = ws_trade.map(|s| TradeLink::new(s, Some(metrics.clone())));
+    let (trade_link, order_entry) = order_entry_for(&c, &exchange, dry_run, &metrics);
+    let trade_socket = trade_link.is_some();
     let rest = RestConnector::new(client, order_entry, trade_link).start();
     if !dry_run {
         let transports = Transports {
@@ -354,31 +513,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     // never waits behind REST answers being parsed on the main arbiter, and the desired quotes
     // reach the OrderManager without waking another thread (the tick-to-request tail).
     let market = Arbiter::new().handle();
-    let order_manager = {
-        let (settings, symbols, run_id) = (c.order_manager.clone(), c.symbols.clone(), run_id.clone());
-        let create_window = Duration::from_millis(c.exchange.recv_window_ms + 1000);
-        let (rest, governor, recorder, web, metrics) = (
-            rest.clone().recipient(),
-            governor.clone(),
-            recorder.clone().recipient(),
-            web.clone().recipient(),
-            metrics.clone(),
-        );
-        OrderManager::start_in_arbiter(&market, move |_| {
-            OrderManager::new(
-                settings,
-                symbols,
-                dry_run,
-                &run_id,
-                create_window,
-                rest,
-                governor,
-                recorder,
-                web,
-                metrics,
-            )
-        })
-    };
+    let order_manager = start_order_manager(&c, &market, &run_id, &rest, &governor, &recorder, &web, &metrics);
     let strategy = Strategy::new(
         c.strategy.clone(),
         c.risk.clone(),
@@ -398,22 +533,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             dcp,
         },
         c.symbols.clone(),
-        WsTargets {
-            book: strategy.clone().recipient(),
-            position: strategy.clone().recipient(),
-            fills: strategy.clone().recipient(),
-            orders: OrderInbox {
-                updates: order_manager.clone().recipient(),
-                executions: order_manager.clone().recipient(),
-                positions: order_manager.clone().recipient(),
-                ready: order_manager.clone().recipient(),
-                reconcile: order_manager.clone().recipient(),
-            },
-            status: web.clone().recipient(),
-            recorder: recorder.clone().recipient(),
-            shutdown: supervisor.clone().recipient(),
-            metrics: metrics.clone(),
-        },
+        ws_targets(&strategy, &order_manager, &web, &recorder, &supervisor, metrics.clone()),
     );
     let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
     order_manager.do_send(UseExitPaths {
@@ -434,77 +554,41 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         dry_run,
     )
     .start();
+    let actors = Actors {
+        order_manager,
+        exit_positions,
+        strategy,
+        ws,
+        rest,
+        web,
+        recorder,
+        supervisor,
+    };
     Monitor::new(
         Duration::from_millis(c.monitor.interval_ms),
-        vec![
-            ("order_manager", order_manager.clone().recipient()),
-            ("strategy", strategy.clone().recipient()),
-            ("ws_connector", ws.clone().recipient()),
-            ("rest_connector", rest.clone().recipient()),
-            ("web_server", web.clone().recipient()),
-            ("recorder", recorder.clone().recipient()),
-            ("supervisor", supervisor.clone().recipient()),
-        ],
-        recorder.clone().recipient(),
-        web.clone().recipient(),
+        actors.mailboxes(),
+        actors.recorder.clone().recipient(),
+        actors.web.clone().recipient(),
         metrics.clone(),
     )
     .start();
-    let sd = &c.shutdown;
-    let ms = Duration::from_millis;
-    let steps = vec![
-        Step {
-            name: "order_manager",
-            recipient: order_manager.clone().recipient(),
-            timeout: ms(sd.order_manager_ms),
-        },
-        Step {
-            name: "positions",
-            recipient: exit_positions.recipient(),
-            timeout: ms(sd.positions_ms),
-        },
-        Step {
-            name: "strategy",
-            recipient: strategy.recipient(),
-            timeout: ms(sd.strategy_ms),
-        },
-        Step {
-            name: "ws_connector",
-            recipient: ws.recipient(),
-            timeout: ms(sd.ws_connector_ms),
-        },
-        Step {
-            name: "rest_connector",
-            recipient: rest.recipient(),
-            timeout: ms(sd.rest_connector_ms),
-        },
-        Step {
-            name: "web_server",
-            recipient: web.clone().recipient(),
-            timeout: ms(sd.web_server_ms),
-        },
-        Step {
-            name: "recorder",
-            recipient: recorder.clone().recipient(),
-            timeout: ms(sd.recorder_ms),
-        },
-    ];
-    debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), STEP_NAMES);
+    let steps = actors.stop_steps(&c.shutdown);
     let outlets = Outlets {
-        recorder: recorder.clone().recipient(),
-        flush: recorder.recipient(),
-        web: web.clone().recipient(),
+        recorder: actors.recorder.clone().recipient(),
+        flush: actors.recorder.clone().recipient(),
+        web: actors.web.clone().recipient(),
         metrics,
     };
     supervisor_ctx.run(
-        Supervisor::new(steps, ms(sd.deadline_ms), outlets)
-            .with_believed_open(order_manager.recipient())
+        Supervisor::new(steps, Duration::from_millis(c.shutdown.deadline_ms), outlets)
+            .with_believed_open(actors.order_manager.clone().recipient())
             .with_report(Some(c.recorder.dir.clone()), crate::logging::json_logs()),
     );
+    let supervisor = actors.supervisor.clone();
     let signal_slot: SignalSlot = Box::new(move |signals| {
         Signal::new(supervisor.clone().recipient(), supervisor.recipient(), signals).start();
     });
-    web.do_send(StatusPatch::Ready(true));
+    actors.web.do_send(StatusPatch::Ready(true));
     log::info!(
         "mmbot {} run {run_id}: mode {}, symbols {}, control http://{control_addr}, events {recorder_file}; Ctrl+C stops it cleanly",
         env!("CARGO_PKG_VERSION"),
