@@ -297,24 +297,21 @@ fn start_recorder(c: &Config, run_id: &str, metrics: &Arc<Metrics>) -> anyhow::R
 
 /// The trade socket, when one is configured and orders are placed; and the transport order
 /// requests take (REST without a socket).
-fn order_entry_for(c: &Config, exchange: &Exchange, dry_run: bool, metrics: &Arc<Metrics>) -> (Option<TradeLink>, OrderEntry) {
+fn order_entry_for(c: &Config, exchange: &Exchange, dry_run: bool) -> (Option<WsTradeSettings>, OrderEntry) {
     let socket = !exchange.ws_trade_url.is_empty() && !dry_run;
     let order_entry = match c.exchange.order_entry {
         Some(o) if socket => o,
         _ => OrderEntry::default(),
     };
     log::info!(order_entry = order_entry.as_str(); "order requests go by {}", order_entry.as_str());
-    let link = socket.then(|| {
-        let settings = WsTradeSettings {
-            url: exchange.ws_trade_url.clone(),
-            api_key: exchange.api_key.clone(),
-            api_secret: exchange.api_secret.clone(),
-            recv_window_ms: c.exchange.recv_window_ms,
-            timeout: Duration::from_millis(c.exchange.request_timeout_ms),
-        };
-        TradeLink::new(settings, Some(metrics.clone()))
+    let settings = socket.then(|| WsTradeSettings {
+        url: exchange.ws_trade_url.clone(),
+        api_key: exchange.api_key.clone(),
+        api_secret: exchange.api_secret.clone(),
+        recv_window_ms: c.exchange.recv_window_ms,
+        timeout: Duration::from_millis(c.exchange.request_timeout_ms),
     });
-    (link, order_entry)
+    (settings, order_entry)
 }
 
 /// The OrderManager on the market thread.
@@ -486,9 +483,25 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     .with_context(|| format!("binding the control server on {}", c.control.listen))?;
     let control_addr = web.addr;
     let web = web.start();
-    let (trade_link, order_entry) = order_entry_for(&c, &exchange, dry_run, &metrics);
-    let trade_socket = trade_link.is_some();
-    let rest = RestConnector::new(client, order_entry, trade_link).start();
+    let (trade_settings, order_entry) = order_entry_for(&c, &exchange, dry_run);
+    let trade_socket = trade_settings.is_some();
+    // Market data, quoting, order management and the connector share a thread of their own: a
+    // book update never waits behind the control server or the recorder, and an order request
+    // reaches the socket without waking another thread (a parked thread's wake-up cost the
+    // tick-to-wire path p50 200 µs, p99 1 ms on this VM).
+    let market = Arbiter::new().handle();
+    let rest = {
+        let (settings, offset, governor, metrics) = (
+            client.settings().clone(),
+            client.clock_offset_ms(),
+            governor.clone(),
+            metrics.clone(),
+        );
+        RestConnector::start_in_arbiter(&market, move |_| {
+            let client = RestClient::new(settings, governor, Some(metrics.clone())).with_clock_offset_ms(offset);
+            RestConnector::new(client, order_entry, trade_settings.map(|s| TradeLink::new(s, Some(metrics))))
+        })
+    };
     if !dry_run {
         let transports = Transports {
             rest: rest.clone().recipient(),
@@ -509,10 +522,6 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     }
     let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
 
-    // Market data, quoting and order management share a thread of their own: a book update
-    // never waits behind REST answers being parsed on the main arbiter, and the desired quotes
-    // reach the OrderManager without waking another thread (the tick-to-request tail).
-    let market = Arbiter::new().handle();
     let order_manager = start_order_manager(&c, &market, &run_id, &rest, &governor, &recorder, &web, &metrics);
     let strategy = Strategy::new(
         c.strategy.clone(),

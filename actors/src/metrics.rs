@@ -48,6 +48,7 @@ pub struct Metrics {
     pub book_update_lag: Histogram,
     pub tick_to_quote: Histogram,
     pub tick_to_request: Histogram,
+    pub tick_to_wire: Histogram,
     pub shutdown_cancel_orders: Counter,
     pub shutdown_step_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_events: Counter,
@@ -119,6 +120,7 @@ impl Default for Metrics {
             book_update_lag: latency_histogram(),
             tick_to_quote: compute_histogram(),
             tick_to_request: compute_histogram(),
+            tick_to_wire: compute_histogram(),
             shutdown_cancel_orders: Counter::default(),
             shutdown_step_seconds: Family::default(),
             recorder_events: Counter::default(),
@@ -181,6 +183,11 @@ impl Default for Metrics {
             "tick_to_request_seconds",
             "Book update received to the order request handed to the HTTP client",
             m.tick_to_request.clone(),
+        );
+        registry.register(
+            "tick_to_wire_seconds",
+            "Book update received to the order request starting on the connector's thread (signed and written at once)",
+            m.tick_to_wire.clone(),
         );
         registry.register(
             "shutdown_cancel_orders",

@@ -247,14 +247,24 @@ impl OrderManager {
             return;
         }
         let only = symbol.filter(|_| !self.held_back).map(String::from);
-        // The events of the orders sent here go to the recorder once the requests are on their
-        // way to the connector: a message to the recorder's thread wakes it (a syscall), which
-        // does not belong between a book update and its order request. They still reach it
-        // before any answer can.
+        // The events of the orders sent here go to the recorder once the connector (on this
+        // thread) has written the requests: a message to the recorder's thread wakes it (a
+        // syscall), which does not belong between a book update and its order request. They
+        // still reach it before any answer can (an answer needs a round trip).
         self.held_records = Some(Vec::new());
         self.plan_and_send(only.as_deref(), ctx);
-        for e in self.held_records.take().unwrap_or_default() {
-            self.recorder.do_send(Record(e));
+        let held = self.held_records.take().unwrap_or_default();
+        if !held.is_empty() {
+            let recorder = self.recorder.clone();
+            ctx.spawn(
+                async move {
+                    tokio::task::yield_now().await;
+                    for e in held {
+                        recorder.do_send(Record(e));
+                    }
+                }
+                .into_actor(self),
+            );
         }
     }
 
@@ -493,12 +503,13 @@ impl OrderManager {
         if kind == BatchKind::Create {
             self.last_create_sent.set(Some(sent));
         }
-        let call = Call::batch(endpoint, body, links.len()).admitted(admitted_at);
         // Tick to request ends here, as the request leaves this actor (the first of its symbol's
-        // batches after a book update); what follows is the hand-off to the connector's thread.
-        if let Some(tick) = self.ticks.get_mut(&symbol).and_then(Option::take) {
+        // batches after a book update); tick to wire, when the connector starts on it.
+        let tick = self.ticks.get_mut(&symbol).and_then(Option::take);
+        if let Some(tick) = tick {
             self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
         }
+        let call = Call::batch(endpoint, body, links.len()).admitted(admitted_at).tick(tick);
         // In the connector's mailbox from here, not when this actor next polls the future: its
         // thread starts on the request while this one finishes the plan.
         let answer = self.rest.send(call);

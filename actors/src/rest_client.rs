@@ -114,6 +114,21 @@ impl RestClient {
         }
     }
 
+    /// The offset to the exchange's clock learned by `sync_time`, in milliseconds.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.offset_ms.get()
+    }
+
+    /// Start from an offset learned by another client (one on another thread).
+    pub fn with_clock_offset_ms(self, offset: i64) -> Self {
+        self.offset_ms.set(offset);
+        self
+    }
+
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_deref()
+    }
+
     pub fn governor(&self) -> &Governor {
         &self.governor
     }

@@ -72,6 +72,8 @@ pub struct Call {
     /// Never repeated here, even if it could be: the caller decides what follows a failure.
     pub once: bool,
     pub route: Route,
+    /// When the book update behind this order request was received (for tick-to-wire latency).
+    pub tick: Option<std::time::Instant>,
 }
 
 impl Call {
@@ -84,6 +86,7 @@ impl Call {
             admitted: None,
             once: false,
             route: Route::Primary,
+            tick: None,
         }
     }
 
@@ -101,7 +104,14 @@ impl Call {
             admitted: None,
             once: false,
             route: Route::Primary,
+            tick: None,
         }
+    }
+
+    /// The book update behind this order request was received at `at`.
+    pub fn tick(mut self, at: Option<std::time::Instant>) -> Self {
+        self.tick = at;
+        self
     }
 
     /// The budget for this call was spent at `at`: send without asking the governor (again).
@@ -269,6 +279,12 @@ impl Handler<Call> for RestConnector {
                     _ if call.once => Admission::AskNow(call.units),
                     _ => Admission::Ask(call.units),
                 };
+                if attempt_no == 0 {
+                    if let (Some(t), Some(m)) = (call.tick, client.metrics()) {
+                        // Signing and the socket write follow without a wait.
+                        m.tick_to_wire.observe(t.elapsed().as_secs_f64());
+                    }
+                }
                 // A retry takes whichever way is open then.
                 let r = attempt(&client, &call, choose(&trade, order_entry, &call), admission).await;
                 attempt_no += 1;

@@ -206,6 +206,10 @@ impl Handler<ClosePrivateStream> for WsConnector {
 
 type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
+/// Mailbox hops from a book update to its order request on the socket: Strategy, OrderManager,
+/// connector.
+const HOPS_TO_THE_WIRE: usize = 3;
+
 /// How a connection ended.
 enum Ended {
     Stopped,
@@ -352,9 +356,13 @@ impl PublicStream {
                                             None => { tops.remove(&symbol); }
                                         }
                                         self.targets.book.do_send(BookUpdate { symbol, top, received_at });
-                                        // One update to its request before the next frame is read: a frame
-                                        // that arrived with it would otherwise be decoded in between.
-                                        tokio::task::yield_now().await;
+                                        // One update to the wire before the next frame is read (a frame that
+                                        // arrived with it would otherwise be decoded in between): the Strategy,
+                                        // the OrderManager and the connector share this thread, and each hop
+                                        // runs on a turn of its scheduler.
+                                        for _ in 0..HOPS_TO_THE_WIRE {
+                                            tokio::task::yield_now().await;
+                                        }
                                     }
                                 }
                                 Err(e @ BookError::Gap { .. }) | Err(e @ BookError::NoSnapshot) => {

@@ -327,9 +327,9 @@ pub async fn watch_flat_and_exit(
     (flat, exited)
 }
 
-/// Upper bound of the bucket holding the `p`-quantile (0–1) of a Prometheus histogram named
-/// `name` in a scrape (every label set summed); None when it has no samples.
-pub fn histogram_quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
+/// A histogram's cumulative buckets `(le, count)` in a Prometheus text scrape, summed over
+/// labels, smallest bound first.
+fn histogram_buckets(metrics: &str, name: &str) -> Vec<(f64, f64)> {
     let mut buckets: Vec<(f64, f64)> = Vec::new();
     for l in metrics.lines().filter(|l| l.starts_with(&format!("{name}_bucket{{"))) {
         let Some(le) = l.split("le=\"").nth(1).and_then(|r| r.split('"').next()) else {
@@ -351,11 +351,27 @@ pub fn histogram_quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
         }
     }
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
+}
+
+/// Upper bound of the bucket holding the `p`-quantile (0–1) of a Prometheus histogram named
+/// `name` in a scrape (every label set summed); None when it has no samples.
+pub fn histogram_quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {
+    let buckets = histogram_buckets(metrics, name);
     let total = buckets.last()?.1;
     if total == 0.0 {
         return None;
     }
     buckets.iter().find(|(_, n)| *n >= p * total).map(|(le, _)| *le)
+}
+
+/// The share (0–1) of a histogram's samples at or below `le`, a bucket bound (None: no samples
+/// or no such bound).
+pub fn histogram_share_within(metrics: &str, name: &str, le: f64) -> Option<f64> {
+    let buckets = histogram_buckets(metrics, name);
+    let total = buckets.last()?.1;
+    let within = buckets.iter().find(|(b, _)| (*b - le).abs() <= le * 1e-9)?.1;
+    (total > 0.0).then(|| within / total)
 }
 
 /// The `p`-th percentile (0–100) of `values`, nearest rank; 0 for none.
@@ -380,6 +396,8 @@ mod tests {
         assert_eq!(histogram_quantile(m, "x", 0.99), Some(0.002));
         assert_eq!(histogram_quantile(m, "x", 1.0), Some(f64::INFINITY));
         assert_eq!(histogram_quantile("", "x", 0.5), None);
+        assert_eq!(histogram_share_within(m, "x", 0.002), Some(0.99));
+        assert_eq!(histogram_share_within(m, "x", 0.003), None);
     }
 
     #[test]
