@@ -66,6 +66,7 @@ rest_url = "{rest}"
 ws_public_url = "{public}"
 ws_private_url = "{private}"
 ws_trade_url = "{trade}"
+connector_thread = "{connector}"
 [exchange.rate_limits]
 orders_per_sec = {per_sec}
 [strategy]
@@ -91,6 +92,7 @@ dir = "{data}"
         private = sim.ws_private_url(),
         trade = sim.ws_trade_url(),
         data = data.display(),
+        connector = kit::connector_thread(),
     )
 }
 

@@ -69,6 +69,7 @@ rest_url = "{}"
 ws_public_url = "{}"
 ws_private_url = "{}"
 request_timeout_ms = 5000
+connector_thread = "{connector}"
 [exchange.rate_limits]
 orders_per_sec = 100000
 reads_per_sec = 100000
@@ -103,6 +104,7 @@ dir = "{}"
         dir.join("data").display(),
         // "Every book change quoted" (the tick bench) means every change requoted too.
         tolerance = if requote_ms == 0 { 0 } else { 5 },
+        connector = kit::connector_thread(),
     );
     std::fs::write(dir.join("mmbot.toml"), config).unwrap();
     let child = kit::mmbot_run(&dir.join("mmbot.toml"), KEY, SECRET, "warn")
@@ -248,7 +250,10 @@ async fn tick_to_quote(secs: u64) {
 }
 
 async fn tick_to_quote_at(secs: u64, ws_depth: u32) {
-    println!("## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol, `ws.depth = {ws_depth}`\n");
+    println!(
+        "## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol, `ws.depth = {ws_depth}`, connector on the {} thread\n",
+        kit::connector_thread()
+    );
     let sim = sim(20);
     let bot = start_bot_with_depth(&sim, &SYMBOLS[..2], 4, "", 0, ws_depth);
     wait_open(&sim, 16, Duration::from_secs(30)).await;

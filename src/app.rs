@@ -37,7 +37,7 @@ use mmbot_actors::web_server::{WebServer, WebServerSettings};
 use mmbot_actors::ws_connector::{OrderInbox, WsConnector, WsEndpoints, WsTargets};
 use mmbot_actors::ws_trade_client::WsTradeSettings;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, ConnectorThread, Mode};
 use crate::instance_lock::{self, InstanceLock};
 use crate::startup;
 
@@ -485,11 +485,15 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let web = web.start();
     let (trade_settings, order_entry) = order_entry_for(&c, &exchange, dry_run);
     let trade_socket = trade_settings.is_some();
-    // Market data, quoting, order management and the connector share a thread of their own: a
-    // book update never waits behind the control server or the recorder, and an order request
-    // reaches the socket without waking another thread (a parked thread's wake-up cost the
-    // tick-to-wire path p50 200 µs, p99 1 ms on this VM).
+    // Market data, quoting and order management share a thread of their own: a book update
+    // never waits behind the control server or the recorder. The connector joins them unless
+    // configured otherwise: an order request then reaches the socket without waking another
+    // thread (a parked thread's wake-up cost the tick-to-wire path p50 ~200 µs, p99 ~1 ms here).
     let market = Arbiter::new().handle();
+    let connector_thread = match c.exchange.connector_thread {
+        ConnectorThread::Market => market.clone(),
+        ConnectorThread::Main => Arbiter::current(),
+    };
     let rest = {
         let (settings, offset, governor, metrics) = (
             client.settings().clone(),
@@ -497,7 +501,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             governor.clone(),
             metrics.clone(),
         );
-        RestConnector::start_in_arbiter(&market, move |_| {
+        RestConnector::start_in_arbiter(&connector_thread, move |_| {
             let client = RestClient::new(settings, governor, Some(metrics.clone())).with_clock_offset_ms(offset);
             RestConnector::new(client, order_entry, trade_settings.map(|s| TradeLink::new(s, Some(metrics))))
         })

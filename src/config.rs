@@ -40,6 +40,19 @@ impl Mode {
     }
 }
 
+/// Which thread the exchange connector (signing, HTTP, the trade socket, answer decoding) runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectorThread {
+    /// With market data, quoting and order management: an order request reaches the socket
+    /// without waking another thread (lowest latency on a book update).
+    #[default]
+    Market,
+    /// The main thread, beside the control server: answers are decoded on another core (more
+    /// requests per second when one thread's work is the limit, e.g. at 20 symbols).
+    Main,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExchangeConfig {
@@ -55,6 +68,8 @@ pub struct ExchangeConfig {
     /// while it is down; needs `ws_trade_url`). Cancels at shutdown try the other transport
     /// when this one fails.
     pub order_entry: Option<OrderEntry>,
+    /// Where the connector runs: "market" (the default) or "main"; see `ConnectorThread`.
+    pub connector_thread: ConnectorThread,
     /// Prefer the MMBOT_API_KEY / MMBOT_API_SECRET environment variables.
     pub api_key: String,
     pub api_secret: String,
@@ -72,6 +87,7 @@ impl Default for ExchangeConfig {
             ws_private_url: String::new(),
             ws_trade_url: String::new(),
             order_entry: None,
+            connector_thread: ConnectorThread::default(),
             api_key: String::new(),
             api_secret: String::new(),
             recv_window_ms: 5000,

@@ -12,8 +12,12 @@ use support::*;
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 
 async fn stop_and_check(name: &str, stop: impl AsyncFnOnce(&Bot)) {
+    stop_and_check_with(name, BotOptions::default(), stop).await;
+}
+
+async fn stop_and_check_with(name: &str, opts: BotOptions, stop: impl AsyncFnOnce(&Bot)) {
     let sim = start_sim();
-    let mut bot = start_bot(name, &sim, BotOptions::default());
+    let mut bot = start_bot(name, &sim, opts);
     let resting = wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     assert!(resting >= 24);
     stop(&bot).await;
@@ -63,6 +67,17 @@ fn tail(s: &str) -> String {
 #[actix_rt::test]
 async fn sigterm_leaves_no_orders_and_exits_0() {
     stop_and_check("sigterm", async |bot: &Bot| bot.signal(libc::SIGTERM)).await;
+}
+
+/// The connector on the main thread (`exchange.connector_thread = "main"`) rather than the
+/// market thread: the same stop, the same outcome.
+#[actix_rt::test]
+async fn sigterm_with_the_connector_on_the_main_thread_leaves_no_orders() {
+    let opts = BotOptions {
+        exchange: "connector_thread = \"main\"",
+        ..BotOptions::default()
+    };
+    stop_and_check_with("connector-main", opts, async |bot: &Bot| bot.signal(libc::SIGTERM)).await;
 }
 
 #[actix_rt::test]

@@ -13,6 +13,12 @@ pub fn mmbot_bin() -> String {
     std::env::var("MMBOT_BIN").unwrap_or_else(|_| "target/release/mmbot".into())
 }
 
+/// `exchange.connector_thread` for the run: `BENCH_CONNECTOR_THREAD` ("market" or "main"), else
+/// the default.
+pub fn connector_thread() -> String {
+    std::env::var("BENCH_CONNECTOR_THREAD").unwrap_or_else(|_| "market".into())
+}
+
 /// A free loopback address for a control server.
 pub fn free_control_addr() -> String {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
