@@ -3,6 +3,7 @@
 # (examples/order_entry.rs): round trips through mmbot's clients, then the release binary with
 # each transport (startup to full quotes, SIGTERM to flat and exit). Prints markdown tables.
 #   bench/order_entry.sh [ROUNDS_AT_0MS=300]
+# BENCH_CONNECTOR_THREAD=main puts the binary's exchange connector on the main thread (default: market).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin mmbot --example order_entry >/dev/null

@@ -231,6 +231,7 @@ ws_public_url = "{public}"
 ws_private_url = "{private}"
 ws_trade_url = "{trade}"
 request_timeout_ms = 5000
+connector_thread = "{connector}"
 [exchange.rate_limits]
 orders_per_sec = 100000
 reads_per_sec = 100000
@@ -258,6 +259,7 @@ dir = "{data}"
         private = sim.ws_private_url(),
         trade = sim.ws_trade_url(),
         data = data.display(),
+        connector = kit::connector_thread(),
     )
 }
 
