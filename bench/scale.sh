@@ -4,7 +4,8 @@
 # named: "own" too), measured from the exchange's side (examples/scale.rs). On stderr: each run's
 # order-step report and the requests the exchange received per second after SIGTERM;
 # SCALE_KEEP=1 keeps each run's directory, SCALE_LOG=info the bot's log in it;
-# BENCH_CONNECTOR_THREAD=main puts the exchange connector on the main thread (default: market).
+# BENCH_CONNECTOR_THREAD=main puts the exchange connector on the main thread (default: market);
+# BENCH_BUSY_POLL=1 makes the market thread busy-poll ([market_thread] busy_poll).
 #   bench/scale.sh [STEADY_SECONDS=30] [FULL_QUOTES_LIMIT_SECONDS=240] [pro|default|""] [symbol|account|own]
 set -euo pipefail
 cd "$(dirname "$0")/.."

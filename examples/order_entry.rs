@@ -249,7 +249,7 @@ max_drawdown = 0
 stale_book_ms = 60000
 [order_manager]
 link_prefix = "oe"
-[control]
+{market_thread}[control]
 listen = "{control}"
 [recorder]
 dir = "{data}"
@@ -260,6 +260,7 @@ dir = "{data}"
         trade = sim.ws_trade_url(),
         data = data.display(),
         connector = kit::connector_thread(),
+        market_thread = kit::market_thread_toml(),
     )
 }
 

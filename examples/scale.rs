@@ -82,7 +82,7 @@ max_drawdown = 0
 [order_manager]
 link_prefix = "scale"
 cancel_scope = "{scope}"
-[control]
+{market_thread}[control]
 listen = "{control}"
 [recorder]
 dir = "{data}"
@@ -93,6 +93,7 @@ dir = "{data}"
         trade = sim.ws_trade_url(),
         data = data.display(),
         connector = kit::connector_thread(),
+        market_thread = kit::market_thread_toml(),
     )
 }
 
@@ -224,8 +225,10 @@ async fn main() {
     let steady = Duration::from_secs(std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30));
     let full_limit = Duration::from_secs(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(240));
     println!(
-        "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders)\n",
-        SYMBOLS * LEVELS * 2
+        "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders), connector on the {} thread, {}\n",
+        SYMBOLS * LEVELS * 2,
+        kit::connector_thread(),
+        kit::market_thread_label()
     );
     println!("| budget | cancel_scope | startup → full quotes | resting after {} s | order requests/s | units refused (10006) | RSS MB | tick → request p50 / p99 / max ≤ (samples) | SIGTERM → flat ms | SIGTERM → exit ms | exit |", steady.as_secs());
     println!("|---|---|---|---|---|---|---|---|---|---|---|");

@@ -91,7 +91,7 @@ link_prefix = "bench"
 requote_tolerance_bps = {tolerance}
 [ws]
 depth = {ws_depth}
-[control]
+{market_thread}[control]
 listen = "{control}"
 [recorder]
 dir = "{}"
@@ -105,6 +105,7 @@ dir = "{}"
         // "Every book change quoted" (the tick bench) means every change requoted too.
         tolerance = if requote_ms == 0 { 0 } else { 5 },
         connector = kit::connector_thread(),
+        market_thread = kit::market_thread_toml(),
     );
     std::fs::write(dir.join("mmbot.toml"), config).unwrap();
     let child = kit::mmbot_run(&dir.join("mmbot.toml"), KEY, SECRET, "warn")
@@ -251,8 +252,9 @@ async fn tick_to_quote(secs: u64) {
 
 async fn tick_to_quote_at(secs: u64, ws_depth: u32) {
     println!(
-        "## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol, `ws.depth = {ws_depth}`, connector on the {} thread\n",
-        kit::connector_thread()
+        "## Tick to quote (book update received → …), {secs} s at 50 book updates/s per symbol, `ws.depth = {ws_depth}`, connector on the {} thread, {}\n",
+        kit::connector_thread(),
+        kit::market_thread_label()
     );
     let sim = sim(20);
     let bot = start_bot_with_depth(&sim, &SYMBOLS[..2], 4, "", 0, ws_depth);

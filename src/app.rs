@@ -12,9 +12,11 @@ use rust_decimal::Decimal;
 
 use bybit_sim::SimHandle;
 use bybit_v5::rest::{path, Instrument};
+use mmbot_actors::busy_poll::busy_poll;
 use mmbot_actors::events::Event;
 use mmbot_actors::exit_positions::ExitPositions;
 use mmbot_actors::flatten::{DeadMan, Transports};
+use mmbot_actors::hot_path_rehearsal::HotPathRehearsal;
 use mmbot_actors::last_shutdown::{self, PreviousShutdown};
 use mmbot_actors::link_id::{new_run_id, LinkIds};
 use mmbot_actors::messages::ping::Ping;
@@ -192,6 +194,27 @@ fn unix_now_seconds() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `[market_thread] busy_poll`: the market thread never parks (one core at 100 %).
+fn busy_poll_if_configured(c: &Config, market: &ArbiterHandle, metrics: &Metrics) {
+    let settings = &c.market_thread;
+    if !settings.busy_poll {
+        return;
+    }
+    let every = settings.rehearse_every();
+    match every {
+        Some(e) => log::info!(
+            "market thread busy-polls (one core at 100 %), rehearsing the hot path every {} µs",
+            e.as_micros()
+        ),
+        None => log::info!("market thread busy-polls (one core at 100 %)"),
+    }
+    let params = c.strategy.quote_params(c.symbols.first().map(String::as_str).unwrap_or_default());
+    let rehearsals = metrics.hot_path_rehearsals.clone();
+    market.spawn(async move {
+        busy_poll(every, HotPathRehearsal::new(params), rehearsals).await;
+    });
 }
 
 fn metrics_for(c: &Config) -> Arc<Metrics> {
@@ -490,6 +513,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     // configured otherwise: an order request then reaches the socket without waking another
     // thread (a parked thread's wake-up cost the tick-to-wire path p50 ~200 µs, p99 ~1 ms here).
     let market = Arbiter::new().handle();
+    busy_poll_if_configured(&c, &market, &metrics);
     let connector_thread = match c.exchange.connector_thread {
         ConnectorThread::Market => market.clone(),
         ConnectorThread::Main => Arbiter::current(),

@@ -136,6 +136,33 @@ impl Default for PaperConfig {
     }
 }
 
+/// The thread of market data, quoting and order management (`[market_thread]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketThreadConfig {
+    /// Never park the thread: it polls its sockets in a loop and keeps one core at 100 %. A book
+    /// update then finds the thread awake and warm (tick to wire p99 ≤ 100 µs here, against
+    /// ~200 µs parked; docs/benchmarks.md).
+    pub busy_poll: bool,
+    /// While busy-polling, rehearse the hot path on canned data this often; 0 = never.
+    pub rehearse_every_us: u64,
+}
+
+impl Default for MarketThreadConfig {
+    fn default() -> Self {
+        Self {
+            busy_poll: false,
+            rehearse_every_us: 200,
+        }
+    }
+}
+
+impl MarketThreadConfig {
+    pub fn rehearse_every(&self) -> Option<std::time::Duration> {
+        (self.rehearse_every_us > 0).then(|| std::time::Duration::from_micros(self.rehearse_every_us))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -161,6 +188,8 @@ pub struct Config {
     pub shutdown: ShutdownSettings,
     #[serde(default)]
     pub monitor: MonitorSettings,
+    #[serde(default)]
+    pub market_thread: MarketThreadConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -639,6 +668,17 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("paperish"));
+    }
+
+    #[test]
+    fn the_market_thread_parks_unless_told_to_busy_poll() {
+        let base = "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n";
+        let c = parse(base);
+        assert!(!c.market_thread.busy_poll);
+        assert_eq!(c.market_thread.rehearse_every(), Some(std::time::Duration::from_micros(200)));
+        let c = parse(&format!("{base}[market_thread]\nbusy_poll = true\nrehearse_every_us = 0\n"));
+        assert!(c.market_thread.busy_poll);
+        assert_eq!(c.market_thread.rehearse_every(), None);
     }
 
     #[test]

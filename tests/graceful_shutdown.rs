@@ -80,6 +80,25 @@ async fn sigterm_with_the_connector_on_the_main_thread_leaves_no_orders() {
     stop_and_check_with("connector-main", opts, async |bot: &Bot| bot.signal(libc::SIGTERM)).await;
 }
 
+/// A busy-polling market thread (`[market_thread] busy_poll`): it rehearses the hot path while
+/// quoting, and a SIGTERM still stops it, with the same outcome.
+#[actix_rt::test]
+async fn sigterm_with_a_busy_polling_market_thread_leaves_no_orders() {
+    let opts = BotOptions {
+        market_thread: "busy_poll = true\nrehearse_every_us = 200",
+        ..BotOptions::default()
+    };
+    stop_and_check_with("busy-poll", opts, async |bot: &Bot| {
+        let metrics = bot.metrics().await;
+        assert!(
+            metric(&metrics, "mmbot_hot_path_rehearsals_total") > 0.0,
+            "the busy-polling thread rehearses the hot path:\n{metrics}"
+        );
+        bot.signal(libc::SIGTERM)
+    })
+    .await;
+}
+
 #[actix_rt::test]
 async fn sigint_leaves_no_orders_and_exits_0() {
     stop_and_check("sigint", async |bot: &Bot| bot.signal(libc::SIGINT)).await;

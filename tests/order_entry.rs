@@ -50,15 +50,6 @@ async fn until(sim: &bybit_sim::SimHandle, bot: &mut Bot, limit: Duration, what:
     }
 }
 
-fn metric(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1.0)
-}
-
 #[actix_rt::test]
 async fn orders_go_by_rest_unless_the_socket_is_chosen() {
     let sim = start_sim();

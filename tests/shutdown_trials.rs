@@ -186,6 +186,17 @@ fn pick_order_entry(rng: &mut impl Rng) -> &'static str {
     }
 }
 
+/// Whether a trial's market thread busy-polls: `MMBOT_TRIALS_BUSY_POLL` = on, mixed (each trial
+/// picks at random), or off (the default).
+fn pick_market_thread(rng: &mut impl Rng) -> &'static str {
+    let on = "busy_poll = true";
+    match std::env::var("MMBOT_TRIALS_BUSY_POLL").as_deref() {
+        Ok("on") => on,
+        Ok("mixed") if rng.gen_bool(0.5) => on,
+        _ => "",
+    }
+}
+
 fn seed() -> u64 {
     std::env::var("MMBOT_TRIALS_SEED")
         .ok()
@@ -204,6 +215,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
     let mut orphans_total = 0;
     let mut within_deadline = 0;
     let mut by_socket = 0;
+    let mut busy_polling = 0;
     // Per fault: trials, how often each path flattened a symbol, times to flat.
     let mut by_fault = std::collections::BTreeMap::<String, (usize, std::collections::BTreeMap<String, usize>, Vec<u128>)>::new();
     println!("seed {seed}");
@@ -213,6 +225,8 @@ async fn randomized_shutdown_trials_leave_no_orders() {
         let wait_ms = rng.gen_range(0..1500);
         let entry = pick_order_entry(&mut rng);
         by_socket += usize::from(entry.contains("websocket"));
+        let market_thread = pick_market_thread(&mut rng);
+        busy_polling += usize::from(!market_thread.is_empty());
         let sim = start_sim();
         let shutdown = "deadline_ms = 20000\norder_manager_ms = 15000";
         let opts = BotOptions {
@@ -222,6 +236,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
             exchange: entry,
             // A short dead-man window: the last resort must fire well inside the order step.
             order_manager: "dcp_window_s = 3",
+            market_thread,
             ..Default::default()
         };
         let mut bot = start_bot(&format!("trial{i}"), &sim, opts);
@@ -311,6 +326,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
     }
     times.sort_unstable();
     println!("\norder entry: websocket in {by_socket} trials, rest in {}", trials - by_socket);
+    println!("market thread: busy-polling in {busy_polling} trials");
     println!("\n| trials | orphans | exit codes | within deadline | p50 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|---|---|");
     let codes_text = codes.iter().map(|(c, n)| format!("{c}: {n}")).collect::<Vec<_>>().join(", ");

@@ -1,5 +1,5 @@
 //! Micro-benchmarks of the hot paths: signing, WebSocket frame decoding, order-book delta
-//! application, quote computation, order diffing and recorder appends.
+//! application, quote computation, order diffing, the hot-path rehearsal and recorder appends.
 //! `cargo bench -p mmbot-actors` — criterion prints time per iteration and change vs the last run.
 
 use std::hint::black_box;
@@ -14,6 +14,7 @@ use bybit_v5::ws::{decode, BookData, BookMessage, Frame, UpdateType};
 use bybit_v5::{sign, Side};
 use mmbot_actors::book::{LocalBook, Top};
 use mmbot_actors::events::Event;
+use mmbot_actors::hot_path_rehearsal::HotPathRehearsal;
 use mmbot_actors::order_diff::diff;
 use mmbot_actors::orders::{Phase, TrackedOrder};
 use mmbot_actors::quoting::{compute_quotes, Filters, MarketState, QuoteParams, Sides};
@@ -137,6 +138,10 @@ fn benches(c: &mut Criterion) {
     c.bench_function("order_diff_8", |b| {
         b.iter(|| diff(black_box(&desired), black_box(&live_refs), dec!(2)))
     });
+
+    // What a busy-polling market thread spends every `rehearse_every_us` (200 µs by default).
+    let mut rehearsal = HotPathRehearsal::new(QuoteParams::default());
+    c.bench_function("hot_path_rehearsal_4_levels", |b| b.iter(|| rehearsal.run()));
 
     let event = Event::OrderSent {
         action: "create".into(),

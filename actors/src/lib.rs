@@ -9,11 +9,13 @@
 
 pub mod batch_body;
 pub mod book;
+pub mod busy_poll;
 pub mod cancel_path;
 pub mod events;
 pub mod exit_positions;
 pub mod flatten;
 pub mod history;
+pub mod hot_path_rehearsal;
 pub mod http_client;
 pub mod in_flight;
 pub mod last_shutdown;

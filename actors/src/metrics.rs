@@ -49,6 +49,7 @@ pub struct Metrics {
     pub tick_to_quote: Histogram,
     pub tick_to_request: Histogram,
     pub tick_to_wire: Histogram,
+    pub hot_path_rehearsals: Counter,
     pub shutdown_cancel_orders: Counter,
     pub shutdown_step_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
     pub recorder_events: Counter,
@@ -121,6 +122,7 @@ impl Default for Metrics {
             tick_to_quote: compute_histogram(),
             tick_to_request: compute_histogram(),
             tick_to_wire: compute_histogram(),
+            hot_path_rehearsals: Counter::default(),
             shutdown_cancel_orders: Counter::default(),
             shutdown_step_seconds: Family::default(),
             recorder_events: Counter::default(),
@@ -188,6 +190,11 @@ impl Default for Metrics {
             "tick_to_wire_seconds",
             "Book update received to the order request starting on the connector's thread (signed and written at once)",
             m.tick_to_wire.clone(),
+        );
+        registry.register(
+            "hot_path_rehearsals",
+            "Dry runs of the book update to order request path on canned data, by a busy-polling market thread",
+            m.hot_path_rehearsals.clone(),
         );
         registry.register(
             "shutdown_cancel_orders",

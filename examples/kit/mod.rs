@@ -19,6 +19,31 @@ pub fn connector_thread() -> String {
     std::env::var("BENCH_CONNECTOR_THREAD").unwrap_or_else(|_| "market".into())
 }
 
+/// `[market_thread] busy_poll` for the run: `BENCH_BUSY_POLL=1` turns it on (default: off).
+pub fn busy_poll() -> bool {
+    matches!(std::env::var("BENCH_BUSY_POLL").as_deref(), Ok("1") | Ok("true") | Ok("on"))
+}
+
+/// The `[market_thread]` section of a run's configuration; `BENCH_REHEARSE_EVERY_US` sets
+/// `rehearse_every_us` (0: busy-poll without rehearsing).
+pub fn market_thread_toml() -> String {
+    let rehearse = std::env::var("BENCH_REHEARSE_EVERY_US")
+        .map(|v| format!("rehearse_every_us = {v}\n"))
+        .unwrap_or_default();
+    format!("[market_thread]\nbusy_poll = {}\n{rehearse}", busy_poll())
+}
+
+/// How a table's header names the market thread's mode.
+pub fn market_thread_label() -> &'static str {
+    if busy_poll() && std::env::var("BENCH_REHEARSE_EVERY_US").as_deref() == Ok("0") {
+        "market thread busy-polling without rehearsals"
+    } else if busy_poll() {
+        "market thread busy-polling"
+    } else {
+        "market thread parking when idle"
+    }
+}
+
 /// A free loopback address for a control server.
 pub fn free_control_addr() -> String {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()

@@ -62,6 +62,8 @@ pub struct BotOptions {
     pub strategy: &'static str,
     /// Lines of the [risk] section.
     pub risk: &'static str,
+    /// Lines of the [market_thread] section.
+    pub market_thread: &'static str,
     /// Control address (a free port when None).
     pub control: Option<SocketAddr>,
     /// Extra environment; an empty value removes the variable (e.g. RUST_LOG, for the defaults).
@@ -81,6 +83,7 @@ impl Default for BotOptions {
             recorder: "",
             strategy: "",
             risk: "",
+            market_thread: "",
             control: None,
             env: Vec::new(),
         }
@@ -146,6 +149,9 @@ flush_interval_ms = 100
 
 [shutdown]
 {shutdown}
+
+[market_thread]
+{market_thread}
 "#,
         mode = opts.mode,
         rest = sim.rest_url(),
@@ -160,6 +166,7 @@ flush_interval_ms = 100
         recorder_extra = opts.recorder,
         strategy_extra = opts.strategy,
         risk = opts.risk,
+        market_thread = opts.market_thread,
     );
     let config_path = dir.join("mmbot.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -428,4 +435,14 @@ pub fn assert_all_steps_ok(stdout: &str) {
             .unwrap_or_else(|| panic!("step {step} missing from:\n{stdout}"));
         assert!(line.contains(" ok "), "step {step} not ok: {line}");
     }
+}
+
+/// The value of the first series in Prometheus text that starts with `series`; -1 when absent.
+pub fn metric(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1.0)
 }
