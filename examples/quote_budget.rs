@@ -137,16 +137,8 @@ async fn run_paper(seconds: u64) {
         .spawn()
         .expect("mmbot binary (cargo build --release)");
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let metrics = awc::Client::new()
-        .get(format!("http://{control}/metrics"))
-        .send()
-        .await
-        .expect("control server answers")
-        .body()
-        .limit(1 << 22)
-        .await
-        .expect("metrics body");
-    let metrics = String::from_utf8_lossy(&metrics).to_string();
+    let metrics = bybit_sim::testkit::scrape_metrics(&control).await;
+    assert!(!metrics.is_empty(), "the control server answers /metrics");
     let exit = stop(child);
     let writes: f64 = ["create", "amend", "cancel"]
         .iter()

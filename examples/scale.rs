@@ -45,17 +45,6 @@ fn order_requests(stats: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-async fn scrape(control: &str) -> String {
-    let Ok(mut r) = awc::Client::new().get(format!("http://{control}/metrics")).send().await else {
-        return String::new();
-    };
-    r.body()
-        .limit(1 << 22)
-        .await
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
 fn config(sim: &bybit_sim::SimHandle, symbols: &[String], per_sec: u32, scope: &str, control: &str, data: &std::path::Path) -> String {
     let list = symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(",");
     format!(
@@ -146,7 +135,7 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     let refused = stats["accounts"][0]["rate_limited_units"].as_u64().unwrap_or(0);
     let resting = open_orders_of_first_account(&admin).await;
     let rss_mb = rss_kb(child.id()) as f64 / 1024.0;
-    let metrics = scrape(&control).await;
+    let metrics = bybit_sim::testkit::scrape_metrics(&control).await;
     let tick =
         |p| histogram_quantile(&metrics, "mmbot_tick_to_request_seconds", p).map_or("—".to_string(), |v| format!("{:.0}", v * 1e6));
     let samples = metrics

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use bybit_sim::testkit::{histogram_quantile, histogram_share_within, Admin};
+use bybit_sim::testkit::{histogram_quantile, histogram_share_within, metric_value, scrape_metrics, Admin};
 use bybit_sim::{SimConfig, SimHandle};
 use serde_json::{json, Value};
 
@@ -259,20 +259,10 @@ async fn tick_to_quote_at(secs: u64, ws_depth: u32) {
     let sim = sim(20);
     let bot = start_bot_with_depth(&sim, &SYMBOLS[..2], 4, "", 0, ws_depth);
     wait_open(&sim, 16, Duration::from_secs(30)).await;
+    let cpu_before = cpu_seconds(&scrape_metrics(&bot.control).await);
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let metrics = String::from_utf8(
-        awc::Client::new()
-            .get(format!("http://{}/metrics", bot.control))
-            .send()
-            .await
-            .unwrap()
-            .body()
-            .limit(1 << 22)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let metrics = scrape_metrics(&bot.control).await;
+    let cpu = cpu_seconds(&metrics) - cpu_before;
     println!("| path | count | p50 ≤ µs | p99 ≤ µs | p99.9 ≤ µs | max ≤ µs | within 100 µs |");
     println!("|---|---|---|---|---|---|---|");
     for (label, name) in [
@@ -310,9 +300,15 @@ async fn tick_to_quote_at(secs: u64, ws_depth: u32) {
         .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("-batch")))
         .count();
     println!(
-        "\nThe simulator received {batches} batch requests in the run ({:.1}/s).\n",
-        batches as f64 / secs as f64
+        "\nThe simulator received {batches} batch requests in the run ({:.1}/s); mmbot used {:.0} % of a core.\n",
+        batches as f64 / secs as f64,
+        cpu / secs as f64 * 100.0
     );
+}
+
+/// The process's CPU time so far (user + system), from its `/metrics`.
+fn cpu_seconds(metrics: &str) -> f64 {
+    metric_value(metrics, "process_cpu_seconds_total ").unwrap_or(f64::NAN)
 }
 
 fn throughput() {

@@ -354,6 +354,29 @@ fn histogram_buckets(metrics: &str, name: &str) -> Vec<(f64, f64)> {
     buckets
 }
 
+/// The Prometheus text a process serves at `http://{control}/metrics` (up to 4 MiB); empty when
+/// it does not answer.
+pub async fn scrape_metrics(control: &str) -> String {
+    let Ok(mut r) = awc::Client::new().get(format!("http://{control}/metrics")).send().await else {
+        return String::new();
+    };
+    r.body()
+        .limit(1 << 22)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// The value of the first line of a scrape that starts with `series` (a name, or a name and its
+/// labels).
+pub fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// Upper bound of the bucket holding the `p`-quantile (0–1) of a Prometheus histogram named
 /// `name` in a scrape (every label set summed); None when it has no samples.
 pub fn histogram_quantile(metrics: &str, name: &str, p: f64) -> Option<f64> {

@@ -265,16 +265,7 @@ impl Bot {
 
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
-        let body = awc::Client::new()
-            .get(self.control_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .body()
-            .limit(1 << 22)
-            .await
-            .unwrap();
-        String::from_utf8(body.to_vec()).unwrap()
+        bybit_sim::testkit::scrape_metrics(&self.control.to_string()).await
     }
 
     /// `/status` as JSON.
@@ -439,10 +430,5 @@ pub fn assert_all_steps_ok(stdout: &str) {
 
 /// The value of the first series in Prometheus text that starts with `series`; -1 when absent.
 pub fn metric(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1.0)
+    bybit_sim::testkit::metric_value(metrics, series).unwrap_or(-1.0)
 }
