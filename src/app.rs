@@ -210,6 +210,9 @@ fn busy_poll_if_configured(c: &Config, market: &ArbiterHandle, metrics: &Metrics
         ),
         None => log::info!("market thread busy-polls (one core at 100 %)"),
     }
+    if let Some(warning) = crate::config::busy_poll_warning(c, crate::config::usable_cpus()) {
+        log::warn!("{warning}");
+    }
     let params = c.strategy.quote_params(c.symbols.first().map(String::as_str).unwrap_or_default());
     let rehearsals = metrics.hot_path_rehearsals.clone();
     market.spawn(async move {

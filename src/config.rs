@@ -265,15 +265,37 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
 /// One hour: no container platform's grace period goes near it.
 const MAX_DEADLINE_MS: u64 = 3_600_000;
 
-/// What the operator should set around the bot: the grace period its platform allows a stop.
-pub fn advice(c: &Config) -> Vec<String> {
+/// What the operator should set around the bot: the grace period its platform allows a stop,
+/// and, for a busy-polling market thread, a core to spare. `cpus`: what this host (or the
+/// container's CPU quota) gives the process.
+pub fn advice(c: &Config, cpus: usize) -> Vec<String> {
     let grace_s = c.shutdown.deadline_ms.div_ceil(1000) + 10;
-    vec![format!(
+    let mut advice = vec![format!(
         "shutdown.deadline_ms is {} ms: give the container at least {grace_s} s to stop \
          (docker stop -t {grace_s} / compose stop_grace_period: {grace_s}s / Kubernetes terminationGracePeriodSeconds: {grace_s}); \
          Docker's default of 10 s is enough only for a deadline below 10 s",
         c.shutdown.deadline_ms
-    )]
+    )];
+    if let Some(warning) = busy_poll_warning(c, cpus) {
+        advice.push(warning);
+    }
+    advice
+}
+
+/// A busy-polling market thread takes a whole core: with fewer than two, the bot's other threads
+/// (private stream, recorder, control server) wait behind it, and a CPU quota throttles it.
+pub fn busy_poll_warning(c: &Config, cpus: usize) -> Option<String> {
+    (c.market_thread.busy_poll && cpus < 2).then(|| {
+        format!(
+            "market_thread.busy_poll keeps one core at 100 % but this process may use {cpus} CPU: \
+             give it at least 2 (docker run --cpus 2 / Kubernetes a CPU request and limit of 2) or set busy_poll = false"
+        )
+    })
+}
+
+/// The CPUs this process may use (its affinity and cgroup quota count).
+pub fn usable_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// serde's type names ("expected u32") in words an operator reads.
@@ -589,7 +611,7 @@ mod tests {
         );
         let ok = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[shutdown]\ndeadline_ms = 40000\n");
         assert!(validate(&ok).iter().all(|x| !x.starts_with("shutdown.")), "{:?}", validate(&ok));
-        assert!(advice(&ok)[0].contains("at least 50 s"), "{:?}", advice(&ok));
+        assert!(advice(&ok, 2)[0].contains("at least 50 s"), "{:?}", advice(&ok, 2));
     }
 
     #[test]
@@ -679,6 +701,18 @@ mod tests {
         let c = parse(&format!("{base}[market_thread]\nbusy_poll = true\nrehearse_every_us = 0\n"));
         assert!(c.market_thread.busy_poll);
         assert_eq!(c.market_thread.rehearse_every(), None);
+    }
+
+    #[test]
+    fn busy_polling_without_a_core_to_spare_is_advised_against() {
+        let base = "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n";
+        let parked = parse(base);
+        let busy = parse(&format!("{base}[market_thread]\nbusy_poll = true\n"));
+        assert_eq!(advice(&parked, 1).len(), 1, "parked: no CPU advice");
+        assert_eq!(advice(&busy, 2).len(), 1, "two CPUs: enough");
+        let one = advice(&busy, 1);
+        assert_eq!(one.len(), 2);
+        assert!(one[1].contains("busy_poll") && one[1].contains("1 CPU"), "{one:?}");
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn check_config(args: &RunArgs) -> i32 {
                 c.mode.as_str(),
                 c.symbols.join(",")
             );
-            for a in config::advice(&c) {
+            for a in config::advice(&c, config::usable_cpus()) {
                 println!("  advice: {a}");
             }
             exit_code::CLEAN
