@@ -1,5 +1,5 @@
 //! What an operator touches besides the dashboard, through the real binary: `check-config`'s
-//! cross-field checks, words and advice; `--help`; a fatal start said once; JSON logs with
+//! cross-field checks, words and advice (a grace period; a core to spare for busy polling); `--help`; a fatal start said once; JSON logs with
 //! fields and the summary as one JSON object; HEAD on every GET route; `/metrics` clean under
 //! `promtool check metrics` (Debian's `prometheus`; .ci/run installs it), every series the
 //! Grafana dashboard queries present from the first scrape, and the previous run's shutdown
@@ -50,6 +50,50 @@ fn check_config_catches_cross_field_mistakes_in_words_and_gives_grace_advice() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("advice:") && text.contains("docker stop -t 50"), "{text}");
+}
+
+/// `[market_thread] busy_poll` on a process held to one CPU (its affinity, as a container's
+/// cpuset would): check-config advises a second core; on every CPU the machine has, it does not
+/// (when the machine has two or more).
+#[test]
+fn check_config_advises_a_core_to_spare_for_busy_polling() {
+    use std::os::unix::process::CommandExt;
+    let dir = temp_dir("check-busy-poll");
+    let file = dir.join("busy.toml");
+    std::fs::write(
+        &file,
+        "mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n[market_thread]\nbusy_poll = true\n",
+    )
+    .unwrap();
+    let check = |one_cpu: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmbot"));
+        cmd.args(["check-config", "--config", file.to_str().unwrap()]);
+        if one_cpu {
+            // SAFETY: sched_setaffinity on the child between fork and exec; no allocation.
+            unsafe {
+                cmd.pre_exec(|| {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(0, &mut set);
+                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let out = cmd.output().expect("mmbot runs");
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let pinned = check(true);
+    assert!(
+        pinned.contains("busy_poll keeps one core at 100 %") && pinned.contains("1 CPU"),
+        "{pinned}"
+    );
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
+        let free = check(false);
+        assert!(!free.contains("busy_poll keeps"), "{free}");
+    }
 }
 
 #[test]
