@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use bybit_sim::testkit::{open_orders_of_first_account, percentile, watch_flat_and_exit, Admin};
 use bybit_sim::{SimConfig, SimHandle};
 use bybit_v5::rest::path;
-use mmbot_actors::rate_governor::{Governor, RateLimitSettings};
-use mmbot_actors::rest_client::{Admission, RestClient, RestSettings};
-use mmbot_actors::secret::Secret;
-use mmbot_actors::ws_trade_client::{WsTradeClient, WsTradeSettings};
+use mmbot_actors::budget::rate_governor::{Governor, RateLimitSettings};
+use mmbot_actors::exchange::rest_client::{Admission, RestClient, RestSettings};
+use mmbot_actors::exchange::secret::Secret;
+use mmbot_actors::exchange::ws_trade_client::{WsTradeClient, WsTradeSettings};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 

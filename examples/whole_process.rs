@@ -313,7 +313,7 @@ fn cpu_seconds(metrics: &str) -> f64 {
 
 fn throughput() {
     use bybit_v5::ws::{decode, BookData, BookMessage, Frame, UpdateType};
-    use mmbot_actors::book::LocalBook;
+    use mmbot_actors::market::book::LocalBook;
     use rust_decimal::Decimal;
     println!("## Book-delta throughput on one core (decode + apply + top of book)\n");
     let level = |p: i64, s: i64| (Decimal::new(p, 1), Decimal::new(s, 3));

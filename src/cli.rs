@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use mmbot_actors::rest_connector::OrderEntry;
+use mmbot_actors::exchange::rest_connector::OrderEntry;
 
 use crate::config::Overrides;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use mmbot_actors::rate_governor::Governor;
+use mmbot_actors::budget::rate_governor::Governor;
 
 use crate::config::Config;
 
@@ -88,7 +88,7 @@ pub fn problems(c: &Config) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmbot_actors::rate_governor::{LimitHeaders, RateLimitSettings};
+    use mmbot_actors::budget::rate_governor::{LimitHeaders, RateLimitSettings};
 
     #[test]
     fn a_budget_above_what_the_exchange_said_is_a_problem() {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command, RunArgs};
-use mmbot_actors::report::exit_code;
+use mmbot_actors::messages::report::exit_code;
 
 /// mimalloc: the allocations of one book update → order request (decode, quotes, batch body)
 /// cost ~30 % less than with the system allocator on the tick bench (docs/benchmarks.md).

@@ -9,14 +9,14 @@ use actix::Addr;
 use anyhow::bail;
 
 use bybit_v5::rest::path;
-use mmbot_actors::cancel_path;
-use mmbot_actors::events::Event;
-use mmbot_actors::flatten::{flatten, list_open_orders, FlattenJob, Transports};
-use mmbot_actors::link_id::LinkIds;
+use mmbot_actors::exchange::rest_connector::{Call, OrderEntry, Rest};
+use mmbot_actors::messages::events::Event;
 use mmbot_actors::messages::record::{Flush, Record};
+use mmbot_actors::observe::recorder::Recorder;
 use mmbot_actors::order_manager::{LeftoverPolicy, OrderManagerSettings};
-use mmbot_actors::recorder::Recorder;
-use mmbot_actors::rest_connector::{Call, OrderEntry, Rest};
+use mmbot_actors::orders::cancel_path;
+use mmbot_actors::orders::link_id::LinkIds;
+use mmbot_actors::shutdown::flatten::{flatten, list_open_orders, FlattenJob, Transports};
 use serde_json::json;
 
 /// Orders carrying our prefix with another run id are leftovers; orders without the prefix are
@@ -57,7 +57,7 @@ pub async fn reconcile_leftovers(
     }
     let names: Vec<String> = leftovers.values().flatten().cloned().collect();
     let policy = settings.leftovers;
-    let record = |cancelled: usize, paths: Vec<mmbot_actors::cancel_path::SymbolFlatten>| {
+    let record = |cancelled: usize, paths: Vec<mmbot_actors::orders::cancel_path::SymbolFlatten>| {
         recorder.do_send(Record(Event::StartupReconciliation {
             policy: format!("{policy:?}").to_lowercase(),
             leftovers: names.clone(),

@@ -12,13 +12,13 @@ use rust_decimal_macros::dec;
 use bybit_v5::rest::Level;
 use bybit_v5::ws::{decode, BookData, BookMessage, Frame, UpdateType};
 use bybit_v5::{sign, Side};
-use mmbot_actors::book::{LocalBook, Top};
-use mmbot_actors::events::Event;
-use mmbot_actors::hot_path_rehearsal::HotPathRehearsal;
-use mmbot_actors::order_diff::diff;
-use mmbot_actors::orders::{Phase, TrackedOrder};
-use mmbot_actors::quoting::{compute_quotes, Filters, MarketState, QuoteParams, Sides};
-use mmbot_actors::recorder::append_line;
+use mmbot_actors::market::book::{LocalBook, Top};
+use mmbot_actors::market::quoting::{compute_quotes, Filters, MarketState, QuoteParams, Sides};
+use mmbot_actors::market_thread::hot_path_rehearsal::HotPathRehearsal;
+use mmbot_actors::messages::events::Event;
+use mmbot_actors::observe::recorder::append_line;
+use mmbot_actors::orders::order_diff::diff;
+use mmbot_actors::orders::order_table::{Phase, TrackedOrder};
 
 fn snapshot(levels: usize) -> BookMessage {
     let lvl = |i: usize, sign: i64| (Decimal::new(300_000 + sign * (i as i64 + 1), 1), dec!(0.125));
@@ -107,7 +107,7 @@ fn benches(c: &mut Criterion) {
     };
     let fixed = QuoteParams::default();
     let avellaneda = QuoteParams {
-        model: mmbot_actors::quoting::Model::Avellaneda,
+        model: mmbot_actors::market::quoting::Model::Avellaneda,
         ..Default::default()
     };
     c.bench_function("quotes_fixed_4_levels", |b| {

@@ -3,8 +3,8 @@
 //! against inventory.
 
 use bybit_v5::ws::{BookData, BookMessage, UpdateType};
-use mmbot_actors::book::{BookError, LocalBook, Top};
-use mmbot_actors::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams, Sides};
+use mmbot_actors::market::book::{BookError, LocalBook, Top};
+use mmbot_actors::market::quoting::{compute_quotes, Filters, MarketState, Model, QuoteParams, Sides};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -1,12 +1,37 @@
-//! The crate's modules must not import each other in a circle: actors depend on message types
-//! (`messages`, `stop`, `status`), never on each other. Reads the sources as text, so a new
-//! `use crate::other_actor::…` that closes a loop fails here, naming the loop.
+//! Neither the crate's folders (its concerns) nor the modules inside them may import each other in
+//! a circle: actors depend on message types (`messages/`), never on each other, and pure logic on
+//! nothing above it. Reads the sources as text, so a new `use crate::other_actor::…` that closes a
+//! loop fails here, naming the loop.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Top-level module → the top-level modules its non-test code names through `crate::`.
-fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+/// The names a source file's shipped code reaches through `crate::`, each as its path segments.
+fn crate_paths(code: &str) -> Vec<Vec<String>> {
+    let segments = |after: &str| -> Vec<String> {
+        after
+            .split("::")
+            .map(|s| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>())
+            .take_while(|s| !s.is_empty())
+            .collect()
+    };
+    let mut paths = Vec::new();
+    for (i, _) in code.match_indices("crate::") {
+        let after = &code[i + "crate::".len()..];
+        if let Some(group) = after.strip_prefix('{') {
+            // `use crate::{a::X, b::Y}`
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            paths.extend(group.split(',').map(|item| segments(item.trim())));
+        } else {
+            paths.push(segments(after));
+        }
+    }
+    paths
+}
+
+/// Module → the modules its non-test code names through `crate::`, at `depth` path segments:
+/// 1 gives the folders (concerns), 2 the files inside them.
+fn module_graph(src: &Path, depth: usize) -> BTreeMap<String, BTreeSet<String>> {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files = vec![src.to_path_buf()];
     while let Some(path) = files.pop() {
@@ -17,37 +42,25 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         if path.extension().is_none_or(|e| e != "rs") {
             continue;
         }
-        let relative = path.strip_prefix(src).unwrap();
-        let module = relative
-            .iter()
-            .next()
+        let relative: Vec<String> = path
+            .strip_prefix(src)
             .unwrap()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_string();
-        if module == "lib" {
+            .iter()
+            .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+            .filter(|p| p != "mod")
+            .collect();
+        if relative == ["lib"] {
             continue;
         }
+        let module = relative[..depth.min(relative.len())].join("::");
         let text = std::fs::read_to_string(&path).unwrap();
         // Tests may reach anywhere; only what ships counts.
         let code = text.split("#[cfg(test)]").next().unwrap();
         let deps = graph.entry(module.clone()).or_default();
-        for (i, _) in code.match_indices("crate::") {
-            let after = &code[i + "crate::".len()..];
-            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        for segments in crate_paths(code) {
+            let name = segments[..depth.min(segments.len())].join("::");
             if !name.is_empty() && name != module {
                 deps.insert(name);
-            }
-        }
-        // `use crate::{a::X, b::Y}`
-        for (i, _) in code.match_indices("crate::{") {
-            let group = &code[i + "crate::{".len()..];
-            let group = &group[..group.find('}').unwrap_or(group.len())];
-            for item in group.split(',') {
-                let name = item.trim().split("::").next().unwrap_or("").trim();
-                if !name.is_empty() && name != module {
-                    deps.insert(name.to_string());
-                }
             }
         }
     }
@@ -88,11 +101,25 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     graph.keys().find_map(|m| visit(m, graph, &mut Vec::new(), &mut done))
 }
 
+fn src() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+#[test]
+fn no_folder_imports_another_in_a_circle() {
+    let graph = module_graph(&src(), 1);
+    assert!(graph.len() >= 8, "read the crate's folders: {:?}", graph.keys());
+    assert!(graph["order_manager"].contains("orders"), "the graph sees imports");
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("folders import each other in a circle: {}", cycle.join(" → "));
+    }
+}
+
 #[test]
 fn no_module_imports_another_in_a_circle() {
-    let graph = module_graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    assert!(graph.len() > 20, "read the crate's modules: {:?}", graph.keys());
-    assert!(graph["order_manager"].contains("orders"), "the graph sees imports");
+    let graph = module_graph(&src(), 2);
+    assert!(graph.len() > 40, "read the crate's modules: {:?}", graph.keys());
+    assert!(graph["strategy::actor"].contains("market::quoting"), "the graph sees imports");
     if let Some(cycle) = find_cycle(&graph) {
         panic!("modules import each other in a circle: {}", cycle.join(" → "));
     }

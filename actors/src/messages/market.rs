@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use bybit_v5::rest::Execution;
 
-use crate::book::Top;
+use crate::market::book::Top;
 
 /// The book's top changed (None: the book is lost until the next snapshot).
 #[derive(Debug, Clone, Message)]

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
-use crate::quoting::Quote;
+use crate::market::quoting::Quote;
 
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]

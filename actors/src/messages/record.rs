@@ -2,7 +2,7 @@
 
 use actix::prelude::*;
 
-use crate::events::Event;
+use crate::messages::events::Event;
 
 /// Record one event.
 #[derive(Debug, Clone, Message)]

@@ -1,0 +1,9 @@
+//! The exchange's request budget: Bybit's per-endpoint, per-UID and per-IP windows, and the
+//! governor that admits, defers or refuses each request so none is answered 10006 or banned.
+//! Pure logic shared by every client of the exchange.
+
+mod admission;
+pub mod rate_governor;
+mod settings;
+mod snapshot;
+mod window;

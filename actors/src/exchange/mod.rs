@@ -1,0 +1,12 @@
+//! The link to the exchange: signed REST (`rest_client`) behind the RestConnector actor,
+//! the public and private WebSocket streams behind the WsConnector actor, the trade WebSocket
+//! for order entry, the HTTP client every call shares, the secret and the requests in flight.
+
+pub mod http_client;
+pub mod in_flight;
+pub mod rest_client;
+pub mod rest_connector;
+pub mod secret;
+pub mod trade_link;
+pub mod ws_connector;
+pub mod ws_trade_client;

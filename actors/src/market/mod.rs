@@ -1,0 +1,9 @@
+//! The market as the bot sees it and the arithmetic of quoting it: the local order book, the
+//! quotes wanted for a book and a position, volatility, the risk limits and PnL. Pure logic, no
+//! actor: the Strategy (`strategy/`) and the market thread's rehearsal call it.
+
+pub mod book;
+pub mod pnl;
+pub mod quoting;
+pub mod risk;
+pub mod volatility;

@@ -1,0 +1,179 @@
+//! What `/status` shows, and the patches other actors send to keep it current.
+
+use std::collections::BTreeMap;
+
+use actix::Message;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::messages::report::StepReport;
+use crate::orders::order_table::TrackedOrder;
+
+/// The step the shutdown is in: shown as it starts, with its timeout.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunningStep {
+    pub step: String,
+    pub timeout_ms: u64,
+    /// Since the shutdown started.
+    pub started_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ShutdownProgress {
+    pub shutdown_id: String,
+    pub reason: String,
+    /// Finished steps, in order.
+    pub steps: Vec<StepReport>,
+    pub running: Option<RunningStep>,
+    /// Steps still to come.
+    pub upcoming: Vec<String>,
+    pub elapsed_ms: u64,
+    pub deadline_ms: u64,
+    pub finished: bool,
+    /// The web server is stopping: this is the last update its clients get, and `exit_code` is
+    /// the verdict if the remaining steps succeed.
+    pub last_from_server: bool,
+    /// The final exit code once finished (or the expected one, with `last_from_server`).
+    pub exit_code: Option<i32>,
+    /// The orders' outcome once the order step answered: per symbol, the path that flattened it.
+    pub orders: Option<crate::messages::stop::OrdersOutcome>,
+    /// Positions at exit, once the positions step answered.
+    pub positions: Option<crate::messages::stop::PositionsOutcome>,
+}
+
+/// A fill of the bot's, as the dashboard marks it on the chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FillMark {
+    pub symbol: String,
+    pub side: bybit_v5::Side,
+    pub price: Decimal,
+    pub qty: Decimal,
+    /// Unix milliseconds (the exchange's execution time).
+    pub t: u64,
+}
+
+/// Fills kept for the dashboard.
+pub const FILLS_KEPT: usize = 500;
+
+/// What the dashboard needs to round a symbol's numbers: prices to the tick, sizes to the step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InstrumentView {
+    pub tick_size: Decimal,
+    pub qty_step: Decimal,
+}
+
+/// The limits the header measures against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LimitsView {
+    /// Kill-switch drawdown, USDT (0: off).
+    pub max_drawdown: Decimal,
+    pub max_position_notional: Decimal,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusView {
+    pub run_id: String,
+    pub mode: String,
+    pub symbols: Vec<String>,
+    pub ready: bool,
+    pub shutting_down: bool,
+    /// Unix milliseconds when this run started.
+    pub started_ms: u64,
+    pub instruments: BTreeMap<String, InstrumentView>,
+    pub limits: LimitsView,
+    /// The account's equity when the run started (None in dry-run: not asked).
+    pub starting_equity: Option<Decimal>,
+    /// The bot's latest fills, oldest first.
+    pub fills: std::collections::VecDeque<FillMark>,
+    pub connections: BTreeMap<String, String>,
+    pub open_orders: Vec<TrackedOrder>,
+    pub positions: BTreeMap<String, Decimal>,
+    pub book_tops: BTreeMap<String, (Decimal, Decimal)>,
+    /// Quotes the strategy wants (in dry-run, nothing is sent for them).
+    pub desired_quotes: BTreeMap<String, usize>,
+    pub recorder_file: String,
+    pub pnl: crate::market::pnl::Pnl,
+    pub resources: Option<crate::telemetry::resources::ResourceReport>,
+    /// The account's request budget: per endpoint limit/remaining/deferred, the IP window, and
+    /// the exchange's refusals by code.
+    pub budget: crate::budget::rate_governor::BudgetSnapshot,
+    pub shutdown: Option<ShutdownProgress>,
+    /// How the previous run's shutdown went (from the data directory).
+    pub previous_shutdown: Option<crate::messages::previous_shutdown::PreviousShutdown>,
+}
+
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum StatusPatch {
+    Ready(bool),
+    Connection {
+        stream: String,
+        state: String,
+    },
+    Orders(Vec<TrackedOrder>),
+    Position {
+        symbol: String,
+        size: Decimal,
+    },
+    BookTop {
+        symbol: String,
+        bid: Decimal,
+        ask: Decimal,
+    },
+    DesiredQuotes {
+        symbol: String,
+        count: usize,
+    },
+    Shutdown(Box<ShutdownProgress>),
+    Fills(Vec<FillMark>),
+    Pnl(crate::market::pnl::Pnl),
+    Resources(crate::telemetry::resources::ResourceReport),
+    Budget(crate::budget::rate_governor::BudgetSnapshot),
+    /// What the shutdown's positions step read (and closed), as soon as it knows.
+    ExitPositions(crate::messages::stop::PositionsOutcome),
+}
+
+impl StatusView {
+    pub fn apply(&mut self, patch: StatusPatch) {
+        match patch {
+            StatusPatch::Ready(r) => self.ready = r,
+            StatusPatch::Connection { stream, state } => {
+                self.connections.insert(stream, state);
+            }
+            StatusPatch::Orders(o) => self.open_orders = o,
+            StatusPatch::Position { symbol, size } => {
+                self.positions.insert(symbol, size);
+            }
+            StatusPatch::BookTop { symbol, bid, ask } => {
+                self.book_tops.insert(symbol, (bid, ask));
+            }
+            StatusPatch::DesiredQuotes { symbol, count } => {
+                self.desired_quotes.insert(symbol, count);
+            }
+            StatusPatch::Pnl(p) => self.pnl = p,
+            StatusPatch::Fills(f) => {
+                self.fills.extend(f);
+                while self.fills.len() > FILLS_KEPT {
+                    self.fills.pop_front();
+                }
+            }
+            StatusPatch::Resources(r) => self.resources = Some(r),
+            StatusPatch::Budget(b) => self.budget = b,
+            StatusPatch::ExitPositions(p) => {
+                if let Some(s) = self.shutdown.as_mut() {
+                    s.positions = Some(p);
+                }
+            }
+            StatusPatch::Shutdown(p) => {
+                let mut p = *p;
+                self.shutting_down = true;
+                self.ready = false;
+                // The positions step reports early; a progress patch does not erase it.
+                if p.positions.is_none() {
+                    p.positions = self.shutdown.as_mut().and_then(|s| s.positions.take());
+                }
+                self.shutdown = Some(p);
+            }
+        }
+    }
+}

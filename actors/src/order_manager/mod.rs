@@ -1,0 +1,182 @@
+//! OrderManager: turns desired quotes into batch creates / amends / cancels, tracks every order
+//! from REST answers and the private stream, and on Stop makes the account flat: close the gate,
+//! drain requests in flight, cancel everything per symbol in parallel, then verify on the
+//! exchange that none of the bot's orders remains, repeating within the step's budget.
+
+mod answers;
+mod planning;
+mod reconciliation;
+pub mod settings;
+mod shutdown;
+mod stream_updates;
+
+pub use settings::{CancelScope, LeftoverPolicy, OrderManagerSettings};
+pub use shutdown::UseExitPaths;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::budget::rate_governor::Governor;
+use crate::exchange::rest_connector::{OrderEntry, Rest};
+use crate::market::quoting::Quote;
+use crate::messages::events::Event;
+use crate::messages::record::Record;
+use crate::messages::status::StatusPatch;
+use crate::orders::link_id::LinkIds;
+use crate::orders::order_table::OrderTable;
+use crate::shutdown::flatten::DeadMan;
+use crate::telemetry::metrics::Metrics;
+
+/// How often `/status` gets the order table.
+const STATUS_EVERY: Duration = Duration::from_millis(100);
+
+pub struct OrderManager {
+    settings: OrderManagerSettings,
+    symbols: Vec<String>,
+    dry_run: bool,
+    ids: LinkIds,
+    table: OrderTable,
+    gate_open: bool,
+    stream_ready: bool,
+    status_dirty: bool,
+    in_flight: Rc<Cell<usize>>,
+    /// Longest time after sending that a create can still land: the exchange refuses requests
+    /// older than the receive window, plus a margin for clock error.
+    create_window: Duration,
+    last_create_sent: Rc<Cell<Option<Instant>>>,
+    /// Until when a create whose outcome we never learned could still land on the exchange.
+    doubt_until: Rc<Cell<Option<Instant>>>,
+    /// When the next plan is due because the budget held changes back.
+    replan_at: Option<Instant>,
+    /// Orders the exchange refused to amend: the next change replaces them instead.
+    replace: HashSet<String>,
+    /// When the book update behind each symbol's latest desired quotes arrived.
+    ticks: HashMap<String, Option<Instant>>,
+    desired: HashMap<String, Vec<Quote>>,
+    positions: BTreeMap<String, Decimal>,
+    rest: Rest,
+    /// The account's request budget, shared with every sender.
+    governor: Governor,
+    recorder: Recipient<Record>,
+    /// `/status`.
+    web: Recipient<StatusPatch>,
+    metrics: Arc<Metrics>,
+    /// Whether a trade WebSocket is configured, and whether orders go by it.
+    trade_socket: bool,
+    order_entry: OrderEntry,
+    /// The exchange's dead-man switch, when armed: the last resort.
+    dead_man: Option<DeadMan>,
+    /// The last plan held changes back for budget: the next plans cover every symbol.
+    held_back: bool,
+    /// While `act` sends: the events to record once the requests are on their way.
+    held_records: Option<Vec<Event>>,
+    /// What the exchange listed last during the shutdown, per symbol.
+    believed_open: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BatchKind {
+    Create,
+    Amend,
+    Cancel,
+}
+
+/// What a batch answer says of one of its orders.
+struct ItemAnswer {
+    code: i64,
+    msg: String,
+    order_id: String,
+}
+
+fn extend_doubt(doubt: &Cell<Option<Instant>>, until: Instant) {
+    doubt.set(Some(doubt.get().map_or(until, |d| d.max(until))));
+}
+
+impl OrderManager {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        settings: OrderManagerSettings,
+        symbols: Vec<String>,
+        dry_run: bool,
+        run_id: &str,
+        create_window: Duration,
+        rest: Rest,
+        governor: Governor,
+        recorder: Recipient<Record>,
+        web: Recipient<StatusPatch>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let ids = LinkIds::new(&settings.link_prefix, run_id);
+        Self {
+            settings,
+            symbols,
+            dry_run,
+            ids,
+            table: OrderTable::default(),
+            gate_open: true,
+            stream_ready: false,
+            status_dirty: false,
+            in_flight: Rc::new(Cell::new(0)),
+            create_window,
+            last_create_sent: Rc::new(Cell::new(None)),
+            doubt_until: Rc::new(Cell::new(None)),
+            replan_at: None,
+            ticks: HashMap::new(),
+            replace: HashSet::new(),
+            desired: HashMap::new(),
+            positions: BTreeMap::new(),
+            rest,
+            governor,
+            recorder,
+            web,
+            metrics,
+            trade_socket: false,
+            order_entry: OrderEntry::Rest,
+            dead_man: None,
+            held_back: false,
+            held_records: None,
+            believed_open: Rc::default(),
+        }
+    }
+
+    /// Note that the orders changed; `/status` gets a copy at most every STATUS_EVERY, so a burst
+    /// of updates (a thousand cancels at shutdown) does not copy the table a thousand times.
+    fn publish(&mut self) {
+        self.metrics.orders_open.set(self.table.len() as i64);
+        self.status_dirty = true;
+    }
+
+    fn flush_status(&mut self) {
+        if std::mem::take(&mut self.status_dirty) {
+            self.web.do_send(StatusPatch::Orders(self.table.all().cloned().collect()));
+        }
+        // The budget rolls on by itself: its view goes with every status tick.
+        self.web.do_send(StatusPatch::Budget(self.governor.snapshot()));
+    }
+
+    fn record(&mut self, e: Event) {
+        match &mut self.held_records {
+            Some(held) => held.push(e),
+            None => self.recorder.do_send(Record(e)),
+        }
+    }
+}
+
+impl Actor for OrderManager {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_millis(self.settings.reconcile_interval_ms.max(100)), |act, ctx| {
+            act.reconcile(ctx)
+        });
+        ctx.run_interval(STATUS_EVERY, |act, _| act.flush_status());
+    }
+}
+
+crate::answers_ping!(OrderManager);

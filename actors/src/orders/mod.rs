@@ -1,0 +1,10 @@
+//! The bot's orders as data: the table of tracked orders, the diff between wanted quotes and
+//! what rests, the requote plan, batch bodies, order-link ids and the choice of cancel path.
+//! Pure logic, no actor: the OrderManager (`order_manager/`) and the shutdown's flattener drive it.
+
+pub mod batch_body;
+pub mod cancel_path;
+pub mod link_id;
+pub mod order_diff;
+pub mod order_table;
+pub mod requote_plan;

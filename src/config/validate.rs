@@ -1,0 +1,256 @@
+//! `validate`: everything wrong with a configuration, each with the file's key and what was
+//! expected, all at once.
+
+use rust_decimal::Decimal;
+
+use mmbot_actors::exchange::rest_connector::OrderEntry;
+use mmbot_actors::orders::link_id::valid_prefix;
+
+use super::*;
+
+/// One hour: no container platform's grace period goes near it.
+pub(super) const MAX_DEADLINE_MS: u64 = 3_600_000;
+
+pub(super) fn url_ok(u: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|s| u.starts_with(&format!("{s}://")) && u.len() > s.len() + 3)
+}
+
+/// Every problem, each naming its key and what is expected.
+pub fn validate(c: &Config) -> Vec<String> {
+    let mut p = Vec::new();
+    let mut need = |ok: bool, key: &str, expected: &str| {
+        if !ok {
+            p.push(format!("{key}: expected {expected}"));
+        }
+    };
+    need(!c.symbols.is_empty(), "symbols", "at least one symbol, e.g. [\"BTCUSDT\"]");
+    for s in &c.symbols {
+        need(
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+            "symbols",
+            &format!("upper-case symbols like BTCUSDT, got {s:?}"),
+        );
+    }
+    let mut dedup = c.symbols.clone();
+    dedup.sort();
+    dedup.dedup();
+    need(dedup.len() == c.symbols.len(), "symbols", "each symbol once");
+    let e = &c.exchange;
+    let embedded = c.mode != Mode::Live && e.rest_url.is_empty();
+    if !embedded {
+        need(url_ok(&e.rest_url, &["http", "https"]), "exchange.rest_url", "an http(s):// URL");
+        need(url_ok(&e.ws_public_url, &["ws", "wss"]), "exchange.ws_public_url", "a ws(s):// URL");
+        if c.mode != Mode::DryRun {
+            need(
+                url_ok(&e.ws_private_url, &["ws", "wss"]),
+                "exchange.ws_private_url",
+                "a ws(s):// URL",
+            );
+            need(
+                e.ws_trade_url.is_empty() || url_ok(&e.ws_trade_url, &["ws", "wss"]),
+                "exchange.ws_trade_url",
+                "a ws(s):// URL, or empty for none",
+            );
+            need(
+                e.order_entry != Some(OrderEntry::Websocket) || !e.ws_trade_url.is_empty(),
+                "exchange.order_entry",
+                "\"rest\" when exchange.ws_trade_url is empty (\"websocket\" needs the trade socket's URL)",
+            );
+            need(
+                !e.api_key.is_empty(),
+                "exchange.api_key",
+                "an API key (or MMBOT_API_KEY in the environment)",
+            );
+            need(
+                !e.api_secret.is_empty(),
+                "exchange.api_secret",
+                "an API secret (or MMBOT_API_SECRET in the environment)",
+            );
+        }
+    }
+    need((1..=60_000).contains(&e.recv_window_ms), "exchange.recv_window_ms", "1 to 60000");
+    need(
+        (100..=60_000).contains(&e.request_timeout_ms),
+        "exchange.request_timeout_ms",
+        "100 to 60000",
+    );
+    let rl = &e.rate_limits;
+    need(
+        (1..=100_000).contains(&rl.orders_per_sec),
+        "exchange.rate_limits.orders_per_sec",
+        "1 to 100000 order units per second (Bybit's default tier: 10)",
+    );
+    need(
+        (1..=100_000).contains(&rl.reads_per_sec),
+        "exchange.rate_limits.reads_per_sec",
+        "1 to 100000 (Bybit: 50)",
+    );
+    need(
+        rl.ip_requests_per_5s >= 10,
+        "exchange.rate_limits.ip_requests_per_5s",
+        "at least 10 (Bybit: 600)",
+    );
+    need(
+        rl.cancel_reserve + rl.ip_margin < rl.ip_requests_per_5s,
+        "exchange.rate_limits.cancel_reserve",
+        "with exchange.rate_limits.ip_margin, fewer than exchange.rate_limits.ip_requests_per_5s",
+    );
+    need(rl.ip_ban_ms >= 1000, "exchange.rate_limits.ip_ban_ms", "at least 1000");
+    for (path, n) in &rl.endpoints {
+        need(
+            path.starts_with("/v5/") && *n >= 1,
+            &format!("exchange.rate_limits.endpoints.\"{path}\""),
+            "a /v5/ path with a budget of at least 1 per second",
+        );
+    }
+    if c.mode == Mode::Live {
+        need(
+            c.control.token.len() >= 16,
+            "control.token",
+            "at least 16 characters in live mode (or MMBOT_CONTROL_TOKEN)",
+        );
+    }
+    let s = &c.strategy;
+    let mut quote_sets = vec![("strategy".to_string(), s.quote_params(""))];
+    for sym in s.symbols.keys() {
+        need(
+            c.symbols.contains(sym),
+            &format!("strategy.symbols.{sym}"),
+            "a symbol listed in `symbols`",
+        );
+        quote_sets.push((format!("strategy.symbols.{sym}"), s.quote_params(sym)));
+    }
+    for (at, q) in &quote_sets {
+        let bps = |v: Decimal| v >= Decimal::ZERO && v <= Decimal::from(1000);
+        need(
+            (1..=250).contains(&q.levels),
+            &format!("{at}.levels"),
+            "1 to 250 (Bybit allows 500 open orders per symbol)",
+        );
+        need(bps(q.spread_bps), &format!("{at}.spread_bps"), "0 to 1000");
+        need(bps(q.level_step_bps), &format!("{at}.level_step_bps"), "0 to 1000");
+        need(
+            q.order_notional > Decimal::ZERO,
+            &format!("{at}.order_notional"),
+            "a positive amount of USDT",
+        );
+        need(
+            q.size_growth > Decimal::ZERO && q.size_growth <= Decimal::from(10),
+            &format!("{at}.size_growth"),
+            "more than 0, at most 10",
+        );
+        need(
+            q.inventory_skew_bps >= Decimal::ZERO,
+            &format!("{at}.inventory_skew_bps"),
+            "0 or more",
+        );
+        need(q.risk_aversion > Decimal::ZERO, &format!("{at}.risk_aversion"), "more than 0");
+        need(q.horizon_s >= Decimal::ZERO, &format!("{at}.horizon_s"), "0 or more seconds");
+        need(q.liquidity_k > Decimal::ZERO, &format!("{at}.liquidity_k"), "more than 0");
+    }
+    need(
+        s.volatility_half_life_s > 0.0,
+        "strategy.volatility_half_life_s",
+        "more than 0 seconds",
+    );
+    let r = &c.risk;
+    need(
+        r.max_position_notional > Decimal::ZERO,
+        "risk.max_position_notional",
+        "a positive amount of USDT",
+    );
+    need(
+        r.max_total_notional > Decimal::ZERO,
+        "risk.max_total_notional",
+        "a positive amount of USDT",
+    );
+    need(r.max_open_orders >= 2, "risk.max_open_orders", "at least 2");
+    need(
+        r.max_drawdown >= Decimal::ZERO,
+        "risk.max_drawdown",
+        "0 (off) or a positive amount of USDT",
+    );
+    need(r.stale_book_ms >= 100, "risk.stale_book_ms", "at least 100");
+    need(
+        valid_prefix(&c.order_manager.link_prefix),
+        "order_manager.link_prefix",
+        "1 to 12 characters of [A-Za-z0-9_]",
+    );
+    need(
+        c.order_manager.reconcile_interval_ms >= 100,
+        "order_manager.reconcile_interval_ms",
+        "100 or more",
+    );
+    let dcp = c.order_manager.dcp_window_s;
+    need(
+        dcp == 0 || (3..=300).contains(&dcp),
+        "order_manager.dcp_window_s",
+        "0 (off) or 3 to 300 seconds",
+    );
+    need([1, 50, 200, 1000].contains(&c.ws.depth), "ws.depth", "1, 50, 200 or 1000");
+    need(
+        (1_000..=60_000).contains(&c.ws.ping_interval_ms),
+        "ws.ping_interval_ms",
+        "1000 to 60000 (Bybit recommends 20000)",
+    );
+    need(
+        c.recorder.flush_interval_ms >= 1 && c.recorder.flush_interval_ms <= 60_000,
+        "recorder.flush_interval_ms",
+        "1 to 60000",
+    );
+    let f = &c.recorder.file_name;
+    need(
+        !f.is_empty() && !f.contains('/') && f != "." && f != "..",
+        "recorder.file_name",
+        "a file name (no '/'), e.g. events-{run_id}.jsonl",
+    );
+    need(c.monitor.interval_ms >= 100, "monitor.interval_ms", "at least 100");
+    need(
+        sd_slippage_ok(c.shutdown.close_slippage_bps),
+        "shutdown.close_slippage_bps",
+        "more than 0 and at most 1000",
+    );
+    need(
+        (50..=60_000).contains(&c.order_manager.escalate_after_ms),
+        "order_manager.escalate_after_ms",
+        "50 to 60000",
+    );
+    let sd = &c.shutdown;
+    need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
+    for (key, v) in [
+        ("shutdown.order_manager_ms", sd.order_manager_ms),
+        ("shutdown.strategy_ms", sd.strategy_ms),
+        ("shutdown.ws_connector_ms", sd.ws_connector_ms),
+        ("shutdown.rest_connector_ms", sd.rest_connector_ms),
+        ("shutdown.web_server_ms", sd.web_server_ms),
+        ("shutdown.recorder_ms", sd.recorder_ms),
+        ("shutdown.positions_ms", sd.positions_ms),
+    ] {
+        need(v >= 100, key, "at least 100 ms (the overall deadline still bounds every step)");
+        need(
+            v <= sd.deadline_ms,
+            key,
+            &format!(
+                "at most shutdown.deadline_ms ({} ms): a step cannot outlast the whole sequence",
+                sd.deadline_ms
+            ),
+        );
+    }
+    need(
+        sd.deadline_ms <= MAX_DEADLINE_MS,
+        "shutdown.deadline_ms",
+        "at most 3600000 (one hour): a longer deadline is almost always seconds written as milliseconds, \
+         and no orchestrator waits that long before SIGKILL",
+    );
+    need(
+        (0.0..=1.0).contains(&c.paper.trade_probability),
+        "paper.trade_probability",
+        "0 to 1",
+    );
+    need(c.paper.volatility_bps >= 0.0, "paper.volatility_bps", "0 or more");
+    p
+}
+
+pub(super) fn sd_slippage_ok(bps: Decimal) -> bool {
+    bps > Decimal::ZERO && bps <= Decimal::from(1000)
+}
