@@ -60,7 +60,7 @@ pub fn fatal(message: &str) {
     if json_logs() {
         log::error!("{message}");
     } else {
-        eprintln!("mmbot: {message}");
+        mmbot_actors::telemetry::console::err(format_args!("mmbot: {message}"));
     }
 }
 
@@ -74,6 +74,8 @@ pub fn init() {
     } else {
         builder.format_timestamp_millis();
     }
+    // Through the console's queue: a closed or stalled stderr never panics or blocks a thread.
+    builder.target(env_logger::Target::Pipe(Box::new(mmbot_actors::telemetry::console::StderrPipe)));
     builder.init();
 }
 

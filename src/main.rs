@@ -17,40 +17,41 @@ use clap::Parser;
 
 use cli::{Cli, Command, RunArgs};
 use mmbot_actors::messages::report::exit_code;
+use mmbot_actors::telemetry::console;
 
 /// mimalloc: the allocations of one book update → order request (decode, quotes, batch body)
 /// cost ~30 % less than with the system allocator on the tick bench (docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Set when SIGINT/SIGTERM arrived before the Signal actor took over.
+/// Set when SIGINT/SIGTERM/SIGHUP/SIGQUIT arrived before the Signal actor took over.
 pub static EARLY_STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
 
 fn check_config(args: &RunArgs) -> i32 {
     match config::load(&args.config, &args.overrides()) {
         Ok(c) if !learned_limits::problems(&c).is_empty() => {
             let problems = learned_limits::problems(&c);
-            eprintln!(
+            console::err(format_args!(
                 "{}: {}",
                 args.config.display(),
                 problems.iter().map(|p| format!("\n  - {p}")).collect::<String>()
-            );
+            ));
             exit_code::COULD_NOT_START
         }
         Ok(c) => {
-            println!(
+            console::out(format_args!(
                 "{}: OK (mode {}, symbols {})",
                 args.config.display(),
                 c.mode.as_str(),
                 c.symbols.join(",")
-            );
+            ));
             for a in config::advice(&c, config::usable_cpus()) {
-                println!("  advice: {a}");
+                console::out(format_args!("  advice: {a}"));
             }
             exit_code::CLEAN
         }
         Err(e) => {
-            eprintln!("{e}");
+            console::err(e);
             exit_code::COULD_NOT_START
         }
     }
@@ -91,14 +92,17 @@ fn main() -> ExitCode {
     // First thing: from here on SIGINT/SIGTERM no longer kill the process outright; one that
     // arrives before the actors run aborts the start cleanly (see app::start).
     let early_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
         if let Err(e) = signal_hook::flag::register(sig, early_stop.clone()) {
-            eprintln!("mmbot: cannot install the handler for signal {sig}: {e}");
+            console::err(format_args!("mmbot: cannot install the handler for signal {sig}: {e}"));
         }
     }
     EARLY_STOP.set(early_stop).ok();
     let cli = Cli::parse();
     logging::init();
+    // Any panic from here on stops the bot through its shutdown, not by killing one actor.
+    mmbot_actors::shutdown::panic_hook::install();
     let code = match cli.command {
         None => run(&cli.run),
         Some(Command::Run(args)) => run(&args),
@@ -106,10 +110,12 @@ fn main() -> ExitCode {
         Some(Command::Health { url }) => match health::check(&url) {
             Ok(()) => exit_code::CLEAN,
             Err(e) => {
-                eprintln!("unhealthy: {e:#}");
+                console::err(format_args!("unhealthy: {e:#}"));
                 exit_code::COULD_NOT_START
             }
         },
     };
+    // What is queued for the console goes out first, unless its reader stopped reading.
+    console::drain(std::time::Duration::from_secs(2));
     ExitCode::from(code as u8)
 }

@@ -249,7 +249,7 @@ async fn recorder_that_cannot_write_is_loud_but_the_orders_still_go() {
         dir,
         &sim,
         BotOptions {
-            recorder: "file_name = \"full.jsonl\"",
+            recorder: "file_name = \"full.jsonl\"\non_write_failure = \"continue\"",
             ..Default::default()
         },
     );

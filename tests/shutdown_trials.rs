@@ -21,6 +21,7 @@ const DEADLINE_MS: u64 = 20_000;
 enum Route {
     Sigterm,
     Sigint,
+    Sighup,
     Http,
 }
 
@@ -140,6 +141,7 @@ async fn stop(bot: &mut Bot, route: Route) {
     match route {
         Route::Sigterm => bot.signal(libc::SIGTERM),
         Route::Sigint => bot.signal(libc::SIGINT),
+        Route::Sighup => bot.signal(libc::SIGHUP),
         Route::Http => {
             // Before the control server listens, fall back to the signal an orchestrator sends.
             let started = Instant::now();
@@ -220,7 +222,7 @@ async fn randomized_shutdown_trials_leave_no_orders() {
     let mut by_fault = std::collections::BTreeMap::<String, (usize, std::collections::BTreeMap<String, usize>, Vec<u128>)>::new();
     println!("seed {seed}");
     for i in 0..trials {
-        let route = [Route::Sigterm, Route::Sigint, Route::Http][rng.gen_range(0..3)];
+        let route = [Route::Sigterm, Route::Sigint, Route::Sighup, Route::Http][rng.gen_range(0..4)];
         let fault = pick_fault(&mut rng);
         let wait_ms = rng.gen_range(0..1500);
         let entry = pick_order_entry(&mut rng);

@@ -9,10 +9,12 @@
 //!   the status view and the recorded events;
 //! - the actors: [`exchange`] (RestConnector, WsConnector), [`strategy`] (Strategy),
 //!   [`shutdown`] (Signal, Supervisor, the flattener), [`order_manager`] (OrderManager),
-//!   [`observe`] (WebServer, Monitor, Recorder), [`market_thread`] (busy polling, rehearsal).
+//!   [`observe`] (WebServer, Monitor, Recorder), [`market_thread`] (busy polling, rehearsal);
+//! - [`fault_injection`]: the tests' panic switch, compiled into debug builds only.
 
 pub mod budget;
 pub mod exchange;
+pub mod fault_injection;
 pub mod market;
 pub mod market_thread;
 pub mod messages;

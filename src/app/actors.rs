@@ -17,12 +17,15 @@ use mmbot_actors::market_thread::hot_path_rehearsal::HotPathRehearsal;
 use mmbot_actors::messages::events::Event;
 use mmbot_actors::messages::ping::Ping;
 use mmbot_actors::messages::record::Record;
+use mmbot_actors::messages::shutdown::RequestShutdown;
 use mmbot_actors::observe::recorder::Recorder;
 use mmbot_actors::observe::web_server::WebServer;
 use mmbot_actors::order_manager::OrderManager;
 use mmbot_actors::shutdown::exit_positions::ExitPositions;
+use mmbot_actors::shutdown::last_resort::LastResort;
 use mmbot_actors::shutdown::supervisor::{ShutdownSettings, Step, Supervisor};
 use mmbot_actors::strategy::Strategy;
+use mmbot_actors::telemetry::console;
 use mmbot_actors::telemetry::metrics::Metrics;
 
 use crate::config::{Config, Mode};
@@ -55,9 +58,15 @@ pub(super) fn busy_poll_if_configured(c: &Config, market: &ArbiterHandle, metric
 
 /// The recorder on a thread of its own (its writes never hold up the market), with the run's
 /// first event; and the file it writes.
-pub(super) fn start_recorder(c: &Config, run_id: &str, metrics: &Arc<Metrics>) -> anyhow::Result<(Addr<Recorder>, String)> {
+pub(super) fn start_recorder(
+    c: &Config,
+    run_id: &str,
+    metrics: &Arc<Metrics>,
+    supervisor: Recipient<RequestShutdown>,
+) -> anyhow::Result<(Addr<Recorder>, String)> {
     let recorder = Recorder::open(c.recorder.clone(), run_id, metrics.clone())
-        .with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?;
+        .with_context(|| format!("opening the recorder in {}", c.recorder.dir.display()))?
+        .stopping_through(supervisor);
     let file = recorder.path().display().to_string();
     let recorder = Recorder::start_in_arbiter(&Arbiter::new().handle(), move |_| recorder);
     recorder.do_send(Record(Event::Started {
@@ -66,6 +75,14 @@ pub(super) fn start_recorder(c: &Config, run_id: &str, metrics: &Arc<Metrics>) -
         symbols: c.symbols.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
     }));
+    // The first failed write to stdout or stderr goes into the audit trail.
+    let note = recorder.clone().recipient::<Record>();
+    console::on_failure(move |stream, e| {
+        note.do_send(Record(Event::Error {
+            source: format!("console {}", stream.name()),
+            message: format!("cannot write ({e}); further output to it is discarded"),
+        }))
+    });
     Ok((recorder, file))
 }
 
@@ -192,14 +209,19 @@ impl Actors {
     }
 
     /// The stop sequence, in order, each step with its timeout.
-    pub(super) fn stop_steps(&self, sd: &ShutdownSettings) -> Vec<Step> {
+    /// `last_resort`: the order step's own cancels, for when the OrderManager is gone.
+    pub(super) fn stop_steps(&self, sd: &ShutdownSettings, last_resort: Option<LastResort>) -> Vec<Step> {
         let step = |name, recipient, ms| Step {
             name,
             recipient,
             timeout: Duration::from_millis(ms),
+            fallback: None,
         };
         let steps = vec![
-            step("order_manager", self.order_manager.clone().recipient(), sd.order_manager_ms),
+            Step {
+                fallback: last_resort,
+                ..step("order_manager", self.order_manager.clone().recipient(), sd.order_manager_ms)
+            },
             step("positions", self.exit_positions.clone().recipient(), sd.positions_ms),
             step("strategy", self.strategy.clone().recipient(), sd.strategy_ms),
             step("ws_connector", self.ws.clone().recipient(), sd.ws_connector_ms),

@@ -26,10 +26,12 @@ use mmbot_actors::exchange::ws_connector::{WsConnector, WsEndpoints};
 use mmbot_actors::messages::status::{StatusPatch, StatusView};
 use mmbot_actors::observe::monitor::Monitor;
 use mmbot_actors::observe::web_server::{WebServer, WebServerSettings};
-use mmbot_actors::order_manager::UseExitPaths;
+use mmbot_actors::order_manager::{CancelScope, UseExitPaths};
 use mmbot_actors::orders::link_id::{new_run_id, LinkIds};
 use mmbot_actors::shutdown::exit_positions::ExitPositions;
 use mmbot_actors::shutdown::flatten::{DeadMan, Transports};
+use mmbot_actors::shutdown::last_resort::LastResort;
+use mmbot_actors::shutdown::panic_hook;
 use mmbot_actors::shutdown::signal::{Signal, Signals};
 use mmbot_actors::shutdown::supervisor::{Outlets, Supervisor};
 use mmbot_actors::strategy::Strategy;
@@ -119,7 +121,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let starting_equity = if dry_run { None } else { check_credentials(&client).await? };
     let run_id = new_run_id();
     crate::logging::set_run_id(&run_id);
-    let (recorder, recorder_file) = start_recorder(&c, &run_id, &metrics)?;
+    let supervisor_ctx = Context::<Supervisor>::new();
+    let supervisor = supervisor_ctx.address();
+    let (recorder, recorder_file) = start_recorder(&c, &run_id, &metrics, supervisor.clone().recipient())?;
 
     // The control port before any order request: taken, the start fails before reconciling;
     // free, /healthz answers (and /readyz says "starting") through a long reconciliation.
@@ -130,8 +134,6 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         starting_equity,
         ..initial_view(&c, &filters)
     }));
-    let supervisor_ctx = Context::<Supervisor>::new();
-    let supervisor = supervisor_ctx.address();
     let token = control_token(&c)?;
     let web = WebServer::bind(
         &WebServerSettings { listen: c.control.listen },
@@ -246,7 +248,15 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         metrics.clone(),
     )
     .start();
-    let steps = actors.stop_steps(&c.shutdown);
+    let last_resort = (!dry_run).then(|| LastResort {
+        rest: client.settings().clone(),
+        governor: governor.clone(),
+        metrics: Some(metrics.clone()),
+        symbols: c.symbols.clone(),
+        link_prefix: c.order_manager.link_prefix.clone(),
+        by_id: c.order_manager.cancel_scope == CancelScope::Own,
+    });
+    let steps = actors.stop_steps(&c.shutdown, last_resort);
     let outlets = Outlets {
         recorder: actors.recorder.clone().recipient(),
         flush: actors.recorder.clone().recipient(),
@@ -258,6 +268,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             .with_believed_open(actors.order_manager.clone().recipient())
             .with_report(Some(c.recorder.dir.clone()), crate::logging::json_logs()),
     );
+    panic_hook::route_to(actors.supervisor.clone().recipient());
     let supervisor = actors.supervisor.clone();
     let signal_slot: SignalSlot = Box::new(move |signals| {
         Signal::new(supervisor.clone().recipient(), supervisor.recipient(), signals).start();

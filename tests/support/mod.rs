@@ -68,6 +68,10 @@ pub struct BotOptions {
     pub control: Option<SocketAddr>,
     /// Extra environment; an empty value removes the variable (e.g. RUST_LOG, for the defaults).
     pub env: Vec<(&'static str, &'static str)>,
+    /// stdout is a pipe whose reader has gone (`mmbot | tee` after the terminal's Ctrl+C).
+    pub stdout_closed_pipe: bool,
+    /// RLIMIT_FSIZE for the bot (SIGXFSZ ignored): a write past it fails, as on a full disk.
+    pub file_size_limit: Option<u64>,
 }
 
 impl Default for BotOptions {
@@ -86,6 +90,8 @@ impl Default for BotOptions {
             market_thread: "",
             control: None,
             env: Vec::new(),
+            stdout_closed_pipe: false,
+            file_size_limit: None,
         }
     }
 }
@@ -187,7 +193,29 @@ flush_interval_ms = 100
     for (k, _) in opts.env.iter().filter(|(_, v)| v.is_empty()) {
         command.env_remove(k);
     }
-    let child = command.spawn().expect("mmbot starts");
+    if opts.stdout_closed_pipe {
+        command.stdout(Stdio::piped());
+    }
+    if let Some(limit) = opts.file_size_limit {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
+        unsafe {
+            command.pre_exec(move || {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let rl = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().expect("mmbot starts");
+    // The reader goes away at once: every write to stdout meets EPIPE.
+    drop(child.stdout.take());
     Bot {
         child,
         control,

@@ -65,7 +65,9 @@ pub fn exit_meaning(code: i32) -> &'static str {
         exit_code::CLEAN => "clean: every step ok, zero open orders verified on the exchange",
         exit_code::COULD_NOT_START => "could not start",
         exit_code::USAGE => "usage error",
-        exit_code::LATER_STEP_FAILED => "zero open orders verified, but a later step failed or timed out",
+        exit_code::LATER_STEP_FAILED => {
+            "zero open orders verified, but a later step failed or timed out, or the run ended by a panic or a recorder failure"
+        }
         exit_code::ORDERS_MAY_REMAIN => "ORDERS MAY REMAIN on the exchange: cancellation failed or could not be verified",
         exit_code::FORCED => "forced by a second signal",
         _ => "unknown",

@@ -14,6 +14,10 @@ pub enum ShutdownSource {
     Fatal(String),
     /// The bot could not finish starting.
     StartupFailure(String),
+    /// A thread panicked: "<message> at <file:line:col>" (the panic hook).
+    Panic(String),
+    /// The recorder cannot write and `recorder.on_write_failure = "stop"`.
+    RecorderFailure(String),
 }
 
 impl std::fmt::Display for ShutdownSource {
@@ -23,6 +27,8 @@ impl std::fmt::Display for ShutdownSource {
             ShutdownSource::Http => write!(f, "POST /shutdown"),
             ShutdownSource::Fatal(e) => write!(f, "fatal error: {e}"),
             ShutdownSource::StartupFailure(e) => write!(f, "startup failed: {e}"),
+            ShutdownSource::Panic(e) => write!(f, "panic: {e}"),
+            ShutdownSource::RecorderFailure(e) => write!(f, "recorder cannot write: {e}"),
         }
     }
 }

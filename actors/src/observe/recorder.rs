@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::messages::events::Event;
 use crate::messages::record::{Flush, Record};
+use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use crate::messages::stop::{StepStatus, Stop, StopAck};
 use crate::telemetry::metrics::Metrics;
 
@@ -26,6 +27,18 @@ pub struct RecorderSettings {
     pub flush_interval_ms: u64,
     /// File name inside `dir`; `{run_id}` is replaced by the run id.
     pub file_name: String,
+    /// What a write that fails (a full disk, an I/O error) does to the run.
+    pub on_write_failure: OnWriteFailure,
+}
+
+/// `recorder.on_write_failure`: trade on without an audit trail, or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnWriteFailure {
+    /// Keep quoting; the failure is loud and the exit code 3.
+    Continue,
+    /// Begin the graceful shutdown: orders cancelled and verified, exit 3.
+    Stop,
 }
 
 impl Default for RecorderSettings {
@@ -34,6 +47,7 @@ impl Default for RecorderSettings {
             dir: PathBuf::from("data"),
             flush_interval_ms: 200,
             file_name: "events-{run_id}.jsonl".into(),
+            on_write_failure: OnWriteFailure::Stop,
         }
     }
 }
@@ -48,6 +62,8 @@ pub struct Recorder {
     metrics: Arc<Metrics>,
     /// Reused buffer for one encoded line.
     line: Vec<u8>,
+    /// Asked for the shutdown on the first failure, under `on_write_failure = "stop"`.
+    supervisor: Option<Recipient<RequestShutdown>>,
 }
 
 #[derive(Serialize)]
@@ -86,7 +102,14 @@ impl Recorder {
             failed: None,
             metrics,
             line: Vec::with_capacity(512),
+            supervisor: None,
         })
+    }
+
+    /// Who starts the shutdown when a write fails under `on_write_failure = "stop"`.
+    pub fn stopping_through(mut self, supervisor: Recipient<RequestShutdown>) -> Self {
+        self.supervisor = Some(supervisor);
+        self
     }
 
     pub fn path(&self) -> &PathBuf {
@@ -115,7 +138,15 @@ impl Recorder {
     fn fail(&mut self, msg: String) {
         self.metrics.recorder_write_errors.inc();
         if self.failed.is_none() {
-            log::error!("RECORDER FAILURE: {msg}; events may be lost, the bot keeps running and will still cancel its orders");
+            match (self.settings.on_write_failure, &self.supervisor) {
+                (OnWriteFailure::Stop, Some(supervisor)) => {
+                    log::error!("RECORDER FAILURE: {msg}; events may be lost; stopping (recorder.on_write_failure = \"stop\"): the orders are cancelled and verified");
+                    supervisor.do_send(RequestShutdown {
+                        source: ShutdownSource::RecorderFailure(msg.clone()),
+                    });
+                }
+                _ => log::error!("RECORDER FAILURE: {msg}; events may be lost, the bot keeps running and will still cancel its orders"),
+            }
         }
         self.failed = Some(msg);
     }

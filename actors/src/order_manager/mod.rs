@@ -24,6 +24,7 @@ use rust_decimal::Decimal;
 
 use crate::budget::rate_governor::Governor;
 use crate::exchange::rest_connector::{OrderEntry, Rest};
+use crate::fault_injection::PanicSwitch;
 use crate::market::quoting::Quote;
 use crate::messages::events::Event;
 use crate::messages::record::Record;
@@ -37,6 +38,7 @@ use crate::telemetry::metrics::Metrics;
 const STATUS_EVERY: Duration = Duration::from_millis(100);
 
 pub struct OrderManager {
+    fault: PanicSwitch,
     settings: OrderManagerSettings,
     symbols: Vec<String>,
     dry_run: bool,
@@ -114,6 +116,7 @@ impl OrderManager {
     ) -> Self {
         let ids = LinkIds::new(&settings.link_prefix, run_id);
         Self {
+            fault: PanicSwitch::for_actor("order_manager"),
             settings,
             symbols,
             dry_run,

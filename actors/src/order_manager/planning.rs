@@ -327,6 +327,7 @@ impl Handler<DesiredQuotes> for OrderManager {
     type Result = ();
 
     fn handle(&mut self, msg: DesiredQuotes, ctx: &mut Self::Context) {
+        self.fault.check("order_manager", "desired quotes");
         if !self.gate_open {
             return;
         }

@@ -1,6 +1,10 @@
-//! Signal: SIGINT and SIGTERM. The first starts the shutdown; the second forces the exit.
-//! The handlers are installed before anything else starts ([`Signals::install`]), so a signal
-//! during startup is never the default "terminate at once".
+//! Signal: SIGINT, SIGTERM, SIGHUP and SIGQUIT. The first starts the graceful shutdown; a second
+//! (of any of them) forces the exit. The handlers are installed before anything else starts
+//! ([`Signals::install`]), so a signal during startup is never the default "terminate at once".
+//!
+//! SIGHUP is what a closing terminal or SSH session sends: its default action would kill the bot
+//! with its orders resting. SIGQUIT (Ctrl+\) is graceful too, as nginx treats it: a forced exit
+//! may leave orders, and the second signal is already the way to force.
 
 use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
@@ -8,10 +12,12 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::messages::shutdown::{Force, RequestShutdown, ShutdownSource};
 
-/// SIGINT and SIGTERM, listened to from the moment they are installed.
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT, listened to from the moment they are installed.
 pub struct Signals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -19,6 +25,8 @@ impl Signals {
         Ok(Self {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            quit: signal(SignalKind::quit())?,
         })
     }
 
@@ -27,6 +35,8 @@ impl Signals {
         tokio::select! {
             _ = self.int.recv() => "SIGINT",
             _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.quit.recv() => "SIGQUIT",
         }
     }
 }

@@ -18,6 +18,8 @@ use crate::messages::shutdown::{BelievedOpen, Force, RequestShutdown, ShutdownSo
 use crate::messages::status::{RunningStep, ShutdownProgress, StatusPatch};
 use crate::messages::stop::{OrdersOutcome, PositionsOutcome, StepStatus, Stop};
 use crate::orders::link_id::new_run_id;
+use crate::shutdown::last_resort::LastResort;
+use crate::telemetry::console::{self, Stream};
 use crate::telemetry::metrics::{labels, Metrics};
 
 /// Per-step timeouts and the overall deadline, in milliseconds.
@@ -62,6 +64,8 @@ pub struct Step {
     pub name: &'static str,
     pub recipient: Recipient<Stop>,
     pub timeout: Duration,
+    /// What the Supervisor does itself when the step's actor is gone (the order step only).
+    pub fallback: Option<LastResort>,
 }
 
 struct Started {
@@ -147,6 +151,8 @@ struct Walk {
     id: String,
     reason: String,
     during_startup: bool,
+    /// A panic started it: the run did not end cleanly even when every step did.
+    panicked: bool,
     started: Instant,
     deadline: Instant,
     out: Outlets,
@@ -157,7 +163,10 @@ struct Walk {
 
 impl Walk {
     fn exit_code(&self) -> i32 {
-        exit_code_for(&self.reports, self.orders.as_ref(), self.during_startup)
+        match exit_code_for(&self.reports, self.orders.as_ref(), self.during_startup) {
+            exit_code::CLEAN if self.panicked => exit_code::LATER_STEP_FAILED,
+            code => code,
+        }
     }
 
     fn report(&self) -> ShutdownReport {
@@ -207,7 +216,6 @@ impl Walk {
         }
         log::info!("shutdown step {}: stopping (timeout {} ms)", step.name, budget.as_millis());
         let outcome = step.recipient.send(Stop { deadline: now + budget }).timeout(budget).await;
-        let elapsed_ms = now.elapsed().as_millis() as u64;
         let (status, detail) = match outcome {
             Ok(ack) => {
                 if let Some(o) = ack.orders {
@@ -222,8 +230,16 @@ impl Walk {
                 StepStatus::TimedOut,
                 format!("no answer within {} ms; abandoned", budget.as_millis()),
             ),
-            Err(MailboxError::Closed) => (StepStatus::Failed, "actor already gone".into()),
+            Err(MailboxError::Closed) => match &step.fallback {
+                Some(last_resort) => {
+                    let ack = last_resort.flatten(&format!("the {} actor is gone", step.name), now + budget).await;
+                    self.orders = ack.orders;
+                    (ack.status, ack.detail)
+                }
+                None => (StepStatus::Failed, "actor already gone".into()),
+            },
         };
+        let elapsed_ms = now.elapsed().as_millis() as u64;
         StepReport {
             step: step.name.into(),
             status,
@@ -302,7 +318,10 @@ impl Handler<RequestShutdown> for Supervisor {
         let at = Instant::now();
         // A fatal error is logged here, once, as the shutdown's reason.
         let level = match msg.source {
-            ShutdownSource::Fatal(_) | ShutdownSource::StartupFailure(_) => log::Level::Error,
+            ShutdownSource::Fatal(_)
+            | ShutdownSource::StartupFailure(_)
+            | ShutdownSource::Panic(_)
+            | ShutdownSource::RecorderFailure(_) => log::Level::Error,
             _ => log::Level::Warn,
         };
         log::log!(level, shutdown_id = id.as_str(); "shutdown {id} started: {reason}; deadline {} ms", self.deadline.as_millis());
@@ -310,6 +329,7 @@ impl Handler<RequestShutdown> for Supervisor {
             id: id.clone(),
             reason: reason.clone(),
             during_startup: matches!(msg.source, ShutdownSource::StartupFailure(_)),
+            panicked: matches!(msg.source, ShutdownSource::Panic(_)),
             started: at,
             deadline: at + self.deadline,
             out: self.outlets(),
@@ -342,12 +362,18 @@ impl Handler<RequestShutdown> for Supervisor {
 }
 
 impl Supervisor {
-    /// The sequence is over: print the summary, keep the report for the next run, exit.
+    /// The sequence is over: keep the report for the next run (the recorder has it already),
+    /// then print the summary, exit. The print cannot fail or block the exit (`console`).
     fn conclude(&mut self, report: ShutdownReport) {
+        if let Some(dir) = &self.report_dir {
+            if let Err(e) = crate::shutdown::last_shutdown::save(dir, &report) {
+                log::warn!("could not keep the report in {}: {e}", dir.display());
+            }
+        }
         if self.json_summary {
-            println!("{}", serde_json::json!({ "shutdown_report": &report }));
+            console::out(serde_json::json!({ "shutdown_report": &report }));
         } else {
-            print!("{}", report.summary());
+            console::write(Stream::Stdout, report.summary());
         }
         log::info!(
             "shutdown {} finished in {} ms with exit code {}",
@@ -355,11 +381,6 @@ impl Supervisor {
             report.total_ms,
             report.exit_code
         );
-        if let Some(dir) = &self.report_dir {
-            if let Err(e) = crate::shutdown::last_shutdown::save(dir, &report) {
-                log::warn!("could not keep the report in {}: {e}", dir.display());
-            }
-        }
         self.web.do_send(StatusPatch::Shutdown(Box::new(ShutdownProgress {
             shutdown_id: report.shutdown_id.clone(),
             reason: report.reason.clone(),
@@ -409,9 +430,9 @@ impl Handler<Force> for Supervisor {
                         "meaning": crate::messages::report::exit_meaning(exit_code::FORCED),
                         "believed_open": &believed_open,
                     }});
-                    println!("{forced}");
+                    console::out(forced);
                 } else {
-                    println!("{}", believed_open_lines(believed_open.as_ref()));
+                    console::out(believed_open_lines(believed_open.as_ref()));
                 }
                 recorder.do_send(Record(Event::ShutdownForced {
                     shutdown_id: id,
@@ -423,12 +444,13 @@ impl Handler<Force> for Supervisor {
                     Err(e) => log::error!("recorder did not flush in time: {e}"),
                 }
                 if !json {
-                    println!(
+                    console::out(format_args!(
                         "mmbot: forced exit (code {}): {}",
                         exit_code::FORCED,
                         crate::messages::report::exit_meaning(exit_code::FORCED)
-                    );
+                    ));
                 }
+                console::drain(Duration::from_millis(500));
                 std::process::exit(exit_code::FORCED);
             }
             .into_actor(self),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use rust_decimal::prelude::*;
 
+use crate::fault_injection::PanicSwitch;
 use crate::market::book::Top;
 use crate::market::pnl::Pnl;
 use crate::market::quoting::{compute_quotes, Filters, MarketState, QuoteParams};
@@ -52,6 +53,7 @@ pub struct Strategy {
     web: Recipient<StatusPatch>,
     supervisor: Recipient<RequestShutdown>,
     metrics: Arc<Metrics>,
+    fault: PanicSwitch,
 }
 
 impl Strategy {
@@ -92,6 +94,7 @@ impl Strategy {
             web,
             supervisor,
             metrics,
+            fault: PanicSwitch::for_actor("strategy"),
         }
     }
 
@@ -244,6 +247,7 @@ impl Handler<BookUpdate> for Strategy {
     type Result = ();
 
     fn handle(&mut self, msg: BookUpdate, ctx: &mut Self::Context) {
+        self.fault.check("strategy", "a book update");
         let Some(st) = self.symbols.get_mut(&msg.symbol) else { return };
         match msg.top {
             Some(top) => {
