@@ -1,7 +1,7 @@
 //! What happens before the first quote: leftovers of an earlier run are dealt with (cancel,
 //! adopt or refuse), and the exchange-side dead-man switch is armed when the exchange allows it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use anyhow::bail;
 
 use bybit_v5::rest::path;
 use mmbot_actors::exchange::rest_connector::{Call, OrderEntry, Rest};
+use mmbot_actors::market::net_position::{net_positions, NetPosition};
 use mmbot_actors::messages::events::Event;
 use mmbot_actors::messages::record::{Flush, Record};
 use mmbot_actors::observe::recorder::Recorder;
@@ -146,4 +147,17 @@ pub async fn arm_dead_man_switch(rest: &Rest, window_s: u32, recorder: &Addr<Rec
     }
     recorder.do_send(Record(Event::DeadManSwitch { armed, window_s, detail }));
     armed
+}
+
+/// The account's positions in the configured symbols, read before the first quote: what the
+/// Strategy's skew, limits and PnL start from. Unreadable: the start fails, naming the read.
+pub async fn inherited_positions(rest: &Rest, symbols: &[String]) -> anyhow::Result<BTreeMap<String, NetPosition>> {
+    let rows = mmbot_actors::account::reads::positions(rest)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the account's positions (/v5/position/list) before the first quote: {e}"))?;
+    let net: BTreeMap<String, NetPosition> = net_positions(&rows).into_iter().filter(|(s, _)| symbols.contains(s)).collect();
+    for (symbol, p) in net.iter().filter(|(_, p)| !p.size.is_zero()) {
+        log::warn!(symbol = symbol.as_str(); "{symbol}: inherited position {} at entry {} (from the exchange): quoting skews and limits from it", p.size, p.entry_price);
+    }
+    Ok(net)
 }

@@ -7,11 +7,13 @@
 //!   process readings);
 //! - [`messages`]: what the actors say to each other, the `Stop` they all answer, the report,
 //!   the status view and the recorded events;
-//! - the actors: [`exchange`] (RestConnector, WsConnector), [`strategy`] (Strategy),
+//! - the actors: [`exchange`] (RestConnector, WsConnector), [`account`] (AccountWatch: the
+//!   exchange's positions and executions), [`strategy`] (Strategy),
 //!   [`shutdown`] (Signal, Supervisor, the flattener), [`order_manager`] (OrderManager),
 //!   [`observe`] (WebServer, Monitor, Recorder), [`market_thread`] (busy polling, rehearsal);
 //! - [`fault_injection`]: the tests' panic switch, compiled into debug builds only.
 
+pub mod account;
 pub mod budget;
 pub mod exchange;
 pub mod fault_injection;

@@ -25,23 +25,32 @@ pub struct Execution {
     pub order_id: String,
     pub order_link_id: String,
     pub side: Side,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub order_price: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub order_qty: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub leaves_qty: Decimal,
     pub create_type: String,
     pub order_type: OrderType,
     pub stop_order_type: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_fee: Decimal,
     pub exec_id: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_price: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_qty: Decimal,
     /// W only: PnL of a closing fill.
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_pnl: Decimal,
     pub exec_type: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_value: Decimal,
     pub exec_time: String,
     pub fee_currency: String,
     pub is_maker: bool,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub fee_rate: Decimal,
     pub trade_iv: String,
     pub mark_iv: String,
@@ -49,8 +58,10 @@ pub struct Execution {
     pub index_price: String,
     pub underlying_price: String,
     pub block_trade_id: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub closed_size: Decimal,
     pub seq: u64,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub extra_fees: String,
     pub market_unit: String,
 }

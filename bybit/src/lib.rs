@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod envelope;
 pub mod execution_item;
+pub mod lenient;
 pub mod limits;
 pub mod model;
 pub mod order_item;

@@ -45,6 +45,11 @@ pub enum TimeInForce {
     IOC,
     FOK,
     PostOnly,
+    /// Retail Price Improvement orders (other participants' RPI quotes can show in listings).
+    RPI,
+    /// A value this crate does not know: decoded, not failed.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -59,11 +64,15 @@ pub enum OrderStatus {
     Cancelled,
     Triggered,
     Deactivated,
+    /// A value this crate does not know: decoded, not failed.
+    #[serde(other)]
+    Unknown,
 }
 
 impl OrderStatus {
-    /// Open orders are the ones a cancel-all must still remove.
+    /// Open orders are the ones a cancel-all must still remove. A status this crate does not
+    /// know counts as open: an order is forgotten only when the exchange says it is closed.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::New | Self::PartiallyFilled | Self::Untriggered)
+        matches!(self, Self::New | Self::PartiallyFilled | Self::Untriggered | Self::Unknown)
     }
 }

@@ -29,7 +29,9 @@ pub struct OrderInfo {
     pub parent_order_link_id: String,
     pub block_trade_id: String,
     pub symbol: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub price: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub qty: Decimal,
     pub side: Side,
     /// Spot margin flag; `""` for linear.
@@ -41,10 +43,15 @@ pub struct OrderInfo {
     pub reject_reason: String,
     /// `""` while nothing has filled, as on the wire.
     pub avg_price: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub leaves_qty: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub leaves_value: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cum_exec_qty: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cum_exec_value: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cum_exec_fee: Decimal,
     /// Fee per coin; `{}` while nothing has filled.
     pub cum_fee_detail: BTreeMap<String, String>,
@@ -77,6 +84,7 @@ pub struct OrderInfo {
     pub created_time: String,
     pub updated_time: String,
     /// H only.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub extra_fees: String,
     /// H and W.
     pub rpi_taker_access: bool,

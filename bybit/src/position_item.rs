@@ -21,9 +21,11 @@ pub struct Position {
     pub symbol: String,
     /// `Buy`, `Sell` or `""` when flat.
     pub side: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub size: Decimal,
     /// The entry price (REST `avgPrice`; the stream's `entryPrice` decodes here too).
     #[serde(alias = "entryPrice")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub avg_price: Decimal,
     /// `""` when flat.
     pub position_value: String,
@@ -32,6 +34,7 @@ pub struct Position {
     pub position_status: String,
     pub leverage: String,
     pub break_even_price: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub mark_price: Decimal,
     pub liq_price: String,
     pub bust_price: String,
@@ -51,7 +54,9 @@ pub struct Position {
     pub session_avg_price: String,
     /// `""` when flat.
     pub unrealised_pnl: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cur_realised_pnl: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cum_realised_pnl: Decimal,
     pub adl_rank_indicator: u8,
     pub created_time: String,

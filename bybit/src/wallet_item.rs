@@ -9,25 +9,39 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", default)]
 pub struct CoinBalance {
     pub coin: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub equity: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub usd_value: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub wallet_balance: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub locked: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub spot_hedging_qty: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub borrow_amount: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub accrued_interest: Decimal,
     #[serde(rename = "totalOrderIM")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_order_im: Decimal,
     #[serde(rename = "totalPositionIM")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_position_im: Decimal,
     #[serde(rename = "totalPositionMM")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_position_mm: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub unrealised_pnl: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cum_realised_pnl: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub bonus: Decimal,
     pub margin_collateral: bool,
     pub collateral_switch: bool,
     pub col_res: String,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub spot_borrow: Decimal,
     /// Deprecated for UNIFIED: `""`.
     pub available_to_withdraw: String,
@@ -40,24 +54,38 @@ pub struct CoinBalance {
 pub struct WalletAccount {
     pub account_type: String,
     #[serde(rename = "accountIMRate")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub account_im_rate: Decimal,
     #[serde(rename = "accountIMRateByMp")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub account_im_rate_by_mp: Decimal,
     #[serde(rename = "accountMMRate")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub account_mm_rate: Decimal,
     #[serde(rename = "accountMMRateByMp")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub account_mm_rate_by_mp: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_equity: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_wallet_balance: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_margin_balance: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_available_balance: Decimal,
     #[serde(rename = "totalPerpUPL")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_perp_upl: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_initial_margin: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_initial_margin_by_mp: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_maintenance_margin: Decimal,
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub total_maintenance_margin_by_mp: Decimal,
     #[serde(rename = "accountLTV")]
+    #[serde(deserialize_with = "crate::lenient::decimal")]
     pub account_ltv: Decimal,
     pub coin: Vec<CoinBalance>,
 }

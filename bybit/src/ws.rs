@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::lenient::SkippedItem;
 use crate::rest::{Execution, Level, OrderInfo, Position, WalletAccount};
 
 /// WebSocket paths.
@@ -156,6 +157,34 @@ pub struct PrivateMessage<T> {
     pub topic: String,
     pub creation_time: u64,
     pub data: Vec<T>,
+    /// Items of `data` that did not decode; the others are in `data` (see [`crate::lenient`]).
+    #[serde(skip)]
+    pub skipped: Vec<SkippedItem>,
+}
+
+/// A private frame before its items are decoded one by one.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPrivateMessage {
+    #[serde(default)]
+    id: String,
+    topic: String,
+    #[serde(default)]
+    creation_time: u64,
+    #[serde(default)]
+    data: Value,
+}
+
+fn private_message<T: serde::de::DeserializeOwned>(text: &str) -> Result<PrivateMessage<T>, DecodeError> {
+    let raw: RawPrivateMessage = serde_json::from_str(text)?;
+    let (data, skipped) = crate::lenient::items(&raw.data);
+    Ok(PrivateMessage {
+        id: raw.id,
+        topic: raw.topic,
+        creation_time: raw.creation_time,
+        data,
+        skipped,
+    })
 }
 
 /// Every frame a client can receive, typed.
@@ -214,10 +243,10 @@ pub fn decode(text: &str) -> Result<Frame, DecodeError> {
             "orderbook" => Frame::Book(serde_json::from_str(text)?),
             "publicTrade" => Frame::Trades(serde_json::from_str(text)?),
             "tickers" => Frame::Ticker(serde_json::from_str(text)?),
-            "order" => Frame::Orders(serde_json::from_str(text)?),
-            "execution" => Frame::Executions(serde_json::from_str(text)?),
-            "position" => Frame::Positions(serde_json::from_str(text)?),
-            "wallet" => Frame::Wallet(serde_json::from_str(text)?),
+            "order" => Frame::Orders(private_message(text)?),
+            "execution" => Frame::Executions(private_message(text)?),
+            "position" => Frame::Positions(private_message(text)?),
+            "wallet" => Frame::Wallet(private_message(text)?),
             "dcp" => Frame::Dcp(serde_json::from_str(text)?),
             _ => Frame::UnknownTopic(topic.to_string()),
         });

@@ -93,17 +93,46 @@ async fn market(state: web::Data<AppState>, q: web::Query<PauseQuery>) -> HttpRe
 #[derive(Deserialize)]
 struct Inject {
     text: String,
+    /// Send it on this account's private stream instead, as a push of `topic` (order,
+    /// execution, position, wallet).
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    topic: Option<String>,
 }
 
-/// Send a raw text frame (malformed, unknown topic, out-of-order ids...) to every public connection.
+/// Send a raw text frame (malformed, unknown topic, out-of-order ids, odd items...) to every
+/// public connection, or to one account's private connections.
 async fn inject(state: web::Data<AppState>, body: web::Json<Inject>) -> HttpResponse {
     let ex = state.exchange();
+    if let Some(key) = &body.api_key {
+        let Some(account) = ex.account_by_key(key) else {
+            return HttpResponse::BadRequest().json(json!({"error": "unknown api_key"}));
+        };
+        let topic: &'static str = match body.topic.as_deref() {
+            Some("order") => "order",
+            Some("execution") => "execution",
+            Some("position") => "position",
+            Some("wallet") => "wallet",
+            other => {
+                return HttpResponse::BadRequest().json(json!({"error": format!("topic {other:?}: order, execution, position or wallet")}))
+            }
+        };
+        let n = ex.accounts[account]
+            .tx
+            .send(crate::exchange::PrivateEvent {
+                topic,
+                text: body.text.clone().into(),
+            })
+            .unwrap_or(0);
+        return HttpResponse::Ok().json(json!({"receivers": n}));
+    }
     let n: usize = ex
         .public_tx
         .send(crate::exchange::PublicEvent {
             topic: crate::ws_public::INJECTED.into(),
             u: None,
-            text: body.into_inner().text.into(),
+            text: body.text.clone().into(),
         })
         .unwrap_or(0);
     HttpResponse::Ok().json(json!({"receivers": n}))

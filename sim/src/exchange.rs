@@ -111,8 +111,11 @@ pub struct Account {
     pub dcp_window_s: Option<u32>,
     /// Live private connections subscribed to a `dcp.*` topic.
     pub dcp_connections: usize,
-    /// When the last such connection went away.
-    pub dcp_lost_at_ms: Option<u64>,
+    /// The last sign of life of a `dcp.*`-subscribed connection (a message from the client, a
+    /// subscribe, or the moment the last one closed); None while nothing is protected. Bybit
+    /// fires when no such connection has been alive for the window, whether or not its TCP
+    /// connection is still open.
+    pub dcp_alive_at_ms: Option<u64>,
     pub dcp_fired: u64,
     /// When the account's last open order closed (µs since the epoch); None while any is open.
     pub flat_at_us: Option<u64>,
@@ -232,7 +235,7 @@ impl Exchange {
                 executions: VecDeque::new(),
                 dcp_window_s: None,
                 dcp_connections: 0,
-                dcp_lost_at_ms: None,
+                dcp_alive_at_ms: None,
                 dcp_fired: 0,
                 flat_at_us: None,
                 rate_limited_units: 0,
@@ -472,6 +475,7 @@ impl Exchange {
             topic: topic.to_string(),
             creation_time: now,
             data,
+            skipped: Vec::new(),
         };
         let text: Arc<str> = serde_json::to_string(&msg).expect("serialisable").into();
         let _ = self.accounts[account].tx.send(PrivateEvent { topic, text });

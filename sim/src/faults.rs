@@ -23,6 +23,12 @@ pub struct Faults {
     pub refuse_amends: bool,
     /// Stretch (or shorten) how long a cancel-all's orders stay on the book after its answer.
     pub cancel_all_delay_ms: Option<u64>,
+    /// The private stream pushes nothing (order, execution, position, wallet) while set: the
+    /// fills happen and REST shows them, the socket stays open and answers pings.
+    pub withhold_private: bool,
+    /// The private socket goes silent while set: no pushes, no pongs, no answer to anything; the
+    /// connection stays open (a half-open socket).
+    pub silent_private: bool,
 }
 
 /// What to do with a request before it reaches its handler.

@@ -735,24 +735,31 @@ impl Exchange {
         let a = &mut self.accounts[account];
         if up {
             a.dcp_connections += 1;
-            a.dcp_lost_at_ms = None;
+            a.dcp_alive_at_ms = Some(now);
         } else {
             a.dcp_connections = a.dcp_connections.saturating_sub(1);
             if a.dcp_connections == 0 {
-                a.dcp_lost_at_ms = Some(now);
+                a.dcp_alive_at_ms = Some(now);
             }
         }
     }
 
-    /// Fire DCP for every account whose protected connections have all been gone for longer than its window.
+    /// A message from a `dcp.*`-subscribed connection: it is alive (and DCP armed again, if it
+    /// had fired).
+    pub fn dcp_heartbeat(&mut self, account: usize, now: u64) {
+        self.accounts[account].dcp_alive_at_ms = Some(now);
+    }
+
+    /// Fire DCP for every account whose protected connections have all been silent or gone for
+    /// longer than its window.
     pub fn check_dcp(&mut self, now: u64) {
         for account in 0..self.accounts.len() {
             let a = &self.accounts[account];
-            let (Some(window), Some(lost)) = (a.dcp_window_s, a.dcp_lost_at_ms) else {
+            let (Some(window), Some(lost)) = (a.dcp_window_s, a.dcp_alive_at_ms) else {
                 continue;
             };
             if now.saturating_sub(lost) > u64::from(window) * 1000 {
-                self.accounts[account].dcp_lost_at_ms = None;
+                self.accounts[account].dcp_alive_at_ms = None;
                 // Every order goes: the 500 cap is the cancel-all API's, not the dead-man switch's.
                 let mut cancelled = 0;
                 loop {

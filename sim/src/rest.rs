@@ -470,16 +470,49 @@ pub async fn executions(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
         let r = parse_query(&raw).and_then(|q| {
             require_linear(&q)?;
             let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50).clamp(1, 100);
-            let list: Vec<_> = ex.accounts[acct]
+            let ms = |k: &str| -> Result<Option<u64>, ApiError> {
+                q.get(k)
+                    .map(|v| v.parse::<u64>().map_err(|_| ApiError::param(&format!("params error: {k} invalid"))))
+                    .transpose()
+            };
+            // Bybit: without times the last 7 days; a window may span at most 7 days.
+            const WEEK_MS: u64 = 7 * 24 * 3600 * 1000;
+            let (start, end) = match (ms("startTime")?, ms("endTime")?) {
+                (None, None) => (now_ms().saturating_sub(WEEK_MS), now_ms()),
+                (Some(s), None) => (s, s + WEEK_MS),
+                (None, Some(e)) => (e.saturating_sub(WEEK_MS), e),
+                (Some(s), Some(e)) if e >= s && e - s <= WEEK_MS => (s, e),
+                _ => return Err(ApiError::param("params error: startTime and endTime must be within 7 days")),
+            };
+            // The cursor is the position after the last item of the previous page (newest first).
+            let skip: usize = match q.get("cursor").filter(|c| !c.is_empty()) {
+                None => 0,
+                Some(c) => c
+                    .strip_prefix('e')
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| ApiError::param("params error: cursor invalid"))?,
+            };
+            let matching: Vec<_> = ex.accounts[acct]
                 .executions
                 .iter()
                 .rev()
                 .filter(|e| q.get("symbol").is_none_or(|s| *s == e.symbol))
                 .filter(|e| q.get("orderLinkId").is_none_or(|s| *s == e.order_link_id))
+                .filter(|e| q.get("execType").is_none_or(|t| *t == e.exec_type))
+                .filter(|e| e.exec_time.parse::<u64>().is_ok_and(|t| t >= start && t <= end))
+                .collect();
+            let list: Vec<_> = matching
+                .iter()
+                .skip(skip)
                 .take(limit)
                 .map(|e| e.to_wire(ExecutionView::Rest))
                 .collect();
-            Ok(json!({"category": "linear", "list": list, "nextPageCursor": ""}))
+            let cursor = if matching.len() > skip + limit {
+                format!("e{}", skip + limit)
+            } else {
+                String::new()
+            };
+            Ok(json!({"category": "linear", "list": list, "nextPageCursor": cursor}))
         });
         (r, None)
     })

@@ -102,6 +102,12 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                     let _ = session.text(malformed_answer(&conn_id, &why)).await;
                 }
                 Inbound::Request(r) => {
+                    if let (Some(a), Some(_)) = (account, &dcp_guard) {
+                        state.exchange().dcp_heartbeat(a, now_ms());
+                    }
+                    if state.faults().silent_private {
+                        continue;
+                    }
                     let req_id = r.req_id.clone();
                     let mut answer = match r.op.as_str() {
                         "ping" => json!({"op": "pong", "args": [now_ms_string()], "conn_id": conn_id}),
@@ -145,7 +151,10 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                 }
             },
             event = next_event => match event {
-                Ok(e) => if wanted(&subs, &e) && session.text(e.text.to_string()).await.is_err() { break },
+                Ok(e) => {
+                    let held = { let f = state.faults(); f.withhold_private || f.silent_private };
+                    if !held && wanted(&subs, &e) && session.text(e.text.to_string()).await.is_err() { break }
+                }
                 // A subscriber that fell behind has lost updates: close so it reconnects and reconciles.
                 Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => break,
             },

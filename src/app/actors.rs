@@ -8,9 +8,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use anyhow::Context as _;
 
+use mmbot_actors::account::watch::AccountWatch;
 use mmbot_actors::budget::rate_governor::Governor;
 use mmbot_actors::exchange::rest_connector::{OrderEntry, RestConnector};
-use mmbot_actors::exchange::ws_connector::{OrderInbox, WsConnector, WsTargets};
+use mmbot_actors::exchange::ws_connector::{AccountInbox, OrderInbox, WsConnector, WsTargets};
 use mmbot_actors::exchange::ws_trade_client::WsTradeSettings;
 use mmbot_actors::market_thread::busy_poll::busy_poll;
 use mmbot_actors::market_thread::hot_path_rehearsal::HotPathRehearsal;
@@ -146,6 +147,7 @@ pub(super) fn start_order_manager(
 /// Where the streams' data goes: each message to the actor that handles it.
 pub(super) fn ws_targets(
     strategy: &Addr<Strategy>,
+    account: &Addr<AccountWatch>,
     order_manager: &Addr<OrderManager>,
     web: &Addr<WebServer>,
     recorder: &Addr<Recorder>,
@@ -154,12 +156,13 @@ pub(super) fn ws_targets(
 ) -> WsTargets {
     WsTargets {
         book: strategy.clone().recipient(),
-        position: strategy.clone().recipient(),
-        fills: strategy.clone().recipient(),
+        account: AccountInbox {
+            executions: account.clone().recipient(),
+            positions: account.clone().recipient(),
+            gap: account.clone().recipient(),
+        },
         orders: OrderInbox {
             updates: order_manager.clone().recipient(),
-            executions: order_manager.clone().recipient(),
-            positions: order_manager.clone().recipient(),
             ready: order_manager.clone().recipient(),
             reconcile: order_manager.clone().recipient(),
         },

@@ -10,13 +10,17 @@ use actors::*;
 use exchange::*;
 use view::*;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use rust_decimal::Decimal;
 
 use actix::prelude::*;
 use anyhow::{bail, Context as _};
 
 use bybit_sim::SimHandle;
+use mmbot_actors::account::watch::{AccountOutlets, AccountWatch};
 use mmbot_actors::budget::rate_governor::Governor;
 use mmbot_actors::exchange::rest_client::RestClient;
 use mmbot_actors::exchange::rest_connector::RestConnector;
@@ -188,6 +192,13 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         .await?;
     }
     let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
+    // The exchange's positions before the first quote: skew, limits and PnL start from them.
+    let inherited = if dry_run {
+        BTreeMap::new()
+    } else {
+        startup::inherited_positions(&rest.clone().recipient(), &c.symbols).await?
+    };
+    let run_started_ms = unix_now_ms();
 
     let order_manager = start_order_manager(&c, &market, &run_id, &rest, &governor, &recorder, &web, &metrics);
     let strategy = Strategy::new(
@@ -198,8 +209,33 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         web.clone().recipient(),
         supervisor.clone().recipient(),
         metrics.clone(),
-    );
+    )
+    .with_inherited(&inherited);
+    for symbol in &c.symbols {
+        let size = inherited.get(symbol).map_or(Decimal::ZERO, |p| p.size);
+        web.do_send(StatusPatch::Position {
+            symbol: symbol.clone(),
+            size,
+        });
+    }
+    web.do_send(StatusPatch::Pnl(strategy.pnl().clone()));
     let strategy = Strategy::start_in_arbiter(&market, move |_| strategy);
+    let account = AccountWatch::new(
+        rest.clone().recipient(),
+        c.symbols.clone(),
+        (!dry_run).then(|| Duration::from_millis(c.order_manager.reconcile_interval_ms)),
+        inherited.iter().map(|(s, p)| (s.clone(), p.size)).collect(),
+        run_started_ms,
+        AccountOutlets {
+            strategy_fills: strategy.clone().recipient(),
+            strategy_position: strategy.clone().recipient(),
+            orders_executions: order_manager.clone().recipient(),
+            orders_positions: order_manager.clone().recipient(),
+            status: web.clone().recipient(),
+            metrics: metrics.clone(),
+        },
+    )
+    .start();
     let ws = WsConnector::new(
         c.ws.clone(),
         WsEndpoints {
@@ -207,9 +243,10 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             private_url: exchange.ws_private_url.clone(),
             credentials: (!dry_run).then(|| (exchange.api_key.clone(), exchange.api_secret.clone())),
             dcp,
+            dcp_window: Duration::from_secs(c.order_manager.dcp_window_s.into()),
         },
         c.symbols.clone(),
-        ws_targets(&strategy, &order_manager, &web, &recorder, &supervisor, metrics.clone()),
+        ws_targets(&strategy, &account, &order_manager, &web, &recorder, &supervisor, metrics.clone()),
     );
     let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
     order_manager.do_send(UseExitPaths {

@@ -64,6 +64,8 @@ pub struct BotOptions {
     pub risk: &'static str,
     /// Lines of the [market_thread] section.
     pub market_thread: &'static str,
+    /// Lines of the [ws] section.
+    pub ws: &'static str,
     /// Control address (a free port when None).
     pub control: Option<SocketAddr>,
     /// Extra environment; an empty value removes the variable (e.g. RUST_LOG, for the defaults).
@@ -88,6 +90,7 @@ impl Default for BotOptions {
             strategy: "",
             risk: "",
             market_thread: "",
+            ws: "",
             control: None,
             env: Vec::new(),
             stdout_closed_pipe: false,
@@ -158,6 +161,9 @@ flush_interval_ms = 100
 
 [market_thread]
 {market_thread}
+
+[ws]
+{ws}
 "#,
         mode = opts.mode,
         rest = sim.rest_url(),
@@ -173,6 +179,7 @@ flush_interval_ms = 100
         strategy_extra = opts.strategy,
         risk = opts.risk,
         market_thread = opts.market_thread,
+        ws = opts.ws,
     );
     let config_path = dir.join("mmbot.toml");
     std::fs::write(&config_path, config).unwrap();

@@ -20,8 +20,9 @@ use bybit_v5::ws::{decode, Frame, WsRequest};
 
 use crate::exchange::secret::Secret;
 use crate::market::book::{BookError, LocalBook, Top};
+use crate::market::net_position::net_positions;
 use crate::messages::events::Event;
-use crate::messages::market::{BookUpdate, Fills, PositionUpdate};
+use crate::messages::market::BookUpdate;
 use crate::messages::private_stream::{ClosePrivateStream, Executions, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
 use crate::messages::record::Record;
 use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
@@ -35,6 +36,9 @@ pub struct WsSettings {
     /// Order book depth subscribed (1, 50, 200 or 1000).
     pub depth: u32,
     pub ping_interval_ms: u64,
+    /// A stream with nothing heard (no data, no pong) for this long is dead: closed, reconnected
+    /// and reconciled. 0: twice the ping interval.
+    pub stale_after_ms: u64,
     pub connect_timeout_ms: u64,
     /// Longest wait between reconnect attempts.
     pub reconnect_max_ms: u64,
@@ -45,6 +49,7 @@ impl Default for WsSettings {
         Self {
             depth: 50,
             ping_interval_ms: 20_000,
+            stale_after_ms: 0,
             connect_timeout_ms: 10_000,
             reconnect_max_ms: 5_000,
         }
@@ -59,14 +64,62 @@ pub struct WsEndpoints {
     pub credentials: Option<(String, Secret)>,
     /// Subscribe `dcp.future`, which keeps the exchange's disconnect-cancel-all armed.
     pub dcp: bool,
+    /// The DCP window: while armed the private stream pings at least every third of it, so the
+    /// exchange never takes a live connection for a dead one.
+    pub dcp_window: Duration,
+}
+
+impl WsSettings {
+    fn stale_after(&self, ping_every: Duration) -> Duration {
+        match self.stale_after_ms {
+            0 => ping_every * 2,
+            ms => Duration::from_millis(ms),
+        }
+    }
+}
+
+/// Declares a stream dead when nothing has been heard on it for the bound.
+struct Liveness {
+    stream: &'static str,
+    last_heard: Instant,
+    bound: Duration,
+    check: tokio::time::Interval,
+}
+
+impl Liveness {
+    fn new(stream: &'static str, bound: Duration) -> Self {
+        let mut check = tokio::time::interval((bound / 4).max(Duration::from_millis(25)));
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            stream,
+            last_heard: Instant::now(),
+            bound,
+            check,
+        }
+    }
+
+    fn heard(&mut self) {
+        self.last_heard = Instant::now();
+    }
+
+    /// Ticks every quarter of the bound; `Some` once the stream is dead.
+    async fn dead(&mut self, metrics: &Metrics) -> Option<Ended> {
+        self.check.tick().await;
+        let silent = self.last_heard.elapsed();
+        if silent <= self.bound {
+            return None;
+        }
+        metrics.ws_stale.get_or_create(&labels(&[("stream", self.stream)])).inc();
+        log::warn!(stream = self.stream; "{} stream: nothing heard for {} ms (no data, no pong): declared dead", self.stream, silent.as_millis());
+        Some(Ended::Lost(format!("stale: nothing heard for {} ms", silent.as_millis())))
+    }
 }
 
 /// Where the streams' data goes, by message: the connector knows no other actor.
 #[derive(Clone)]
 pub struct WsTargets {
     pub book: Recipient<BookUpdate>,
-    pub position: Recipient<PositionUpdate>,
-    pub fills: Recipient<Fills>,
+    pub account: AccountInbox,
     pub orders: OrderInbox,
     pub status: Recipient<StatusPatch>,
     pub recorder: Recipient<Record>,
@@ -78,10 +131,16 @@ pub struct WsTargets {
 #[derive(Clone)]
 pub struct OrderInbox {
     pub updates: Recipient<OrderUpdates>,
-    pub executions: Recipient<Executions>,
-    pub positions: Recipient<Positions>,
     pub ready: Recipient<PrivateStreamReady>,
     pub reconcile: Recipient<ReconcileNow>,
+}
+
+/// What the private stream tells the AccountWatch: executions, positions, and that it had a gap.
+#[derive(Clone)]
+pub struct AccountInbox {
+    pub executions: Recipient<Executions>,
+    pub positions: Recipient<Positions>,
+    pub gap: Recipient<ReconcileNow>,
 }
 
 pub struct WsConnector {
@@ -133,6 +192,7 @@ impl Actor for WsConnector {
             let private = PrivateStream {
                 authenticated_once: Default::default(),
                 dcp: self.endpoints.dcp,
+                dcp_window: self.endpoints.dcp_window,
                 settings: self.settings.clone(),
                 key,
                 secret,
@@ -298,6 +358,20 @@ async fn close(conn: &mut Conn) {
     .await;
 }
 
+/// Count the items of a frame that did not decode (the others were kept); log the first ones.
+fn skipped_items(metrics: &Metrics, topic: &str, skipped: &[bybit_v5::lenient::SkippedItem]) {
+    for s in skipped {
+        metrics.ws_skipped_items.inc();
+        if metrics.ws_skipped_items.get() <= 5 {
+            log::warn!(
+                "private stream: skipped an undecodable {topic} item ({}), kept the rest of the frame: {}",
+                s.error,
+                s.sample
+            );
+        }
+    }
+}
+
 /// Count a malformed frame; log the first ones with a sample.
 fn malformed(metrics: &Metrics, stream: &str, err: &dyn std::fmt::Display, text: &str) {
     metrics.ws_malformed_frames.inc();
@@ -326,11 +400,14 @@ impl PublicStream {
         }
         let mut books: HashMap<String, LocalBook> = HashMap::new();
         let mut tops: HashMap<String, Top> = HashMap::new();
-        let mut ping = tokio::time::interval(Duration::from_millis(self.settings.ping_interval_ms.max(100)));
+        let ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
+        let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
+        let mut alive = Liveness::new("public", self.settings.stale_after(ping_every));
         let ended = loop {
             tokio::select! {
                 frame = conn.next() => {
+                    alive.heard();
                     let received_at = Instant::now();
                     let text = match frame {
                         None => break Ended::Lost("closed by peer".into()),
@@ -384,6 +461,7 @@ impl PublicStream {
                     }
                 }
                 _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { break Ended::Lost("ping failed".into()) },
+                Some(dead) = alive.dead(&self.targets.metrics) => { close(&mut conn).await; break dead; }
                 _ = stop.changed() => { close(&mut conn).await; break Ended::Stopped; }
             }
         };
@@ -403,6 +481,7 @@ struct PrivateStream {
     /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
     authenticated_once: Arc<AtomicBool>,
     dcp: bool,
+    dcp_window: Duration,
     settings: WsSettings,
     key: String,
     secret: Secret,
@@ -417,7 +496,12 @@ impl PrivateStream {
             .unwrap_or(0)
             + 10_000;
         let auth = WsRequest::auth(&self.key, expires, &sign::sign_ws_auth(self.secret.expose(), expires));
-        let mut topics = vec!["order".to_string(), "execution".to_string(), "position".to_string()];
+        // The category topics: a unified account's spot and option items never arrive.
+        let mut topics = vec![
+            "order.linear".to_string(),
+            "execution.linear".to_string(),
+            "position.linear".to_string(),
+        ];
         if self.dcp {
             topics.push("dcp.future".to_string());
         }
@@ -427,11 +511,17 @@ impl PrivateStream {
         if let Err(e) = send(&mut conn, &WsRequest::subscribe("private", &topics)).await {
             return Ended::Lost(e);
         }
-        let mut ping = tokio::time::interval(Duration::from_millis(self.settings.ping_interval_ms.max(100)));
+        let mut ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
+        if self.dcp {
+            ping_every = ping_every.min(self.dcp_window / 3).max(Duration::from_millis(100));
+        }
+        let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
+        let mut alive = Liveness::new("private", self.settings.stale_after(ping_every));
         loop {
             tokio::select! {
                 frame = conn.next() => {
+                    alive.heard();
                     let text = match frame {
                         None => return Ended::Lost("closed by peer".into()),
                         Some(Err(e)) => return Ended::Lost(e.to_string()),
@@ -454,28 +544,30 @@ impl PrivateStream {
                             if self.authenticated_once.swap(true, Ordering::Relaxed) {
                                 // Back after a disconnect: updates may have been missed.
                                 self.targets.orders.reconcile.do_send(ReconcileNow);
+                                self.targets.account.gap.do_send(ReconcileNow);
                             }
                         }
                         Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.orders.ready.do_send(PrivateStreamReady),
                         Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
-                        Ok(Frame::Orders(m)) => self.targets.orders.updates.do_send(OrderUpdates(m.data)),
+                        Ok(Frame::Orders(m)) => {
+                            skipped_items(&self.targets.metrics, "order", &m.skipped);
+                            self.targets.orders.updates.do_send(OrderUpdates(m.data));
+                        }
                         Ok(Frame::Executions(m)) => {
-                            self.targets.fills.do_send(Fills(m.data.clone()));
-                            self.targets.orders.executions.do_send(Executions(m.data));
+                            skipped_items(&self.targets.metrics, "execution", &m.skipped);
+                            self.targets.account.executions.do_send(Executions(m.data));
                         }
                         Ok(Frame::Positions(m)) => {
-                            let sizes: Vec<(String, rust_decimal::Decimal)> = m.data.iter().map(|p| (p.symbol.clone(), if p.side == "Sell" { -p.size } else { p.size })).collect();
-                            for (symbol, size) in &sizes {
-                                self.targets.position.do_send(PositionUpdate { symbol: symbol.clone(), size: *size });
-                                self.targets.status.do_send(StatusPatch::Position { symbol: symbol.clone(), size: *size });
-                            }
-                            self.targets.orders.positions.do_send(Positions(sizes));
+                            skipped_items(&self.targets.metrics, "position", &m.skipped);
+                            let sizes = net_positions(&m.data).into_iter().map(|(s, p)| (s, p.size)).collect();
+                            self.targets.account.positions.do_send(Positions(sizes));
                         }
                         Ok(_) => {}
                         Err(e) => malformed(&self.targets.metrics, "private", &e, text),
                     }
                 }
                 _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { return Ended::Lost("ping failed".into()) },
+                Some(dead) = alive.dead(&self.targets.metrics) => { close(&mut conn).await; return dead; }
                 _ = stop.changed() => { close(&mut conn).await; return Ended::Stopped; }
             }
         }

@@ -1,8 +1,9 @@
 //! The market as the bot sees it and the arithmetic of quoting it: the local order book, the
-//! quotes wanted for a book and a position, volatility, the risk limits and PnL. Pure logic, no
+//! quotes wanted for a book and a position, the net position of the exchange's rows, volatility, the risk limits and PnL. Pure logic, no
 //! actor: the Strategy (`strategy/`) and the market thread's rehearsal call it.
 
 pub mod book;
+pub mod net_position;
 pub mod pnl;
 pub mod quoting;
 pub mod risk;

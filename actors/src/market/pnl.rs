@@ -29,6 +29,12 @@ pub struct SymbolPnl {
     pub unrealised: Decimal,
     #[serde(serialize_with = "rounded")]
     pub volume: Decimal,
+    /// Funding paid (positive) or received (negative): real money, on a line of its own.
+    #[serde(serialize_with = "rounded")]
+    pub funding: Decimal,
+    /// The position the run started with, as the exchange listed it (marked from its entry price).
+    #[serde(serialize_with = "rounded")]
+    pub inherited: Decimal,
 }
 
 impl SymbolPnl {
@@ -64,7 +70,7 @@ impl SymbolPnl {
 
     /// Realised + unrealised − fees.
     pub fn total(&self) -> Decimal {
-        self.realised + self.unrealised - self.fees
+        self.realised + self.unrealised - self.fees - self.funding
     }
 }
 
@@ -81,6 +87,20 @@ impl Pnl {
             .entry(symbol.to_string())
             .or_default()
             .apply_fill(side, qty, price, fee);
+        self.update_peak();
+    }
+
+    /// A position the run did not open: held at its entry price, so its PnL counts from there.
+    pub fn inherit(&mut self, symbol: &str, size: Decimal, entry_price: Decimal) {
+        let s = self.symbols.entry(symbol.to_string()).or_default();
+        s.position = size;
+        s.avg_price = if size.is_zero() { Decimal::ZERO } else { entry_price };
+        s.inherited = size;
+    }
+
+    /// A funding execution: `fee` as Bybit sends it (positive paid, negative received).
+    pub fn funding(&mut self, symbol: &str, fee: Decimal) {
+        self.symbols.entry(symbol.to_string()).or_default().funding += fee;
         self.update_peak();
     }
 
@@ -123,5 +143,20 @@ mod tests {
         let s = &p.symbols["X"];
         assert_eq!((s.position, s.avg_price, s.realised), (dec!(-1), dec!(95), dec!(-10)));
         assert_eq!(s.fees, dec!(0.10));
+    }
+
+    #[test]
+    fn inherited_inventory_is_marked_from_its_entry_and_funding_counts() {
+        let mut p = Pnl::default();
+        p.inherit("X", dec!(0.5), dec!(100));
+        p.mark("X", dec!(110));
+        assert_eq!(p.total(), dec!(5));
+        p.funding("X", dec!(0.25));
+        p.funding("X", dec!(-0.05));
+        assert_eq!(p.symbols["X"].funding, dec!(0.20));
+        assert_eq!(p.total(), dec!(4.80));
+        // Closing the inherited long realises against the entry price.
+        p.fill("X", Side::Sell, dec!(0.5), dec!(110), dec!(0));
+        assert_eq!(p.symbols["X"].realised, dec!(5));
     }
 }

@@ -13,6 +13,7 @@ use rust_decimal::prelude::*;
 
 use crate::fault_injection::PanicSwitch;
 use crate::market::book::Top;
+use crate::market::net_position::NetPosition;
 use crate::market::pnl::Pnl;
 use crate::market::quoting::{compute_quotes, Filters, MarketState, QuoteParams};
 use crate::market::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
@@ -96,6 +97,25 @@ impl Strategy {
             metrics,
             fault: PanicSwitch::for_actor("strategy"),
         }
+    }
+
+    /// The positions the exchange listed before the first quote: the inventory skew, the
+    /// position limits and PnL start from them (held at their entry price), not from zero.
+    pub fn with_inherited(mut self, positions: &std::collections::BTreeMap<String, NetPosition>) -> Self {
+        for (symbol, p) in positions {
+            if let Some(st) = self.symbols.get_mut(symbol) {
+                st.position = p.size;
+                if !p.size.is_zero() {
+                    self.pnl.inherit(symbol, p.size, p.entry_price);
+                }
+            }
+        }
+        self
+    }
+
+    /// PnL as it stands (the inherited positions, before any fill).
+    pub fn pnl(&self) -> &Pnl {
+        &self.pnl
     }
 
     fn total_notional(&self) -> Decimal {
@@ -300,6 +320,9 @@ impl Handler<Fills> for Strategy {
             .collect();
         if !marks.is_empty() {
             self.web.do_send(StatusPatch::Fills(marks));
+        }
+        for e in msg.0.iter().filter(|e| e.exec_type == "Funding") {
+            self.pnl.funding(&e.symbol, e.exec_fee);
         }
         for e in msg.0.iter().filter(|e| e.exec_type == "Trade") {
             self.pnl.fill(&e.symbol, e.side, e.exec_qty, e.exec_price, e.exec_fee);

@@ -43,6 +43,12 @@ pub struct Metrics {
     pub rest_latency: Family<Labels, Histogram>,
     pub order_entry_requests: Family<Labels, Counter>,
     pub ws_reconnects: Family<Labels, Counter>,
+    /// Streams declared dead: nothing heard (no data, no pong) within the bound.
+    pub ws_stale: Family<Labels, Counter>,
+    /// Private-stream items that did not decode (the rest of their frame was kept).
+    pub ws_skipped_items: Counter,
+    /// The exchange's position differed from the bot's, found by a REST check.
+    pub position_drift: Family<Labels, Counter>,
     pub ws_malformed_frames: Counter,
     pub book_gaps: Counter,
     pub book_update_lag: Histogram,
@@ -116,6 +122,9 @@ impl Default for Metrics {
             rest_latency: Family::new_with_constructor(latency_histogram),
             order_entry_requests: Family::default(),
             ws_reconnects: Family::default(),
+            ws_stale: Family::default(),
+            ws_skipped_items: Counter::default(),
+            position_drift: Family::default(),
             ws_malformed_frames: Counter::default(),
             book_gaps: Counter::default(),
             book_update_lag: latency_histogram(),
@@ -170,6 +179,21 @@ impl Default for Metrics {
         );
         registry.register("rest_latency_seconds", "REST round-trip time by endpoint", m.rest_latency.clone());
         registry.register("ws_reconnects", "WebSocket reconnects by stream", m.ws_reconnects.clone());
+        registry.register(
+            "ws_stale",
+            "WebSocket streams declared dead: no data and no pong within the bound",
+            m.ws_stale.clone(),
+        );
+        registry.register(
+            "ws_skipped_items",
+            "Items of private-stream frames that did not decode (the others were kept)",
+            m.ws_skipped_items.clone(),
+        );
+        registry.register(
+            "position_drift",
+            "Positions corrected from the exchange: the bot's figure differed",
+            m.position_drift.clone(),
+        );
         registry.register(
             "ws_malformed_frames",
             "WebSocket frames that could not be decoded",
@@ -304,6 +328,7 @@ impl Metrics {
             }
             let _ = self.position.get_or_create(&l);
             let _ = self.pnl.get_or_create(&l);
+            let _ = self.position_drift.get_or_create(&l);
         }
         for endpoint in keys.endpoints {
             let _ = self.rest_latency.get_or_create(&labels(&[("endpoint", endpoint)]));
@@ -313,6 +338,7 @@ impl Metrics {
         }
         for stream in keys.streams {
             let _ = self.ws_reconnects.get_or_create(&labels(&[("stream", stream)]));
+            let _ = self.ws_stale.get_or_create(&labels(&[("stream", stream)]));
         }
         for step in keys.steps {
             let _ = self.shutdown_step_seconds.get_or_create(&labels(&[("step", step)]));
