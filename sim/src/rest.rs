@@ -472,7 +472,7 @@ pub async fn executions(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50).clamp(1, 100);
             let ms = |k: &str| -> Result<Option<u64>, ApiError> {
                 q.get(k)
-                    .map(|v| v.parse::<u64>().map_err(|_| ApiError::param(&format!("params error: {k} invalid"))))
+                    .map(|v| v.parse::<u64>().map_err(|_| ApiError::param(format!("params error: {k} invalid"))))
                     .transpose()
             };
             // Bybit: without times the last 7 days; a window may span at most 7 days.

@@ -214,8 +214,11 @@ async fn dcp_cancels_orders_after_the_private_connection_is_gone() {
         .unwrap();
     assert_eq!(ws_next(&mut ws, Duration::from_secs(5)).await.unwrap()["success"], true);
     place_quotes(&c, 5, "dcp-").await;
-    // While connected, DCP stays quiet past the window.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    // While the connection is alive (a ping every second), DCP stays quiet past the window.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        ws_send(&mut ws, &json!({"op": "ping"})).await.unwrap();
+    }
     assert_eq!(c.open_orders("BTCUSDT").await.unwrap().len(), 5);
     drop(ws);
     let gone_at = std::time::Instant::now();
@@ -241,6 +244,45 @@ async fn dcp_cancels_orders_after_the_private_connection_is_gone() {
         .all(|o| o["cancelType"] == "CancelByDCP"));
     let info = c.get("/v5/account/query-dcp-info", "").await.unwrap();
     assert_eq!(info.body["result"]["dcpInfos"][0]["timeWindow"], "3");
+}
+
+#[actix_rt::test]
+async fn dcp_fires_for_a_connection_that_stays_open_but_goes_silent() {
+    let sim = sim(false);
+    let c = Client::new(&sim.rest_url(), "sim-key", "sim-secret");
+    c.post("/v5/order/disconnected-cancel-all", r#"{"timeWindow":3}"#).await.unwrap();
+    let mut ws = ws_connect(&sim.ws_private_url()).await.unwrap();
+    ws_auth(&mut ws, "sim-key", "sim-secret").await.unwrap();
+    ws_send(&mut ws, &json!({"op":"subscribe","args":["dcp.future","order"]}))
+        .await
+        .unwrap();
+    ws_next(&mut ws, Duration::from_secs(5)).await.unwrap();
+    place_quotes(&c, 3, "frozen-").await;
+    // A frozen client: the TCP connection stays open, nothing is sent. Bybit fires all the same.
+    let silent_at = std::time::Instant::now();
+    let mut left = 3;
+    while silent_at.elapsed() < Duration::from_secs(10) {
+        left = c.open_orders("BTCUSDT").await.unwrap().len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "DCP fired with the connection open");
+    assert!(silent_at.elapsed() >= Duration::from_millis(2900), "not before the window");
+    // The cancels are pushed on the socket that is still open.
+    let mut cancelled_by_dcp = false;
+    while let Some(m) = ws_next(&mut ws, Duration::from_secs(2)).await {
+        if m["topic"] == "order"
+            && m["data"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|o| o["cancelType"] == "CancelByDCP"))
+        {
+            cancelled_by_dcp = true;
+            break;
+        }
+    }
+    assert!(cancelled_by_dcp, "CancelByDCP pushed on the open socket");
 }
 
 #[actix_rt::test]

@@ -85,7 +85,15 @@ async fn read_positions(rest: &Rest, symbols: &[String]) -> Result<Vec<PositionA
         .send(Call::get(path::POSITION_LIST, "category=linear&settleCoin=USDT&limit=200"))
         .await
         .map_err(|e| RestError::Transport(e.to_string()))??;
-    let list: Vec<Position> = serde_json::from_value(a.result["list"].clone()).map_err(|e| RestError::Decode(e.to_string()))?;
+    let (list, skipped): (Vec<Position>, _) = bybit_v5::lenient::items(&a.result["list"]);
+    if let Some(s) = skipped.first() {
+        log::warn!(
+            "{} listed item(s) could not be decoded and were skipped ({}): {}",
+            skipped.len(),
+            s.error,
+            s.sample
+        );
+    }
     Ok(list
         .into_iter()
         .filter(|p| symbols.contains(&p.symbol) && !p.size.is_zero())

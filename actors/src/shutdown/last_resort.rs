@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::budget::rate_governor::Governor;
 use crate::exchange::rest_client::{Admission, RestClient, RestError, RestSettings};
 use crate::messages::stop::{OrdersOutcome, StepStatus, StopAck};
+use crate::shutdown::flatten::open_orders_in;
 use crate::telemetry::metrics::Metrics;
 
 /// Between a round of cancels and the read that checks them: Bybit's cancels settle
@@ -49,8 +50,7 @@ impl LastResort {
                     q.push_str(&format!("&cursor={cursor}"));
                 }
                 let a = client.get(path::ORDER_REALTIME, &q).await?;
-                let list: Vec<OrderInfo> =
-                    serde_json::from_value(a.result["list"].clone()).map_err(|e| RestError::Decode(e.to_string()))?;
+                let list = open_orders_in(&a.result["list"]);
                 ours.extend(list.iter().filter(|o| self.is_ours(o)).map(|o| o.order_link_id.clone()));
                 cursor = a.result["nextPageCursor"].as_str().unwrap_or("").to_string();
                 if cursor.is_empty() {

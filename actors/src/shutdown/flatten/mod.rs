@@ -27,8 +27,8 @@ mod listing;
 mod symbol_loop;
 
 use cancel_requests::*;
-pub use listing::list_open_orders;
 use listing::*;
+pub use listing::{list_open_orders, open_orders_in};
 use symbol_loop::flatten_symbol;
 
 /// The settle coin of every symbol the bot trades (USDT linear perpetuals): the scope of the
