@@ -903,6 +903,11 @@ mod tests {
         ex.dcp_connection(0, true, 0);
         ex.dcp_connection(0, true, 0);
         ex.dcp_connection(0, false, 1000);
+        // The other connection is alive: it keeps sending (pings) inside the window.
+        for t in [3_000, 6_000, 9_000] {
+            ex.dcp_heartbeat(0, t);
+            ex.check_dcp(t + 500);
+        }
         ex.check_dcp(10_000);
         assert_eq!(ex.orders.len(), 1);
         ex.dcp_connection(0, false, 10_000);
@@ -911,5 +916,20 @@ mod tests {
         ex.check_dcp(13_001);
         assert!(ex.orders.is_empty());
         assert_eq!(ex.closed.back().unwrap().info.cancel_type, "CancelByDCP");
+    }
+
+    #[test]
+    fn dcp_fires_for_an_open_connection_that_went_silent() {
+        let mut ex = exchange();
+        let bid = ex.best_bid("BTCUSDT").unwrap();
+        ex.create_order(0, &limit(Side::Buy, bid, dec!(0.01), TimeInForce::PostOnly, "s"), 1)
+            .unwrap();
+        ex.set_dcp(0, 3);
+        ex.dcp_connection(0, true, 0);
+        ex.dcp_heartbeat(0, 2_000);
+        ex.check_dcp(5_000);
+        assert_eq!(ex.orders.len(), 1, "within the window of the last heartbeat");
+        ex.check_dcp(5_001);
+        assert!(ex.orders.is_empty(), "silent for the window, connection open: fired");
     }
 }

@@ -347,6 +347,7 @@ mod tests {
             ("[order_manager]\ndcp_window_s = 2", "order_manager.dcp_window_s"),
             ("[ws]\ndepth = 7", "ws.depth"),
             ("[ws]\nping_interval_ms = 100", "ws.ping_interval_ms"),
+            ("[ws]\nstale_after_ms = 10", "ws.stale_after_ms"),
             ("[recorder]\nflush_interval_ms = 0", "recorder.flush_interval_ms"),
             ("[recorder]\nfile_name = \"../escape\"", "recorder.file_name"),
             ("[shutdown]\ndeadline_ms = 10", "shutdown.deadline_ms"),

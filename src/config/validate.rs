@@ -194,6 +194,11 @@ pub fn validate(c: &Config) -> Vec<String> {
         "1000 to 60000 (Bybit recommends 20000)",
     );
     need(
+        c.ws.stale_after_ms == 0 || (c.ws.stale_after_ms >= 1_000 && c.ws.stale_after_ms <= 600_000),
+        "ws.stale_after_ms",
+        "0 (twice the ping interval) or 1000 to 600000: shorter would declare a healthy stream dead between pongs",
+    );
+    need(
         c.recorder.flush_interval_ms >= 1 && c.recorder.flush_interval_ms <= 60_000,
         "recorder.flush_interval_ms",
         "1 to 60000",

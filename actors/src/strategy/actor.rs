@@ -341,9 +341,11 @@ impl Handler<Stop> for Strategy {
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) -> Self::Result {
         self.stopped = true;
         ctx.stop();
+        let funding: Decimal = self.pnl.symbols.values().map(|p| p.funding).sum();
         MessageResult(StopAck::ok(format!(
-            "quoting stopped; timers dropped; PnL {} USDT",
-            self.pnl.total().round_dp(4)
+            "quoting stopped; timers dropped; PnL {} USDT (funding {} of it)",
+            self.pnl.total().round_dp(4),
+            (-funding).round_dp(4)
         )))
     }
 }

@@ -107,7 +107,7 @@ function sampleFrom(s, sym, t) {
     buys: mine.filter((o) => o.side === "Buy").map((o) => o.price).sort((a, b) => b - a),
     sells: mine.filter((o) => o.side === "Sell").map((o) => o.price).sort((a, b) => a - b),
     position: p ? p.position : "0",
-    pnl: p ? Number(p.realised) + Number(p.unrealised) - Number(p.fees) : 0,
+    pnl: p ? symbolTotal(p) : 0,
   };
 }
 
@@ -141,9 +141,14 @@ function renderSymbol(s, sym) {
 }
 
 // ---- header: totals, limits, warnings -------------------------------------------------------
+// A symbol's PnL as the bot counts it: realised + unrealised − fees − funding paid.
+function symbolTotal(p) {
+  return Number(p.realised) + Number(p.unrealised) - Number(p.fees) - Number(p.funding || 0);
+}
+
 function totals(s) {
   const syms = Object.values((s.pnl && s.pnl.symbols) || {});
-  const total = syms.reduce((a, p) => a + Number(p.realised) + Number(p.unrealised) - Number(p.fees), 0);
+  const total = syms.reduce((a, p) => a + symbolTotal(p), 0);
   const drawdown = Math.max(0, Number(s.pnl.peak || 0) - total);
   return { total, drawdown };
 }
@@ -204,8 +209,9 @@ function renderTables(s) {
   const pnl = (s.pnl && s.pnl.symbols) || {};
   fill("pnl", Object.keys(pnl).map((sym) => {
     const p = pnl[sym];
-    const total = Number(p.realised) + Number(p.unrealised) - Number(p.fees);
-    return [cell(sym), cell(qty(sym, p.position)), cell(money(p.realised)), cell(money(p.unrealised)), cell(money(p.fees)), cell(money(total), total < 0 ? "neg" : "pos")];
+    const total = symbolTotal(p);
+    const inherited = Number(p.inherited || 0) !== 0 ? ` (inherited ${qty(sym, p.inherited)})` : "";
+    return [cell(sym), cell(qty(sym, p.position) + inherited), cell(money(p.realised)), cell(money(p.unrealised)), cell(money(p.fees)), cell(money(p.funding || 0)), cell(money(total), total < 0 ? "neg" : "pos")];
   }));
   fill("conns", Object.entries(s.connections).map(([k, v]) => [cell(k), cell(v, v === "connected" ? "ok" : "bad")]));
   renderBudget(s.budget || { endpoints: {}, rejections: {} });
