@@ -149,6 +149,7 @@ async fn fills_in_a_private_stream_gap_are_back_filled_once() {
 #[actix_rt::test]
 async fn withheld_pushes_are_corrected_by_the_scheduled_check() {
     let sim = start_sim();
+    let started = Instant::now();
     let mut bot = start_bot(
         "withheld",
         &sim,
@@ -172,6 +173,13 @@ async fn withheld_pushes_are_corrected_by_the_scheduled_check() {
         "drift counted"
     );
     admin.set_faults(&json!({})).await;
+    // Every read has a reason: one position listing per interval (plus the start's), and the
+    // executions only when a check found a drift.
+    let seconds = started.elapsed().as_secs() as usize;
+    let position_reads = requests_on(&sim, "/v5/position/list", 0).await;
+    assert!(position_reads <= seconds + 3, "{position_reads} position reads in {seconds} s");
+    let execution_reads = requests_on(&sim, "/v5/execution/list", 0).await;
+    assert!((1..=3).contains(&execution_reads), "{execution_reads} execution reads");
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0, "{}", exit.stdout);
@@ -276,7 +284,10 @@ async fn a_frame_with_one_bad_item_keeps_the_good_one() {
         "execQty": "0.5", "execType": "Trade", "execTime": now});
     let spot = json!({"category": "spot", "symbol": "SOLUSDT", "execId": "injected-3", "side": "Buy", "execPrice": "100",
         "execQty": "7", "execType": "Trade", "execTime": now});
-    let frame = json!({"id": "x", "topic": "execution", "creationTime": 1, "data": [bad, good, spot]});
+    // Funding is real money on a line of its own, not a fill.
+    let funding = json!({"category": "linear", "symbol": "SOLUSDT", "execId": "funding-1", "side": "Buy", "execPrice": "100",
+        "execQty": "0.5", "execFee": "0.3", "execType": "Funding", "execTime": now, "orderType": "UNKNOWN"});
+    let frame = json!({"id": "x", "topic": "execution", "creationTime": 1, "data": [bad, good, spot, funding]});
     let r = awc::Client::new()
         .post(format!("{}/sim/ws/inject", sim.rest_url()))
         .send_json(&json!({"text": frame.to_string(), "api_key": KEY, "topic": "execution"}))
@@ -287,6 +298,8 @@ async fn a_frame_with_one_bad_item_keeps_the_good_one() {
     let kept = within(Duration::from_secs(5), || async { bot_volume(&bot, "SOLUSDT").await == volume }).await;
     assert!(kept.is_some(), "the good item counts (0.5 × 100), the spot item does not");
     assert_eq!(metric(&bot.metrics().await, "mmbot_ws_skipped_items_total"), 1.0);
+    let pnl = &bot.status().await["pnl"]["symbols"]["SOLUSDT"];
+    assert_eq!(dec(&pnl["funding"]), "0.3".parse::<Decimal>().unwrap(), "{pnl}");
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0);

@@ -4,6 +4,9 @@
 
 pub mod http_client;
 pub mod in_flight;
+mod liveness;
+mod private_stream;
+mod public_stream;
 pub mod rest_client;
 pub mod rest_connector;
 pub mod secret;

@@ -3,32 +3,30 @@
 //! Each connection is a task that reconnects with capped exponential backoff and full jitter
 //! until Stop, which sends close frames and ends them.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use awc::ws;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use bybit_v5::sign;
-use bybit_v5::ws::{decode, Frame, WsRequest};
+use bybit_v5::ws::WsRequest;
 
 use crate::exchange::secret::Secret;
-use crate::market::book::{BookError, LocalBook, Top};
-use crate::market::net_position::net_positions;
 use crate::messages::events::Event;
 use crate::messages::market::BookUpdate;
 use crate::messages::private_stream::{ClosePrivateStream, Executions, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
 use crate::messages::record::Record;
-use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
+use crate::messages::shutdown::RequestShutdown;
 use crate::messages::status::StatusPatch;
 use crate::messages::stop::{StepStatus, Stop, StopAck};
 use crate::telemetry::metrics::{labels, Metrics};
+
+use super::private_stream::PrivateStream;
+use super::public_stream::PublicStream;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -70,48 +68,11 @@ pub struct WsEndpoints {
 }
 
 impl WsSettings {
-    fn stale_after(&self, ping_every: Duration) -> Duration {
+    pub(super) fn stale_after(&self, ping_every: Duration) -> Duration {
         match self.stale_after_ms {
             0 => ping_every * 2,
             ms => Duration::from_millis(ms),
         }
-    }
-}
-
-/// Declares a stream dead when nothing has been heard on it for the bound.
-struct Liveness {
-    stream: &'static str,
-    last_heard: Instant,
-    bound: Duration,
-    check: tokio::time::Interval,
-}
-
-impl Liveness {
-    fn new(stream: &'static str, bound: Duration) -> Self {
-        let mut check = tokio::time::interval((bound / 4).max(Duration::from_millis(25)));
-        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Self {
-            stream,
-            last_heard: Instant::now(),
-            bound,
-            check,
-        }
-    }
-
-    fn heard(&mut self) {
-        self.last_heard = Instant::now();
-    }
-
-    /// Ticks every quarter of the bound; `Some` once the stream is dead.
-    async fn dead(&mut self, metrics: &Metrics) -> Option<Ended> {
-        self.check.tick().await;
-        let silent = self.last_heard.elapsed();
-        if silent <= self.bound {
-            return None;
-        }
-        metrics.ws_stale.get_or_create(&labels(&[("stream", self.stream)])).inc();
-        log::warn!(stream = self.stream; "{} stream: nothing heard for {} ms (no data, no pong): declared dead", self.stream, silent.as_millis());
-        Some(Ended::Lost(format!("stale: nothing heard for {} ms", silent.as_millis())))
     }
 }
 
@@ -264,14 +225,14 @@ impl Handler<ClosePrivateStream> for WsConnector {
     }
 }
 
-type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+pub(super) type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
 /// Mailbox hops from a book update to its order request on the socket: Strategy, OrderManager,
 /// connector.
-const HOPS_TO_THE_WIRE: usize = 3;
+pub(super) const HOPS_TO_THE_WIRE: usize = 3;
 
 /// How a connection ended.
-enum Ended {
+pub(super) enum Ended {
     Stopped,
     Lost(String),
     /// Do not reconnect (e.g. credentials refused).
@@ -345,12 +306,12 @@ async fn run_with_reconnect<F>(
     set_state("closed");
 }
 
-async fn send(conn: &mut Conn, req: &WsRequest) -> Result<(), String> {
+pub(super) async fn send(conn: &mut Conn, req: &WsRequest) -> Result<(), String> {
     let text = serde_json::to_string(req).map_err(|e| e.to_string())?;
     conn.send(ws::Message::Text(text.into())).await.map_err(|e| e.to_string())
 }
 
-async fn close(conn: &mut Conn) {
+pub(super) async fn close(conn: &mut Conn) {
     let _ = tokio::time::timeout(
         Duration::from_millis(500),
         conn.send(ws::Message::Close(Some(ws::CloseCode::Normal.into()))),
@@ -359,7 +320,7 @@ async fn close(conn: &mut Conn) {
 }
 
 /// Count the items of a frame that did not decode (the others were kept); log the first ones.
-fn skipped_items(metrics: &Metrics, topic: &str, skipped: &[bybit_v5::lenient::SkippedItem]) {
+pub(super) fn skipped_items(metrics: &Metrics, topic: &str, skipped: &[bybit_v5::lenient::SkippedItem]) {
     for s in skipped {
         metrics.ws_skipped_items.inc();
         if metrics.ws_skipped_items.get() <= 5 {
@@ -373,203 +334,10 @@ fn skipped_items(metrics: &Metrics, topic: &str, skipped: &[bybit_v5::lenient::S
 }
 
 /// Count a malformed frame; log the first ones with a sample.
-fn malformed(metrics: &Metrics, stream: &str, err: &dyn std::fmt::Display, text: &str) {
+pub(super) fn malformed(metrics: &Metrics, stream: &str, err: &dyn std::fmt::Display, text: &str) {
     metrics.ws_malformed_frames.inc();
     if metrics.ws_malformed_frames.get() <= 5 {
         let sample: String = text.chars().take(200).collect();
         log::warn!("{stream} stream: skipped a malformed frame ({err}): {sample}");
-    }
-}
-
-#[derive(Clone)]
-struct PublicStream {
-    settings: WsSettings,
-    symbols: Vec<String>,
-    targets: WsTargets,
-}
-
-impl PublicStream {
-    fn topic(&self, symbol: &str) -> String {
-        format!("orderbook.{}.{symbol}", self.settings.depth)
-    }
-
-    async fn run(&self, mut conn: Conn, mut stop: watch::Receiver<bool>) -> Ended {
-        let topics: Vec<String> = self.symbols.iter().map(|s| self.topic(s)).collect();
-        if let Err(e) = send(&mut conn, &WsRequest::subscribe("books", &topics)).await {
-            return Ended::Lost(e);
-        }
-        let mut books: HashMap<String, LocalBook> = HashMap::new();
-        let mut tops: HashMap<String, Top> = HashMap::new();
-        let ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
-        let mut ping = tokio::time::interval(ping_every);
-        ping.tick().await;
-        let mut alive = Liveness::new("public", self.settings.stale_after(ping_every));
-        let ended = loop {
-            tokio::select! {
-                frame = conn.next() => {
-                    alive.heard();
-                    let received_at = Instant::now();
-                    let text = match frame {
-                        None => break Ended::Lost("closed by peer".into()),
-                        Some(Err(e)) => break Ended::Lost(e.to_string()),
-                        Some(Ok(ws::Frame::Text(t))) => t,
-                        Some(Ok(ws::Frame::Ping(p))) => { let _ = conn.send(ws::Message::Pong(p)).await; continue; }
-                        Some(Ok(ws::Frame::Close(_))) => break Ended::Lost("close frame".into()),
-                        Some(Ok(_)) => continue,
-                    };
-                    let Ok(text) = std::str::from_utf8(&text) else { malformed(&self.targets.metrics, "public", &"not UTF-8", ""); continue };
-                    match decode(text) {
-                        Ok(Frame::Book(m)) => {
-                            let lag_ms = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)).saturating_sub(m.ts);
-                            self.targets.metrics.book_update_lag.observe(lag_ms as f64 / 1000.0);
-                            let symbol = m.data.s.clone();
-                            let book = books.entry(symbol.clone()).or_default();
-                            match book.apply(&m) {
-                                Ok(()) => {
-                                    let top = book.top();
-                                    if top != tops.get(&symbol).copied() {
-                                        match top {
-                                            Some(t) => { tops.insert(symbol.clone(), t); }
-                                            None => { tops.remove(&symbol); }
-                                        }
-                                        self.targets.book.do_send(BookUpdate { symbol, top, received_at });
-                                        // One update to the wire before the next frame is read (a frame that
-                                        // arrived with it would otherwise be decoded in between): the Strategy,
-                                        // the OrderManager and the connector share this thread, and each hop
-                                        // runs on a turn of its scheduler.
-                                        for _ in 0..HOPS_TO_THE_WIRE {
-                                            tokio::task::yield_now().await;
-                                        }
-                                    }
-                                }
-                                Err(e @ BookError::Gap { .. }) | Err(e @ BookError::NoSnapshot) => {
-                                    self.targets.metrics.book_gaps.inc();
-                                    log::warn!(symbol = symbol.as_str(); "{symbol}: {e}; resubscribing");
-                                    tops.remove(&symbol);
-                                    self.targets.book.do_send(BookUpdate { symbol: symbol.clone(), top: None, received_at });
-                                    let topic = vec![self.topic(&symbol)];
-                                    let unsub = WsRequest { op: "unsubscribe".into(), req_id: None, args: topic.iter().map(|t| t.as_str().into()).collect() };
-                                    if send(&mut conn, &unsub).await.is_err() || send(&mut conn, &WsRequest::subscribe("resub", &topic)).await.is_err() {
-                                        break Ended::Lost("resubscribe failed".into());
-                                    }
-                                }
-                            }
-                        }
-                        Ok(Frame::Op(op)) if !op.success => log::error!("public stream: {} refused: {}", op.op, op.ret_msg),
-                        Ok(_) => {}
-                        Err(e) => malformed(&self.targets.metrics, "public", &e, text),
-                    }
-                }
-                _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { break Ended::Lost("ping failed".into()) },
-                Some(dead) = alive.dead(&self.targets.metrics) => { close(&mut conn).await; break dead; }
-                _ = stop.changed() => { close(&mut conn).await; break Ended::Stopped; }
-            }
-        };
-        for s in tops.keys() {
-            self.targets.book.do_send(BookUpdate {
-                symbol: s.clone(),
-                top: None,
-                received_at: Instant::now(),
-            });
-        }
-        ended
-    }
-}
-
-#[derive(Clone)]
-struct PrivateStream {
-    /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
-    authenticated_once: Arc<AtomicBool>,
-    dcp: bool,
-    dcp_window: Duration,
-    settings: WsSettings,
-    key: String,
-    secret: Secret,
-    targets: WsTargets,
-}
-
-impl PrivateStream {
-    async fn run(&self, mut conn: Conn, mut stop: watch::Receiver<bool>) -> Ended {
-        let expires = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-            + 10_000;
-        let auth = WsRequest::auth(&self.key, expires, &sign::sign_ws_auth(self.secret.expose(), expires));
-        // The category topics: a unified account's spot and option items never arrive.
-        let mut topics = vec![
-            "order.linear".to_string(),
-            "execution.linear".to_string(),
-            "position.linear".to_string(),
-        ];
-        if self.dcp {
-            topics.push("dcp.future".to_string());
-        }
-        if let Err(e) = send(&mut conn, &auth).await {
-            return Ended::Lost(e);
-        }
-        if let Err(e) = send(&mut conn, &WsRequest::subscribe("private", &topics)).await {
-            return Ended::Lost(e);
-        }
-        let mut ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
-        if self.dcp {
-            ping_every = ping_every.min(self.dcp_window / 3).max(Duration::from_millis(100));
-        }
-        let mut ping = tokio::time::interval(ping_every);
-        ping.tick().await;
-        let mut alive = Liveness::new("private", self.settings.stale_after(ping_every));
-        loop {
-            tokio::select! {
-                frame = conn.next() => {
-                    alive.heard();
-                    let text = match frame {
-                        None => return Ended::Lost("closed by peer".into()),
-                        Some(Err(e)) => return Ended::Lost(e.to_string()),
-                        Some(Ok(ws::Frame::Text(t))) => t,
-                        Some(Ok(ws::Frame::Ping(p))) => { let _ = conn.send(ws::Message::Pong(p)).await; continue; }
-                        Some(Ok(ws::Frame::Close(_))) => return Ended::Lost("close frame".into()),
-                        Some(Ok(_)) => continue,
-                    };
-                    let Ok(text) = std::str::from_utf8(&text) else { malformed(&self.targets.metrics, "private", &"not UTF-8", ""); continue };
-                    match decode(text) {
-                        Ok(Frame::Op(op)) if op.op == "auth" && !op.success => {
-                            let reason = format!("private stream authentication rejected: {}", op.ret_msg);
-                            self.targets.recorder.do_send(Record(Event::Error { source: "ws-private".into(), message: reason.clone() }));
-                            let source = if self.authenticated_once.load(Ordering::Relaxed) { ShutdownSource::Fatal(reason) } else { ShutdownSource::StartupFailure(reason) };
-                            self.targets.shutdown.do_send(RequestShutdown { source });
-                            close(&mut conn).await;
-                            return Ended::Fatal;
-                        }
-                        Ok(Frame::Op(op)) if op.op == "auth" => {
-                            if self.authenticated_once.swap(true, Ordering::Relaxed) {
-                                // Back after a disconnect: updates may have been missed.
-                                self.targets.orders.reconcile.do_send(ReconcileNow);
-                                self.targets.account.gap.do_send(ReconcileNow);
-                            }
-                        }
-                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.orders.ready.do_send(PrivateStreamReady),
-                        Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
-                        Ok(Frame::Orders(m)) => {
-                            skipped_items(&self.targets.metrics, "order", &m.skipped);
-                            self.targets.orders.updates.do_send(OrderUpdates(m.data));
-                        }
-                        Ok(Frame::Executions(m)) => {
-                            skipped_items(&self.targets.metrics, "execution", &m.skipped);
-                            self.targets.account.executions.do_send(Executions(m.data));
-                        }
-                        Ok(Frame::Positions(m)) => {
-                            skipped_items(&self.targets.metrics, "position", &m.skipped);
-                            let sizes = net_positions(&m.data).into_iter().map(|(s, p)| (s, p.size)).collect();
-                            self.targets.account.positions.do_send(Positions(sizes));
-                        }
-                        Ok(_) => {}
-                        Err(e) => malformed(&self.targets.metrics, "private", &e, text),
-                    }
-                }
-                _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { return Ended::Lost("ping failed".into()) },
-                Some(dead) = alive.dead(&self.targets.metrics) => { close(&mut conn).await; return dead; }
-                _ = stop.changed() => { close(&mut conn).await; return Ended::Stopped; }
-            }
-        }
     }
 }

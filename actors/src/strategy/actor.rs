@@ -345,7 +345,7 @@ impl Handler<Stop> for Strategy {
         MessageResult(StopAck::ok(format!(
             "quoting stopped; timers dropped; PnL {} USDT (funding {} of it)",
             self.pnl.total().round_dp(4),
-            (-funding).round_dp(4)
+            (Decimal::ZERO - funding).round_dp(4)
         )))
     }
 }

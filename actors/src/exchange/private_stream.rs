@@ -1,0 +1,123 @@
+//! The private stream: authenticate, subscribe the category topics (and `dcp.future`), pass
+//! order updates to the OrderManager and executions and positions to the AccountWatch; a
+//! re-auth after a gap asks both to reconcile. While DCP is armed it pings every third of the
+//! window.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use awc::ws;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::watch;
+
+use bybit_v5::sign;
+use bybit_v5::ws::{decode, Frame, WsRequest};
+
+use crate::exchange::secret::Secret;
+use crate::market::net_position::net_positions;
+use crate::messages::events::Event;
+use crate::messages::private_stream::{Executions, OrderUpdates, Positions, PrivateStreamReady, ReconcileNow};
+use crate::messages::record::Record;
+use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
+
+use super::liveness::Liveness;
+use super::ws_connector::*;
+
+#[derive(Clone)]
+pub(super) struct PrivateStream {
+    /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
+    pub(super) authenticated_once: Arc<AtomicBool>,
+    pub(super) dcp: bool,
+    pub(super) dcp_window: Duration,
+    pub(super) settings: WsSettings,
+    pub(super) key: String,
+    pub(super) secret: Secret,
+    pub(super) targets: WsTargets,
+}
+
+impl PrivateStream {
+    pub(super) async fn run(&self, mut conn: Conn, mut stop: watch::Receiver<bool>) -> Ended {
+        let expires = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+            + 10_000;
+        let auth = WsRequest::auth(&self.key, expires, &sign::sign_ws_auth(self.secret.expose(), expires));
+        // The category topics: a unified account's spot and option items never arrive.
+        let mut topics = vec![
+            "order.linear".to_string(),
+            "execution.linear".to_string(),
+            "position.linear".to_string(),
+        ];
+        if self.dcp {
+            topics.push("dcp.future".to_string());
+        }
+        if let Err(e) = send(&mut conn, &auth).await {
+            return Ended::Lost(e);
+        }
+        if let Err(e) = send(&mut conn, &WsRequest::subscribe("private", &topics)).await {
+            return Ended::Lost(e);
+        }
+        let mut ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
+        if self.dcp {
+            ping_every = ping_every.min(self.dcp_window / 3).max(Duration::from_millis(100));
+        }
+        let mut ping = tokio::time::interval(ping_every);
+        ping.tick().await;
+        let mut alive = Liveness::new("private", self.settings.stale_after(ping_every));
+        loop {
+            tokio::select! {
+                frame = conn.next() => {
+                    alive.heard();
+                    let text = match frame {
+                        None => return Ended::Lost("closed by peer".into()),
+                        Some(Err(e)) => return Ended::Lost(e.to_string()),
+                        Some(Ok(ws::Frame::Text(t))) => t,
+                        Some(Ok(ws::Frame::Ping(p))) => { let _ = conn.send(ws::Message::Pong(p)).await; continue; }
+                        Some(Ok(ws::Frame::Close(_))) => return Ended::Lost("close frame".into()),
+                        Some(Ok(_)) => continue,
+                    };
+                    let Ok(text) = std::str::from_utf8(&text) else { malformed(&self.targets.metrics, "private", &"not UTF-8", ""); continue };
+                    match decode(text) {
+                        Ok(Frame::Op(op)) if op.op == "auth" && !op.success => {
+                            let reason = format!("private stream authentication rejected: {}", op.ret_msg);
+                            self.targets.recorder.do_send(Record(Event::Error { source: "ws-private".into(), message: reason.clone() }));
+                            let source = if self.authenticated_once.load(Ordering::Relaxed) { ShutdownSource::Fatal(reason) } else { ShutdownSource::StartupFailure(reason) };
+                            self.targets.shutdown.do_send(RequestShutdown { source });
+                            close(&mut conn).await;
+                            return Ended::Fatal;
+                        }
+                        Ok(Frame::Op(op)) if op.op == "auth" => {
+                            if self.authenticated_once.swap(true, Ordering::Relaxed) {
+                                // Back after a disconnect: updates may have been missed.
+                                self.targets.orders.reconcile.do_send(ReconcileNow);
+                                self.targets.account.gap.do_send(ReconcileNow);
+                            }
+                        }
+                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.orders.ready.do_send(PrivateStreamReady),
+                        Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
+                        Ok(Frame::Orders(m)) => {
+                            skipped_items(&self.targets.metrics, "order", &m.skipped);
+                            self.targets.orders.updates.do_send(OrderUpdates(m.data));
+                        }
+                        Ok(Frame::Executions(m)) => {
+                            skipped_items(&self.targets.metrics, "execution", &m.skipped);
+                            self.targets.account.executions.do_send(Executions(m.data));
+                        }
+                        Ok(Frame::Positions(m)) => {
+                            skipped_items(&self.targets.metrics, "position", &m.skipped);
+                            let sizes = net_positions(&m.data).into_iter().map(|(s, p)| (s, p.size)).collect();
+                            self.targets.account.positions.do_send(Positions(sizes));
+                        }
+                        Ok(_) => {}
+                        Err(e) => malformed(&self.targets.metrics, "private", &e, text),
+                    }
+                }
+                _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { return Ended::Lost("ping failed".into()) },
+                Some(dead) = alive.dead(&self.targets.metrics) => { close(&mut conn).await; return dead; }
+                _ = stop.changed() => { close(&mut conn).await; return Ended::Stopped; }
+            }
+        }
+    }
+}
