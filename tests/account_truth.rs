@@ -208,11 +208,19 @@ async fn a_silent_private_socket_is_declared_dead_and_replaced() {
     .await;
     assert!(dead.is_some(), "declared dead");
     admin.set_faults(&json!({})).await;
+    // A new connection, not the dead one still shown as connected for a moment.
     let back = within(Duration::from_secs(15), || async {
-        bot.status().await["connections"]["private"] == "connected"
+        metric(&bot.metrics().await, "mmbot_ws_reconnects_total{stream=\"private\"}") >= 1.0
+            && bot.status().await["connections"]["private"] == "connected"
     })
     .await;
     assert!(back.is_some(), "reconnected");
+    // The reconnect's reconciliation runs once the new connection has authenticated.
+    let reconciled = within(Duration::from_secs(10), || async {
+        std::fs::read_to_string(&bot.stderr_path).is_ok_and(|e| e.contains("reconciling orders with the exchange after a reconnect"))
+    })
+    .await;
+    assert!(reconciled.is_some(), "reconciled after the reconnect");
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0);

@@ -99,9 +99,13 @@ pub(super) async fn load_filters(client: &RestClient, symbols: &[String]) -> any
 
 /// The credentials work (a private read answers); the account's equity, which the header's
 /// PnL moves from.
-pub(super) async fn check_credentials(client: &RestClient) -> anyhow::Result<Option<Decimal>> {
+/// The unified account's equity and available balance (the credentials' first signed read).
+pub(super) async fn check_credentials(client: &RestClient) -> anyhow::Result<(Option<Decimal>, Option<Decimal>)> {
     match client.get(path::WALLET_BALANCE, "accountType=UNIFIED").await {
-        Ok(a) => Ok(a.result["list"][0]["totalEquity"].as_str().and_then(|e| e.parse::<Decimal>().ok())),
+        Ok(a) => {
+            let field = |k: &str| a.result["list"][0][k].as_str().and_then(|e| e.parse::<Decimal>().ok());
+            Ok((field("totalEquity"), field("totalAvailableBalance")))
+        }
         Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => {
             bail!("credentials rejected by the exchange: {msg} ({})", code.code())
         }

@@ -122,7 +122,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let client = connect(&c, &exchange, &governor, &metrics).await?;
     let filters = load_filters(&client, &c.symbols).await?;
     let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
-    let starting_equity = if dry_run { None } else { check_credentials(&client).await? };
+    let (starting_equity, starting_available) = if dry_run { (None, None) } else { check_credentials(&client).await? };
     let run_id = new_run_id();
     crate::logging::set_run_id(&run_id);
     let supervisor_ctx = Context::<Supervisor>::new();
@@ -136,6 +136,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         recorder_file: recorder_file.clone(),
         previous_shutdown,
         starting_equity,
+        starting_available,
         ..initial_view(&c, &filters)
     }));
     let token = control_token(&c)?;

@@ -65,7 +65,11 @@ impl PrivateStream {
         }
         let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
-        let mut alive = Liveness::new("private", self.settings.stale_after(ping_every));
+        let bound = self.settings.stale_after(ping_every);
+        let mut alive = Liveness::new("private", bound);
+        // Pongs prove the socket, not the session: an auth or subscribe left unanswered (a
+        // request lost by the peer) must not leave a stream that never delivers anything.
+        let (mut answered, answer_by) = (false, tokio::time::Instant::now() + bound);
         loop {
             tokio::select! {
                 frame = conn.next() => {
@@ -95,8 +99,15 @@ impl PrivateStream {
                                 self.targets.account.gap.do_send(ReconcileNow);
                             }
                         }
-                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => self.targets.orders.ready.do_send(PrivateStreamReady),
-                        Ok(Frame::Op(op)) if !op.success => log::error!("private stream: {} refused: {}", op.op, op.ret_msg),
+                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => {
+                            answered = true;
+                            self.targets.orders.ready.do_send(PrivateStreamReady);
+                        }
+                        Ok(Frame::Op(op)) if !op.success => {
+                            // Refused is an answer: no reconnect loop on a refusal that will not heal.
+                            answered |= op.op == "subscribe";
+                            log::error!("private stream: {} refused: {}", op.op, op.ret_msg)
+                        }
                         Ok(Frame::Orders(m)) => {
                             skipped_items(&self.targets.metrics, "order", &m.skipped);
                             self.targets.orders.updates.do_send(OrderUpdates(m.data));
@@ -116,6 +127,11 @@ impl PrivateStream {
                 }
                 _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { return Ended::Lost("ping failed".into()) },
                 Some(dead) = alive.dead(&self.targets.metrics) => { close(&mut conn).await; return dead; }
+                _ = tokio::time::sleep_until(answer_by), if !answered => {
+                    log::warn!("private stream: no answer to auth/subscribe within {} ms: reconnecting", bound.as_millis());
+                    close(&mut conn).await;
+                    return Ended::Lost("auth/subscribe unanswered".into());
+                }
                 _ = stop.changed() => { close(&mut conn).await; return Ended::Stopped; }
             }
         }

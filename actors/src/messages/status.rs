@@ -83,6 +83,8 @@ pub struct StatusView {
     pub limits: LimitsView,
     /// The account's equity when the run started (None in dry-run: not asked).
     pub starting_equity: Option<Decimal>,
+    /// The account's available balance when the run started (None in dry-run: not asked).
+    pub starting_available: Option<Decimal>,
     /// The bot's latest fills, oldest first.
     pub fills: std::collections::VecDeque<FillMark>,
     pub connections: BTreeMap<String, String>,
