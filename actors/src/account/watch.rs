@@ -107,6 +107,11 @@ impl AccountWatch {
     }
 
     fn check(&mut self, why: Why, ctx: &mut Context<Self>) {
+        // Once the shutdown has stopped the OrderManager or the Strategy, nobody needs the
+        // account's picture any more: no read without a reason.
+        if !self.out.orders_positions.connected() || !self.out.strategy_position.connected() {
+            return;
+        }
         if self.checking {
             self.gap_pending |= why == Why::Gap;
             return;
