@@ -12,7 +12,6 @@ mod kit;
 use std::time::{Duration, Instant};
 
 use bybit_sim::testkit::{Admin, Client};
-use bybit_sim::SimConfig;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -64,27 +63,16 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random::<u64>);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let cfg = SimConfig {
-        accounts: vec![(KEY.into(), SECRET.into())],
-        tick: Duration::from_millis(20),
-        ..Default::default()
-    };
-    let sim = bybit_sim::spawn(cfg).unwrap();
-    let dir = std::env::temp_dir().join(format!("mmbot-account-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let sim = kit::active_sim(KEY, SECRET);
     let control = kit::free_control_addr();
-    let config = dir.join("mmbot.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "mode = \"paper\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\", \"SOLUSDT\"]\n[exchange]\nrest_url = \"{}\"\nws_public_url = \"{}\"\nws_private_url = \"{}\"\n[order_manager]\nlink_prefix = \"soak\"\nreconcile_interval_ms = {RECONCILE_MS}\n[risk]\nmax_position_notional = 100000\nmax_total_notional = 300000\nmax_drawdown = 0\n[control]\nlisten = \"{control}\"\n[recorder]\ndir = \"{}\"\n",
-            sim.rest_url(),
-            sim.ws_public_url(),
-            sim.ws_private_url(),
-            dir.join("data").display()
+    let (dir, config) = kit::paper_run(
+        "account-soak",
+        &sim,
+        &control,
+        &format!(
+            "[order_manager]\nlink_prefix = \"soak\"\nreconcile_interval_ms = {RECONCILE_MS}\n[risk]\nmax_position_notional = 100000\nmax_total_notional = 300000\nmax_drawdown = 0\n"
         ),
-    )
-    .unwrap();
+    );
     let mut child = kit::mmbot_run(&config, KEY, SECRET, "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())

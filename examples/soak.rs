@@ -13,7 +13,6 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use bybit_sim::testkit::Client;
-use bybit_sim::SimConfig;
 
 const KEY: &str = "soak-key";
 const SECRET: &str = "soak-secret";
@@ -51,27 +50,14 @@ fn main() {
         a.get(2).copied().unwrap_or(2),
     );
     let csv_path = std::env::args().nth(4).unwrap_or_else(|| "target/soak.csv".into());
-    let cfg = SimConfig {
-        accounts: vec![(KEY.into(), SECRET.into())],
-        tick: Duration::from_millis(20),
-        ..Default::default()
-    };
-    let sim = bybit_sim::spawn(cfg).unwrap();
-    let dir = std::env::temp_dir().join(format!("mmbot-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let sim = kit::active_sim(KEY, SECRET);
     let control = kit::free_control_addr();
-    let config = dir.join("mmbot.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "mode = \"paper\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\", \"SOLUSDT\"]\n[exchange]\nrest_url = \"{}\"\nws_public_url = \"{}\"\nws_private_url = \"{}\"\n[order_manager]\nlink_prefix = \"soak\"\n[control]\nlisten = \"{control}\"\n[recorder]\ndir = \"{}\"\n[monitor]\ninterval_ms = 5000\n",
-            sim.rest_url(),
-            sim.ws_public_url(),
-            sim.ws_private_url(),
-            dir.join("data").display()
-        ),
-    )
-    .unwrap();
+    let (_dir, config) = kit::paper_run(
+        "soak",
+        &sim,
+        &control,
+        "[order_manager]\nlink_prefix = \"soak\"\n[monitor]\ninterval_ms = 5000\n",
+    );
     let mut csv = std::fs::File::create(&csv_path).unwrap();
     writeln!(csv, "seconds,run,rss_kb,fds,threads,cpu_s").unwrap();
     // A fresh client per query: a pooled connection would not survive between block_on calls.

@@ -5,8 +5,11 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use bybit_sim::{SimConfig, SimHandle};
 
 /// The binary under test: `MMBOT_BIN`, else the release build.
 pub fn mmbot_bin() -> String {
@@ -60,4 +63,35 @@ pub fn mmbot_run(config: &Path, key: &str, secret: &str, log: &str) -> Command {
         .env("MMBOT_CONTROL_TOKEN", "bench-token-0123456789")
         .env("RUST_LOG", log);
     cmd
+}
+
+/// A simulator with one account and a market that moves every 20 ms (the soaks' setting).
+pub fn active_sim(key: &str, secret: &str) -> SimHandle {
+    bybit_sim::spawn(SimConfig {
+        accounts: vec![(key.into(), secret.into())],
+        tick: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .expect("bybit-sim starts")
+}
+
+/// A run directory `<tmp>/mmbot-<name>-<pid>` and in it a paper config against `sim` for the
+/// three default symbols, control on `control`; `extra` adds sections (`[order_manager]`, ...).
+/// Returns the directory and the config's path.
+pub fn paper_run(name: &str, sim: &SimHandle, control: &str, extra: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("mmbot-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("mmbot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "mode = \"paper\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\", \"SOLUSDT\"]\n[exchange]\nrest_url = \"{}\"\nws_public_url = \"{}\"\nws_private_url = \"{}\"\n[control]\nlisten = \"{control}\"\n[recorder]\ndir = \"{}\"\n{extra}",
+            sim.rest_url(),
+            sim.ws_public_url(),
+            sim.ws_private_url(),
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    (dir, config)
 }
