@@ -77,6 +77,11 @@ impl Shared {
         self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Read the faults without copying them (for checks on every message).
+    pub fn with_faults<R>(&self, read: impl FnOnce(&Faults) -> R) -> R {
+        read(&self.faults.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// The cancel-all delay now: the configured one, or the `cancel_all_delay_ms` fault's.
     pub fn cancel_all_delay(&self) -> std::time::Duration {
         self.faults()

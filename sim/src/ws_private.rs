@@ -105,7 +105,7 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                     if let (Some(a), Some(_)) = (account, &dcp_guard) {
                         state.exchange().dcp_heartbeat(a, now_ms());
                     }
-                    if state.faults().silent_private {
+                    if state.with_faults(|f| f.silent_private) {
                         continue;
                     }
                     let req_id = r.req_id.clone();
@@ -152,7 +152,7 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
             },
             event = next_event => match event {
                 Ok(e) => {
-                    let held = { let f = state.faults(); f.withhold_private || f.silent_private };
+                    let held = state.with_faults(|f| f.withhold_private || f.silent_private);
                     if !held && wanted(&subs, &e) && session.text(e.text.to_string()).await.is_err() { break }
                 }
                 // A subscriber that fell behind has lost updates: close so it reconnects and reconciles.
