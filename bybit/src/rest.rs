@@ -32,6 +32,8 @@ pub mod path {
     pub const COIN_INFO: &str = "/v5/asset/coin/query-info";
     pub const DCP: &str = "/v5/order/disconnected-cancel-all";
     pub const DCP_INFO: &str = "/v5/account/query-dcp-info";
+    pub const SWITCH_MODE: &str = "/v5/position/switch-mode";
+    pub const SET_LEVERAGE: &str = "/v5/position/set-leverage";
 }
 
 /// The order-entry WebSocket's op for a REST order endpoint (`/v5/trade` takes the same body as
@@ -307,6 +309,25 @@ pub struct DcpRequest {
     pub time_window: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+}
+
+/// `POST /v5/position/switch-mode`: `mode` 0 one-way (merged single), 3 hedge (both sides).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchMode {
+    pub category: Category,
+    pub symbol: String,
+    pub mode: u8,
+}
+
+/// `POST /v5/position/set-leverage`; both sides alike under cross margin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SetLeverage {
+    pub category: Category,
+    pub symbol: String,
+    pub buy_leverage: Decimal,
+    pub sell_leverage: Decimal,
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! it without a clock. The HTTP and WebSocket layers only translate wire requests into these
 //! calls and forward the frames the exchange publishes.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -16,6 +16,7 @@ use bybit_v5::rest::Level;
 use bybit_v5::rest::{CoinBalance, Execution, OrderInfo, Position, WalletAccount};
 use bybit_v5::ws::{BookData, BookMessage, PrivateMessage, UpdateType};
 
+use crate::account_options::AccountOptions;
 use crate::feed::{DepthFeed, DEPTHS};
 use crate::instrument::InstrumentSpec;
 use crate::position::PositionState;
@@ -24,7 +25,7 @@ use crate::synthetic::{SyntheticBook, SyntheticParams};
 /// Maker and taker fees, as Bybit's default tier.
 pub const MAKER_FEE: Decimal = dec!(0.0002);
 pub const TAKER_FEE: Decimal = dec!(0.00055);
-/// Leverage the simulator assumes for margin checks.
+/// Leverage of a symbol until the account sets another (margin checks use the symbol's).
 pub const LEVERAGE: Decimal = dec!(10);
 /// Most open orders per symbol and account.
 pub const MAX_OPEN_PER_SYMBOL: usize = 500;
@@ -92,6 +93,9 @@ pub struct Market {
     pub turnover24h: Decimal,
     pub last_ticker: BTreeMap<&'static str, String>,
     pub ticker_cs: u64,
+    /// `Trading`, or what `/sim/instrument` set (`Settling`, `Closed`, …): orders are refused
+    /// while it is not `Trading`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone)]
@@ -105,7 +109,13 @@ pub struct Account {
     pub api_key: String,
     pub secret: String,
     pub wallet_balance: Decimal,
-    pub positions: BTreeMap<String, PositionState>,
+    /// Position rows by symbol and positionIdx (0 one-way; 1 long and 2 short in hedge mode).
+    pub positions: BTreeMap<(String, u8), PositionState>,
+    pub options: AccountOptions,
+    /// Symbols in hedge mode (`/v5/position/switch-mode` mode 3).
+    pub hedge: BTreeSet<String>,
+    /// Leverage per symbol, where set (`/v5/position/set-leverage`); LEVERAGE otherwise.
+    pub leverage: BTreeMap<String, Decimal>,
     pub executions: VecDeque<Execution>,
     /// DCP window in seconds, once enabled.
     pub dcp_window_s: Option<u32>,
@@ -221,6 +231,7 @@ impl Exchange {
                     turnover24h: Decimal::ZERO,
                     last_ticker: BTreeMap::new(),
                     ticker_cs: 0,
+                    status: "Trading".into(),
                     spec,
                 },
             );
@@ -232,6 +243,9 @@ impl Exchange {
                 secret,
                 wallet_balance: balance,
                 positions: BTreeMap::new(),
+                options: AccountOptions::default(),
+                hedge: BTreeSet::new(),
+                leverage: BTreeMap::new(),
                 executions: VecDeque::new(),
                 dcp_window_s: None,
                 dcp_connections: 0,
@@ -369,8 +383,9 @@ impl Exchange {
         let oi: Decimal = self
             .accounts
             .iter()
-            .filter_map(|a| a.positions.get(symbol))
-            .map(|p| p.size.abs())
+            .flat_map(|a| a.positions.iter())
+            .filter(|((s, _), _)| s == symbol)
+            .map(|(_, p)| p.size.abs())
             .sum();
         let oi = m.spec.fmt_qty(oi);
         let oi_value = (oi * m.mid).round_dp(2);
@@ -481,18 +496,24 @@ impl Exchange {
         let _ = self.accounts[account].tx.send(PrivateEvent { topic, text });
     }
 
-    pub fn position_view(&self, account: usize, symbol: &str) -> Position {
+    /// One position row as Bybit shows it (`idx`: 0 one-way, 1/2 the hedge rows).
+    pub fn position_view(&self, account: usize, symbol: &str, idx: u8) -> Position {
         let m = &self.markets[symbol];
-        let p = self.accounts[account].positions.get(symbol).cloned().unwrap_or_default();
+        let p = self.accounts[account]
+            .positions
+            .get(&(symbol.to_string(), idx))
+            .cloned()
+            .unwrap_or_default();
         let mark = m.spec.fmt_price(m.mid);
         let flat = p.size.is_zero();
         let size = p.size.abs();
-        let im = (size * m.mid / LEVERAGE).round_dp(8).to_string();
+        let leverage = self.leverage(account, symbol);
+        let im = (size * m.mid / leverage).round_dp(8).to_string();
         let mm = (size * m.mid * MAINTENANCE_RATE).round_dp(8).to_string();
         // Empty while flat, as Bybit sends them.
         let when_open = |v: String| if flat { String::new() } else { v };
         Position {
-            position_idx: 0,
+            position_idx: idx,
             risk_id: 1,
             risk_limit_value: "2000000".into(),
             symbol: symbol.to_string(),
@@ -503,7 +524,7 @@ impl Exchange {
             trade_mode: 0,
             auto_add_margin: 0,
             position_status: "Normal".into(),
-            leverage: LEVERAGE.to_string(),
+            leverage: leverage.normalize().to_string(),
             break_even_price: when_open(p.avg_price.round_dp(8).to_string()),
             mark_price: mark,
             liq_price: String::new(),
@@ -536,16 +557,16 @@ impl Exchange {
         self.orders
             .values()
             .filter(|o| o.account == account)
-            .map(|o| o.info.leaves_qty * o.info.price / LEVERAGE)
+            .map(|o| o.info.leaves_qty * o.info.price / self.leverage(account, &o.info.symbol))
             .sum()
     }
 
     fn position_im_and_upl(&self, account: usize) -> (Decimal, Decimal) {
         let mut im = Decimal::ZERO;
         let mut upl = Decimal::ZERO;
-        for (sym, p) in &self.accounts[account].positions {
+        for ((sym, _), p) in &self.accounts[account].positions {
             if let Some(m) = self.markets.get(sym) {
-                im += p.size.abs() * m.mid / LEVERAGE;
+                im += p.size.abs() * m.mid / self.leverage(account, sym);
                 upl += p.unrealised(m.mid);
             }
         }
@@ -560,7 +581,7 @@ impl Exchange {
     pub fn wallet_view(&self, account: usize) -> WalletAccount {
         let a = &self.accounts[account];
         let (pos_im, upl) = self.position_im_and_upl(account);
-        let pos_mm = pos_im * LEVERAGE * MAINTENANCE_RATE;
+        let pos_mm = self.position_value(account) * MAINTENANCE_RATE;
         let order_im = self.order_im(account);
         let equity = (a.wallet_balance + upl).round_dp(8);
         let cum: Decimal = a.positions.values().map(|p| p.cum_realised).sum();

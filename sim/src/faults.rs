@@ -29,6 +29,9 @@ pub struct Faults {
     /// The private socket goes silent while set: no pushes, no pongs, no answer to anything; the
     /// connection stays open (a half-open socket).
     pub silent_private: bool,
+    /// Every `/v5/` path answers HTTP 403 with an HTML page, as a CDN refusing a region or a
+    /// firewall does (not Bybit's rate ban).
+    pub forbidden: bool,
 }
 
 /// What to do with a request before it reaches its handler.

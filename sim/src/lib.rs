@@ -7,7 +7,10 @@
 //! Faults (latency, hangs, 5xx, rate limits, dropped WebSockets, refused connections) can be
 //! switched on at start or at run time under `/sim/`.
 
+pub mod account_options;
+pub mod account_state;
 pub mod admin;
+pub mod admin_account;
 pub mod auth;
 pub mod error;
 pub mod exchange;
@@ -19,6 +22,7 @@ pub mod order_ops;
 pub mod position;
 pub mod rate_limit;
 pub mod rest;
+pub mod rest_position;
 pub mod server;
 pub mod state;
 pub mod synthetic;
@@ -28,6 +32,7 @@ pub mod ws_public;
 pub mod ws_session;
 pub mod ws_trade;
 
+pub use account_options::AccountOptions;
 pub use exchange::MarketParams;
 pub use faults::Faults;
 pub use rate_limit::RateLimits;

@@ -21,8 +21,9 @@ struct Args {
     api_key: String,
     #[arg(long, env = "BYBIT_SIM_API_SECRET", default_value = "sim-secret", hide_env_values = true)]
     api_secret: String,
-    /// Further accounts as KEY:SECRET.
-    #[arg(long = "account", value_name = "KEY:SECRET")]
+    /// Further accounts as KEY:SECRET[:FLAGS]; FLAGS (comma-separated) make the account a real
+    /// one's shape: read-only, hedge, no-dcp, isolated, portfolio, expires=DAYS.
+    #[arg(long = "account", value_name = "KEY:SECRET[:FLAGS]")]
     accounts: Vec<String>,
     /// Which instruments of the shipped table trade (comma-separated; `all` for every one).
     #[arg(long, value_delimiter = ',', default_values_t = bybit_sim::instrument::DEFAULT_SYMBOLS.map(String::from))]
@@ -70,6 +71,9 @@ struct Args {
     /// Fault: the private stream refuses every auth.
     #[arg(long)]
     reject_ws_auth: bool,
+    /// Fault: every /v5/ path answers HTTP 403 with a CDN's HTML page (a refused region).
+    #[arg(long)]
+    forbidden: bool,
     /// Fault: refuse connections for this many milliseconds after start.
     #[arg(long, default_value_t = 0)]
     refuse_ms: u64,
@@ -88,10 +92,15 @@ fn main() -> anyhow::Result<()> {
     faults.error_5xx = set(&args.fail_5xx);
     faults.rate_limit = set(&args.rate_limit);
     faults.reject_ws_auth = args.reject_ws_auth;
+    faults.forbidden = args.forbidden;
     let mut accounts = vec![(args.api_key.clone(), args.api_secret.clone())];
+    let mut account_options = std::collections::BTreeMap::new();
     for a in &args.accounts {
-        let (k, s) = a.split_once(':').with_context(|| format!("--account {a:?}: expected KEY:SECRET"))?;
-        accounts.push((k.to_string(), s.to_string()));
+        let (k, s, options) = bybit_sim::account_options::parse_account(a)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("--account {a:?}"))?;
+        accounts.push((k.clone(), s));
+        account_options.insert(k, options);
     }
     let instruments = if args.symbols.iter().any(|s| s == "all") {
         bybit_sim::instrument::instrument_table()
@@ -102,6 +111,7 @@ fn main() -> anyhow::Result<()> {
         listen: args.listen,
         instruments,
         accounts,
+        account_options,
         seed: args.seed,
         tick: Duration::from_millis(args.tick_ms.max(1)),
         market: MarketParams {

@@ -14,7 +14,7 @@ use bybit_v5::ws::{TradeItem, TradeMessage, UpdateType};
 use bybit_v5::{Category, OrderStatus, OrderType, RetCode, Side, TimeInForce};
 
 use crate::error::ApiError;
-use crate::exchange::{Exchange, SimOrder, LEVERAGE, MAKER_FEE, MAX_OPEN_PER_SYMBOL, TAKER_FEE};
+use crate::exchange::{Exchange, SimOrder, MAKER_FEE, MAX_OPEN_PER_SYMBOL, TAKER_FEE};
 use crate::synthetic::walk;
 
 /// Trades a market keeps for `/v5/market/recent-trade` (Bybit's linear maximum).
@@ -98,9 +98,14 @@ impl Exchange {
         check_category(req.category)?;
         self.spec_checked(&req.symbol)?;
         self.check_qty(&req.symbol, req.qty)?;
-        if req.position_idx.unwrap_or(0) != 0 {
-            return Err(ApiError::param("position idx not match position mode"));
+        let status = &self.markets[&req.symbol].status;
+        if status != "Trading" {
+            return Err(ApiError::new(
+                RetCode::Other(110074),
+                format!("{} is not trading (status {status})", req.symbol),
+            ));
         }
+        let (row, closes_row) = self.row_for_order(account, &req.symbol, req.position_idx, req.side)?;
         let link_id = req.order_link_id.clone().unwrap_or_default();
         if !link_id.is_empty() {
             if !valid_link_id(&link_id) {
@@ -150,12 +155,9 @@ impl Exchange {
                 "too many active orders for this symbol",
             ));
         }
-        let position = self.accounts[account]
-            .positions
-            .get(&req.symbol)
-            .map(|p| p.size)
-            .unwrap_or_default();
-        if req.reduce_only == Some(true) {
+        let position = self.row_size(account, &req.symbol, row);
+        let reduce_only = req.reduce_only == Some(true) || closes_row;
+        if reduce_only {
             let reduces = (req.side == Side::Sell && position > Decimal::ZERO) || (req.side == Side::Buy && position < Decimal::ZERO);
             if !reduces {
                 return Err(ApiError::new(
@@ -163,7 +165,7 @@ impl Exchange {
                     "reduce-only order would increase the position",
                 ));
             }
-        } else if req.qty * price / LEVERAGE > self.available_balance(account) {
+        } else if req.qty * price / self.leverage(account, &req.symbol) > self.available_balance(account) {
             return Err(ApiError::new(RetCode::InsufficientBalance, "ab not enough for new order"));
         }
 
@@ -179,7 +181,8 @@ impl Exchange {
         info.leaves_value = (req.qty * price).round_dp(8);
         info.cum_exec_qty = spec.fmt_qty(Decimal::ZERO);
         info.time_in_force = tif;
-        info.reduce_only = req.reduce_only.unwrap_or(false);
+        info.reduce_only = reduce_only;
+        info.position_idx = row;
         info.last_price_on_created = last;
         info.created_time = now.to_string();
         info.updated_time = now.to_string();
@@ -588,7 +591,7 @@ impl Exchange {
             m.cross_seq
         };
         let closes = {
-            let held = self.accounts[account].positions.get(&symbol).map(|p| p.size).unwrap_or_default();
+            let held = self.row_size(account, &symbol, info.position_idx);
             let signed = if side == Side::Buy { qty } else { -qty };
             if held.is_zero() || held.is_sign_positive() == signed.is_sign_positive() {
                 Decimal::ZERO
@@ -626,7 +629,7 @@ impl Exchange {
             ..Default::default()
         };
         let a = &mut self.accounts[account];
-        let pos = a.positions.entry(symbol.clone()).or_default();
+        let pos = a.positions.entry((symbol.clone(), info.position_idx)).or_default();
         let realised = pos.apply_fill(side, qty, price, fee, now);
         pos.seq = seq_no as i64;
         exec.exec_pnl = realised.round_dp(8);
@@ -638,7 +641,7 @@ impl Exchange {
             self.send_private(account, "order", vec![info.to_wire(OrderView::Stream)], now);
         }
         self.send_private(account, "execution", vec![exec.to_wire(ExecutionView::Stream)], now);
-        let pos = self.position_view(account, &symbol);
+        let pos = self.position_view(account, &symbol, info.position_idx);
         self.send_private(account, "position", vec![pos.to_wire(PositionView::Stream)], now);
         let wallet = self.wallet_view(account);
         self.send_private(account, "wallet", vec![wallet], now);
@@ -831,10 +834,10 @@ mod tests {
         ex.market_trade("BTCUSDT", Side::Sell, dec!(0.004), 2);
         let o = ex.orders.values().next().unwrap();
         assert_eq!(o.info.order_status, OrderStatus::PartiallyFilled);
-        assert_eq!(ex.accounts[0].positions["BTCUSDT"].size, dec!(0.004));
+        assert_eq!(ex.accounts[0].positions[&("BTCUSDT".to_string(), 0)].size, dec!(0.004));
         ex.market_trade("BTCUSDT", Side::Sell, dec!(0.010), 3);
         assert!(ex.orders.is_empty());
-        assert_eq!(ex.accounts[0].positions["BTCUSDT"].size, dec!(0.010));
+        assert_eq!(ex.accounts[0].positions[&("BTCUSDT".to_string(), 0)].size, dec!(0.010));
         assert!(ex.accounts[0].wallet_balance < dec!(100000));
     }
 

@@ -31,7 +31,7 @@ fn parse_query(raw: &str) -> Result<Query, ApiError> {
         .map_err(|_| ApiError::param("params error: malformed query string"))
 }
 
-fn respond(result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
+pub(crate) fn respond(result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
     respond_as(Success::Ok, result, ext, budget)
 }
 
@@ -93,7 +93,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 
 /// Authenticate, spend the rate budget, then run `f` on the exchange under its lock.
 /// `units` tells how much budget the call spends (one per order for batch endpoints).
-fn private<F>(state: &AppState, req: &HttpRequest, payload: &str, units: u32, f: F) -> HttpResponse
+pub(crate) fn private<F>(state: &AppState, req: &HttpRequest, payload: &str, units: u32, f: F) -> HttpResponse
 where
     F: FnOnce(&mut Exchange, usize, u32, u64) -> (Result<Value, ApiError>, Option<Value>),
 {
@@ -121,6 +121,9 @@ where
     if granted == 0 {
         return rate_limited(budget);
     }
+    if ex.accounts[account].options.read_only && req.method() == actix_web::http::Method::POST {
+        return respond(Err(read_only_refusal()), None, Some(budget));
+    }
     let (result, ext) = f(&mut ex, account, granted, now);
     respond_as(success, result, ext, Some(budget))
 }
@@ -146,15 +149,31 @@ pub fn spend(state: &AppState, ex: &mut Exchange, account: usize, budget_path: &
     (granted, budget)
 }
 
-fn body_str(body: &web::Bytes) -> Result<&str, ApiError> {
+/// What a read-only key gets for any write (REST or the trade socket).
+pub fn read_only_refusal() -> ApiError {
+    ApiError::new(
+        RetCode::PermissionDenied,
+        "Permission denied, please check your API key permissions.",
+    )
+}
+
+/// `2026-12-16T10:00:00Z` for a time in ms since the epoch.
+fn iso_date(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp((ms / 1000) as i64)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+pub(crate) fn body_str(body: &web::Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(body).map_err(|_| ApiError::param("params error: body is not UTF-8"))
 }
 
-fn parse_body<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     serde_json::from_str(body).map_err(|e| ApiError::param(format!("params error: {e}")))
 }
 
-fn require_linear(q: &Query) -> Result<(), ApiError> {
+pub(crate) fn require_linear(q: &Query) -> Result<(), ApiError> {
     match q.get("category").map(String::as_str) {
         Some("linear") => Ok(()),
         Some(_) => Err(ApiError::param("params error: the simulator trades category linear only")),
@@ -186,12 +205,12 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
         let cat: Category = serde_json::from_value(Value::from(category.as_str()))
             .map_err(|_| ApiError::param(format!("params error: category {category} invalid")))?;
         let ex = state.exchange();
-        let status_ok = q.get("status").is_none_or(|s| s == "Trading");
-        let list: Vec<Instrument> = if cat != Category::Linear || !status_ok {
+        let list: Vec<Instrument> = if cat != Category::Linear {
             vec![]
         } else {
             ex.markets
                 .values()
+                .filter(|m| q.get("status").is_none_or(|s| *s == m.status))
                 .filter(|m| q.get("symbol").is_none_or(|s| *s == m.spec.symbol))
                 .filter(|m| q.get("baseCoin").is_none_or(|b| *b == m.spec.base_coin))
                 .map(|m| {
@@ -200,7 +219,7 @@ pub async fn instruments(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                         symbol: s.symbol.clone(),
                         symbol_id: m.symbol_id,
                         contract_type: "LinearPerpetual".into(),
-                        status: "Trading".into(),
+                        status: m.status.clone(),
                         base_coin: s.base_coin.clone(),
                         quote_coin: "USDT".into(),
                         launch_time: s.launch_time.clone(),
@@ -261,7 +280,7 @@ fn limit_param(q: &Query, default: usize, max: usize) -> Result<usize, ApiError>
     }
 }
 
-fn known_symbol(ex: &Exchange, q: &Query) -> Result<String, ApiError> {
+pub(crate) fn known_symbol(ex: &Exchange, q: &Query) -> Result<String, ApiError> {
     let symbol = q.get("symbol").ok_or_else(|| ApiError::param("params error: symbol is required"))?;
     if ex.markets.contains_key(symbol) {
         Ok(symbol.clone())
@@ -524,12 +543,18 @@ pub async fn positions(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         let r = parse_query(&raw).and_then(|q| {
             require_linear(&q)?;
             let list: Vec<_> = match (q.get("symbol"), q.get("settleCoin")) {
-                (Some(_), _) => vec![ex.position_view(acct, &known_symbol(ex, &q)?).to_wire(PositionView::Rest)],
+                (Some(_), _) => {
+                    let symbol = known_symbol(ex, &q)?;
+                    ex.position_rows(acct, &symbol)
+                        .iter()
+                        .map(|idx| ex.position_view(acct, &symbol, *idx).to_wire(PositionView::Rest))
+                        .collect()
+                }
                 (None, Some(_)) => ex.accounts[acct]
                     .positions
                     .iter()
                     .filter(|(_, p)| !p.size.is_zero())
-                    .map(|(s, _)| ex.position_view(acct, s).to_wire(PositionView::Rest))
+                    .map(|((s, idx), _)| ex.position_view(acct, s, *idx).to_wire(PositionView::Rest))
                     .collect(),
                 (None, None) => return Err(ApiError::param("params error: symbol or settleCoin is required")),
             };
@@ -575,7 +600,7 @@ pub async fn account_info(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         let dcp = ex.accounts[acct].dcp_window_s;
         (
             Ok(
-                json!({"unifiedMarginStatus": 5, "marginMode": "REGULAR_MARGIN", "isMasterTrader": false, "spotHedgingStatus": "OFF",
+                json!({"unifiedMarginStatus": 5, "marginMode": ex.accounts[acct].options.margin_mode, "isMasterTrader": false, "spotHedgingStatus": "OFF",
                 "updatedTime": "0", "dcpStatus": if dcp.is_some() { "ON" } else { "OFF" }, "timeWindow": dcp.unwrap_or(0), "smpGroup": 0}),
             ),
             None,
@@ -585,13 +610,21 @@ pub async fn account_info(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 
 pub async fn query_api(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_string();
-    private_as(Success::Empty, &state, &req, &raw, 1, |ex, acct, _, _| {
-        let key = ex.accounts[acct].api_key.clone();
+    private_as(Success::Empty, &state, &req, &raw, 1, |ex, acct, _, now| {
+        let a = &ex.accounts[acct];
+        let key = a.api_key.clone();
+        let read_only = a.options.read_only;
+        let trade: &[&str] = if read_only { &[] } else { &["Order", "Position"] };
+        // A key bound to IPs never expires; an unbound one shows its days left (Bybit: 90).
+        let (ips, days, expires) = match a.options.key_days_left {
+            None => (json!(["127.0.0.1"]), -1, "1970-01-01T00:00:00Z".to_string()),
+            Some(d) => (json!(["*"]), d, iso_date(now + d.max(0) as u64 * 86_400_000)),
+        };
         (
             Ok(
-                json!({"id": acct.to_string(), "note": "bybit-sim", "apiKey": key, "readOnly": 0, "secret": "",
-                "permissions": {"ContractTrade": ["Order", "Position"], "Derivatives": ["DerivativesTrade"], "Wallet": [], "Spot": [], "Options": []},
-                "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "1970-01-01T00:00:00Z", "createdAt": "2025-01-01T00:00:00Z", "uta": 1, "unified": 0,
+                json!({"id": acct.to_string(), "note": "bybit-sim", "apiKey": key, "readOnly": u8::from(read_only), "secret": "",
+                "permissions": {"ContractTrade": trade, "Derivatives": if read_only { json!([]) } else { json!(["DerivativesTrade"]) }, "Wallet": [], "Spot": [], "Options": []},
+                "ips": ips, "type": 1, "deadlineDay": days, "expiredAt": expires, "createdAt": "2025-01-01T00:00:00Z", "uta": 1, "unified": 0,
                 "userID": 1_000_000 + acct, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0", "affiliateID": 0,
                 "rsaPublicKey": "", "isMaster": true, "parentUid": "0", "kycLevel": "LEVEL_DEFAULT", "kycRegion": ""}),
             ),
@@ -625,7 +658,11 @@ pub async fn dcp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
                 None | Some("DERIVATIVES") | Some("OPTIONS") | Some("SPOT") => {}
                 Some(p) => return Err(ApiError::param(format!("params error: product {p} invalid"))),
             }
-            ex.set_dcp(acct, d.time_window);
+            // Accepted either way, as Bybit documents no refusal; only an account with DCP
+            // enabled is armed (query-dcp-info tells them apart).
+            if ex.accounts[acct].options.dcp {
+                ex.set_dcp(acct, d.time_window);
+            }
             Ok(json!({}))
         });
         (r, None)
@@ -685,5 +722,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(path::QUERY_API, web::get().to(query_api))
         .route(path::COIN_INFO, web::get().to(coin_info))
         .route(path::DCP, web::post().to(dcp))
-        .route(path::DCP_INFO, web::get().to(dcp_info));
+        .route(path::DCP_INFO, web::get().to(dcp_info))
+        .route(path::SWITCH_MODE, web::post().to(crate::rest_position::switch_mode))
+        .route(path::SET_LEVERAGE, web::post().to(crate::rest_position::set_leverage));
 }

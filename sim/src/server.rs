@@ -23,6 +23,12 @@ use crate::rate_limit::{Budget, IpVerdict, RateLimiter, RateLimits};
 use crate::state::{now_us, AppState, Control, Shared, Stats};
 use crate::{admin, rest, ws_private, ws_public, ws_trade};
 
+/// The `forbidden` fault's body: a CDN's refusal page (CloudFront's, as Bybit's edge sends).
+const FORBIDDEN_PAGE: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\">\
+<HTML><HEAD><TITLE>ERROR: The request could not be satisfied</TITLE></HEAD><BODY>\
+<H1>403 ERROR</H1><H2>The request could not be satisfied.</H2>\
+The Amazon CloudFront distribution is configured to block access from your country.</BODY></HTML>";
+
 /// Request bodies above this are refused (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -31,6 +37,8 @@ pub struct SimConfig {
     pub listen: SocketAddr,
     /// `(api_key, api_secret)` of each account.
     pub accounts: Vec<(String, String)>,
+    /// How accounts (by API key) differ from a fresh one: read-only key, hedge mode, no DCP, …
+    pub account_options: std::collections::BTreeMap<String, crate::AccountOptions>,
     pub seed: u64,
     pub tick: Duration,
     pub market: MarketParams,
@@ -58,6 +66,7 @@ impl Default for SimConfig {
         Self {
             listen: "127.0.0.1:0".parse().expect("valid address"),
             accounts: vec![("sim-key".into(), "sim-secret".into())],
+            account_options: Default::default(),
             seed: 1,
             tick: Duration::from_millis(100),
             market: MarketParams::default(),
@@ -125,6 +134,10 @@ async fn faults_and_stats(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
+    if path.starts_with("/v5/") && state.with_faults(|f| f.forbidden) {
+        // What a CDN or WAF in front of the API answers a refused region: HTML, no retCode.
+        return Ok(req.into_response(actix_web::HttpResponse::Forbidden().content_type("text/html").body(FORBIDDEN_PAGE)));
+    }
     let is_ws = path == ws_path::PUBLIC_LINEAR || path == ws_path::PRIVATE || path == ws_path::TRADE;
     if !path.starts_with("/v5/") || is_ws {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
@@ -188,6 +201,7 @@ fn start_server(state: AppState, listener: TcpListener, workers: usize) -> std::
             .route(ws_path::PUBLIC_LINEAR, web::get().to(ws_public::handler))
             .route(ws_path::PRIVATE, web::get().to(ws_private::handler))
             .route(ws_path::TRADE, web::get().to(ws_trade::handler))
+            .configure(crate::admin_account::configure)
             .configure(admin::configure)
             .default_service(web::to(rest::not_found))
     })
@@ -233,13 +247,16 @@ async fn run(
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) {
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
-    let exchange = Exchange::new(
+    let mut exchange = Exchange::new(
         config.instruments.clone(),
         config.accounts.clone(),
         config.market.clone(),
         config.seed,
         config.balance,
     );
+    for (key, options) in &config.account_options {
+        exchange.set_options(key, options.clone());
+    }
     let state: AppState = Arc::new(Shared {
         exchange: Mutex::new(exchange),
         faults: RwLock::new(config.faults.clone()),

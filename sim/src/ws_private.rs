@@ -124,7 +124,11 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                             None => json!({"success": false, "ret_msg": "Request not authorized", "op": r.op, "conn_id": conn_id}),
                             Some(a) => {
                                 let topics: Vec<String> = r.args.iter().filter_map(|v| v.as_str().map(String::from)).collect();
-                                match topics.iter().find(|t| !TOPICS.contains(&t.as_str())) {
+                                // An account without DCP enabled cannot subscribe a `dcp.*` topic, and
+                                // the whole request fails with it (Bybit answers one subscribe once).
+                                let dcp_enabled = state.exchange().accounts[a].options.dcp;
+                                let refused = |t: &&String| !TOPICS.contains(&t.as_str()) || (!dcp_enabled && t.starts_with("dcp"));
+                                match topics.iter().find(refused) {
                                     Some(bad) => json!({"success": false, "ret_msg": format!("error:handler not found,topic:{bad}"), "op": r.op, "conn_id": conn_id}),
                                     None => {
                                         for t in topics {

@@ -150,6 +150,9 @@ fn order_op(state: &AppState, conn: &mut Conn, op: OrderOp, op_name: &str, frame
     };
     let mut a = if granted == 0 {
         answer(conn, req_id, op_name, 10006, "Too many visits!")
+    } else if ex.accounts[account].options.read_only {
+        let e = crate::rest::read_only_refusal();
+        answer(conn, req_id, op_name, e.code.code(), &e.msg)
     } else {
         let (result, ext) = order_ops::execute(op, &mut ex, account, request, granted, faults.refuse_amends, now);
         match result {
