@@ -1,5 +1,5 @@
 //! The command line: `mmbot` (paper trading with config/default.toml), `mmbot run --config FILE`,
-//! `mmbot check-config --config FILE`.
+//! `mmbot check-config --config FILE`, `mmbot check-account --config FILE`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +42,10 @@ pub enum Command {
     /// Check a configuration file: every problem, then advice (grace periods).
     #[command(after_help = ENVIRONMENT)]
     CheckConfig(RunArgs),
+    /// Check the account on the exchange (key, account, position mode) without placing or
+    /// cancelling anything: one row per check; exit 1 on a blocker.
+    #[command(after_help = ENVIRONMENT)]
+    CheckAccount(RunArgs),
     /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
     Health {
         /// The /healthz URL to ask.

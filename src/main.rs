@@ -9,6 +9,7 @@ mod health;
 mod instance_lock;
 mod learned_limits;
 mod logging;
+mod preflight;
 mod startup;
 
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ fn check_config(args: &RunArgs) -> i32 {
                 c.mode.as_str(),
                 c.symbols.join(",")
             ));
+            console::out(format_args!("  {}", config::cancel_scope_line(&c)));
             for a in config::advice(&c, config::usable_cpus()) {
                 console::out(format_args!("  advice: {a}"));
             }
@@ -52,6 +54,25 @@ fn check_config(args: &RunArgs) -> i32 {
         }
         Err(e) => {
             console::err(e);
+            exit_code::COULD_NOT_START
+        }
+    }
+}
+
+fn check_account(args: &RunArgs) -> i32 {
+    let config = match config::load(&args.config, &args.overrides()) {
+        Ok(c) => c,
+        Err(e) => {
+            console::err(e);
+            return exit_code::COULD_NOT_START;
+        }
+    };
+    let system = actix_rt::System::new();
+    match system.block_on(app::check_account(config)) {
+        Ok(true) => exit_code::CLEAN,
+        Ok(false) => exit_code::COULD_NOT_START,
+        Err(e) => {
+            console::err(format_args!("check-account: {e:#}"));
             exit_code::COULD_NOT_START
         }
     }
@@ -107,6 +128,7 @@ fn main() -> ExitCode {
         None => run(&cli.run),
         Some(Command::Run(args)) => run(&args),
         Some(Command::CheckConfig(args)) => check_config(&args),
+        Some(Command::CheckAccount(args)) => check_account(&args),
         Some(Command::Health { url }) => match health::check(&url) {
             Ok(()) => exit_code::CLEAN,
             Err(e) => {

@@ -109,8 +109,14 @@ pub(super) async fn check_credentials(client: &RestClient) -> anyhow::Result<(Op
         Err(RestError::Exchange { code, msg }) if code.is_auth_failure() => {
             bail!("credentials rejected by the exchange: {msg} ({})", code.code())
         }
+        Err(RestError::Forbidden(body)) => bail!(refused_host(&body)),
         Err(e) => Err(e).context("checking credentials (wallet-balance)"),
     }
+}
+
+/// The start's verdict on a 403 that is not the rate ban.
+pub(super) fn refused_host(body: &str) -> String {
+    format!("this host's IP is refused by Bybit (restricted region or firewall), HTTP 403: {body}")
 }
 
 /// A REST client whose clock agrees with the exchange's (the first request: it proves the
@@ -127,10 +133,11 @@ pub(super) async fn connect(c: &Config, exchange: &Exchange, governor: &Governor
         governor.clone(),
         Some(metrics.clone()),
     );
-    let offset = client
-        .sync_time()
-        .await
-        .with_context(|| format!("exchange unreachable at {}", exchange.rest_url))?;
+    let offset = match client.sync_time().await {
+        Ok(o) => o,
+        Err(RestError::Forbidden(body)) => bail!(refused_host(&body)),
+        Err(e) => return Err(e).with_context(|| format!("exchange unreachable at {}", exchange.rest_url)),
+    };
     log::info!("exchange clock offset {offset} ms");
     Ok(client)
 }

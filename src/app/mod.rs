@@ -93,6 +93,43 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
 
 type SignalSlot = Box<dyn FnOnce(Signals)>;
 
+/// The account checks before the first order: each row logged; a blocker fails the start.
+async fn preflight(client: &RestClient, symbols: &[String]) -> anyhow::Result<()> {
+    let rows = crate::preflight::run(client, symbols).await;
+    for r in &rows {
+        match r.verdict {
+            crate::preflight::Verdict::Ok => log::info!("preflight {}: {}", r.check, r.detail),
+            crate::preflight::Verdict::Warn => log::warn!("preflight {}: {}", r.check, r.detail),
+            crate::preflight::Verdict::Blocker => log::error!("preflight {}: {}", r.check, r.detail),
+        }
+    }
+    let blockers = crate::preflight::blockers(&rows);
+    if !blockers.is_empty() {
+        bail!(
+            "the account is not ready to quote ({}); `mmbot check-account` prints every check",
+            blockers.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// `mmbot check-account`: the preflight's table against the configured exchange, read-only
+/// (the embedded simulator in paper mode). Blockers: exit 1.
+pub async fn check_account(c: Config) -> anyhow::Result<bool> {
+    let exchange = resolve_exchange(&c)?;
+    let governor = Governor::new(c.exchange.rate_limits.clone());
+    let metrics = metrics_for(&c);
+    let client = connect(&c, &exchange, &governor, &metrics).await?;
+    load_filters(&client, &c.symbols).await?;
+    check_credentials(&client).await?;
+    let rows = crate::preflight::run(&client, &c.symbols).await;
+    mmbot_actors::telemetry::console::out(format_args!("{}", crate::preflight::table(&rows).trim_end()));
+    if let Some(sim) = exchange.sim {
+        sim.stop();
+    }
+    Ok(crate::preflight::blockers(&rows).is_empty())
+}
+
 /// The stop sequence's steps, in order (their series exist in /metrics from the start).
 const STEP_NAMES: &[&str] = &[
     "order_manager",
@@ -123,6 +160,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let filters = load_filters(&client, &c.symbols).await?;
     let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
     let (starting_equity, starting_available) = if dry_run { (None, None) } else { check_credentials(&client).await? };
+    if !dry_run {
+        preflight(&client, &c.symbols).await?;
+    }
     let run_id = new_run_id();
     crate::logging::set_run_id(&run_id);
     let supervisor_ctx = Context::<Supervisor>::new();

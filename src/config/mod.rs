@@ -247,6 +247,34 @@ impl Overrides {
     }
 }
 
+/// A live bot that was not told its cancel scope cancels only its own orders at stop: a
+/// cancel-all per symbol would also take the operator's take-profit, stop-loss and conditional
+/// orders. Paper keeps `symbol` (the account is the bot's alone).
+fn default_cancel_scope(config: &mut Config, text: &str) {
+    let given = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("order_manager")?.get("cancel_scope").cloned())
+        .is_some();
+    if !given && config.mode == Mode::Live {
+        config.order_manager.cancel_scope = mmbot_actors::order_manager::CancelScope::Own;
+    }
+}
+
+/// What the cancel scope in force removes at stop, for check-config.
+pub fn cancel_scope_line(c: &Config) -> &'static str {
+    match c.order_manager.cancel_scope {
+        mmbot_actors::order_manager::CancelScope::Own => {
+            "cancel_scope = \"own\": at stop, only orders whose link id carries this bot's prefix are cancelled; the account's other orders stay"
+        }
+        mmbot_actors::order_manager::CancelScope::Account => {
+            "cancel_scope = \"account\": at stop, one cancel-all by settle coin removes EVERY USDT order on the account, on any symbol, the bot's or not"
+        }
+        mmbot_actors::order_manager::CancelScope::Symbol => {
+            "cancel_scope = \"symbol\": at stop, cancel-all per traded symbol removes EVERY order on those symbols, including ones placed by hand (take-profit, stop-loss, conditional)"
+        }
+    }
+}
+
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -257,6 +285,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         file: file.clone(),
         message: humanize(e.to_string().trim_end()),
     })?;
+    default_cancel_scope(&mut config, &text);
     overrides.apply(&mut config);
     let problems = validate(&config);
     if problems.is_empty() {
@@ -311,6 +340,22 @@ mod tests {
         assert!(msg.contains("expected a whole number, 0 or more"), "{msg}");
         assert!(!msg.contains("u64"), "{msg}");
         assert_eq!(humanize("expected u320"), "expected u320");
+    }
+
+    #[test]
+    fn live_without_a_cancel_scope_cancels_only_its_own() {
+        use mmbot_actors::order_manager::CancelScope;
+        let scope = |text: &str| {
+            let mut c: Config = toml::from_str(text).unwrap();
+            default_cancel_scope(&mut c, text);
+            c.order_manager.cancel_scope
+        };
+        assert_eq!(scope("mode = \"live\"\nsymbols = [\"BTCUSDT\"]\n"), CancelScope::Own);
+        assert_eq!(scope("mode = \"paper\"\nsymbols = [\"BTCUSDT\"]\n"), CancelScope::Symbol);
+        assert_eq!(
+            scope("mode = \"live\"\nsymbols = [\"BTCUSDT\"]\n[order_manager]\ncancel_scope = \"symbol\"\n"),
+            CancelScope::Symbol
+        );
     }
 
     #[test]

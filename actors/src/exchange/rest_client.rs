@@ -26,6 +26,9 @@ pub enum RestError {
     Transport(String),
     #[error("HTTP status {0}")]
     Http(u16),
+    /// HTTP 403 without Bybit's rate-ban text: a CDN, firewall or region refusal (the body, cut).
+    #[error("HTTP 403 (not the rate ban): {0}")]
+    Forbidden(String),
     #[error("undecodable answer: {0}")]
     Decode(String),
     #[error("exchange answered retCode {} ({code:?}): {msg}", code.code())]
@@ -45,6 +48,12 @@ impl RestError {
         matches!(self, RestError::Timeout(_) | RestError::Transport(_) | RestError::Decode(_))
             || matches!(self, RestError::Http(code) if *code != 403)
     }
+}
+
+/// Bybit's IP rate ban answers 403 "access too frequent"; any other 403 comes from a CDN, a
+/// firewall or a region block in front of the API.
+pub fn is_rate_ban(body: &str) -> bool {
+    body.to_ascii_lowercase().contains("too frequent")
 }
 
 #[derive(Debug, Clone)]
@@ -406,6 +415,16 @@ impl RestClient {
             let headers = self.limit_headers(res.headers());
             self.governor.with(|g| g.settle(endpoint, units, admitted_at, Instant::now()));
             if res.status().as_u16() == 403 {
+                let body = res.body().limit(64 * 1024).await.unwrap_or_default();
+                let text = String::from_utf8_lossy(&body);
+                self.count_rejection(endpoint, 403);
+                if !is_rate_ban(&text) {
+                    // Not the ban: stopping every path for ip_ban_ms would leave quotes resting
+                    // at old prices for nothing; this request fails and its caller decides.
+                    let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
+                    log::warn!(endpoint = endpoint, status = 403; "HTTP 403 from {endpoint} without the rate-ban text: {excerpt}");
+                    return Err(RestError::Forbidden(excerpt));
+                }
                 let until = self.governor.with(|g| g.ip_banned(Instant::now()));
                 log::error!(endpoint = endpoint, status = 403;
                     "HTTP 403 from {endpoint}: the exchange has banned this IP for sending too much; \
@@ -413,7 +432,6 @@ impl RestClient {
                     until.saturating_duration_since(Instant::now()).as_secs(),
                     until.saturating_duration_since(Instant::now())
                 );
-                self.count_rejection(endpoint, 403);
                 return Err(RestError::Http(403));
             }
             if !res.status().is_success() {

@@ -1,0 +1,127 @@
+//! A real account's configuration, as the exchange holds it: a read-only key, a hedge-mode
+//! account, a host a CDN refuses. Each must stop the start with the fix in words, before any
+//! order request reaches the exchange; `mmbot check-account` prints the same checks as a table.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use bybit_sim::testkit::Admin;
+use bybit_sim::AccountOptions;
+use serde_json::Value;
+use support::*;
+
+/// Requests on any order endpoint (REST `/v5/order/*`, the trade socket's ops), from `/sim/stats`.
+fn order_path_requests(stats: &Value) -> u64 {
+    stats["requests"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(p, _)| {
+                    p.starts_with("/v5/order/") && !p.ends_with("/realtime") && !p.ends_with("/history") || p.starts_with("/v5/trade:")
+                })
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn sim_with(options: AccountOptions) -> bybit_sim::SimHandle {
+    start_sim_with(|c| {
+        c.account_options.insert(KEY.into(), options);
+    })
+}
+
+/// `mmbot check-account` on the config a bot of this test was started with.
+fn check_account(bot_dir: &std::path::Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmbot"))
+        .args(["check-account", "--config"])
+        .arg(bot_dir.join("mmbot.toml"))
+        .env("MMBOT_API_KEY", KEY)
+        .env("MMBOT_API_SECRET", SECRET)
+        .env("MMBOT_CONTROL_TOKEN", TOKEN)
+        .output()
+        .expect("mmbot check-account runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[actix_rt::test]
+async fn read_only_key_stops_the_start_naming_the_key() {
+    let sim = sim_with(AccountOptions {
+        read_only: true,
+        ..Default::default()
+    });
+    let bot = start_bot("read-only", &sim, BotOptions::default());
+    let dir = bot.dir.clone();
+    let exit = bot.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 1, "stderr:\n{}", exit.stderr);
+    assert!(exit.stderr.contains("is read-only"), "stderr:\n{}", exit.stderr);
+    assert!(!exit.stderr.contains(KEY), "the whole key must not be logged:\n{}", exit.stderr);
+    let stats = Admin::new(&sim.rest_url()).stats().await;
+    assert_eq!(order_path_requests(&stats), 0, "no order request may go out: {stats}");
+
+    let (code, table) = check_account(&dir);
+    assert_eq!(code, 1, "{table}");
+    assert!(table.contains("BLOCKER") && table.contains("read-only"), "{table}");
+}
+
+#[actix_rt::test]
+async fn hedge_mode_account_stops_the_start_with_the_fix() {
+    let sim = sim_with(AccountOptions {
+        hedge: true,
+        ..Default::default()
+    });
+    let bot = start_bot("hedge", &sim, BotOptions::default());
+    let exit = bot.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 1, "stderr:\n{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("hedge mode") && exit.stderr.contains("switch-mode"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    let stats = Admin::new(&sim.rest_url()).stats().await;
+    assert_eq!(
+        order_path_requests(&stats),
+        0,
+        "no order request may go out (no refusal loop): {stats}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_refused_host_is_told_apart_from_the_rate_ban() {
+    let sim = start_sim();
+    set_faults(&sim, serde_json::json!({"forbidden": true})).await;
+    let bot = start_bot("forbidden", &sim, BotOptions::default());
+    let exit = bot.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 1, "stderr:\n{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("restricted region or firewall") && exit.stderr.contains("HTTP 403"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(!exit.stderr.contains("banned this IP"), "not the rate ban:\n{}", exit.stderr);
+}
+
+#[actix_rt::test]
+async fn check_account_prints_every_check_and_passes_a_ready_account() {
+    let sim = sim_with(AccountOptions {
+        key_days_left: Some(5),
+        ..Default::default()
+    });
+    // The config a bot would run with; the bot itself is stopped at once.
+    let bot = start_bot("check-account", &sim, BotOptions::default());
+    let dir = bot.dir.clone();
+    bot.signal(libc::SIGTERM);
+    let _ = bot.wait_exit(Duration::from_secs(60));
+    let before = order_path_requests(&Admin::new(&sim.rest_url()).stats().await);
+    let (code, table) = check_account(&dir);
+    assert_eq!(code, 0, "{table}");
+    for check in ["key ", "key expiry", "account", "margin mode", "position mode BTCUSDT"] {
+        assert!(table.contains(check), "{check} in\n{table}");
+    }
+    assert!(table.contains("WARN") && table.contains("expires in 5 days"), "{table}");
+    let after = order_path_requests(&Admin::new(&sim.rest_url()).stats().await);
+    assert_eq!(after, before, "check-account is read-only");
+}
