@@ -173,11 +173,15 @@ async fn withheld_pushes_are_corrected_by_the_scheduled_check() {
         "drift counted"
     );
     admin.set_faults(&json!({})).await;
-    // Every read has a reason: one position listing per interval (plus the start's), and the
-    // executions only when a check found a drift.
+    // Every read has a reason: one position listing per interval (plus the start's: the
+    // preflight's position mode per symbol, the inherited positions), and the executions only
+    // when a check found a drift.
     let seconds = started.elapsed().as_secs() as usize;
     let position_reads = requests_on(&sim, "/v5/position/list", 0).await;
-    assert!(position_reads <= seconds + 3, "{position_reads} position reads in {seconds} s");
+    assert!(
+        position_reads <= seconds + 3 + SYMBOLS.len(),
+        "{position_reads} position reads in {seconds} s"
+    );
     let execution_reads = requests_on(&sim, "/v5/execution/list", 0).await;
     assert!((1..=3).contains(&execution_reads), "{execution_reads} execution reads");
     bot.signal(libc::SIGTERM);
