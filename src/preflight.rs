@@ -3,10 +3,12 @@
 //! mode. Each check is one row; a blocker stops the start (and makes `check-account` exit 1)
 //! with the fix in its words, so a misconfigured account never reaches a loop of refusals.
 
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use bybit_v5::rest::path;
 use mmbot_actors::exchange::rest_client::{RestClient, RestError};
+use mmbot_actors::market::quoting::{qty_for, Filters};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,8 +147,28 @@ pub fn position_mode_rows(symbols: &[String], positions: &Value) -> Vec<Row> {
         .collect()
 }
 
+/// What `order_notional` becomes at `price` once the instrument's minimum quantity, lot step
+/// and minimum notional apply: a WARN when the real order is more than 1.5× the configured one.
+pub fn size_row(symbol: &str, notional: Decimal, f: &Filters, price: Decimal) -> Row {
+    let qty = qty_for(notional, f, price);
+    let real = (qty * price).round_dp(2);
+    let check = format!("order size {symbol}");
+    if notional > Decimal::ZERO && real * Decimal::TWO > notional * Decimal::from(3) {
+        row(
+            check,
+            Verdict::Warn,
+            format!(
+                "order_notional {notional} is below what {symbol} allows: each order is {qty} (≈ {real} USDT at {price}), {}× the configured size — raise order_notional or drop the symbol",
+                (real / notional).round_dp(1)
+            ),
+        )
+    } else {
+        row(check, Verdict::Ok, format!("{qty} per order (≈ {real} USDT at {price})"))
+    }
+}
+
 /// Run every check against the exchange. A read that fails is a blocker naming the read.
-pub async fn run(client: &RestClient, symbols: &[String]) -> Vec<Row> {
+pub async fn run(client: &RestClient, symbols: &[String], sizes: &[(String, Decimal, Filters)]) -> Vec<Row> {
     let read = |what: &'static str, e: RestError| row(what, Verdict::Blocker, format!("could not read it: {e}"));
     let mut rows = match client.get(path::QUERY_API, "").await {
         Ok(a) => key_rows(&a.result),
@@ -163,6 +185,17 @@ pub async fn run(client: &RestClient, symbols: &[String]) -> Vec<Row> {
                 Err(e) => vec![read("position mode", e)],
             },
         );
+    }
+    for (symbol, notional, filters) in sizes {
+        // A public read (IP budget only): the last price the size is judged at.
+        let price = client
+            .public_get(path::TICKERS, &format!("category=linear&symbol={symbol}"))
+            .await
+            .ok()
+            .and_then(|a| a.result["list"][0]["lastPrice"].as_str().and_then(|p| p.parse::<Decimal>().ok()));
+        if let Some(price) = price.filter(|p| *p > Decimal::ZERO) {
+            rows.push(size_row(symbol, *notional, filters, price));
+        }
     }
     rows
 }
@@ -198,6 +231,29 @@ mod tests {
         let ok = json!({"apiKey": "k", "readOnly": 0, "ips": ["10.0.0.1"], "deadlineDay": -1,
                         "permissions": {"ContractTrade": ["Order", "Position"]}});
         assert!(key_rows(&ok).iter().all(|r| r.verdict == Verdict::Ok));
+    }
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_notional_below_the_minimum_warns_with_the_real_size() {
+        let btc = Filters {
+            tick_size: dec("0.1"),
+            qty_step: dec("0.001"),
+            min_qty: dec("0.001"),
+            max_qty: dec("100"),
+            min_notional: dec("5"),
+        };
+        let r = size_row("BTCUSDT", dec("20"), &btc, dec("95000"));
+        assert_eq!(r.verdict, Verdict::Warn);
+        assert!(
+            r.detail.contains("0.001") && r.detail.contains("95.00") && r.detail.contains("4.8×"),
+            "{}",
+            r.detail
+        );
+        assert_eq!(size_row("BTCUSDT", dec("500"), &btc, dec("95000")).verdict, Verdict::Ok);
     }
 
     #[test]

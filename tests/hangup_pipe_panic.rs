@@ -116,9 +116,12 @@ async fn a_panic_in_the_order_manager_is_flattened_by_the_supervisor() {
     let step = exit.stdout.lines().find(|l| l.contains("1. order_manager")).unwrap();
     assert!(step.contains(" ok ") && step.contains("last-resort flatten"), "{step}");
     assert!(bot_orders(&sim, &SYMBOLS).await.is_empty(), "no order left on the exchange");
-    // One cancel-all per symbol, again only for a symbol a later listing still shows.
+    // A live config without a cancel scope cancels only its own orders: by id (one batch per
+    // symbol, again only for a symbol a later listing still shows), never a cancel-all.
     let cancel_alls = requests_on(&sim, "/v5/order/cancel-all", 0).await;
-    assert!((3..=6).contains(&cancel_alls), "{cancel_alls} cancel-all requests");
+    assert_eq!(cancel_alls, 0, "{cancel_alls} cancel-all requests under cancel_scope own");
+    let batches = requests_on(&sim, "/v5/order/cancel-batch", 0).await;
+    assert!((3..=6).contains(&batches), "{batches} cancel-batch requests");
 }
 
 #[actix_rt::test]

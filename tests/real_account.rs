@@ -118,7 +118,14 @@ async fn check_account_prints_every_check_and_passes_a_ready_account() {
     let before = order_path_requests(&Admin::new(&sim.rest_url()).stats().await);
     let (code, table) = check_account(&dir);
     assert_eq!(code, 0, "{table}");
-    for check in ["key ", "key expiry", "account", "margin mode", "position mode BTCUSDT"] {
+    for check in [
+        "key ",
+        "key expiry",
+        "account",
+        "margin mode",
+        "position mode BTCUSDT",
+        "order size BTCUSDT",
+    ] {
         assert!(table.contains(check), "{check} in\n{table}");
     }
     assert!(table.contains("WARN") && table.contains("expires in 5 days"), "{table}");

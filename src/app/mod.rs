@@ -27,6 +27,7 @@ use mmbot_actors::exchange::rest_connector::RestConnector;
 use mmbot_actors::exchange::secret::Secret;
 use mmbot_actors::exchange::trade_link::TradeLink;
 use mmbot_actors::exchange::ws_connector::{WsConnector, WsEndpoints};
+use mmbot_actors::market::quoting::Filters;
 use mmbot_actors::messages::status::{StatusPatch, StatusView};
 use mmbot_actors::observe::monitor::Monitor;
 use mmbot_actors::observe::web_server::{WebServer, WebServerSettings};
@@ -93,9 +94,17 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
 
 type SignalSlot = Box<dyn FnOnce(Signals)>;
 
+/// Each symbol's configured order notional with its instrument's filters (the size check).
+fn sizes(c: &Config, filters: &std::collections::HashMap<String, Filters>) -> Vec<(String, Decimal, Filters)> {
+    c.symbols
+        .iter()
+        .filter_map(|s| Some((s.clone(), c.strategy.quote_params(s).order_notional, filters.get(s)?.clone())))
+        .collect()
+}
+
 /// The account checks before the first order: each row logged; a blocker fails the start.
-async fn preflight(client: &RestClient, symbols: &[String]) -> anyhow::Result<()> {
-    let rows = crate::preflight::run(client, symbols).await;
+async fn preflight(client: &RestClient, symbols: &[String], sizes: &[(String, Decimal, Filters)]) -> anyhow::Result<()> {
+    let rows = crate::preflight::run(client, symbols, sizes).await;
     for r in &rows {
         match r.verdict {
             crate::preflight::Verdict::Ok => log::info!("preflight {}: {}", r.check, r.detail),
@@ -120,9 +129,9 @@ pub async fn check_account(c: Config) -> anyhow::Result<bool> {
     let governor = Governor::new(c.exchange.rate_limits.clone());
     let metrics = metrics_for(&c);
     let client = connect(&c, &exchange, &governor, &metrics).await?;
-    load_filters(&client, &c.symbols).await?;
+    let filters = load_filters(&client, &c.symbols).await?;
     check_credentials(&client).await?;
-    let rows = crate::preflight::run(&client, &c.symbols).await;
+    let rows = crate::preflight::run(&client, &c.symbols, &sizes(&c, &filters)).await;
     mmbot_actors::telemetry::console::out(format_args!("{}", crate::preflight::table(&rows).trim_end()));
     if let Some(sim) = exchange.sim {
         sim.stop();
@@ -161,7 +170,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
     let (starting_equity, starting_available) = if dry_run { (None, None) } else { check_credentials(&client).await? };
     if !dry_run {
-        preflight(&client, &c.symbols).await?;
+        preflight(&client, &c.symbols, &sizes(&c, &filters)).await?;
     }
     let run_id = new_run_id();
     crate::logging::set_run_id(&run_id);
