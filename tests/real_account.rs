@@ -132,3 +132,20 @@ async fn check_account_prints_every_check_and_passes_a_ready_account() {
     let after = order_path_requests(&Admin::new(&sim.rest_url()).stats().await);
     assert_eq!(after, before, "check-account is read-only");
 }
+
+#[actix_rt::test]
+async fn an_account_without_dcp_still_quotes() {
+    let sim = sim_with(AccountOptions {
+        dcp: false,
+        ..Default::default()
+    });
+    let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let mut bot = start_bot("no-dcp", &sim, BotOptions::default());
+    // The refused dcp.future must not take the order topics with it: quotes rest.
+    wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(exit.stderr.contains("dcp.future refused"), "stderr:\n{}", exit.stderr);
+    assert!(bot_orders(&sim, &symbols).await.is_empty(), "no order left on the exchange");
+}

@@ -1,4 +1,4 @@
-//! The private stream: authenticate, subscribe the category topics (and `dcp.future`), pass
+//! The private stream: authenticate, subscribe the category topics (`dcp.future` on its own), pass
 //! order updates to the OrderManager and executions and positions to the AccountWatch; a
 //! re-auth after a gap asks both to reconcile. While DCP is armed it pings every third of the
 //! window.
@@ -24,6 +24,9 @@ use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use super::liveness::Liveness;
 use super::ws_connector::*;
 
+/// The req_id of the `dcp.future` subscribe, to tell its answer from the order topics'.
+const DCP_REQ_ID: &str = "dcp";
+
 #[derive(Clone)]
 pub(super) struct PrivateStream {
     /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
@@ -45,19 +48,23 @@ impl PrivateStream {
             + 10_000;
         let auth = WsRequest::auth(&self.key, expires, &sign::sign_ws_auth(self.secret.expose(), expires));
         // The category topics: a unified account's spot and option items never arrive.
-        let mut topics = vec![
+        let topics = vec![
             "order.linear".to_string(),
             "execution.linear".to_string(),
             "position.linear".to_string(),
         ];
-        if self.dcp {
-            topics.push("dcp.future".to_string());
-        }
         if let Err(e) = send(&mut conn, &auth).await {
             return Ended::Lost(e);
         }
         if let Err(e) = send(&mut conn, &WsRequest::subscribe("private", &topics)).await {
             return Ended::Lost(e);
+        }
+        // `dcp.future` on a subscribe of its own: Bybit answers a subscribe as a whole, so an
+        // account without DCP enabled would otherwise refuse the order topics with it.
+        if self.dcp {
+            if let Err(e) = send(&mut conn, &WsRequest::subscribe(DCP_REQ_ID, &["dcp.future".to_string()])).await {
+                return Ended::Lost(e);
+            }
         }
         let mut ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
         if self.dcp {
@@ -97,6 +104,13 @@ impl PrivateStream {
                                 // Back after a disconnect: updates may have been missed.
                                 self.targets.orders.reconcile.do_send(ReconcileNow);
                                 self.targets.account.gap.do_send(ReconcileNow);
+                            }
+                        }
+                        Ok(Frame::Op(op)) if op.op == "subscribe" && op.req_id.as_ref().and_then(|v| v.as_str()) == Some(DCP_REQ_ID) => {
+                            if op.success {
+                                log::info!("private stream: dcp.future subscribed (the dead-man switch watches this connection)");
+                            } else {
+                                log::warn!("DEAD-MAN SWITCH: dcp.future refused ({}): quoting goes on without it; a crash leaves orders until the next start reconciles them", op.ret_msg);
                             }
                         }
                         Ok(Frame::Op(op)) if op.op == "subscribe" && op.success => {
