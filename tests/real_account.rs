@@ -149,3 +149,101 @@ async fn an_account_without_dcp_still_quotes() {
     assert!(exit.stderr.contains("dcp.future refused"), "stderr:\n{}", exit.stderr);
     assert!(bot_orders(&sim, &symbols).await.is_empty(), "no order left on the exchange");
 }
+
+/// `/readyz`: its status and the reason it gives.
+async fn readyz(bot: &Bot) -> (u16, String) {
+    let mut r = awc::Client::new().get(bot.control_url("/readyz")).send().await.unwrap();
+    let body = r.body().await.unwrap();
+    (r.status().as_u16(), String::from_utf8_lossy(&body).trim().to_string())
+}
+
+#[actix_rt::test]
+async fn too_little_margin_halts_quoting_and_a_top_up_resumes_it() {
+    let sim = start_sim();
+    let admin = Admin::new(&sim.rest_url());
+    // Half a USDT carries no order: every create is refused with 110007.
+    admin.set_wallet(KEY, "0.5").await;
+    let mut bot = start_bot(
+        "low-balance",
+        &sim,
+        BotOptions {
+            symbols: vec!["BTCUSDT"],
+            ..Default::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let halted = metric(&bot.metrics().await, "mmbot_quoting_halted{symbol=\"BTCUSDT\",reason=\"110007\"}");
+        if halted == 1.0 {
+            break;
+        }
+        assert!(bot.is_running(), "the bot must stay up, halted");
+        assert!(started.elapsed() < Duration::from_secs(30), "the breaker did not trip");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (code, why) = readyz(&bot).await;
+    assert_eq!(code, 503);
+    assert!(why.contains("quoting halted") && why.contains("110007"), "{why}");
+    let status = bot.status().await;
+    assert!(status["halted"]["BTCUSDT"].as_str().unwrap().starts_with("110007"), "{}", status["halted"]);
+
+    // Tripped: at most one probe every 10 s, whatever the book does.
+    let before = order_path_requests(&admin.stats().await);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let during = order_path_requests(&admin.stats().await) - before;
+    assert!(during <= 3, "{during} order requests in 30 s while tripped");
+    assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty(), "nothing rests while halted");
+
+    admin.set_wallet(KEY, "100000").await;
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 8, Duration::from_secs(60)).await;
+    let ready_by = std::time::Instant::now() + Duration::from_secs(10);
+    while readyz(&bot).await.0 != 200 {
+        assert!(std::time::Instant::now() < ready_by, "ready again once quoting: {:?}", readyz(&bot).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let halted = metric(&bot.metrics().await, "mmbot_quoting_halted{symbol=\"BTCUSDT\",reason=\"110007\"}");
+    assert_eq!(halted, 0.0);
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    let errors: Vec<&str> = exit.stderr.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 1, "one ERROR line for the halt:\n{}", exit.stderr);
+    assert!(errors[0].contains("every symbol's quoting is halted"), "{}", errors[0]);
+    let warns = exit.stderr.lines().filter(|l| l.contains("create refused with 110007")).count();
+    assert!((1..=2).contains(&warns), "refusals logged once a minute, not per order:\n{}", exit.stderr);
+    assert!(exit.stderr.contains("quoting resumes"), "{}", exit.stderr);
+}
+
+#[actix_rt::test]
+async fn readyz_waits_for_the_first_quotes_to_rest() {
+    let sim = start_sim();
+    // The first creates hang for a while: streams are up, but nothing rests yet.
+    set_faults(&sim, serde_json::json!({"latency_ms": {"/v5/order/create-batch": 1500}})).await;
+    let mut bot = start_bot(
+        "readyz-quotes",
+        &sim,
+        BotOptions {
+            symbols: vec!["BTCUSDT"],
+            exchange: REST_ORDER_ENTRY,
+            ..Default::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let mut reasons = std::collections::BTreeSet::new();
+    loop {
+        if let Ok(mut r) = awc::Client::new().get(bot.control_url("/readyz")).send().await {
+            let body = String::from_utf8_lossy(&r.body().await.unwrap()).trim().to_string();
+            if r.status().as_u16() == 200 {
+                break;
+            }
+            reasons.insert(body);
+        }
+        assert!(bot.is_running());
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready: {reasons:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reasons.contains("no quote rests yet"), "{reasons:?}");
+    assert!(!bot_orders(&sim, &["BTCUSDT"]).await.is_empty(), "ready means quotes rest on the exchange");
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
+}

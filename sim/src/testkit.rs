@@ -268,6 +268,16 @@ impl Admin {
         assert!(r.status().is_success(), "shock refused: {}", r.status());
     }
 
+    /// Set an account's USDT wallet balance (the account of `api_key`).
+    pub async fn set_wallet(&self, api_key: &str, balance: &str) {
+        let r = awc::Client::new()
+            .post(format!("{}/sim/wallet", self.base))
+            .send_json(&serde_json::json!({"api_key": api_key, "wallet_balance": balance}))
+            .await
+            .expect("sim answers");
+        assert!(r.status().is_success(), "wallet refused: {}", r.status());
+    }
+
     /// Replace the faults (`{}` clears them).
     pub async fn set_faults(&self, faults: &Value) {
         let r = awc::Client::new()

@@ -360,7 +360,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let signal_slot: SignalSlot = Box::new(move |signals| {
         Signal::new(supervisor.clone().recipient(), supervisor.recipient(), signals).start();
     });
-    actors.web.do_send(StatusPatch::Ready(true));
+    actors.web.do_send(StatusPatch::Started);
     log::info!(
         "mmbot {} run {run_id}: mode {}, symbols {}, control http://{control_addr}, events {recorder_file}; Ctrl+C stops it cleanly",
         env!("CARGO_PKG_VERSION"),

@@ -52,6 +52,7 @@ pub(super) fn initial_view(c: &Config, filters: &HashMap<String, Filters>) -> St
     StatusView {
         mode: c.mode.as_str().into(),
         symbols: c.symbols.clone(),
+        expects_orders: c.mode != crate::config::Mode::DryRun,
         started_ms: (unix_now_seconds() * 1000.0) as u64,
         instruments: filters
             .iter()

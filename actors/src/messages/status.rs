@@ -75,7 +75,18 @@ pub struct StatusView {
     pub run_id: String,
     pub mode: String,
     pub symbols: Vec<String>,
+    /// What `/readyz` answers: the streams are up and the bot's quotes rest.
     pub ready: bool,
+    /// Why not, when not ready: "starting", "stream private is reconnecting", "quoting halted…".
+    pub not_ready: Option<String>,
+    /// The startup finished (reconciled, every actor running).
+    pub started: bool,
+    /// Orders are part of being ready (not in dry-run, where nothing is ever sent).
+    pub expects_orders: bool,
+    /// An order of this run has rested on the exchange.
+    pub quoted: bool,
+    /// Symbols the refusal breaker halted, with the refusal that halted them.
+    pub halted: BTreeMap<String, String>,
     pub shutting_down: bool,
     /// Unix milliseconds when this run started.
     pub started_ms: u64,
@@ -107,7 +118,10 @@ pub struct StatusView {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub enum StatusPatch {
-    Ready(bool),
+    /// The startup finished.
+    Started,
+    /// The symbols the refusal breaker halts now, with why.
+    Halted(BTreeMap<String, String>),
     Connection {
         stream: String,
         state: String,
@@ -137,12 +151,49 @@ pub enum StatusPatch {
 
 impl StatusView {
     pub fn apply(&mut self, patch: StatusPatch) {
+        self.apply_patch(patch);
+        let verdict = self.readiness();
+        self.ready = verdict.is_ok();
+        self.not_ready = verdict.err();
+    }
+
+    /// Ready means quoting: started, the streams up, the first quotes resting, and not every
+    /// symbol halted by refusals.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.shutting_down {
+            return Err("shutting down".into());
+        }
+        if !self.started {
+            return Err("starting".into());
+        }
+        let streams: &[&str] = if self.expects_orders { &["public", "private"] } else { &["public"] };
+        for stream in streams {
+            match self.connections.get(*stream).map(String::as_str) {
+                Some("connected") => {}
+                state => return Err(format!("stream {stream} is {}", state.unwrap_or("not connected yet"))),
+            }
+        }
+        if self.expects_orders && !self.symbols.is_empty() && self.symbols.iter().all(|s| self.halted.contains_key(s)) {
+            let why: Vec<String> = self.halted.iter().map(|(s, r)| format!("{s} {r}")).collect();
+            return Err(format!("quoting halted by the exchange's refusals: {}", why.join("; ")));
+        }
+        if self.expects_orders && !self.quoted {
+            return Err("no quote rests yet".into());
+        }
+        Ok(())
+    }
+
+    fn apply_patch(&mut self, patch: StatusPatch) {
         match patch {
-            StatusPatch::Ready(r) => self.ready = r,
+            StatusPatch::Started => self.started = true,
+            StatusPatch::Halted(h) => self.halted = h,
             StatusPatch::Connection { stream, state } => {
                 self.connections.insert(stream, state);
             }
-            StatusPatch::Orders(o) => self.open_orders = o,
+            StatusPatch::Orders(o) => {
+                self.quoted |= o.iter().any(|o| o.phase == crate::orders::order_table::Phase::Live);
+                self.open_orders = o;
+            }
             StatusPatch::Position { symbol, size } => {
                 self.positions.insert(symbol, size);
             }
@@ -169,7 +220,6 @@ impl StatusView {
             StatusPatch::Shutdown(p) => {
                 let mut p = *p;
                 self.shutting_down = true;
-                self.ready = false;
                 // The positions step reports early; a progress patch does not erase it.
                 if p.positions.is_none() {
                     p.positions = self.shutdown.as_mut().and_then(|s| s.positions.take());
@@ -177,5 +227,81 @@ impl StatusView {
                 self.shutdown = Some(p);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started() -> StatusView {
+        let mut v = StatusView {
+            symbols: vec!["BTCUSDT".into()],
+            expects_orders: true,
+            ..Default::default()
+        };
+        v.apply(StatusPatch::Started);
+        v
+    }
+
+    fn connect(v: &mut StatusView, stream: &str, state: &str) {
+        v.apply(StatusPatch::Connection {
+            stream: stream.into(),
+            state: state.into(),
+        });
+    }
+
+    #[test]
+    fn ready_only_once_streams_are_up_and_quotes_rest() {
+        let mut v = StatusView::default();
+        v.expects_orders = true;
+        v.apply(StatusPatch::Pnl(Default::default()));
+        assert_eq!(v.not_ready.as_deref(), Some("starting"));
+        let mut v = started();
+        assert_eq!(v.not_ready.as_deref(), Some("stream public is not connected yet"));
+        connect(&mut v, "public", "connected");
+        connect(&mut v, "private", "connecting");
+        assert_eq!(v.not_ready.as_deref(), Some("stream private is connecting"));
+        connect(&mut v, "private", "connected");
+        assert_eq!(v.not_ready.as_deref(), Some("no quote rests yet"));
+        let order = crate::orders::order_table::TrackedOrder {
+            link_id: "l".into(),
+            order_id: None,
+            symbol: "BTCUSDT".into(),
+            side: bybit_v5::Side::Buy,
+            level: 0,
+            price: Decimal::ONE,
+            qty: Decimal::ONE,
+            filled: Decimal::ZERO,
+            phase: crate::orders::order_table::Phase::Creating,
+            amend_from: None,
+        };
+        v.apply(StatusPatch::Orders(vec![order.clone()]));
+        assert!(!v.ready, "sent is not resting");
+        let live = crate::orders::order_table::TrackedOrder {
+            phase: crate::orders::order_table::Phase::Live,
+            ..order
+        };
+        v.apply(StatusPatch::Orders(vec![live]));
+        assert!(v.ready && v.not_ready.is_none());
+        v.apply(StatusPatch::Orders(Vec::new()));
+        assert!(v.ready, "both quotes filled is still a quoting bot");
+        v.apply(StatusPatch::Halted(BTreeMap::from([("BTCUSDT".to_string(), "110007 Insufficient balance".to_string())])));
+        assert_eq!(
+            v.not_ready.as_deref(),
+            Some("quoting halted by the exchange's refusals: BTCUSDT 110007 Insufficient balance")
+        );
+        v.apply(StatusPatch::Halted(BTreeMap::new()));
+        assert!(v.ready);
+        connect(&mut v, "public", "disconnected");
+        assert_eq!(v.not_ready.as_deref(), Some("stream public is disconnected"));
+    }
+
+    #[test]
+    fn dry_run_is_ready_on_the_public_stream_alone() {
+        let mut v = started();
+        v.expects_orders = false;
+        connect(&mut v, "public", "connected");
+        assert!(v.ready);
     }
 }

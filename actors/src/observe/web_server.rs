@@ -1,5 +1,6 @@
 //! WebServer: the control and observability endpoints on 127.0.0.1 by default —
-//! `/healthz`, `/readyz` (503 from the moment shutdown starts), `/status`, `/events` (the status
+//! `/healthz`, `/readyz` (200 only while quoting: started, streams up, quotes resting, not every symbol
+//! halted; 503 with the reason otherwise, from the moment shutdown starts too), `/status`, `/events` (the status
 //! pushed as Server-Sent Events), `/history`, `/metrics` and `POST /shutdown` (bearer token). Built with `disable_signals()`: signals belong to the
 //! Signal actor, or actix-web would stop the whole system on its own.
 
@@ -88,14 +89,11 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(s: web::Data<Shared>) -> HttpResponse {
     let v = s.view.read().unwrap_or_else(|e| e.into_inner());
-    if v.ready && !v.shutting_down {
-        HttpResponse::Ok().content_type("text/plain").body("ready\n")
-    } else if v.shutting_down {
-        HttpResponse::ServiceUnavailable()
+    match v.readiness() {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready\n"),
+        Err(why) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
-            .body("shutting down\n")
-    } else {
-        HttpResponse::ServiceUnavailable().content_type("text/plain").body("starting\n")
+            .body(format!("{why}\n")),
     }
 }
 

@@ -44,6 +44,15 @@ impl OrderManager {
     /// the exchange never took is dropped (create) or back to what it was (amend, cancel).
     pub(super) fn on_batch_failed(&mut self, kind: BatchKind, action: &str, links: &[String], e: RestError) {
         log::warn!(action = action, orders = links.len(); "{action} batch of {} failed: {e}", links.len());
+        if let (BatchKind::Create, RestError::Exchange { code, msg }) = (kind, &e) {
+            // A refusal of the whole batch is a refusal of each create in it.
+            for l in links {
+                if let Some(symbol) = self.table.get(l).map(|o| o.symbol.clone()) {
+                    let change = self.breaker.refused(&symbol, code.code(), msg, Instant::now());
+                    self.on_breaker(&symbol, change);
+                }
+            }
+        }
         for l in links {
             if e.outcome_unknown() {
                 // Never retried blindly: the order's fate is learned from the exchange.
@@ -80,6 +89,7 @@ impl OrderManager {
         }
         match (kind, rc) {
             (BatchKind::Create, RetCode::Ok) => {
+                self.create_accepted(&symbol);
                 if let Some(o) = self.table.get_mut(link) {
                     o.order_id = Some(order_id);
                     if o.phase == Phase::Creating {
@@ -118,17 +128,6 @@ impl OrderManager {
                 self.reject(action, link, code, msg, &symbol);
             }
         }
-    }
-
-    pub(super) fn reject(&mut self, action: &str, link: &str, code: i64, msg: String, symbol: &str) {
-        log::debug!(action = action, link_id = link, symbol = symbol, retCode = code; "{action} {link} refused: {code} {msg}");
-        self.metrics.orders_rejected.get_or_create(&labels(&[("symbol", symbol)])).inc();
-        self.record(Event::OrderRejected {
-            action: action.into(),
-            link_id: link.into(),
-            code,
-            message: msg,
-        });
     }
 
     /// Orders of this run nobody tracks go by the same escalation as at shutdown (no cancel-all:

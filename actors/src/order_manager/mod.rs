@@ -6,6 +6,7 @@
 mod answers;
 mod planning;
 mod reconciliation;
+mod refusals;
 pub mod settings;
 mod shutdown;
 mod stream_updates;
@@ -31,6 +32,8 @@ use crate::messages::record::Record;
 use crate::messages::status::StatusPatch;
 use crate::orders::link_id::LinkIds;
 use crate::orders::order_table::OrderTable;
+use crate::orders::refusal_breaker::RefusalBreaker;
+use crate::orders::refusal_log::RefusalLog;
 use crate::shutdown::flatten::DeadMan;
 use crate::telemetry::metrics::Metrics;
 
@@ -80,6 +83,13 @@ pub struct OrderManager {
     held_records: Option<Vec<Event>>,
     /// What the exchange listed last during the shutdown, per symbol.
     believed_open: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
+    /// Symbols whose creates keep being refused for a reason that will not heal stop quoting.
+    breaker: RefusalBreaker,
+    refusal_log: RefusalLog,
+    /// The code each halted symbol's `mmbot_quoting_halted` series carries.
+    halted_codes: BTreeMap<String, i64>,
+    /// "Every symbol halted" is said once per episode.
+    all_halted_said: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,6 +155,10 @@ impl OrderManager {
             held_back: false,
             held_records: None,
             believed_open: Rc::default(),
+            breaker: RefusalBreaker::default(),
+            refusal_log: RefusalLog::default(),
+            halted_codes: BTreeMap::new(),
+            all_halted_said: false,
         }
     }
 
@@ -179,6 +193,12 @@ impl Actor for OrderManager {
             act.reconcile(ctx)
         });
         ctx.run_interval(STATUS_EVERY, |act, _| act.flush_status());
+        // A halted symbol's probe is due by the clock, whether or not its book moves.
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| {
+            if act.breaker.next_probe().is_some_and(|t| t <= Instant::now()) {
+                act.act(ctx);
+            }
+        });
     }
 }
 

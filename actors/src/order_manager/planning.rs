@@ -19,6 +19,7 @@ use crate::messages::record::Record;
 use crate::orders::batch_body::{batch_body, BatchItem};
 use crate::orders::order_diff::{diff, Action};
 use crate::orders::order_table::{Phase, TrackedOrder};
+use crate::orders::refusal_breaker::Quoting;
 use crate::orders::requote_plan::{select, Held, Room, Wanted};
 use crate::telemetry::metrics::labels;
 
@@ -110,9 +111,16 @@ impl OrderManager {
     /// Every symbol's diff, each change with its ladder level and how far off its order is.
     pub(super) fn wanted_changes(&self, only: Option<&str>) -> Vec<Wanted> {
         let mut out = Vec::new();
+        let now = Instant::now();
         for symbol in self.symbols.iter().filter(|s| only.is_none_or(|o| o == s.as_str())) {
             let Some(desired) = self.desired.get(symbol) else {
                 continue;
+            };
+            // A halted symbol rests nothing (its orders are cancelled) but its one probe.
+            let desired = match self.breaker.quoting(symbol, now) {
+                Quoting::Full => &desired[..],
+                Quoting::Probe => &desired[..desired.len().min(1)],
+                Quoting::Halted => &[],
             };
             let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
             for action in diff(desired, &live, self.settings.requote_tolerance_bps) {
@@ -302,6 +310,9 @@ impl OrderManager {
         let tick = self.ticks.get_mut(&symbol).and_then(Option::take);
         if let Some(tick) = tick {
             self.metrics.tick_to_request.observe(tick.elapsed().as_secs_f64());
+        }
+        if kind == BatchKind::Create && self.breaker.quoting(&symbol, sent) == Quoting::Probe {
+            self.breaker.probe_sent(&symbol, sent);
         }
         let call = Call::batch(endpoint, body, links.len()).admitted(admitted_at).tick(tick);
         // In the connector's mailbox from here, not when this actor next polls the future: its

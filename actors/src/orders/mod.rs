@@ -7,4 +7,6 @@ pub mod cancel_path;
 pub mod link_id;
 pub mod order_diff;
 pub mod order_table;
+pub mod refusal_breaker;
+pub mod refusal_log;
 pub mod requote_plan;

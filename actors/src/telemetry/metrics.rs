@@ -78,6 +78,8 @@ pub struct Metrics {
     pub rate_budget_remaining: Family<Labels, Gauge>,
     pub requests_deferred: Family<Labels, Counter>,
     pub exchange_rejections: Family<Labels, Counter>,
+    /// 1 while a symbol's quoting is halted by the refusal breaker, labelled with the retCode.
+    pub quoting_halted: Family<Labels, Gauge>,
 }
 
 /// Round bucket bounds: 1, 2, 3, 5 and 7 times each power of ten from `10^from` to `10^to`
@@ -152,6 +154,7 @@ impl Default for Metrics {
             rate_budget_remaining: Family::default(),
             requests_deferred: Family::default(),
             exchange_rejections: Family::default(),
+            quoting_halted: Family::default(),
             registry: Registry::default(),
         };
         registry.register("orders_placed", "Orders sent for creation", m.orders_placed.clone());
@@ -287,6 +290,11 @@ impl Default for Metrics {
             "exchange_rejections",
             "Requests and batch items the exchange refused, by endpoint and retCode (403: IP ban)",
             m.exchange_rejections.clone(),
+        );
+        registry.register(
+            "quoting_halted",
+            "1 while the exchange's refusals (that retrying cannot heal) halt a symbol's quoting; reason: the retCode",
+            m.quoting_halted.clone(),
         );
         // The standard process metrics, under the names stock dashboards query.
         root.register(

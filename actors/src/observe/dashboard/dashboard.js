@@ -172,7 +172,8 @@ function warnings(s, t) {
     const cap = Number(s.limits.max_position_notional);
     if (cap > 0 && notional >= cap * 0.8) w.push(`${sym} position ${money(notional)} USDT is near its limit ${money(cap)}`);
   }
-  if (s.ready === false && !s.shutdown) w.push("not ready yet");
+  for (const [sym, why] of Object.entries(s.halted || {})) w.push(`${sym} quoting halted: the exchange refuses its orders (${why}); probing until one is accepted`);
+  if (s.ready === false && !s.shutdown) w.push(`not ready: ${s.not_ready || "starting"}`);
   return w;
 }
 
@@ -187,7 +188,7 @@ function usageBar(share) {
 
 function renderHeader(s) {
   const t = totals(s);
-  const state = s.shutdown ? (s.shutdown.finished || finalSeen ? "stopped" : "shutting down") : s.ready ? "ready" : "starting";
+  const state = s.shutdown ? (s.shutdown.finished || finalSeen ? "stopped" : "shutting down") : s.ready ? "ready" : `not ready (${s.not_ready || "starting"})`;
   document.getElementById("mode").textContent = `— ${s.mode}`;
   document.getElementById("meta").textContent = `run ${s.run_id} · ${state} · up ${duration(Date.now() - s.started_ms)} · symbols ${s.symbols.join(", ")}` +
     (s.resources && s.resources.rss_bytes ? ` · RSS ${(s.resources.rss_bytes / 1048576).toFixed(1)} MB` : "");
