@@ -46,6 +46,10 @@ pub enum Command {
     /// cancelling anything: one row per check; exit 1 on a blocker.
     #[command(after_help = ENVIRONMENT)]
     CheckAccount(RunArgs),
+    /// Clear a tripped kill switch (recorded in the data directory) once the account has been
+    /// reviewed: until then every start refuses to quote.
+    #[command(after_help = ENVIRONMENT)]
+    ClearKillSwitch(RunArgs),
     /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
     Health {
         /// The /healthz URL to ask.

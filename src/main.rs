@@ -7,6 +7,7 @@ mod config;
 mod data_dir;
 mod health;
 mod instance_lock;
+mod kill_switch;
 mod learned_limits;
 mod logging;
 mod preflight;
@@ -47,6 +48,7 @@ fn check_config(args: &RunArgs) -> i32 {
                 c.symbols.join(",")
             ));
             console::out(format_args!("  {}", config::cancel_scope_line(&c)));
+            console::out(format_args!("  {}", kill_switch::state_line(&c)));
             for a in config::advice(&c, config::usable_cpus()) {
                 console::out(format_args!("  advice: {a}"));
             }
@@ -129,6 +131,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::CheckConfig(args)) => check_config(&args),
         Some(Command::CheckAccount(args)) => check_account(&args),
+        Some(Command::ClearKillSwitch(args)) => kill_switch::clear_command(&args),
         Some(Command::Health { url }) => match health::check(&url) {
             Ok(()) => exit_code::CLEAN,
             Err(e) => {

@@ -185,7 +185,11 @@ async fn too_little_margin_halts_quoting_and_a_top_up_resumes_it() {
     assert_eq!(code, 503);
     assert!(why.contains("quoting halted") && why.contains("110007"), "{why}");
     let status = bot.status().await;
-    assert!(status["halted"]["BTCUSDT"].as_str().unwrap().starts_with("110007"), "{}", status["halted"]);
+    assert!(
+        status["halted"]["BTCUSDT"].as_str().unwrap().starts_with("110007"),
+        "{}",
+        status["halted"]
+    );
 
     // Tripped: at most one probe every 10 s, whatever the book does.
     let before = order_path_requests(&admin.stats().await);
@@ -198,7 +202,11 @@ async fn too_little_margin_halts_quoting_and_a_top_up_resumes_it() {
     wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 8, Duration::from_secs(60)).await;
     let ready_by = std::time::Instant::now() + Duration::from_secs(10);
     while readyz(&bot).await.0 != 200 {
-        assert!(std::time::Instant::now() < ready_by, "ready again once quoting: {:?}", readyz(&bot).await);
+        assert!(
+            std::time::Instant::now() < ready_by,
+            "ready again once quoting: {:?}",
+            readyz(&bot).await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let halted = metric(&bot.metrics().await, "mmbot_quoting_halted{symbol=\"BTCUSDT\",reason=\"110007\"}");
@@ -210,7 +218,11 @@ async fn too_little_margin_halts_quoting_and_a_top_up_resumes_it() {
     assert_eq!(errors.len(), 1, "one ERROR line for the halt:\n{}", exit.stderr);
     assert!(errors[0].contains("every symbol's quoting is halted"), "{}", errors[0]);
     let warns = exit.stderr.lines().filter(|l| l.contains("create refused with 110007")).count();
-    assert!((1..=2).contains(&warns), "refusals logged once a minute, not per order:\n{}", exit.stderr);
+    assert!(
+        (1..=2).contains(&warns),
+        "refusals logged once a minute, not per order:\n{}",
+        exit.stderr
+    );
     assert!(exit.stderr.contains("quoting resumes"), "{}", exit.stderr);
 }
 
@@ -243,7 +255,10 @@ async fn readyz_waits_for_the_first_quotes_to_rest() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(reasons.contains("no quote rests yet"), "{reasons:?}");
-    assert!(!bot_orders(&sim, &["BTCUSDT"]).await.is_empty(), "ready means quotes rest on the exchange");
+    assert!(
+        !bot_orders(&sim, &["BTCUSDT"]).await.is_empty(),
+        "ready means quotes rest on the exchange"
+    );
     bot.signal(libc::SIGTERM);
     assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
 }

@@ -166,17 +166,39 @@ async fn stale_book_pulls_quotes() {
     assert!(exit.stderr.contains("pulling its quotes"));
 }
 
+/// Every open position of these symbols on the exchange, signed size by symbol.
+async fn exchange_positions(sim: &bybit_sim::SimHandle, symbols: &[&str]) -> Vec<(String, f64)> {
+    let a = exchange(sim)
+        .get_within_budget("/v5/position/list", "category=linear&settleCoin=USDT")
+        .await
+        .unwrap();
+    a.body["result"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| symbols.contains(&p["symbol"].as_str().unwrap_or("")))
+        .map(|p| {
+            (
+                p["symbol"].as_str().unwrap().to_string(),
+                p["size"].as_str().unwrap().parse::<f64>().unwrap(),
+            )
+        })
+        .filter(|(_, size)| *size != 0.0)
+        .collect()
+}
+
 #[actix_rt::test]
-async fn kill_switch_stops_the_bot_cleanly() {
+async fn kill_switch_stops_the_bot_cleanly_and_stays_tripped() {
     let sim = quiet_sim();
-    let opts = BotOptions {
-        symbols: vec!["BTCUSDT", "ETHUSDT"],
+    let symbols = ["BTCUSDT", "ETHUSDT"];
+    let opts = || BotOptions {
+        symbols: symbols.to_vec(),
         levels: 2,
-        risk: "max_drawdown = 0.05",
+        risk: "max_drawdown = 0.05\non_kill = \"cancel_and_close\"",
         ..Default::default()
     };
-    let mut bot = start_bot("killswitch", &sim, opts);
-    wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT"], 8, Duration::from_secs(30)).await;
+    let mut bot = start_bot("killswitch", &sim, opts());
+    wait_for_orders(&sim, &mut bot, &symbols, 8, Duration::from_secs(30)).await;
     // The market drops 1 %: the bot's bids are filled on the way down and its long loses.
     let r = awc::Client::new()
         .post(format!("{}/sim/shock", sim.rest_url()))
@@ -184,11 +206,56 @@ async fn kill_switch_stops_the_bot_cleanly() {
         .await
         .unwrap();
     assert!(r.status().is_success());
+    let dir = bot.dir.clone();
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0, "a kill switch stops like any shutdown:\n{}", exit.stdout);
     assert!(exit.stdout.contains("kill switch: drawdown"), "{}", exit.stdout);
     assert_all_steps_ok(&exit.stdout);
-    assert!(bot_orders(&sim, &["BTCUSDT", "ETHUSDT"]).await.is_empty());
+    assert!(bot_orders(&sim, &symbols).await.is_empty());
+    assert!(
+        exchange_positions(&sim, &symbols).await.is_empty(),
+        "on_kill = cancel_and_close closes the long: {:?}\n{}",
+        exchange_positions(&sim, &symbols).await,
+        exit.stdout
+    );
+    assert!(dir.join("data/kill-switch.json").exists(), "the trip is recorded");
+
+    // The restart Kubernetes would make at once: refused, before any request to the exchange.
+    let admin = bybit_sim::testkit::Admin::new(&sim.rest_url());
+    let requests_before = admin.requests(0).await.len();
+    let again = start_bot_in(dir.clone(), &sim, opts()).wait_exit(Duration::from_secs(30));
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("kill switch tripped") && again.stderr.contains("clear-kill-switch"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(admin.requests(0).await.len(), requests_before, "a tripped bot sends nothing");
+
+    let config = dir.join("mmbot.toml");
+    let mmbot = |command: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmbot"))
+            .args([command, "--config"])
+            .arg(&config)
+            .env("MMBOT_API_KEY", KEY)
+            .env("MMBOT_API_SECRET", SECRET)
+            .env("MMBOT_CONTROL_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let (_, check) = mmbot("check-config");
+    assert!(check.contains("kill switch: TRIPPED"), "{check}");
+    let (code, clear) = mmbot("clear-kill-switch");
+    assert_eq!(code, Some(0), "{clear}");
+    assert!(clear.contains("cleared"), "{clear}");
+
+    // Cleared: it quotes again.
+    let mut bot = start_bot_in(dir, &sim, opts());
+    wait_for_orders(&sim, &mut bot, &symbols, 8, Duration::from_secs(30)).await;
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
 }
 
 #[actix_rt::test]

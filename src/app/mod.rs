@@ -155,6 +155,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
     crate::data_dir::ensure_writable(&c.recorder.dir)?;
     let lock = instance_lock::acquire(&c.recorder.dir, account)?;
+    if c.mode != Mode::DryRun {
+        crate::kill_switch::refuse_if_tripped(&c)?;
+    }
     let exchange = resolve_exchange(&c)?;
     let dry_run = c.mode == Mode::DryRun;
     let metrics = metrics_for(&c);
@@ -251,6 +254,17 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let run_started_ms = unix_now_ms();
 
     let order_manager = start_order_manager(&c, &market, &run_id, &rest, &governor, &recorder, &web, &metrics);
+    let exit_positions = ExitPositions::new(
+        rest.clone().recipient(),
+        c.symbols.clone(),
+        tick_sizes,
+        c.shutdown.close_positions,
+        c.shutdown.close_slippage_bps,
+        LinkIds::new(&c.order_manager.link_prefix, &run_id),
+        web.clone().recipient(),
+        dry_run,
+    )
+    .start();
     let strategy = Strategy::new(
         c.strategy.clone(),
         c.risk.clone(),
@@ -260,7 +274,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         supervisor.clone().recipient(),
         metrics.clone(),
     )
-    .with_inherited(&inherited);
+    .with_inherited(&inherited)
+    .with_close_at_exit(exit_positions.clone().recipient());
     for symbol in &c.symbols {
         let size = inherited.get(symbol).map_or(Decimal::ZERO, |p| p.size);
         web.do_send(StatusPatch::Position {
@@ -307,16 +322,6 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             close: ws.clone().recipient(),
         }),
     });
-    let exit_positions = ExitPositions::new(
-        rest.clone().recipient(),
-        c.symbols.clone(),
-        tick_sizes,
-        c.shutdown.close_positions.then_some(c.shutdown.close_slippage_bps),
-        LinkIds::new(&c.order_manager.link_prefix, &run_id),
-        web.clone().recipient(),
-        dry_run,
-    )
-    .start();
     let actors = Actors {
         order_manager,
         exit_positions,

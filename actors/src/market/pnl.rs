@@ -35,6 +35,9 @@ pub struct SymbolPnl {
     /// The position the run started with, as the exchange listed it (marked from its entry price).
     #[serde(serialize_with = "rounded")]
     pub inherited: Decimal,
+    /// Has had a mark price: an inherited position's PnL is known only from then.
+    #[serde(skip)]
+    pub marked: bool,
 }
 
 impl SymbolPnl {
@@ -65,6 +68,7 @@ impl SymbolPnl {
     }
 
     pub fn mark(&mut self, mid: Decimal) {
+        self.marked = true;
         self.unrealised = self.position * (mid - self.avg_price);
     }
 
@@ -79,6 +83,8 @@ pub struct Pnl {
     pub symbols: BTreeMap<String, SymbolPnl>,
     #[serde(serialize_with = "rounded")]
     pub peak: Decimal,
+    #[serde(skip)]
+    baseline_set: bool,
 }
 
 impl Pnl {
@@ -111,7 +117,18 @@ impl Pnl {
         }
     }
 
+    /// The drawdown counts from the equity at start: the first peak is the total once every
+    /// inherited position has a mark (a loss the position carried before the start is not this
+    /// run's drawdown); from then on, the best total seen.
     fn update_peak(&mut self) {
+        if !self.baseline_set {
+            if self.symbols.values().any(|s| !s.inherited.is_zero() && !s.marked) {
+                return;
+            }
+            self.baseline_set = true;
+            self.peak = self.total();
+            return;
+        }
         self.peak = self.peak.max(self.total());
     }
 
@@ -121,6 +138,9 @@ impl Pnl {
 
     /// How far equity is below the best it has been.
     pub fn drawdown(&self) -> Decimal {
+        if !self.baseline_set {
+            return Decimal::ZERO;
+        }
         (self.peak - self.total()).max(Decimal::ZERO)
     }
 }
@@ -158,5 +178,20 @@ mod tests {
         // Closing the inherited long realises against the entry price.
         p.fill("X", Side::Sell, dec!(0.5), dec!(110), dec!(0));
         assert_eq!(p.symbols["X"].realised, dec!(5));
+    }
+
+    #[test]
+    fn drawdown_counts_from_the_equity_at_start() {
+        let mut p = Pnl::default();
+        p.inherit("X", dec!(1), dec!(100));
+        p.inherit("Y", dec!(-1), dec!(50));
+        p.mark("X", dec!(90));
+        assert_eq!(p.drawdown(), dec!(0), "not measurable before every inherited position is marked");
+        p.mark("Y", dec!(50));
+        assert_eq!(p.total(), dec!(-10));
+        assert_eq!(p.drawdown(), dec!(0), "the loss carried in is not this run's drawdown");
+        p.mark("X", dec!(85));
+        p.funding("Y", dec!(1));
+        assert_eq!(p.drawdown(), dec!(6), "the inherited inventory's move and funding count");
     }
 }

@@ -19,6 +19,17 @@ pub struct RiskLimits {
     pub max_drawdown: Decimal,
     /// A book without updates for this long is stale: its quotes are pulled.
     pub stale_book_ms: u64,
+    /// What the kill switch's shutdown does with the positions: cancel the orders and keep them
+    /// (report only), or close them too (reduce-only IOC within `shutdown.close_slippage_bps`).
+    pub on_kill: OnKill,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnKill {
+    #[default]
+    Cancel,
+    CancelAndClose,
 }
 
 impl Default for RiskLimits {
@@ -29,6 +40,7 @@ impl Default for RiskLimits {
             max_open_orders: 100,
             max_drawdown: Decimal::from(500),
             stale_book_ms: 5_000,
+            on_kill: OnKill::Cancel,
         }
     }
 }

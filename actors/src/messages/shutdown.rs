@@ -18,6 +18,8 @@ pub enum ShutdownSource {
     Panic(String),
     /// The recorder cannot write and `recorder.on_write_failure = "stop"`.
     RecorderFailure(String),
+    /// A risk limit tripped the kill switch: recorded in the data directory, it stays tripped.
+    KillSwitch(String),
 }
 
 impl std::fmt::Display for ShutdownSource {
@@ -29,6 +31,7 @@ impl std::fmt::Display for ShutdownSource {
             ShutdownSource::StartupFailure(e) => write!(f, "startup failed: {e}"),
             ShutdownSource::Panic(e) => write!(f, "panic: {e}"),
             ShutdownSource::RecorderFailure(e) => write!(f, "recorder cannot write: {e}"),
+            ShutdownSource::KillSwitch(e) => write!(f, "{e}"),
         }
     }
 }

@@ -286,7 +286,10 @@ mod tests {
         assert!(v.ready && v.not_ready.is_none());
         v.apply(StatusPatch::Orders(Vec::new()));
         assert!(v.ready, "both quotes filled is still a quoting bot");
-        v.apply(StatusPatch::Halted(BTreeMap::from([("BTCUSDT".to_string(), "110007 Insufficient balance".to_string())])));
+        v.apply(StatusPatch::Halted(BTreeMap::from([(
+            "BTCUSDT".to_string(),
+            "110007 Insufficient balance".to_string(),
+        )])));
         assert_eq!(
             v.not_ready.as_deref(),
             Some("quoting halted by the exchange's refusals: BTCUSDT 110007 Insufficient balance")

@@ -82,6 +82,14 @@ pub struct Stop {
     pub deadline: Instant,
 }
 
+/// The positions step closes what is left whatever `shutdown.close_positions` says (the kill
+/// switch with `risk.on_kill = "cancel_and_close"`). Sent before the shutdown is asked for.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct CloseAtExit {
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StopAck {
     pub status: StepStatus,

@@ -104,7 +104,11 @@ impl RefusalBreaker {
 
     /// When the earliest probe is due, for a timer.
     pub fn next_probe(&self) -> Option<Instant> {
-        self.symbols.values().filter(|s| s.halt.is_some()).filter_map(|s| s.next_probe).min()
+        self.symbols
+            .values()
+            .filter(|s| s.halt.is_some())
+            .filter_map(|s| s.next_probe)
+            .min()
     }
 
     /// A create refused with `code`. Transient codes neither count nor reset the streak.

@@ -18,7 +18,7 @@ use bybit_v5::rest::path;
 use crate::exchange::rest_client::RestError;
 use crate::exchange::rest_connector::{Call, Rest};
 use crate::messages::status::StatusPatch;
-use crate::messages::stop::{PositionAtExit, PositionsOutcome, StepStatus, Stop, StopAck};
+use crate::messages::stop::{CloseAtExit, PositionAtExit, PositionsOutcome, StepStatus, Stop, StopAck};
 use crate::orders::link_id::LinkIds;
 
 /// How many close rounds at most (each: send, settle, read).
@@ -52,14 +52,13 @@ impl ExitPositions {
         rest: Rest,
         symbols: Vec<String>,
         tick_sizes: HashMap<String, Decimal>,
-        // Close the positions within this slippage cap (bps from the mark); None: report only.
-        close_within_bps: Option<Decimal>,
+        // Close the positions (else report them only) within this slippage cap, bps from the mark.
+        close: bool,
+        slippage_bps: Decimal,
         ids: LinkIds,
         status: Recipient<StatusPatch>,
         dry_run: bool,
     ) -> Self {
-        let close = close_within_bps.is_some();
-        let slippage_bps = close_within_bps.unwrap_or_default();
         Self {
             dry_run,
             status,
@@ -77,6 +76,15 @@ impl ExitPositions {
 
 impl Actor for ExitPositions {
     type Context = Context<Self>;
+}
+
+impl Handler<CloseAtExit> for ExitPositions {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseAtExit, _: &mut Self::Context) {
+        log::warn!("positions will be closed at exit: {}", msg.reason);
+        self.close = true;
+    }
 }
 
 /// The open positions of these symbols, signed, with their notional at the mark price.

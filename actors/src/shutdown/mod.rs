@@ -6,6 +6,7 @@
 
 pub mod exit_positions;
 pub mod flatten;
+pub mod kill_switch_record;
 pub mod last_resort;
 pub mod last_shutdown;
 pub mod panic_hook;

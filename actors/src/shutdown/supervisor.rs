@@ -130,6 +130,28 @@ impl Supervisor {
         self
     }
 
+    /// Before any step runs: a trip must survive whatever happens to this shutdown.
+    fn record_kill_switch(&self, why: &str, shutdown_id: &str) {
+        let Some(dir) = &self.report_dir else { return };
+        let trip = crate::shutdown::kill_switch_record::KillSwitchTrip {
+            reason: why.to_string(),
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            shutdown_id: shutdown_id.to_string(),
+        };
+        match crate::shutdown::kill_switch_record::save(dir, &trip) {
+            Ok(()) => log::error!(
+                "kill switch recorded in {}: the next start refuses to quote until `mmbot clear-kill-switch --config FILE`",
+                crate::shutdown::kill_switch_record::path_in(dir).display()
+            ),
+            Err(e) => log::error!(
+                "could not record the kill switch in {}: {e}; a restart would quote again",
+                dir.display()
+            ),
+        }
+    }
+
     fn outlets(&self) -> Outlets {
         Outlets {
             recorder: self.recorder.clone(),
@@ -321,10 +343,14 @@ impl Handler<RequestShutdown> for Supervisor {
             ShutdownSource::Fatal(_)
             | ShutdownSource::StartupFailure(_)
             | ShutdownSource::Panic(_)
-            | ShutdownSource::RecorderFailure(_) => log::Level::Error,
+            | ShutdownSource::RecorderFailure(_)
+            | ShutdownSource::KillSwitch(_) => log::Level::Error,
             _ => log::Level::Warn,
         };
         log::log!(level, shutdown_id = id.as_str(); "shutdown {id} started: {reason}; deadline {} ms", self.deadline.as_millis());
+        if let ShutdownSource::KillSwitch(why) = &msg.source {
+            self.record_kill_switch(why, &id);
+        }
         let w = Walk {
             id: id.clone(),
             reason: reason.clone(),

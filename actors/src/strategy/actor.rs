@@ -16,13 +16,13 @@ use crate::market::book::Top;
 use crate::market::net_position::NetPosition;
 use crate::market::pnl::Pnl;
 use crate::market::quoting::{compute_quotes, Filters, MarketState, QuoteParams};
-use crate::market::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
+use crate::market::risk::{allowed_sides, cap_orders, kill_switch, OnKill, RiskLimits};
 use crate::market::volatility::VolatilityEstimator;
 use crate::messages::market::{BookUpdate, Fills, PositionUpdate};
 use crate::messages::quotes::DesiredQuotes;
 use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use crate::messages::status::{FillMark, StatusPatch};
-use crate::messages::stop::{Stop, StopAck};
+use crate::messages::stop::{CloseAtExit, Stop, StopAck};
 use crate::telemetry::metrics::{labels, Metrics};
 
 use super::settings::StrategySettings;
@@ -53,6 +53,8 @@ pub struct Strategy {
     order_manager: Recipient<DesiredQuotes>,
     web: Recipient<StatusPatch>,
     supervisor: Recipient<RequestShutdown>,
+    /// The positions step, told to close when the kill switch asks for it.
+    close_at_exit: Option<Recipient<CloseAtExit>>,
     metrics: Arc<Metrics>,
     fault: PanicSwitch,
 }
@@ -94,6 +96,7 @@ impl Strategy {
             order_manager,
             web,
             supervisor,
+            close_at_exit: None,
             metrics,
             fault: PanicSwitch::for_actor("strategy"),
         }
@@ -110,6 +113,12 @@ impl Strategy {
                 }
             }
         }
+        self
+    }
+
+    /// With `risk.on_kill = "cancel_and_close"`: where the kill switch asks for the close.
+    pub fn with_close_at_exit(mut self, r: Recipient<CloseAtExit>) -> Self {
+        self.close_at_exit = Some(r);
         self
     }
 
@@ -224,10 +233,13 @@ impl Strategy {
             return;
         }
         if let Some(reason) = kill_switch(&self.risk, self.pnl.drawdown()) {
-            // The supervisor logs it, once, as the shutdown's reason.
+            // The supervisor logs it, once, as the shutdown's reason, and records the trip.
             self.stopped = true;
+            if let (OnKill::CancelAndClose, Some(r)) = (self.risk.on_kill, &self.close_at_exit) {
+                r.do_send(CloseAtExit { reason: reason.clone() });
+            }
             self.supervisor.do_send(RequestShutdown {
-                source: ShutdownSource::Fatal(reason),
+                source: ShutdownSource::KillSwitch(reason),
             });
         }
     }
