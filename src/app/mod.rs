@@ -258,12 +258,12 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         rest.clone().recipient(),
         c.symbols.clone(),
         tick_sizes,
-        c.shutdown.close_positions,
         c.shutdown.close_slippage_bps,
         LinkIds::new(&c.order_manager.link_prefix, &run_id),
         web.clone().recipient(),
         dry_run,
     )
+    .closing(c.shutdown.close_positions)
     .start();
     let strategy = Strategy::new(
         c.strategy.clone(),

@@ -52,8 +52,7 @@ impl ExitPositions {
         rest: Rest,
         symbols: Vec<String>,
         tick_sizes: HashMap<String, Decimal>,
-        // Close the positions (else report them only) within this slippage cap, bps from the mark.
-        close: bool,
+        // How far from the mark a close may fill, bps (closing is off until `closing(true)`).
         slippage_bps: Decimal,
         ids: LinkIds,
         status: Recipient<StatusPatch>,
@@ -69,8 +68,16 @@ impl ExitPositions {
                 ids,
             },
             symbols,
-            close,
+            close: false,
         }
+    }
+}
+
+impl ExitPositions {
+    /// Close the positions at exit (else report them only): `shutdown.close_positions`.
+    pub fn closing(mut self, close: bool) -> Self {
+        self.close = close;
+        self
     }
 }
 
