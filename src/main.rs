@@ -1,6 +1,7 @@
 //! `mmbot`: the binary. Parses the command line, loads the configuration, starts the actor
 //! system and turns the Supervisor's verdict into the process's exit code (DESIGN.md).
 
+mod account_setup;
 mod app;
 mod cli;
 mod config;

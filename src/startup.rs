@@ -13,6 +13,7 @@ use mmbot_actors::exchange::rest_connector::{Call, OrderEntry, Rest};
 use mmbot_actors::market::net_position::{net_positions, NetPosition};
 use mmbot_actors::messages::events::Event;
 use mmbot_actors::messages::record::{Flush, Record};
+use mmbot_actors::messages::status::StatusPatch;
 use mmbot_actors::observe::recorder::Recorder;
 use mmbot_actors::order_manager::{LeftoverPolicy, OrderManagerSettings};
 use mmbot_actors::orders::cancel_path;
@@ -147,6 +148,38 @@ pub async fn arm_dead_man_switch(rest: &Rest, window_s: u32, recorder: &Addr<Rec
     }
     recorder.do_send(Record(Event::DeadManSwitch { armed, window_s, detail }));
     armed
+}
+
+/// An accepted `set-dcp` is not proof: the switch is confirmed by `query-dcp-info` (Bybit: after
+/// ~10 s; DCP is for institutional accounts). Read at once and, if not in effect yet, once more
+/// 10 s later; the row goes to the log and `/status.account`.
+pub fn confirm_dead_man_switch(rest: Rest, window_s: u32, scope_own: bool, status: actix::Recipient<StatusPatch>) {
+    const SETTLE: Duration = Duration::from_secs(10);
+    actix_rt::spawn(async move {
+        let mut row = None;
+        for attempt in 0..2 {
+            if attempt > 0 {
+                tokio::time::sleep(SETTLE).await;
+            }
+            let r = match rest.send(Call::get(path::DCP_INFO, "")).await {
+                Ok(Ok(a)) => crate::preflight::dcp_row(&a.result, window_s, scope_own),
+                Ok(Err(e)) => crate::preflight::Row::warn("dead-man switch", format!("could not confirm it (query-dcp-info: {e})")),
+                Err(e) => crate::preflight::Row::warn("dead-man switch", format!("could not confirm it ({e})")),
+            };
+            let done = r.verdict == crate::preflight::Verdict::Ok;
+            row = Some(r);
+            if done {
+                break;
+            }
+        }
+        let Some(row) = row else { return };
+        if row.verdict == crate::preflight::Verdict::Ok {
+            log::info!("dead-man switch {}", row.detail);
+        } else {
+            log::warn!("DEAD-MAN SWITCH {}", row.detail);
+        }
+        status.do_send(StatusPatch::AccountCheck(row.to_status()));
+    });
 }
 
 /// The account's positions in the configured symbols, read before the first quote: what the

@@ -125,6 +125,11 @@ async fn check_account_prints_every_check_and_passes_a_ready_account() {
         "margin mode",
         "position mode BTCUSDT",
         "order size BTCUSDT",
+        "instrument BTCUSDT",
+        "leverage BTCUSDT",
+        "fees BTCUSDT",
+        "margin",
+        "dead-man switch",
     ] {
         assert!(table.contains(check), "{check} in\n{table}");
     }
@@ -143,6 +148,28 @@ async fn an_account_without_dcp_still_quotes() {
     let mut bot = start_bot("no-dcp", &sim, BotOptions::default());
     // The refused dcp.future must not take the order topics with it: quotes rest.
     wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
+    // The accepted set-dcp is not taken for proof: query-dcp-info, 10 s later, says it is not in effect.
+    let by = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = bot.status().await;
+        let row = status["account"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["check"] == "dead-man switch")
+            .cloned();
+        if let Some(row) = row {
+            assert_eq!(row["verdict"], "WARN", "{row}");
+            assert!(row["detail"].as_str().unwrap().contains("not in effect"), "{row}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < by,
+            "no dead-man switch row in /status.account: {}",
+            status["account"]
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0, "{}", exit.stdout);
@@ -261,4 +288,83 @@ async fn readyz_waits_for_the_first_quotes_to_rest() {
     );
     bot.signal(libc::SIGTERM);
     assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
+}
+
+#[actix_rt::test]
+async fn a_hedge_mode_account_is_switched_when_the_config_allows_it() {
+    let sim = sim_with(AccountOptions {
+        hedge: true,
+        ..Default::default()
+    });
+    let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let mut bot = start_bot(
+        "hedge-switch",
+        &sim,
+        BotOptions {
+            account: "position_mode = \"one-way\"\nleverage = 5",
+            ..Default::default()
+        },
+    );
+    wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
+    assert_eq!(requests_on(&sim, "/v5/position/switch-mode", 0).await, 3, "one switch per symbol");
+    assert_eq!(
+        requests_on(&sim, "/v5/position/set-leverage", 0).await,
+        3,
+        "one leverage per symbol"
+    );
+    let list = exchange(&sim)
+        .get_within_budget("/v5/position/list", "category=linear&symbol=BTCUSDT")
+        .await
+        .unwrap();
+    let rows = list.body["result"]["list"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "one-way: one row: {rows:?}");
+    assert_eq!(rows[0]["positionIdx"], 0);
+    assert_eq!(rows[0]["leverage"], "5");
+    let metrics = bot.metrics().await;
+    let rejected: f64 = symbols
+        .iter()
+        .map(|s| metric(&metrics, &format!("mmbot_orders_rejected_total{{symbol=\"{s}\"}}")))
+        .sum();
+    assert_eq!(rejected, 0.0, "no refused order");
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(exit.stderr.contains("switched to one-way"), "{}", exit.stderr);
+}
+
+#[actix_rt::test]
+async fn a_403_while_running_holds_one_endpoint_back_and_freezes_nothing() {
+    let sim = start_sim();
+    let symbols = ["BTCUSDT"];
+    let mut bot = start_bot(
+        "forbidden-running",
+        &sim,
+        BotOptions {
+            symbols: symbols.to_vec(),
+            exchange: REST_ORDER_ENTRY,
+            ..Default::default()
+        },
+    );
+    wait_for_orders(&sim, &mut bot, &symbols, 8, Duration::from_secs(30)).await;
+    set_faults(&sim, serde_json::json!({"forbidden": true})).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    set_faults(&sim, serde_json::json!({})).await;
+    let status = bot.status().await;
+    assert_eq!(
+        status["budget"]["ip_banned_ms"], 0,
+        "not read as the rate ban: {}",
+        status["budget"]
+    );
+    // Still quoting by REST within seconds of the CDN letting requests through again.
+    let before = requests_on(&sim, "/v5/order/amend-batch", 0).await + requests_on(&sim, "/v5/order/create-batch", 0).await;
+    let by = std::time::Instant::now() + Duration::from_secs(20);
+    while requests_on(&sim, "/v5/order/amend-batch", 0).await + requests_on(&sim, "/v5/order/create-batch", 0).await == before {
+        assert!(std::time::Instant::now() < by, "no order request after the 403s ended");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(exit.stderr.contains("without the rate-ban text"), "{}", exit.stderr);
+    assert!(bot_orders(&sim, &symbols).await.is_empty());
 }

@@ -95,16 +95,35 @@ pub async fn start(c: Config) -> anyhow::Result<Running> {
 type SignalSlot = Box<dyn FnOnce(Signals)>;
 
 /// Each symbol's configured order notional with its instrument's filters (the size check).
-fn sizes(c: &Config, filters: &std::collections::HashMap<String, Filters>) -> Vec<(String, Decimal, Filters)> {
-    c.symbols
-        .iter()
-        .filter_map(|s| Some((s.clone(), c.strategy.quote_params(s).order_notional, filters.get(s)?.clone())))
-        .collect()
+/// What the account checks measure against: this configuration's symbols, sizes and limits.
+fn plan(c: &Config, filters: &std::collections::HashMap<String, Filters>, read_dcp: bool) -> crate::preflight::Plan {
+    use crate::preflight::{DcpPlan, Plan, SymbolPlan};
+    Plan {
+        symbols: c
+            .symbols
+            .iter()
+            .filter_map(|s| {
+                Some(SymbolPlan {
+                    symbol: s.clone(),
+                    params: c.strategy.quote_params(s),
+                    filters: filters.get(s)?.clone(),
+                })
+            })
+            .collect(),
+        max_position_notional: c.risk.max_position_notional,
+        switch_to_one_way: c.account.position_mode == Some(crate::config::PositionMode::OneWay),
+        below_minimum: c.strategy.below_minimum,
+        dcp: read_dcp.then(|| DcpPlan {
+            window_s: c.order_manager.dcp_window_s,
+            scope_own: c.order_manager.cancel_scope == CancelScope::Own,
+        }),
+    }
 }
 
 /// The account checks before the first order: each row logged; a blocker fails the start.
-async fn preflight(client: &RestClient, symbols: &[String], sizes: &[(String, Decimal, Filters)]) -> anyhow::Result<()> {
-    let rows = crate::preflight::run(client, symbols, sizes).await;
+/// The rows go to `/status.account`.
+async fn preflight(client: &RestClient, plan: &crate::preflight::Plan) -> anyhow::Result<Vec<crate::preflight::Row>> {
+    let rows = crate::preflight::run(client, plan).await;
     for r in &rows {
         match r.verdict {
             crate::preflight::Verdict::Ok => log::info!("preflight {}: {}", r.check, r.detail),
@@ -119,7 +138,7 @@ async fn preflight(client: &RestClient, symbols: &[String], sizes: &[(String, De
             blockers.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("; ")
         );
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// `mmbot check-account`: the preflight's table against the configured exchange, read-only
@@ -131,7 +150,7 @@ pub async fn check_account(c: Config) -> anyhow::Result<bool> {
     let client = connect(&c, &exchange, &governor, &metrics).await?;
     let filters = load_filters(&client, &c.symbols).await?;
     check_credentials(&client).await?;
-    let rows = crate::preflight::run(&client, &c.symbols, &sizes(&c, &filters)).await;
+    let rows = crate::preflight::run(&client, &plan(&c, &filters, true)).await;
     mmbot_actors::telemetry::console::out(format_args!("{}", crate::preflight::table(&rows).trim_end()));
     if let Some(sim) = exchange.sim {
         sim.stop();
@@ -172,9 +191,12 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let filters = load_filters(&client, &c.symbols).await?;
     let tick_sizes = filters.iter().map(|(s, f)| (s.clone(), f.tick_size)).collect();
     let (starting_equity, starting_available) = if dry_run { (None, None) } else { check_credentials(&client).await? };
-    if !dry_run {
-        preflight(&client, &c.symbols, &sizes(&c, &filters)).await?;
-    }
+    let account_checks = if dry_run {
+        Vec::new()
+    } else {
+        crate::account_setup::apply(&client, &c.account, &c.symbols).await?;
+        preflight(&client, &plan(&c, &filters, false)).await?
+    };
     let run_id = new_run_id();
     crate::logging::set_run_id(&run_id);
     let supervisor_ctx = Context::<Supervisor>::new();
@@ -189,6 +211,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         previous_shutdown,
         starting_equity,
         starting_available,
+        account: account_checks.iter().map(crate::preflight::Row::to_status).collect(),
         ..initial_view(&c, &filters)
     }));
     let token = control_token(&c)?;
@@ -245,6 +268,14 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         .await?;
     }
     let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
+    if dcp {
+        startup::confirm_dead_man_switch(
+            rest.clone().recipient(),
+            c.order_manager.dcp_window_s,
+            c.order_manager.cancel_scope == CancelScope::Own,
+            web.clone().recipient(),
+        );
+    }
     // The exchange's positions before the first quote: skew, limits and PnL start from them.
     let inherited = if dry_run {
         BTreeMap::new()

@@ -2,9 +2,11 @@
 //! sections. Secrets may also come from the environment. `validate` names the file, the key and
 //! what was expected for everything wrong, all at once.
 
+mod account;
 mod advice;
 mod validate;
 
+pub use account::{AccountSettings, PositionMode};
 pub use advice::{advice, busy_poll_warning, humanize, usable_cpus};
 pub use validate::validate;
 
@@ -194,6 +196,8 @@ pub struct Config {
     pub monitor: MonitorSettings,
     #[serde(default)]
     pub market_thread: MarketThreadConfig,
+    #[serde(default)]
+    pub account: AccountSettings,
 }
 
 #[derive(Debug, thiserror::Error)]

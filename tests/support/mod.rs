@@ -66,6 +66,8 @@ pub struct BotOptions {
     pub market_thread: &'static str,
     /// Lines of the [ws] section.
     pub ws: &'static str,
+    /// Lines of the [account] section.
+    pub account: &'static str,
     /// Control address (a free port when None).
     pub control: Option<SocketAddr>,
     /// Extra environment; an empty value removes the variable (e.g. RUST_LOG, for the defaults).
@@ -91,6 +93,7 @@ impl Default for BotOptions {
             risk: "",
             market_thread: "",
             ws: "",
+            account: "",
             control: None,
             env: Vec::new(),
             stdout_closed_pipe: false,
@@ -164,6 +167,9 @@ flush_interval_ms = 100
 
 [ws]
 {ws}
+
+[account]
+{account}
 "#,
         mode = opts.mode,
         rest = sim.rest_url(),
@@ -173,6 +179,7 @@ flush_interval_ms = 100
         levels = opts.levels,
         data = dir.join("data").display(),
         shutdown = opts.shutdown,
+        account = opts.account,
         exchange_extra = opts.exchange,
         om_extra = opts.order_manager,
         recorder_extra = opts.recorder,

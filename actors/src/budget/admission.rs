@@ -46,6 +46,9 @@ pub enum DeferReason {
     IpWindow,
     /// The exchange banned the IP (HTTP 403).
     IpBan,
+    /// This endpoint answered an HTTP 403 that is not the rate ban (a WAF or CDN refusal):
+    /// held back briefly over REST, this endpoint only.
+    Forbidden,
 }
 
 impl DeferReason {
@@ -55,6 +58,7 @@ impl DeferReason {
             DeferReason::RateLimited => "rate_limited",
             DeferReason::IpWindow => "ip_window",
             DeferReason::IpBan => "ip_ban",
+            DeferReason::Forbidden => "forbidden",
         }
     }
 }

@@ -73,7 +73,13 @@ pub struct RestClient {
     offset_ms: Rc<Cell<i64>>,
     governor: Governor,
     metrics: Option<std::sync::Arc<Metrics>>,
+    /// Endpoints that answered a 403 without the ban text, held back over HTTP until then.
+    forbidden_until: Rc<std::cell::RefCell<std::collections::HashMap<&'static str, Instant>>>,
 }
+
+/// How long an endpoint that answered a 403 without the rate-ban text is held back (REST only:
+/// the trade socket is another path to the exchange, and often the one that still works).
+pub const FORBIDDEN_BACKOFF: Duration = Duration::from_secs(2);
 
 fn local_ms() -> i64 {
     std::time::SystemTime::now()
@@ -120,6 +126,7 @@ impl RestClient {
             offset_ms: Rc::new(Cell::new(0)),
             governor,
             metrics,
+            forbidden_until: Rc::default(),
         }
     }
 
@@ -403,6 +410,15 @@ impl RestClient {
         body: Option<String>,
         admission: Admission,
     ) -> Result<Answer, RestError> {
+        if let Some(until) = self.forbidden_until.borrow().get(endpoint).copied() {
+            let now = Instant::now();
+            if now < until {
+                return Err(RestError::Deferred {
+                    reason: DeferReason::Forbidden,
+                    retry_in: until - now,
+                });
+            }
+        }
         let (units, admitted_at) = self.pay(endpoint, admission, body.is_none()).await?;
         let started = Instant::now();
         let timeout = self.settings.timeout;
@@ -422,7 +438,10 @@ impl RestClient {
                     // Not the ban: stopping every path for ip_ban_ms would leave quotes resting
                     // at old prices for nothing; this request fails and its caller decides.
                     let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
-                    log::warn!(endpoint = endpoint, status = 403; "HTTP 403 from {endpoint} without the rate-ban text: {excerpt}");
+                    log::warn!(endpoint = endpoint, status = 403; "HTTP 403 from {endpoint} without the rate-ban text: holding {endpoint} back {} s (REST only): {excerpt}", FORBIDDEN_BACKOFF.as_secs());
+                    self.forbidden_until
+                        .borrow_mut()
+                        .insert(endpoint, Instant::now() + FORBIDDEN_BACKOFF);
                     return Err(RestError::Forbidden(excerpt));
                 }
                 let until = self.governor.with(|g| g.ip_banned(Instant::now()));

@@ -117,6 +117,24 @@ fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
     (x / step).ceil() * step
 }
 
+/// What a symbol does when the instrument's minimums make its orders far larger than
+/// `order_notional` (BTCUSDT's 0.001 makes a 20 USDT order ~100 USDT).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BelowMinimum {
+    /// Quote the smallest order the instrument allows (warned at start and by check-config).
+    #[default]
+    RoundUp,
+    /// Do not quote the symbol while its smallest order is over 1.5× `order_notional`.
+    Skip,
+}
+
+/// The smallest order the instrument allows at `price` is more than 1.5× `notional`.
+pub fn rounds_far_up(notional: Decimal, f: &Filters, price: Decimal) -> bool {
+    let real = qty_for(notional, f, price) * price;
+    notional > Decimal::ZERO && real * Decimal::TWO > notional * Decimal::from(3)
+}
+
 /// Size for a notional at a price: rounded up to the lot step, at least the minimum quantity
 /// and minimum notional, at most the maximum quantity.
 pub fn qty_for(notional: Decimal, f: &Filters, price: Decimal) -> Decimal {

@@ -70,6 +70,15 @@ pub struct LimitsView {
     pub max_position_notional: Decimal,
 }
 
+/// One row of the account checks (the preflight, the dead-man switch's confirmation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccountCheck {
+    pub check: String,
+    /// "ok", "WARN" or "BLOCKER".
+    pub verdict: String,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StatusView {
     pub run_id: String,
@@ -87,6 +96,8 @@ pub struct StatusView {
     pub quoted: bool,
     /// Symbols the refusal breaker halted, with the refusal that halted them.
     pub halted: BTreeMap<String, String>,
+    /// The account checks, as the start ran them.
+    pub account: Vec<AccountCheck>,
     pub shutting_down: bool,
     /// Unix milliseconds when this run started.
     pub started_ms: u64,
@@ -122,6 +133,8 @@ pub enum StatusPatch {
     Started,
     /// The symbols the refusal breaker halts now, with why.
     Halted(BTreeMap<String, String>),
+    /// An account check's row, new or replacing the one of the same name.
+    AccountCheck(AccountCheck),
     Connection {
         stream: String,
         state: String,
@@ -187,6 +200,10 @@ impl StatusView {
         match patch {
             StatusPatch::Started => self.started = true,
             StatusPatch::Halted(h) => self.halted = h,
+            StatusPatch::AccountCheck(c) => match self.account.iter_mut().find(|r| r.check == c.check) {
+                Some(r) => *r = c,
+                None => self.account.push(c),
+            },
             StatusPatch::Connection { stream, state } => {
                 self.connections.insert(stream, state);
             }

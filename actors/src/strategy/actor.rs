@@ -15,7 +15,7 @@ use crate::fault_injection::PanicSwitch;
 use crate::market::book::Top;
 use crate::market::net_position::NetPosition;
 use crate::market::pnl::Pnl;
-use crate::market::quoting::{compute_quotes, Filters, MarketState, QuoteParams};
+use crate::market::quoting::{compute_quotes, rounds_far_up, BelowMinimum, Filters, MarketState, QuoteParams};
 use crate::market::risk::{allowed_sides, cap_orders, kill_switch, OnKill, RiskLimits};
 use crate::market::volatility::VolatilityEstimator;
 use crate::messages::market::{BookUpdate, Fills, PositionUpdate};
@@ -39,6 +39,8 @@ struct SymbolState {
     /// Changed since `/status` last heard: the book's top, or how many quotes are desired.
     status_due: bool,
     desired_count: usize,
+    /// Not quoted: its minimum order is far above `order_notional` (`below_minimum = "skip"`).
+    skipped: bool,
 }
 
 /// How often `/status` hears of book tops and desired quotes (its readers sample at ≤ 4/s).
@@ -83,6 +85,7 @@ impl Strategy {
                     stale: false,
                     status_due: false,
                     desired_count: 0,
+                    skipped: false,
                 };
                 (s, state)
             })
@@ -152,6 +155,21 @@ impl Strategy {
                     inventory: st.position,
                 };
                 let _ = received_at;
+                if self.settings.below_minimum == BelowMinimum::Skip && rounds_far_up(st.params.order_notional, &st.filters, top.mid()) {
+                    if !st.skipped {
+                        log::warn!(symbol = symbol; "{symbol}: its smallest order is over 1.5x order_notional {}: not quoted (strategy.below_minimum = \"skip\")", st.params.order_notional);
+                    }
+                    st.skipped = true;
+                    st.last_emit = Some(Instant::now());
+                    st.desired_count = 0;
+                    self.order_manager.do_send(DesiredQuotes {
+                        symbol: symbol.to_string(),
+                        quotes: Vec::new(),
+                        tick,
+                    });
+                    return;
+                }
+                st.skipped = false;
                 let q = cap_orders(compute_quotes(&st.params, &st.filters, &state, sides), per_symbol_cap);
                 if let Some(t) = tick {
                     self.metrics.tick_to_quote.observe(t.elapsed().as_secs_f64());

@@ -4,7 +4,7 @@ use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::market::quoting::{Model, QuoteParams};
+use crate::market::quoting::{BelowMinimum, Model, QuoteParams};
 
 /// Quote keys a symbol may override (`[strategy.symbols.ETHUSDT]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +49,9 @@ pub struct StrategySettings {
     pub volatility_half_life_s: f64,
     /// Least time between two quote updates of one symbol.
     pub min_requote_ms: u64,
+    /// What a symbol whose minimum order is far above `order_notional` does: `round_up` (quote
+    /// the minimum) or `skip` (quote nothing there).
+    pub below_minimum: BelowMinimum,
     /// Per-symbol overrides of the quote keys above.
     pub symbols: BTreeMap<String, QuoteOverride>,
 }
@@ -68,6 +71,7 @@ impl Default for StrategySettings {
             horizon_s: q.horizon_s,
             liquidity_k: q.liquidity_k,
             volatility_half_life_s: 30.0,
+            below_minimum: BelowMinimum::RoundUp,
             min_requote_ms: 250,
             symbols: BTreeMap::new(),
         }

@@ -173,6 +173,7 @@ function warnings(s, t) {
     if (cap > 0 && notional >= cap * 0.8) w.push(`${sym} position ${money(notional)} USDT is near its limit ${money(cap)}`);
   }
   for (const [sym, why] of Object.entries(s.halted || {})) w.push(`${sym} quoting halted: the exchange refuses its orders (${why}); probing until one is accepted`);
+  for (const r of s.account || []) if (r.verdict !== "ok") w.push(`account check ${r.check}: ${r.detail}`);
   if (s.ready === false && !s.shutdown) w.push(`not ready: ${s.not_ready || "starting"}`);
   return w;
 }
@@ -214,6 +215,7 @@ function renderTables(s) {
     const inherited = Number(p.inherited || 0) !== 0 ? ` (inherited ${qty(sym, p.inherited)})` : "";
     return [cell(sym), cell(qty(sym, p.position) + inherited), cell(money(p.realised)), cell(money(p.unrealised)), cell(money(p.fees)), cell(money(p.funding || 0)), cell(money(total), total < 0 ? "neg" : "pos")];
   }));
+  fill("account", (s.account || []).map((r) => [cell(r.verdict, r.verdict === "ok" ? "ok" : "bad"), cell(r.check), cell(r.detail)]));
   fill("conns", Object.entries(s.connections).map(([k, v]) => [cell(k), cell(v, v === "connected" ? "ok" : "bad")]));
   renderBudget(s.budget || { endpoints: {}, rejections: {} });
   document.getElementById("order-count").textContent = s.open_orders.length;
