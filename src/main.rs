@@ -50,6 +50,9 @@ fn check_config(args: &RunArgs) -> i32 {
             ));
             console::out(format_args!("  {}", config::cancel_scope_line(&c)));
             console::out(format_args!("  {}", kill_switch::state_line(&c)));
+            for w in config::size_warnings(&c) {
+                console::out(format_args!("  order size: {w}"));
+            }
             for a in config::advice(&c, config::usable_cpus()) {
                 console::out(format_args!("  advice: {a}"));
             }

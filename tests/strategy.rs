@@ -319,3 +319,31 @@ async fn orders_the_exchange_will_not_amend_are_cancelled_and_replaced() {
     assert_eq!(exit.code, 0);
     assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty());
 }
+
+#[actix_rt::test]
+async fn a_symbol_below_its_minimum_order_is_skipped_when_configured() {
+    let sim = start_sim();
+    let symbols = ["BTCUSDT", "ETHUSDT"];
+    // BTCUSDT's smallest order is 0.001 (30 USDT at the simulator's 30000): 10 USDT is far below.
+    let mut bot = start_bot(
+        "below-minimum",
+        &sim,
+        BotOptions {
+            symbols: symbols.to_vec(),
+            levels: 2,
+            strategy: "below_minimum = \"skip\"\n[strategy.symbols.BTCUSDT]\norder_notional = 10",
+            ..Default::default()
+        },
+    );
+    wait_for_orders(&sim, &mut bot, &["ETHUSDT"], 4, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(bot_orders(&sim, &["BTCUSDT"]).await.is_empty(), "BTCUSDT is skipped");
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(
+        exit.stderr.contains("preflight order size BTCUSDT") && exit.stderr.contains("not quoted"),
+        "{}",
+        exit.stderr
+    );
+}

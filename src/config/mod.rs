@@ -4,10 +4,12 @@
 
 mod account;
 mod advice;
+mod sizes;
 mod validate;
 
 pub use account::{AccountSettings, PositionMode};
 pub use advice::{advice, busy_poll_warning, humanize, usable_cpus};
+pub use sizes::size_warnings;
 pub use validate::validate;
 
 use std::net::SocketAddr;

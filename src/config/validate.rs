@@ -211,6 +211,11 @@ pub fn validate(c: &Config) -> Vec<String> {
     );
     need(c.monitor.interval_ms >= 100, "monitor.interval_ms", "at least 100");
     need(
+        c.account.leverage.is_none_or(|l| l >= Decimal::ONE && l <= Decimal::from(100)),
+        "account.leverage",
+        "1 to 100",
+    );
+    need(
         sd_slippage_ok(c.shutdown.close_slippage_bps),
         "shutdown.close_slippage_bps",
         "more than 0 and at most 1000",
