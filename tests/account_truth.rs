@@ -14,35 +14,6 @@ use support::*;
 
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 
-fn dec(v: &Value) -> Decimal {
-    match v {
-        Value::String(s) => s.parse().unwrap_or_default(),
-        Value::Number(n) => n.to_string().parse().unwrap_or_default(),
-        _ => Decimal::ZERO,
-    }
-}
-
-/// The exchange's net position of the bot's account in `symbol`.
-async fn exchange_position(sim: &bybit_sim::SimHandle, symbol: &str) -> Decimal {
-    let a = exchange(sim)
-        .get("/v5/position/list", &format!("category=linear&symbol={symbol}"))
-        .await
-        .unwrap();
-    a.body["result"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let size = dec(&p["size"]);
-            if p["side"] == "Sell" {
-                -size
-            } else {
-                size
-            }
-        })
-        .sum()
-}
-
 /// Σ qty × price of the account's trade executions in `symbol`, as the exchange lists them.
 async fn exchange_volume(sim: &bybit_sim::SimHandle, symbol: &str) -> (Decimal, usize) {
     let a = exchange(sim)

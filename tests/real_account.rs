@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use bybit_sim::testkit::Admin;
@@ -35,16 +34,7 @@ fn sim_with(options: AccountOptions) -> bybit_sim::SimHandle {
 
 /// `mmbot check-account` on the config a bot of this test was started with.
 fn check_account(bot_dir: &std::path::Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmbot"))
-        .args(["check-account", "--config"])
-        .arg(bot_dir.join("mmbot.toml"))
-        .env("MMBOT_API_KEY", KEY)
-        .env("MMBOT_API_SECRET", SECRET)
-        .env("MMBOT_CONTROL_TOKEN", TOKEN)
-        .output()
-        .expect("mmbot check-account runs");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
+    mmbot_subcommand("check-account", bot_dir)
 }
 
 #[actix_rt::test]

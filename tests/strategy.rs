@@ -166,27 +166,6 @@ async fn stale_book_pulls_quotes() {
     assert!(exit.stderr.contains("pulling its quotes"));
 }
 
-/// Every open position of these symbols on the exchange, signed size by symbol.
-async fn exchange_positions(sim: &bybit_sim::SimHandle, symbols: &[&str]) -> Vec<(String, f64)> {
-    let a = exchange(sim)
-        .get_within_budget("/v5/position/list", "category=linear&settleCoin=USDT")
-        .await
-        .unwrap();
-    a.body["result"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| symbols.contains(&p["symbol"].as_str().unwrap_or("")))
-        .map(|p| {
-            (
-                p["symbol"].as_str().unwrap().to_string(),
-                p["size"].as_str().unwrap().parse::<f64>().unwrap(),
-            )
-        })
-        .filter(|(_, size)| *size != 0.0)
-        .collect()
-}
-
 #[actix_rt::test]
 async fn kill_switch_stops_the_bot_cleanly_and_stays_tripped() {
     let sim = quiet_sim();
@@ -212,12 +191,14 @@ async fn kill_switch_stops_the_bot_cleanly_and_stays_tripped() {
     assert!(exit.stdout.contains("kill switch: drawdown"), "{}", exit.stdout);
     assert_all_steps_ok(&exit.stdout);
     assert!(bot_orders(&sim, &symbols).await.is_empty());
-    assert!(
-        exchange_positions(&sim, &symbols).await.is_empty(),
-        "on_kill = cancel_and_close closes the long: {:?}\n{}",
-        exchange_positions(&sim, &symbols).await,
-        exit.stdout
-    );
+    for symbol in symbols {
+        let left = exchange_position(&sim, symbol).await;
+        assert!(
+            left.is_zero(),
+            "on_kill = cancel_and_close closes {symbol}: {left} left\n{}",
+            exit.stdout
+        );
+    }
     assert!(dir.join("data/kill-switch.json").exists(), "the trip is recorded");
 
     // The restart Kubernetes would make at once: refused, before any request to the exchange.
@@ -232,23 +213,10 @@ async fn kill_switch_stops_the_bot_cleanly_and_stays_tripped() {
     );
     assert_eq!(admin.requests(0).await.len(), requests_before, "a tripped bot sends nothing");
 
-    let config = dir.join("mmbot.toml");
-    let mmbot = |command: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmbot"))
-            .args([command, "--config"])
-            .arg(&config)
-            .env("MMBOT_API_KEY", KEY)
-            .env("MMBOT_API_SECRET", SECRET)
-            .env("MMBOT_CONTROL_TOKEN", TOKEN)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-        (out.status.code(), text)
-    };
-    let (_, check) = mmbot("check-config");
+    let (_, check) = mmbot_subcommand("check-config", &dir);
     assert!(check.contains("kill switch: TRIPPED"), "{check}");
-    let (code, clear) = mmbot("clear-kill-switch");
-    assert_eq!(code, Some(0), "{clear}");
+    let (code, clear) = mmbot_subcommand("clear-kill-switch", &dir);
+    assert_eq!(code, 0, "{clear}");
     assert!(clear.contains("cleared"), "{clear}");
 
     // Cleared: it quotes again.

@@ -474,3 +474,48 @@ pub fn assert_all_steps_ok(stdout: &str) {
 pub fn metric(metrics: &str, series: &str) -> f64 {
     bybit_sim::testkit::metric_value(metrics, series).unwrap_or(-1.0)
 }
+
+/// A decimal field as Bybit sends it (a string; a number also read).
+pub fn dec(v: &Value) -> rust_decimal::Decimal {
+    match v {
+        Value::String(s) => s.parse().unwrap_or_default(),
+        Value::Number(n) => n.to_string().parse().unwrap_or_default(),
+        _ => rust_decimal::Decimal::ZERO,
+    }
+}
+
+/// The exchange's net position of the bot's account in `symbol`.
+pub async fn exchange_position(sim: &bybit_sim::SimHandle, symbol: &str) -> rust_decimal::Decimal {
+    let a = exchange(sim)
+        .get("/v5/position/list", &format!("category=linear&symbol={symbol}"))
+        .await
+        .unwrap();
+    a.body["result"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let size = dec(&p["size"]);
+            if p["side"] == "Sell" {
+                -size
+            } else {
+                size
+            }
+        })
+        .sum()
+}
+
+/// `mmbot <command> --config <dir>/mmbot.toml` (a bot's config) with the test's secrets: its exit
+/// code and its stdout followed by its stderr.
+pub fn mmbot_subcommand(command: &str, bot_dir: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmbot"))
+        .args([command, "--config"])
+        .arg(bot_dir.join("mmbot.toml"))
+        .env("MMBOT_API_KEY", KEY)
+        .env("MMBOT_API_SECRET", SECRET)
+        .env("MMBOT_CONTROL_TOKEN", TOKEN)
+        .output()
+        .expect("mmbot runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
