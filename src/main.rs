@@ -50,6 +50,9 @@ fn check_config(args: &RunArgs) -> i32 {
             ));
             console::out(format_args!("  {}", config::cancel_scope_line(&c)));
             console::out(format_args!("  {}", kill_switch::state_line(&c)));
+            if let Some(w) = config::secrets_file_warning(&args.config) {
+                console::out(format_args!("  warning: {w}"));
+            }
             for w in config::size_warnings(&c) {
                 console::out(format_args!("  order size: {w}"));
             }
@@ -92,6 +95,9 @@ fn run(args: &RunArgs) -> i32 {
             return exit_code::COULD_NOT_START;
         }
     };
+    if let Some(w) = config::secrets_file_warning(&args.config) {
+        log::warn!("{w}");
+    }
     let system = actix_rt::System::new();
     let running = match system.block_on(app::start(config)) {
         Ok(r) => r,

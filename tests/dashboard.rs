@@ -65,18 +65,10 @@ async fn screenshot(page: &mut Page, name: &str) {
     }
 }
 
-#[actix_rt::test]
-async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
-    if !std::path::Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it");
-        return;
-    }
-    let sim = start_sim();
-    let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
-    let mut bot = start_bot("dashboard", &sim, BotOptions::default());
-    wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
+/// Headless Chromium on `url`, and its page over the DevTools protocol.
+async fn open_in_chromium(url: &str) -> (std::process::Child, Page) {
     let profile = temp_dir("chromium-profile");
-    let mut browser = Command::new(CHROMIUM)
+    let browser = Command::new(CHROMIUM)
         .args([
             "--headless",
             "--no-sandbox",
@@ -91,7 +83,7 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
             "--hide-scrollbars",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(bot.control_url("/"))
+        .arg(url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -117,7 +109,7 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
             .unwrap();
         if list
             .iter()
-            .any(|t| t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(&bot.control_url("/"))))
+            .any(|t| t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(url)))
         {
             break list;
         }
@@ -131,7 +123,21 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
         .connect()
         .await
         .unwrap();
-    let mut page = Page { conn, next_id: 0 };
+    (browser, Page { conn, next_id: 0 })
+}
+
+#[actix_rt::test]
+async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        eprintln!("SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it");
+        return;
+    }
+    let sim = start_sim();
+    let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let mut bot = start_bot("dashboard", &sim, BotOptions::default());
+    wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
+    let started = Instant::now();
+    let (mut browser, mut page) = open_in_chromium(&bot.control_url("/")).await;
     // The page renders the orders from /status.
     let rendered = loop {
         let n = page
@@ -238,4 +244,74 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     assert!(state.as_str().unwrap().contains("exit code 0"), "{state}");
     assert!(meta.as_str().unwrap().contains("has stopped"), "{meta}");
     assert_eq!(steps.as_u64(), Some(7), "every step listed: {steps}");
+}
+
+#[actix_rt::test]
+async fn off_loopback_the_dashboard_asks_for_the_token_once_per_tab() {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        eprintln!("SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it");
+        return;
+    }
+    let sim = start_sim();
+    let symbols = ["BTCUSDT"];
+    let control = std::net::SocketAddr::new("0.0.0.0".parse().unwrap(), free_port().port());
+    let mut bot = start_bot(
+        "dashboard-token",
+        &sim,
+        BotOptions {
+            symbols: symbols.to_vec(),
+            control: Some(control),
+            ..Default::default()
+        },
+    );
+    wait_for_orders(&sim, &mut bot, &symbols, 8, Duration::from_secs(30)).await;
+    let url = format!("http://127.0.0.1:{}/", control.port());
+    let (mut browser, mut page) = open_in_chromium(&url).await;
+    let started = Instant::now();
+    let orders_rendered = "document.querySelectorAll('#orders tbody tr').length";
+    // The page asks for the token, saying why, and shows no order.
+    loop {
+        let asks = page.eval("!!document.getElementById('token')").await;
+        if asks == Value::Bool(true) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the token page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let why = page.eval("document.body.innerText").await;
+    assert!(why.as_str().unwrap().contains("reachable from other hosts"), "{why}");
+    assert_eq!(page.eval(orders_rendered).await.as_u64(), Some(0));
+    page.eval(&format!(
+        "document.getElementById('token').value = '{TOKEN}'; document.getElementById('login').requestSubmit(); 1"
+    ))
+    .await;
+    loop {
+        let n = page.eval(orders_rendered).await.as_u64().unwrap_or(0);
+        if n >= 8 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "orders rendered with the token: {n}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let kept = page.eval("sessionStorage.getItem('mmbot-control-token')").await;
+    assert_eq!(kept.as_str(), Some(TOKEN), "kept for the tab");
+    // A reload asks nothing: the tab still holds it.
+    page.eval("location.reload(); 1").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reloaded = Instant::now();
+    loop {
+        let n = page.eval(orders_rendered).await.as_u64().unwrap_or(0);
+        if n >= 8 {
+            break;
+        }
+        assert!(reloaded.elapsed() < Duration::from_secs(30), "orders rendered after a reload: {n}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The live feed (/events, read through fetch with the header) renders the status.
+    let meta = page.eval("document.getElementById('meta').textContent").await;
+    assert!(meta.as_str().unwrap().contains("· ready ·"), "{meta}");
+    let _ = browser.kill();
+    let _ = browser.wait();
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
 }

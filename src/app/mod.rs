@@ -62,7 +62,8 @@ fn control_token(c: &Config) -> anyhow::Result<Secret> {
     if !c.control.token.is_empty() {
         return Ok(Secret::new(c.control.token.clone()));
     }
-    let token = format!("{}{}{}", new_run_id(), new_run_id(), new_run_id());
+    // 256 random bits, as `openssl rand -hex 32` would make.
+    let token = hex::encode(rand::random::<[u8; 32]>());
     std::fs::create_dir_all(&c.recorder.dir).with_context(|| format!("creating {}", c.recorder.dir.display()))?;
     let path = c.recorder.dir.join("control-token");
     std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
@@ -216,7 +217,11 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     }));
     let token = control_token(&c)?;
     let web = WebServer::bind(
-        &WebServerSettings { listen: c.control.listen },
+        &WebServerSettings {
+            listen: c.control.listen,
+            read_auth: c.control.read_auth,
+            metrics_auth: c.control.metrics_auth,
+        },
         view,
         metrics.clone(),
         token,

@@ -4,11 +4,14 @@
 
 mod account;
 mod advice;
+mod file_mode;
 mod sizes;
+pub mod token;
 mod validate;
 
 pub use account::{AccountSettings, PositionMode};
 pub use advice::{advice, busy_poll_warning, humanize, usable_cpus};
+pub use file_mode::secrets_file_warning;
 pub use sizes::size_warnings;
 pub use validate::validate;
 
@@ -21,6 +24,7 @@ use mmbot_actors::budget::rate_governor::RateLimitSettings;
 use mmbot_actors::exchange::rest_connector::OrderEntry;
 use mmbot_actors::exchange::ws_connector::WsSettings;
 use mmbot_actors::market::risk::RiskLimits;
+use mmbot_actors::observe::control_auth::ReadAuth;
 use mmbot_actors::observe::monitor::MonitorSettings;
 use mmbot_actors::observe::recorder::RecorderSettings;
 use mmbot_actors::order_manager::OrderManagerSettings;
@@ -109,9 +113,15 @@ impl Default for ExchangeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ControlConfig {
     pub listen: SocketAddr,
-    /// Bearer token for POST /shutdown; prefer MMBOT_CONTROL_TOKEN. Empty: one is generated
-    /// and written to `<recorder.dir>/control-token` (paper and dry-run only).
+    /// Bearer token for POST /shutdown (and, off loopback, every read endpoint); prefer
+    /// MMBOT_CONTROL_TOKEN. Empty: one is generated and written to `<recorder.dir>/control-token`
+    /// (paper and dry-run only).
     pub token: String,
+    /// `"off_loopback"` (default): the read endpoints need the token when the server listens on
+    /// anything but loopback; `"always"`: on loopback too.
+    pub read_auth: ReadAuth,
+    /// `/metrics` needs the token too (off by default: scrapers rarely carry one).
+    pub metrics_auth: bool,
 }
 
 impl Default for ControlConfig {
@@ -119,6 +129,8 @@ impl Default for ControlConfig {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             token: String::new(),
+            read_auth: ReadAuth::default(),
+            metrics_auth: false,
         }
     }
 }
@@ -316,7 +328,7 @@ mod tests {
             let mut c: Config = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             c.exchange.api_key = "k".into();
             c.exchange.api_secret = "s".into();
-            c.control.token = "0123456789abcdef".into();
+            c.control.token = "3f9c1a7be04d2c85f6a19e3b7d0c4e2a91b8f7c6d5e4a3b2c1d0e9f8a7b6c5d4".into();
             assert_eq!(validate(&c), Vec::<String>::new(), "{f}");
         }
     }

@@ -104,11 +104,9 @@ pub fn validate(c: &Config) -> Vec<String> {
         );
     }
     if c.mode == Mode::Live {
-        need(
-            c.control.token.len() >= 16,
-            "control.token",
-            "at least 16 characters in live mode (or MMBOT_CONTROL_TOKEN)",
-        );
+        if let Some(why) = super::token::live_token_problem(&c.control.token) {
+            need(false, "control.token", &format!("a token of your own in live mode — {why}"));
+        }
     }
     let s = &c.strategy;
     let mut quote_sets = vec![("strategy".to_string(), s.quote_params(""))];

@@ -68,6 +68,8 @@ pub struct BotOptions {
     pub ws: &'static str,
     /// Lines of the [account] section.
     pub account: &'static str,
+    /// Extra lines of the [control] section.
+    pub control_extra: &'static str,
     /// Control address (a free port when None).
     pub control: Option<SocketAddr>,
     /// Extra environment; an empty value removes the variable (e.g. RUST_LOG, for the defaults).
@@ -94,6 +96,7 @@ impl Default for BotOptions {
             market_thread: "",
             ws: "",
             account: "",
+            control_extra: "",
             control: None,
             env: Vec::new(),
             stdout_closed_pipe: false,
@@ -153,6 +156,7 @@ link_prefix = "{PREFIX}"
 
 [control]
 listen = "{control}"
+{control_extra}
 
 [recorder]
 dir = "{data}"
@@ -180,6 +184,7 @@ flush_interval_ms = 100
         data = dir.join("data").display(),
         shutdown = opts.shutdown,
         account = opts.account,
+        control_extra = opts.control_extra,
         exchange_extra = opts.exchange,
         om_extra = opts.order_manager,
         recorder_extra = opts.recorder,

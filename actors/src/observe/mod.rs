@@ -2,6 +2,7 @@
 //! `/events`, `/history`, `/metrics`, `POST /shutdown`), the Monitor actor (mailbox lag,
 //! process readings) and the Recorder actor (the JSONL audit trail).
 
+pub mod control_auth;
 pub mod history;
 pub mod monitor;
 pub mod recorder;

@@ -1,7 +1,8 @@
 //! WebServer: the control and observability endpoints on 127.0.0.1 by default —
 //! `/healthz`, `/readyz` (200 only while quoting: started, streams up, quotes resting, not every symbol
 //! halted; 503 with the reason otherwise, from the moment shutdown starts too), `/status`, `/events` (the status
-//! pushed as Server-Sent Events), `/history`, `/metrics` and `POST /shutdown` (bearer token). Built with `disable_signals()`: signals belong to the
+//! pushed as Server-Sent Events), `/history`, `/metrics` and `POST /shutdown` (bearer token; off
+//! loopback the read endpoints too, see `control_auth`). Built with `disable_signals()`: signals belong to the
 //! Signal actor, or actix-web would stop the whole system on its own.
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use crate::exchange::secret::Secret;
 use crate::messages::shutdown::{RequestShutdown, ShutdownSource, ShutdownTicket};
 use crate::messages::status::{StatusPatch, StatusView};
 use crate::messages::stop::{StepStatus, Stop, StopAck};
+use crate::observe::control_auth::{AuthPolicy, Gate, ReadAuth, Refusal};
 use crate::observe::history::History;
 use crate::telemetry::metrics::Metrics;
 
@@ -25,12 +27,18 @@ use crate::telemetry::metrics::Metrics;
 #[serde(deny_unknown_fields, default)]
 pub struct WebServerSettings {
     pub listen: SocketAddr,
+    /// When the read endpoints need the token (off loopback, or always).
+    pub read_auth: ReadAuth,
+    /// `/metrics` needs the token too.
+    pub metrics_auth: bool,
 }
 
 impl Default for WebServerSettings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
+            read_auth: ReadAuth::default(),
+            metrics_auth: false,
         }
     }
 }
@@ -40,7 +48,7 @@ struct Shared {
     history: Arc<RwLock<History>>,
     changes: tokio::sync::watch::Receiver<u64>,
     metrics: Arc<Metrics>,
-    token: Secret,
+    gate: Gate,
     supervisor: Recipient<RequestShutdown>,
 }
 
@@ -54,29 +62,50 @@ pub struct WebServer {
     pub addr: SocketAddr,
 }
 
-fn token_matches(expected: &Secret, req: &HttpRequest) -> bool {
-    let Some(given) = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    let (a, b) = (expected.expose().as_bytes(), given.trim().as_bytes());
-    // Constant time over the expected length: a wrong token takes as long as a right one.
-    !a.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The answer to a request that may not pass (`needed`: this endpoint needs the token under
+/// the server's policy); None lets it in.
+fn denial(s: &Shared, req: &HttpRequest, needed: bool) -> Option<HttpResponse> {
+    if !needed {
+        return None;
+    }
+    s.gate.check(req).err().map(|r| refused(r, req.path() == "/"))
+}
+
+/// 401 (the dashboard's answer is the page that asks for the token) or 429 with Retry-After.
+fn refused(r: Refusal, page: bool) -> HttpResponse {
+    match r {
+        Refusal::TooMany { retry_after } => HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", retry_after.as_secs().max(1).to_string()))
+            .json(json!({"error": "too many wrong tokens from this address; try again later"})),
+        Refusal::Unauthorized if page => HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer"))
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'"))
+            .body(LOGIN_HTML),
+        Refusal::Unauthorized => HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer"))
+            .json(json!({"error": "a valid bearer token is required"})),
+    }
 }
 
 const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
 const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");
+const LOGIN_HTML: &str = include_str!("dashboard/login.html");
+const LOGIN_JS: &str = include_str!("dashboard/login.js");
 
 /// The dashboard: plain HTML and one script over /status; nothing loaded from elsewhere.
-async fn dashboard() -> HttpResponse {
+async fn dashboard(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = denial(&s, &req, s.gate.policy.reads) {
+        return r;
+    }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'"))
         .body(DASHBOARD_HTML)
+}
+
+async fn login_js() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(LOGIN_JS)
 }
 
 async fn dashboard_js() -> HttpResponse {
@@ -97,14 +126,20 @@ async fn readyz(s: web::Data<Shared>) -> HttpResponse {
     }
 }
 
-async fn status(s: web::Data<Shared>) -> HttpResponse {
+async fn status(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = denial(&s, &req, s.gate.policy.reads) {
+        return r;
+    }
     let v = s.view.read().unwrap_or_else(|e| e.into_inner()).clone();
     HttpResponse::Ok().json(v)
 }
 
 /// OpenMetrics for scrapers that ask for it (Prometheus), the text format for everyone else.
 /// The status view pushed as Server-Sent Events (the dashboard's live feed).
-async fn events(s: web::Data<Shared>) -> HttpResponse {
+async fn events(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = denial(&s, &req, s.gate.policy.reads) {
+        return r;
+    }
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
@@ -112,13 +147,19 @@ async fn events(s: web::Data<Shared>) -> HttpResponse {
 }
 
 /// The session's per-symbol samples for the dashboard's charts.
-async fn history_json(s: web::Data<Shared>) -> HttpResponse {
+async fn history_json(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = denial(&s, &req, s.gate.policy.reads) {
+        return r;
+    }
     let h = s.history.read().unwrap_or_else(|e| e.into_inner()).clone();
     HttpResponse::Ok().json(h)
 }
 
 /// HEAD /events: the stream's headers, without opening a stream that would never end.
-async fn events_head() -> HttpResponse {
+async fn events_head(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = denial(&s, &req, s.gate.policy.reads) {
+        return r;
+    }
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
@@ -126,17 +167,18 @@ async fn events_head() -> HttpResponse {
 }
 
 async fn render_metrics(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = denial(&s, &req, s.gate.policy.metrics) {
+        return r;
+    }
     let accept = req.headers().get("Accept").and_then(|v| v.to_str().ok());
     let (content_type, body) = s.metrics.render_for(accept);
     HttpResponse::Ok().content_type(content_type).body(body)
 }
 
 async fn shutdown(s: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
-    if !token_matches(&s.token, &req) {
+    if let Some(r) = denial(&s, &req, true) {
         log::warn!("POST /shutdown refused: missing or wrong bearer token (from {:?})", req.peer_addr());
-        return HttpResponse::Unauthorized()
-            .insert_header(("WWW-Authenticate", "Bearer"))
-            .json(json!({"error": "a valid bearer token is required"}));
+        return r;
     }
     match s
         .supervisor
@@ -170,12 +212,14 @@ impl WebServer {
     ) -> std::io::Result<Self> {
         let (changes, changes_rx) = tokio::sync::watch::channel(0u64);
         let history = Arc::new(RwLock::new(History::default()));
+        let policy = AuthPolicy::new(settings.listen.ip(), settings.read_auth, settings.metrics_auth);
+        let gate = Gate::new(token, policy, metrics.control_auth_failures.clone());
         let shared = web::Data::new(Shared {
             view: view.clone(),
             history: history.clone(),
             changes: changes_rx,
             metrics,
-            token,
+            gate,
             supervisor,
         });
         let server = HttpServer::new(move || {
@@ -184,6 +228,7 @@ impl WebServer {
                 .app_data(web::PayloadConfig::new(16 * 1024))
                 .route("/", get_or_head().to(dashboard))
                 .route("/dashboard.js", get_or_head().to(dashboard_js))
+                .route("/login.js", get_or_head().to(login_js))
                 .route("/healthz", get_or_head().to(healthz))
                 .route("/readyz", get_or_head().to(readyz))
                 .route("/status", get_or_head().to(status))

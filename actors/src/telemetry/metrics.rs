@@ -80,6 +80,8 @@ pub struct Metrics {
     pub exchange_rejections: Family<Labels, Counter>,
     /// 1 while a symbol's quoting is halted by the refusal breaker, labelled with the retCode.
     pub quoting_halted: Family<Labels, Gauge>,
+    /// Wrong bearer tokens presented to the control port.
+    pub control_auth_failures: Counter,
 }
 
 /// Round bucket bounds: 1, 2, 3, 5 and 7 times each power of ten from `10^from` to `10^to`
@@ -155,6 +157,7 @@ impl Default for Metrics {
             requests_deferred: Family::default(),
             exchange_rejections: Family::default(),
             quoting_halted: Family::default(),
+            control_auth_failures: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("orders_placed", "Orders sent for creation", m.orders_placed.clone());
@@ -295,6 +298,11 @@ impl Default for Metrics {
             "quoting_halted",
             "1 while the exchange's refusals (that retrying cannot heal) halt a symbol's quoting; reason: the retCode",
             m.quoting_halted.clone(),
+        );
+        registry.register(
+            "control_auth_failures",
+            "Wrong bearer tokens presented to the control port (10 a minute per address, then 429)",
+            m.control_auth_failures.clone(),
         );
         // The standard process metrics, under the names stock dashboards query.
         root.register(

@@ -298,9 +298,15 @@ function serverGone() {
     : "mmbot is not answering (stopped?)";
 }
 
+// Set when the control port asked for the token (login.js): every request carries it.
+const controlToken = sessionStorage.getItem("mmbot-control-token");
+function authHeaders() {
+  return controlToken ? { Authorization: `Bearer ${controlToken}` } : {};
+}
+
 async function poll() {
   try {
-    const r = await fetch("/status", { cache: "no-store" });
+    const r = await fetch("/status", { cache: "no-store", headers: authHeaders() });
     if (r.ok) render(await r.json());
   } catch (e) {
     serverGone();
@@ -309,9 +315,11 @@ async function poll() {
 
 async function start() {
   try {
-    const r = await fetch("/history", { cache: "no-store" });
+    const r = await fetch("/history", { cache: "no-store", headers: authHeaders() });
     if (r.ok) Object.assign(history, (await r.json()).symbols);
   } catch (e) { /* the charts start empty */ }
+  // EventSource cannot send a header: with a token the stream is read through fetch.
+  if (controlToken) return streamWithToken();
   if (!window.EventSource) {
     setInterval(poll, 1000);
     return poll();
@@ -329,8 +337,35 @@ async function start() {
   };
 }
 
+// /events as Server-Sent Events over fetch, so the bearer header goes with it.
+async function streamWithToken() {
+  try {
+    const r = await fetch("/events", { headers: authHeaders(), cache: "no-store" });
+    if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        if (data) render(JSON.parse(data));
+      }
+    }
+    if (finalSeen) return serverGone();
+  } catch (e) {
+    if (finalSeen) return serverGone();
+  }
+  setInterval(poll, 1000);
+}
+
 document.getElementById("shutdown").addEventListener("click", async () => {
-  const token = window.prompt("Control token (MMBOT_CONTROL_TOKEN, or data/control-token):");
+  const token = controlToken || window.prompt("Control token (MMBOT_CONTROL_TOKEN, or data/control-token):");
   if (!token) return;
   const r = await fetch("/shutdown", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
   const body = await r.json().catch(() => ({}));
