@@ -33,7 +33,7 @@ async fn shutdown_without_valid_token_is_401_and_the_bot_keeps_quoting() {
     assert_eq!(almost.status().as_u16(), 401);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(bot.is_running());
-    assert_eq!(http.get(bot.control_url("/readyz")).send().await.unwrap().status().as_u16(), 200);
+    bot.wait_ready(Duration::from_secs(20)).await;
     assert!(bot_orders(&sim, &symbols).await.len() >= 24, "still quoting");
     let status = bot.status().await;
     assert_eq!(status["mode"], "paper");

@@ -308,8 +308,14 @@ async fn off_loopback_the_dashboard_asks_for_the_token_once_per_tab() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The live feed (/events, read through fetch with the header) renders the status.
-    let meta = page.eval("document.getElementById('meta').textContent").await;
-    assert!(meta.as_str().unwrap().contains("· ready ·"), "{meta}");
+    loop {
+        let meta = page.eval("document.getElementById('meta').textContent").await;
+        if meta.as_str().unwrap_or("").contains("· ready ·") {
+            break;
+        }
+        assert!(reloaded.elapsed() < Duration::from_secs(30), "{meta}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let _ = browser.kill();
     let _ = browser.wait();
     bot.signal(libc::SIGTERM);

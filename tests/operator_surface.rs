@@ -170,6 +170,7 @@ async fn json_logs_carry_fields_and_the_summary_is_one_json_object() {
         },
     );
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT", "SOLUSDT"], 24, Duration::from_secs(30)).await;
+    bot.wait_ready(Duration::from_secs(20)).await;
     // HEAD on every GET route: the headers of GET, no body.
     let http = awc::Client::new();
     for path in [

@@ -315,6 +315,19 @@ impl Bot {
         bybit_sim::testkit::scrape_metrics(&self.control.to_string()).await
     }
 
+    /// Wait until `/readyz` answers 200 (the bot's own view has its quotes resting); panics after `limit`.
+    pub async fn wait_ready(&self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            let r = awc::Client::new().get(self.control_url("/readyz")).send().await;
+            if r.is_ok_and(|r| r.status().as_u16() == 200) {
+                return;
+            }
+            assert!(started.elapsed() < limit, "/readyz not 200 within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `/status` as JSON.
     pub async fn status(&self) -> Value {
         awc::Client::new()
