@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub struct Faults {
     /// Added delay before answering, by path; `"*"` applies to every `/v5/` path.
     pub latency_ms: BTreeMap<String, u64>,
+    /// A random delay of 0 to this many milliseconds on every request (REST and the trade
+    /// socket), before it is counted: a real network, where requests sent a window apart can
+    /// arrive bunched.
+    pub latency_jitter_ms: u64,
     /// Paths that accept the request and never answer.
     pub hang: BTreeSet<String>,
     /// Paths that answer `502 Bad Gateway` with a non-JSON body.
@@ -45,7 +49,13 @@ pub enum Verdict {
 
 impl Faults {
     pub fn latency_for(&self, path: &str) -> u64 {
-        self.latency_ms.get(path).or_else(|| self.latency_ms.get("*")).copied().unwrap_or(0)
+        let fixed = self.latency_ms.get(path).or_else(|| self.latency_ms.get("*")).copied().unwrap_or(0);
+        let jitter = if self.latency_jitter_ms > 0 {
+            rand::Rng::gen_range(&mut rand::thread_rng(), 0..=self.latency_jitter_ms)
+        } else {
+            0
+        };
+        fixed + jitter
     }
 
     pub fn verdict(&self, path: &str) -> Verdict {
@@ -82,6 +92,10 @@ mod tests {
         f.latency_ms.insert("/v5/order/create".into(), 50);
         assert_eq!(f.latency_for("/v5/order/create"), 50);
         assert_eq!(f.latency_for("/v5/order/cancel"), 5);
+        f.latency_jitter_ms = 30;
+        let seen: Vec<u64> = (0..200).map(|_| f.latency_for("/v5/order/cancel")).collect();
+        assert!(seen.iter().all(|l| (5..=35).contains(l)), "{seen:?}");
+        assert!(seen.iter().any(|l| *l != seen[0]), "random");
         f.hang.insert("/v5/order/cancel-all".into());
         assert_eq!(f.verdict("/v5/order/cancel-all"), Verdict::Hang);
         assert_eq!(f.verdict("/v5/order/cancel"), Verdict::Proceed);

@@ -59,6 +59,9 @@ struct Args {
     /// Fault: added latency, PATH=MS (PATH `*` for every endpoint). Repeatable.
     #[arg(long = "latency", value_name = "PATH=MS")]
     latency: Vec<String>,
+    /// Fault: a random 0..=MS milliseconds on every request, before it is counted.
+    #[arg(long = "latency-jitter", value_name = "MS", default_value_t = 0)]
+    latency_jitter: u64,
     /// Fault: this endpoint accepts requests and never answers. Repeatable.
     #[arg(long = "hang", value_name = "PATH")]
     hang: Vec<String>,
@@ -93,6 +96,7 @@ fn main() -> anyhow::Result<()> {
     faults.rate_limit = set(&args.rate_limit);
     faults.reject_ws_auth = args.reject_ws_auth;
     faults.forbidden = args.forbidden;
+    faults.latency_jitter_ms = args.latency_jitter;
     let mut accounts = vec![(args.api_key.clone(), args.api_secret.clone())];
     let mut account_options = std::collections::BTreeMap::new();
     for a in &args.accounts {

@@ -17,15 +17,20 @@ pub(super) async fn list_open_orders_with(rest: &Rest, symbol: &str, once: bool)
     list_pages(rest, &format!("category=linear&symbol={symbol}&limit=50"), once).await
 }
 
-/// Every open USDT-settled order of the account (all symbols), following the cursor.
-pub(super) async fn list_account_orders(rest: &Rest) -> Result<Vec<OrderInfo>, RestError> {
-    list_pages(rest, &format!("category=linear&settleCoin={SETTLE_COIN}&limit=50"), true).await
+/// Every open USDT-settled order of the account (all symbols), following the cursor; and how
+/// many pages (requests) that took.
+pub(super) async fn list_account_orders(rest: &Rest) -> Result<(Vec<OrderInfo>, u32), RestError> {
+    list_pages_counted(rest, &format!("category=linear&settleCoin={SETTLE_COIN}&limit=50"), true).await
 }
 
 pub(super) async fn list_pages(rest: &Rest, query: &str, once: bool) -> Result<Vec<OrderInfo>, RestError> {
+    list_pages_counted(rest, query, once).await.map(|(list, _)| list)
+}
+
+async fn list_pages_counted(rest: &Rest, query: &str, once: bool) -> Result<(Vec<OrderInfo>, u32), RestError> {
     let mut out = Vec::new();
     let mut cursor = String::new();
-    for _ in 0..100 {
+    for page in 1..=100 {
         let q = if cursor.is_empty() {
             query.to_string()
         } else {
@@ -40,7 +45,7 @@ pub(super) async fn list_pages(rest: &Rest, query: &str, once: bool) -> Result<V
         out.extend(list);
         cursor = a.result["nextPageCursor"].as_str().unwrap_or("").to_string();
         if cursor.is_empty() {
-            return Ok(out);
+            return Ok((out, page));
         }
     }
     Err(RestError::Decode("open-order pagination did not end".into()))

@@ -46,7 +46,8 @@ pub const DEAD_MAN_MARGIN: Duration = Duration::from_secs(3);
 /// Single cancels of one symbol on their way at once.
 const SINGLES_AT_ONCE: usize = 2;
 
-/// Re-read while accepted cancels settle (asynchronous cancel-all: a few milliseconds).
+/// Re-read while accepted cancels settle (asynchronous cancel-all: a few milliseconds) — at
+/// least this far apart, and never faster than the read budget allows (`Shared::settle_poll`).
 const SETTLE_POLL: Duration = Duration::from_millis(5);
 /// Re-read while waiting on something slower: a hanging path, the dead-man switch, a create in doubt.
 const WATCH_POLL: Duration = Duration::from_millis(200);
@@ -135,9 +136,29 @@ struct Shared {
     account_read: RefCell<Option<(Instant, Pending<AccountListing>)>>,
     dead_man_at: Cell<Option<Instant>>,
     started: Instant,
+    /// The reads that prove flat go as one account-wide listing for every symbol: one request
+    /// (a page per 50 orders) instead of one per symbol. Off when a listing took more pages than
+    /// there are symbols (other symbols' orders on a shared account): per symbol is cheaper then.
+    reads_shared: Rc<Cell<bool>>,
+    /// When the last account-wide listing left: the next waits a read-budget slot after it.
+    last_account_read: Cell<Option<Instant>>,
+    symbols: usize,
 }
 
 impl Shared {
+    /// One read slot of the budget: reads further apart than this never queue behind each other.
+    fn read_spacing(&self) -> Duration {
+        let per_sec = self.transports.governor.max_units(path::ORDER_REALTIME).max(1);
+        Duration::from_secs(1) / per_sec
+    }
+
+    /// How soon to re-read while accepted cancels settle: as often as the read budget allows
+    /// for the reads that poll (one shared listing, or one per symbol), at most every SETTLE_POLL.
+    fn settle_poll(&self) -> Duration {
+        let readers = if self.reads_shared.get() { 1 } else { self.symbols.max(1) as u32 };
+        SETTLE_POLL.max(self.read_spacing() * readers)
+    }
+
     fn account_cancel_on_its_way(&self) -> bool {
         self.account_cancel.borrow().as_ref().is_some_and(|p| p.peek().is_none())
     }
@@ -162,9 +183,18 @@ impl Shared {
             return (*at, p.clone());
         }
         let rest = self.transports.rest.clone();
+        // Paced to the read budget, so that a listing never waits behind the previous one.
+        let now = Instant::now();
+        let at = self.last_account_read.get().map_or(now, |last| now.max(last + self.read_spacing()));
+        self.last_account_read.set(Some(at));
+        let (shared_reads, symbols) = (self.reads_shared.clone(), self.symbols as u32);
         let p = async move {
+            tokio::time::sleep_until(at.into()).await;
             match list_account_orders(&rest).await {
-                Ok(list) => {
+                Ok((list, pages)) => {
+                    if pages > symbols.max(1) && shared_reads.replace(false) {
+                        log::info!("the account-wide listing took {pages} pages for {symbols} symbols: reading per symbol from here");
+                    }
                     let mut by_symbol: HashMap<String, Vec<String>> = HashMap::new();
                     for o in list.into_iter().filter(|o| target(&o.order_link_id)) {
                         by_symbol.entry(o.symbol).or_default().push(o.order_link_id);
@@ -179,7 +209,6 @@ impl Shared {
         }
         .boxed_local()
         .shared();
-        let at = Instant::now();
         *slot = Some((at, p.clone()));
         (at, p)
     }
@@ -208,6 +237,9 @@ pub async fn flatten(job: FlattenJob, transports: Transports) -> FlattenOutcome 
         account_read: RefCell::new(None),
         dead_man_at: Cell::new(None),
         started: Instant::now(),
+        reads_shared: Rc::new(Cell::new(job.account_wide || job.symbols.len() > 1)),
+        last_account_read: Cell::new(None),
+        symbols: job.symbols.len(),
     });
     let job = Rc::new(job);
     let symbols = join_all(job.symbols.iter().map(|s| flatten_symbol(s.clone(), job.clone(), shared.clone()))).await;
@@ -290,7 +322,7 @@ fn requests_for(path: CancelPath, targets: usize, governor: &Governor) -> u32 {
 }
 
 fn spawn_read(shared: &Rc<Shared>, job: &Rc<FlattenJob>, symbol: &str, tx: mpsc::UnboundedSender<Ev>) {
-    if job.account_wide {
+    if job.account_wide || shared.reads_shared.get() {
         let (sent, listing) = shared.account_read(job.target.clone());
         let symbol = symbol.to_string();
         actix_rt::spawn(async move {

@@ -242,7 +242,7 @@ impl SymbolLoop {
             }
             Ev::Ended { path, end } => {
                 self.esc.ended(path, end, now);
-                self.read_due = self.read_due.min(now + SETTLE_POLL);
+                self.read_due = self.read_due.min(now + self.shared.settle_poll());
             }
             Ev::Read { list, sent } => self.on_read(list, sent, now),
         }
@@ -281,7 +281,7 @@ impl SymbolLoop {
             }
             None => false,
         };
-        self.read_due = now + if settling { SETTLE_POLL } else { WATCH_POLL };
+        self.read_due = now + if settling { self.shared.settle_poll() } else { WATCH_POLL };
     }
 
     /// The outcome: what was sent, and what is left (nothing once flat).
