@@ -475,11 +475,6 @@ impl RestClient {
             Ok(r) => r,
             Err(_) => Err(RestError::Timeout(timeout)),
         };
-        if r.is_err() {
-            // No answer (or none read): counted as arrived by now at the latest. A request
-            // answered with headers was settled then; this finds nothing of it.
-            self.governor.with(|g| g.settle(endpoint, units, admitted_at, Instant::now()));
-        }
         self.observe(endpoint, "rest", started, &r);
         r
     }
