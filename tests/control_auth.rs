@@ -15,30 +15,6 @@ fn any_interface() -> SocketAddr {
     SocketAddr::new("0.0.0.0".parse().unwrap(), free_port().port())
 }
 
-async fn get(url: &str, token: Option<&str>) -> (u16, String) {
-    let mut req = awc::Client::new().get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let mut r = req.send().await.unwrap();
-    let body = r.body().limit(1 << 22).await.unwrap();
-    (r.status().as_u16(), String::from_utf8_lossy(&body).to_string())
-}
-
-/// `/readyz` answers without the token; 200 once the bot's own view has its quotes resting.
-async fn ready_without_a_token(url: &str) {
-    let by = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (code, body) = get(url, None).await;
-        assert!(code == 200 || code == 503, "/readyz needs no token: {code} {body}");
-        if code == 200 {
-            return;
-        }
-        assert!(std::time::Instant::now() < by, "never ready: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[actix_rt::test]
 async fn off_loopback_every_read_needs_the_token_and_wrong_ones_are_throttled() {
     let sim = start_sim();
@@ -56,15 +32,15 @@ async fn off_loopback_every_read_needs_the_token_and_wrong_ones_are_throttled() 
     let port = bot.control.port();
     let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
     for path in ["/", "/status", "/history"] {
-        let (code, body) = get(&url(path), None).await;
+        let (code, body) = http_get(&url(path), None).await;
         assert_eq!(code, 401, "{path} without the token");
         assert!(
             !body.contains("open_orders") && !body.contains(PREFIX),
             "{path} leaks nothing: {body}"
         );
-        assert_eq!(get(&url(path), Some(TOKEN)).await.0, 200, "{path} with the token");
+        assert_eq!(http_get(&url(path), Some(TOKEN)).await.0, 200, "{path} with the token");
     }
-    let (_, page) = get(&url("/"), None).await;
+    let (_, page) = http_get(&url("/"), None).await;
     assert!(
         page.contains("control token") && page.contains("sessionStorage"),
         "the page says why it asks"
@@ -74,9 +50,10 @@ async fn off_loopback_every_read_needs_the_token_and_wrong_ones_are_throttled() 
     let events = awc::Client::new().get(url("/events")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(events.status().as_u16(), 200, "/events with the token");
     drop(events);
-    ready_without_a_token(&url("/readyz")).await;
+    // /readyz needs no token: it turns 200 once the bot's quotes rest.
+    bot.wait_ready(Duration::from_secs(20)).await;
     for path in ["/healthz", "/metrics", "/dashboard.js", "/login.js"] {
-        assert_eq!(get(&url(path), None).await.0, 200, "{path} stays open");
+        assert_eq!(http_get(&url(path), None).await.0, 200, "{path} stays open");
     }
 
     // 20 wrong tokens in a second: the first 10 are 401, then 429 with Retry-After.
@@ -100,8 +77,8 @@ async fn off_loopback_every_read_needs_the_token_and_wrong_ones_are_throttled() 
     assert!((1..=60).contains(&secs), "{secs}");
     assert!(bot.is_running(), "no wrong token stopped it");
     // From loopback the right token still works.
-    assert_eq!(get(&url("/status"), Some(TOKEN)).await.0, 200);
-    let (_, metrics) = get(&url("/metrics"), None).await;
+    assert_eq!(http_get(&url("/status"), Some(TOKEN)).await.0, 200);
+    let (_, metrics) = http_get(&url("/metrics"), None).await;
     assert_eq!(
         metric(&metrics, "mmbot_control_auth_failures_total"),
         10.0,
@@ -135,13 +112,13 @@ async fn metrics_and_loopback_reads_follow_the_settings() {
     );
     wait_for_orders(&sim, &mut bot, &symbols, 8, Duration::from_secs(30)).await;
     assert_eq!(
-        get(&bot.control_url("/status"), None).await.0,
+        http_get(&bot.control_url("/status"), None).await.0,
         401,
         "read_auth = always on loopback"
     );
-    assert_eq!(get(&bot.control_url("/metrics"), None).await.0, 401, "metrics_auth");
-    assert_eq!(get(&bot.control_url("/metrics"), Some(TOKEN)).await.0, 200);
-    ready_without_a_token(&bot.control_url("/readyz")).await;
+    assert_eq!(http_get(&bot.control_url("/metrics"), None).await.0, 401, "metrics_auth");
+    assert_eq!(http_get(&bot.control_url("/metrics"), Some(TOKEN)).await.0, 200);
+    bot.wait_ready(Duration::from_secs(20)).await;
     bot.signal(libc::SIGTERM);
     assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
 }

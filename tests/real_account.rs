@@ -169,9 +169,7 @@ async fn an_account_without_dcp_still_quotes() {
 
 /// `/readyz`: its status and the reason it gives.
 async fn readyz(bot: &Bot) -> (u16, String) {
-    let mut r = awc::Client::new().get(bot.control_url("/readyz")).send().await.unwrap();
-    let body = r.body().await.unwrap();
-    (r.status().as_u16(), String::from_utf8_lossy(&body).trim().to_string())
+    http_get(&bot.control_url("/readyz"), None).await
 }
 
 #[actix_rt::test]

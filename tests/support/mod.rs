@@ -537,3 +537,14 @@ pub fn mmbot_subcommand(command: &str, bot_dir: &Path) -> (i32, String) {
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
+
+/// GET `url` (with a bearer token if given): the status and the body as text.
+pub async fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = awc::Client::new().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let mut r = req.send().await.unwrap();
+    let body = r.body().limit(1 << 22).await.unwrap();
+    (r.status().as_u16(), String::from_utf8_lossy(&body).trim().to_string())
+}
