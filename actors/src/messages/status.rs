@@ -270,8 +270,10 @@ mod tests {
 
     #[test]
     fn ready_only_once_streams_are_up_and_quotes_rest() {
-        let mut v = StatusView::default();
-        v.expects_orders = true;
+        let mut v = StatusView {
+            expects_orders: true,
+            ..Default::default()
+        };
         v.apply(StatusPatch::Pnl(Default::default()));
         assert_eq!(v.not_ready.as_deref(), Some("starting"));
         let mut v = started();
