@@ -334,9 +334,51 @@ const MANY: [&str; 12] = [
 
 #[actix_rt::test]
 async fn twelve_symbols_share_one_budget_and_stop_flat() {
+    twelve_symbols(0, false).await;
+}
+
+/// Both cores busy with other processes for as long as it lives.
+struct CpuHogs(Vec<std::process::Child>);
+
+impl CpuHogs {
+    fn start(n: usize) -> Self {
+        Self(
+            (0..n)
+                .map(|_| {
+                    std::process::Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("sh runs")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for CpuHogs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// 0–30 ms of random latency on every request, and both cores loaded: requests that left a
+/// window apart arrive bunched, answers come late — and the exchange still refuses nothing.
+#[actix_rt::test]
+async fn twelve_symbols_under_jitter_and_load_are_never_refused() {
+    let _hogs = CpuHogs::start(2);
+    twelve_symbols(30, true).await;
+}
+
+async fn twelve_symbols(jitter_ms: u64, loaded: bool) {
     let sim = start_sim_with(|c| c.instruments = bybit_sim::instrument::select(&MANY).unwrap());
     let admin = Admin::new(&sim.rest_url());
-    let limit = Duration::from_secs(60);
+    if jitter_ms > 0 {
+        admin.set_faults(&serde_json::json!({"latency_jitter_ms": jitter_ms})).await;
+    }
+    let limit = Duration::from_secs(if loaded { 120 } else { 60 });
     let opts = BotOptions {
         symbols: MANY.to_vec(),
         levels: 3,
