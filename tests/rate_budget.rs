@@ -334,7 +334,7 @@ const MANY: [&str; 12] = [
 
 #[actix_rt::test]
 async fn twelve_symbols_share_one_budget_and_stop_flat() {
-    twelve_symbols(0, false).await;
+    symbols_share_one_budget(&MANY, 0, false).await;
 }
 
 /// Both cores busy with other processes for as long as it lives.
@@ -369,30 +369,39 @@ impl Drop for CpuHogs {
 #[actix_rt::test]
 async fn twelve_symbols_under_jitter_and_load_are_never_refused() {
     let _hogs = CpuHogs::start(2);
-    twelve_symbols(30, true).await;
+    symbols_share_one_budget(&MANY, 30, true).await;
 }
 
-async fn twelve_symbols(jitter_ms: u64, loaded: bool) {
-    let sim = start_sim_with(|c| c.instruments = bybit_sim::instrument::select(&MANY).unwrap());
+#[actix_rt::test]
+async fn three_symbols_under_jitter_and_load_are_never_refused() {
+    let _hogs = CpuHogs::start(2);
+    symbols_share_one_budget(&MANY[..3], 30, true).await;
+}
+
+/// Quotes on `symbols` (3 levels a side) until all rest, a few seconds of requoting, SIGTERM:
+/// flat, and the exchange refused no unit and no read.
+async fn symbols_share_one_budget(symbols: &[&'static str], jitter_ms: u64, loaded: bool) {
+    let sim = start_sim_with(|c| c.instruments = bybit_sim::instrument::select(symbols).unwrap());
     let admin = Admin::new(&sim.rest_url());
     if jitter_ms > 0 {
         admin.set_faults(&serde_json::json!({"latency_jitter_ms": jitter_ms})).await;
     }
     let limit = Duration::from_secs(if loaded { 120 } else { 60 });
     let opts = BotOptions {
-        symbols: MANY.to_vec(),
+        symbols: symbols.to_vec(),
         levels: 3,
         risk: "max_open_orders = 200",
         ..Default::default()
     };
     let mut bot = start_bot("many", &sim, opts);
-    // 72 orders at 10 creates a second: about seven seconds, and never a refusal.
+    let orders = symbols.len() as u64 * 6;
+    // 72 orders (12 symbols) at 10 creates a second: about seven seconds, and never a refusal.
     // Counted by the simulator's admin view, not by signed reads: this test's own listings
     // would spend the account's read budget the bot shares (they were the "refused reads").
     let started = Instant::now();
-    while bybit_sim::testkit::open_orders_of_first_account(&admin).await < 72 {
+    while bybit_sim::testkit::open_orders_of_first_account(&admin).await < orders {
         assert!(bot.is_running(), "mmbot exited early");
-        assert!(started.elapsed() < limit, "72 orders within {limit:?}");
+        assert!(started.elapsed() < limit, "{orders} orders within {limit:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -400,8 +409,13 @@ async fn twelve_symbols(jitter_ms: u64, loaded: bool) {
     let exit = bot.wait_exit(Duration::from_secs(60));
     assert_eq!(exit.code, 0, "{}", exit.stdout);
     let stats = admin.stats().await;
-    assert_eq!(stats["accounts"][0]["rate_limited_units"], 0, "{stats}");
-    assert_eq!(stats["accounts"][0]["rate_limited_reads"], 0, "{stats}");
+    let refusals: Vec<&str> = exit
+        .stderr
+        .lines()
+        .filter(|l| l.contains("10006") || l.contains("rate-limited"))
+        .collect();
+    assert_eq!(stats["accounts"][0]["rate_limited_units"], 0, "{stats}\n{}", refusals.join("\n"));
+    assert_eq!(stats["accounts"][0]["rate_limited_reads"], 0, "{stats}\n{}", refusals.join("\n"));
     assert_eq!(stats["accounts"][0]["amends_unchanged"], 0);
     assert_eq!(bybit_sim::testkit::open_orders_of_first_account(&admin).await, 0);
 }

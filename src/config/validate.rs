@@ -96,6 +96,11 @@ pub fn validate(c: &Config) -> Vec<String> {
         "with exchange.rate_limits.ip_margin, fewer than exchange.rate_limits.ip_requests_per_5s",
     );
     need(rl.ip_ban_ms >= 1000, "exchange.rate_limits.ip_ban_ms", "at least 1000");
+    need(
+        rl.window_margin_ms <= 500,
+        "exchange.rate_limits.window_margin_ms",
+        "at most 500 (a third of the budget given up at 500)",
+    );
     for (path, n) in &rl.endpoints {
         need(
             path.starts_with("/v5/") && *n >= 1,

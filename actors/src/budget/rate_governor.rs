@@ -52,16 +52,8 @@ impl RateGovernor {
     fn window(&mut self, endpoint: &str) -> Option<&mut Window> {
         if !self.windows.contains_key(endpoint) {
             let configured = self.settings.limit_for(endpoint)?;
-            self.windows.insert(
-                endpoint.to_string(),
-                Window {
-                    configured,
-                    learned: None,
-                    spent: VecDeque::new(),
-                    blocked_until: None,
-                    deferred: 0,
-                },
-            );
+            self.windows
+                .insert(endpoint.to_string(), Window::new(configured, self.settings.unit_hold()));
         }
         self.windows.get_mut(endpoint)
     }
@@ -100,7 +92,7 @@ impl RateGovernor {
             None => u32::MAX,
             Some(w) if w.blocked_until.is_some_and(|t| now < t) => 0,
             Some(w) => {
-                let used = w.used(now);
+                let used = w.used(priority, now);
                 w.limit().saturating_sub(used)
             }
         }
@@ -116,7 +108,7 @@ impl RateGovernor {
             return Err(d);
         }
         if let Some(w) = self.window(endpoint) {
-            w.spent.extend(std::iter::repeat_n(now, units as usize));
+            w.spend(units, now);
         }
         self.ip.push_back(now);
         Ok(())
@@ -148,7 +140,7 @@ impl RateGovernor {
         // A batch larger than the whole window waits for an empty window (callers split batches
         // by `max_units`, so this only guards against a misconfigured caller).
         let units = units.min(w.limit().max(1));
-        let at = w.free_at(units, now);
+        let at = w.free_at(units, priority, now);
         (at > now).then_some(Deferral {
             until: at,
             reason: DeferReason::Budget,
@@ -160,19 +152,16 @@ impl RateGovernor {
     /// exchange can have counted them. (Counting from `sent` would free them too early whenever
     /// the request waited on the way, and the exchange would refuse the next one.)
     pub fn settle(&mut self, endpoint: &str, units: u32, sent: Instant, now: Instant) {
-        let Some(w) = self.window(endpoint) else { return };
-        let mut moved = 0;
-        w.spent.retain(|t| {
-            if moved < units && *t == sent {
-                moved += 1;
-                false
-            } else {
-                true
-            }
-        });
-        let at = w.spent.partition_point(|t| *t <= now);
-        for _ in 0..moved {
-            w.spent.insert(at, now);
+        if let Some(w) = self.window(endpoint) {
+            w.settle(units, sent, now);
+        }
+    }
+
+    /// The request admitted at `sent` ended without an answer (see `Window::forget`); nothing
+    /// changes when it was answered (settled) already.
+    pub fn unanswered(&mut self, endpoint: &str, units: u32, sent: Instant) {
+        if let Some(w) = self.window(endpoint) {
+            w.forget(units, sent);
         }
     }
 
@@ -199,7 +188,7 @@ impl RateGovernor {
         }
         if let (Some(l), Some(left)) = (h.limit, h.remaining) {
             let server_used = l.saturating_sub(left);
-            let ours = w.used(now);
+            let ours = w.used(Priority::Quote, now);
             if server_used > ours {
                 w.spent.extend(std::iter::repeat_n(now, (server_used - ours) as usize));
             }
@@ -248,7 +237,7 @@ impl RateGovernor {
     /// `(limit, remaining)` of `endpoint` now; None for public paths.
     pub fn remaining(&mut self, endpoint: &str, now: Instant) -> Option<(u32, u32)> {
         let w = self.window(endpoint)?;
-        let used = w.used(now);
+        let used = w.used(Priority::Quote, now);
         Some((w.limit(), w.limit().saturating_sub(used)))
     }
 
@@ -267,7 +256,7 @@ impl RateGovernor {
         let mut endpoints = BTreeMap::new();
         for name in names {
             let w = self.windows.get_mut(&name).expect("listed");
-            let used = w.used(now);
+            let used = w.used(Priority::Quote, now);
             endpoints.insert(
                 name,
                 EndpointBudget {
@@ -366,13 +355,15 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(g.available(path::ORDER_CREATE_BATCH, Priority::Quote, t0), 10);
         assert!(g.try_admit(path::ORDER_CREATE_BATCH, 8, Priority::Quote, t0).is_ok());
+        g.settle(path::ORDER_CREATE_BATCH, 8, t0, t0);
         assert_eq!(g.available(path::ORDER_CREATE_BATCH, Priority::Quote, t0), 2);
         // Another endpoint has its own budget.
         assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0), 10);
         let d = g.try_admit(path::ORDER_CREATE_BATCH, 5, Priority::Quote, t0 + ms(300)).unwrap_err();
         assert_eq!(d.reason, DeferReason::Budget);
-        assert_eq!(d.until, t0 + ms(1000), "frees when the oldest units leave the window");
-        assert!(g.try_admit(path::ORDER_CREATE_BATCH, 5, Priority::Quote, t0 + ms(1000)).is_ok());
+        // The window and the default 50 ms margin.
+        assert_eq!(d.until, t0 + ms(1050), "frees when the oldest units leave the window");
+        assert!(g.try_admit(path::ORDER_CREATE_BATCH, 5, Priority::Quote, t0 + ms(1050)).is_ok());
         // Reads and public paths.
         assert_eq!(g.available(path::ORDER_REALTIME, Priority::Read, t0), 50);
         assert_eq!(g.available(path::ORDERBOOK, Priority::Read, t0), u32::MAX);
@@ -385,8 +376,52 @@ mod tests {
         g.try_admit(path::ORDER_AMEND_BATCH, 10, Priority::Quote, t0).unwrap();
         // The request took 300 ms to be answered: the exchange may have counted it at 299 ms.
         g.settle(path::ORDER_AMEND_BATCH, 10, t0, t0 + ms(300));
-        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1000)), 0);
-        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1300)), 10);
+        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1300)), 0);
+        // The exchange's rate limiter may have stamped it after the answer left: the margin.
+        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1349)), 0);
+        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1350)), 10);
+    }
+
+    #[test]
+    fn a_unit_on_its_way_counts_until_its_answer_except_for_cancels() {
+        let mut g = gov();
+        let t0 = Instant::now();
+        g.try_admit(path::ORDER_CANCEL_BATCH, 10, Priority::Cancel, t0).unwrap();
+        // No answer 2 s later: the exchange may count it any moment yet. Quotes wait for the
+        // answer; cancels go (a hung request must not hold back the paths around it).
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Quote, t0 + ms(2000)), 0);
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Cancel, t0 + ms(2000)), 10);
+        let d = g
+            .try_admit(path::ORDER_CANCEL_BATCH, 1, Priority::Quote, t0 + ms(2000))
+            .unwrap_err();
+        assert_eq!(d.until, t0 + ms(3050), "a hold after an answer that could come now");
+        g.settle(path::ORDER_CANCEL_BATCH, 10, t0, t0 + ms(2500));
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Quote, t0 + ms(3549)), 0);
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Quote, t0 + ms(3550)), 10);
+        // A request never settled (its caller stopped) is forgotten after the cap.
+        g.try_admit(path::ORDER_AMEND, 10, Priority::Quote, t0).unwrap();
+        assert_eq!(g.available(path::ORDER_AMEND, Priority::Quote, t0 + ms(4999)), 0);
+        assert_eq!(g.available(path::ORDER_AMEND, Priority::Quote, t0 + ms(5000)), 10);
+        // Settling twice changes nothing.
+        g.settle(path::ORDER_CANCEL_BATCH, 10, t0, t0 + ms(3600));
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Quote, t0 + ms(3600)), 10);
+        // Timed out without an answer: counted from its admission, no longer on its way.
+        g.try_admit(path::ORDER_CREATE, 10, Priority::Quote, t0).unwrap();
+        assert_eq!(g.available(path::ORDER_CREATE, Priority::Quote, t0 + ms(3000)), 0);
+        g.unanswered(path::ORDER_CREATE, 10, t0);
+        assert_eq!(g.available(path::ORDER_CREATE, Priority::Quote, t0 + ms(3000)), 10);
+    }
+
+    #[test]
+    fn the_window_margin_is_configurable_and_zero_is_the_exchanges_window() {
+        let mut g = RateGovernor::new(RateLimitSettings {
+            window_margin_ms: 0,
+            ..Default::default()
+        });
+        let t0 = Instant::now();
+        g.try_admit(path::ORDER_CANCEL, 10, Priority::Cancel, t0).unwrap();
+        assert_eq!(g.available(path::ORDER_CANCEL, Priority::Cancel, t0 + ms(999)), 0);
+        assert_eq!(g.available(path::ORDER_CANCEL, Priority::Cancel, t0 + ms(1000)), 10);
     }
 
     #[test]
@@ -394,6 +429,7 @@ mod tests {
         let mut g = gov();
         let t0 = Instant::now();
         g.try_admit(path::ORDER_AMEND_BATCH, 2, Priority::Quote, t0).unwrap();
+        g.settle(path::ORDER_AMEND_BATCH, 2, t0, t0);
         // The exchange counts 7 used (someone else on the account): we count 7 too.
         let h = LimitHeaders {
             limit: Some(10),
@@ -410,7 +446,7 @@ mod tests {
                 remaining: Some(5),
                 reset_at: None,
             },
-            t0 + ms(1000),
+            t0 + ms(1050),
         );
         assert_eq!(
             change,
@@ -419,7 +455,7 @@ mod tests {
                 exchange_says: 5
             })
         );
-        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1000)), 5);
+        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(1050)), 5);
         g.observe(
             path::ORDER_AMEND_BATCH,
             LimitHeaders {
@@ -427,9 +463,9 @@ mod tests {
                 remaining: Some(100),
                 reset_at: None,
             },
-            t0 + ms(2000),
+            t0 + ms(2100),
         );
-        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(2000)), 10);
+        assert_eq!(g.available(path::ORDER_AMEND_BATCH, Priority::Quote, t0 + ms(2100)), 10);
         assert_eq!(g.learned(path::ORDER_AMEND_BATCH), Some(100));
     }
 

@@ -27,6 +27,12 @@ pub struct RateLimitSettings {
     /// admitted, the exchange's when it arrives, so the two windows' edges differ by the trip —
     /// and one request over costs a ban of every REST path (cancels too) for `ip_ban_ms`.
     pub ip_margin: u32,
+    /// How much longer than the exchange's one-second window a unit counts as spent (ms): our
+    /// count stamps a unit when its answer arrives, the exchange when its rate limiter gets to
+    /// it — under network jitter and a loaded host the exchange's stamp can trail the request's
+    /// arrival, and a unit freed by our clock is still in its window. At a saturated endpoint this
+    /// gives up `limit × margin / (1000 + margin)` units per second (50 ms of 10/s: 0.48/s).
+    pub window_margin_ms: u64,
     /// Per-endpoint budgets that differ from the above (a VIP/PRO account), by path.
     pub endpoints: BTreeMap<String, u32>,
 }
@@ -40,6 +46,7 @@ impl Default for RateLimitSettings {
             ip_ban_ms: limits::IP_BAN_MS,
             cancel_reserve: 30,
             ip_margin: 30,
+            window_margin_ms: 50,
             endpoints: BTreeMap::new(),
         }
     }
@@ -56,5 +63,12 @@ impl RateLimitSettings {
             Budget::Reads => self.reads_per_sec,
             Budget::Fixed(n) => n,
         })
+    }
+}
+
+impl RateLimitSettings {
+    /// How long a unit counts as spent: the exchange's window and our margin.
+    pub fn unit_hold(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(1000 + self.window_margin_ms)
     }
 }

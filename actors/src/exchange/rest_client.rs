@@ -376,7 +376,12 @@ impl RestClient {
         let req_id = ws.next_req_id();
         let frame = request_frame(&req_id, op, self.now_exchange_ms(), ws.recv_window_ms(), body);
         let answer = ws.exchange(&req_id, frame).await;
-        self.governor.with(|g| g.settle(endpoint, units, admitted, Instant::now()));
+        match &answer {
+            // Closed before it went: its units stay on their way, REST carries it with them.
+            Err(WsTradeError::Closed) => {}
+            Err(WsTradeError::Timeout(_)) => self.governor.with(|g| g.unanswered(endpoint, units, admitted)),
+            _ => self.governor.with(|g| g.settle(endpoint, units, admitted, Instant::now())),
+        }
         let r = match answer {
             Err(WsTradeError::Closed) => return Err(RestError::NotSent { units, admitted }),
             Err(WsTradeError::Timeout(t)) => Err(RestError::Timeout(t)),
@@ -475,6 +480,9 @@ impl RestClient {
             Ok(r) => r,
             Err(_) => Err(RestError::Timeout(timeout)),
         };
+        // No answer (timeout, transport): no longer on its way. An answered request was settled
+        // at its headers already; this changes nothing then.
+        self.governor.with(|g| g.unanswered(endpoint, units, admitted_at));
         self.observe(endpoint, "rest", started, &r);
         r
     }
