@@ -82,7 +82,7 @@ pub async fn reconcile_leftovers(
                 target: Rc::new(move |l: &str| earlier_run.is_ours(l) && !earlier_run.is_this_run(l)),
                 known: leftovers,
                 deadline: Instant::now() + budget,
-                escalate_after: Duration::from_millis(settings.escalate_after_ms),
+                silence: settings.silence(),
                 settled: Rc::new(|| true),
                 doubt_until: Rc::new(|| None),
                 believed_open: Rc::default(),

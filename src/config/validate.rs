@@ -228,6 +228,16 @@ pub fn validate(c: &Config) -> Vec<String> {
         "order_manager.escalate_after_ms",
         "50 to 60000",
     );
+    need(
+        (1..=c.order_manager.escalate_after_ms.max(1)).contains(&c.order_manager.escalate_floor_ms),
+        "order_manager.escalate_floor_ms",
+        "1 to order_manager.escalate_after_ms",
+    );
+    need(
+        c.order_manager.escalate_rtt_factor <= 100,
+        "order_manager.escalate_rtt_factor",
+        "0 (off) to 100",
+    );
     let sd = &c.shutdown;
     need(sd.deadline_ms >= 1000, "shutdown.deadline_ms", "at least 1000");
     for (key, v) in [

@@ -4,6 +4,7 @@
 
 mod admission;
 pub mod rate_governor;
+pub mod round_trips;
 mod settings;
 mod snapshot;
 mod window;

@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use super::admission::{DeferReason, Deferral, LimitChange, LimitHeaders, Priority};
+use super::round_trips::RoundTrips;
+pub use super::round_trips::Transport;
 pub use super::settings::RateLimitSettings;
 pub use super::snapshot::{BudgetSnapshot, EndpointBudget};
 use super::window::{Window, WINDOW};
@@ -32,6 +34,9 @@ pub struct RateGovernor {
     ip: VecDeque<Instant>,
     ip_banned_until: Option<Instant>,
     rejections: BTreeMap<String, BTreeMap<String, u64>>,
+    /// When the newest request the exchange has answered was sent: the link is answering what
+    /// was sent up to then (see `Window::in_flight`).
+    answered_sent: Option<Instant>,
 }
 
 impl RateGovernor {
@@ -42,6 +47,7 @@ impl RateGovernor {
             ip: VecDeque::new(),
             ip_banned_until: None,
             rejections: BTreeMap::new(),
+            answered_sent: None,
         }
     }
 
@@ -88,11 +94,12 @@ impl RateGovernor {
         if self.ip_banned_until.is_some_and(|t| now < t) || self.ip_used(now) >= self.ip_limit(priority) {
             return 0;
         }
+        let answered = self.answered_sent;
         match self.window(endpoint) {
             None => u32::MAX,
             Some(w) if w.blocked_until.is_some_and(|t| now < t) => 0,
             Some(w) => {
-                let used = w.used(priority, now);
+                let used = w.used(priority, answered, now);
                 w.limit().saturating_sub(used)
             }
         }
@@ -130,6 +137,7 @@ impl RateGovernor {
                 reason: DeferReason::IpWindow,
             });
         }
+        let answered = self.answered_sent;
         let w = self.window(endpoint)?;
         if let Some(until) = w.blocked_until.filter(|t| now < *t) {
             return Some(Deferral {
@@ -140,7 +148,7 @@ impl RateGovernor {
         // A batch larger than the whole window waits for an empty window (callers split batches
         // by `max_units`, so this only guards against a misconfigured caller).
         let units = units.min(w.limit().max(1));
-        let at = w.free_at(units, priority, now);
+        let at = w.free_at(units, priority, answered, now);
         (at > now).then_some(Deferral {
             until: at,
             reason: DeferReason::Budget,
@@ -152,6 +160,7 @@ impl RateGovernor {
     /// exchange can have counted them. (Counting from `sent` would free them too early whenever
     /// the request waited on the way, and the exchange would refuse the next one.)
     pub fn settle(&mut self, endpoint: &str, units: u32, sent: Instant, now: Instant) {
+        self.answered_sent = Some(self.answered_sent.map_or(sent, |a| a.max(sent)));
         if let Some(w) = self.window(endpoint) {
             w.settle(units, sent, now);
         }
@@ -188,7 +197,7 @@ impl RateGovernor {
         }
         if let (Some(l), Some(left)) = (h.limit, h.remaining) {
             let server_used = l.saturating_sub(left);
-            let ours = w.used(Priority::Quote, now);
+            let ours = w.used(Priority::Quote, None, now);
             if server_used > ours {
                 w.spent.extend(std::iter::repeat_n(now, (server_used - ours) as usize));
             }
@@ -237,7 +246,7 @@ impl RateGovernor {
     /// `(limit, remaining)` of `endpoint` now; None for public paths.
     pub fn remaining(&mut self, endpoint: &str, now: Instant) -> Option<(u32, u32)> {
         let w = self.window(endpoint)?;
-        let used = w.used(Priority::Quote, now);
+        let used = w.used(Priority::Quote, None, now);
         Some((w.limit(), w.limit().saturating_sub(used)))
     }
 
@@ -256,7 +265,7 @@ impl RateGovernor {
         let mut endpoints = BTreeMap::new();
         for name in names {
             let w = self.windows.get_mut(&name).expect("listed");
-            let used = w.used(Priority::Quote, now);
+            let used = w.used(Priority::Quote, None, now);
             endpoints.insert(
                 name,
                 EndpointBudget {
@@ -282,20 +291,40 @@ impl RateGovernor {
     }
 }
 
-/// The process-wide budget every sender shares (REST now; the WebSocket trade API when it
-/// exists). Cheap to clone.
+/// The process-wide budget every sender shares (REST and the trade socket), with the round
+/// trips those senders measured: both are facts about the account's link to the exchange that
+/// every sender feeds and the shutdown reads. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Governor(Arc<Mutex<RateGovernor>>);
+pub struct Governor {
+    budget: Arc<Mutex<RateGovernor>>,
+    round_trips: Arc<Mutex<RoundTrips>>,
+}
 
 impl Governor {
     pub fn new(settings: RateLimitSettings) -> Self {
-        Self(Arc::new(Mutex::new(RateGovernor::new(settings))))
+        Self {
+            budget: Arc::new(Mutex::new(RateGovernor::new(settings))),
+            round_trips: Arc::default(),
+        }
     }
 
     /// Run `f` on the governor. Poisoning cannot leave it inconsistent (no method panics
     /// midway), so a poisoned lock is used as is.
     pub fn with<T>(&self, f: impl FnOnce(&mut RateGovernor) -> T) -> T {
-        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+        f(&mut self.budget.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// An answer on `endpoint` came `d` after its request left.
+    pub fn record_round_trip(&self, transport: Transport, endpoint: &str, d: Duration) {
+        self.round_trips
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(transport, endpoint, d);
+    }
+
+    /// The recent 99th-percentile round trip of `endpoint` (the transport's when it has few).
+    pub fn round_trip_p99(&self, transport: Transport, endpoint: &str) -> Option<Duration> {
+        self.round_trips.lock().unwrap_or_else(|e| e.into_inner()).p99(transport, endpoint)
     }
 
     pub fn available(&self, endpoint: &str, priority: Priority) -> u32 {
@@ -383,12 +412,19 @@ mod tests {
     }
 
     #[test]
-    fn a_unit_on_its_way_counts_until_its_answer_except_for_cancels() {
+    fn a_unit_on_its_way_counts_until_its_answer_except_for_cancels_around_a_hung_request() {
         let mut g = gov();
         let t0 = Instant::now();
         g.try_admit(path::ORDER_CANCEL_BATCH, 10, Priority::Cancel, t0).unwrap();
-        // No answer 2 s later: the exchange may count it any moment yet. Quotes wait for the
-        // answer; cancels go (a hung request must not hold back the paths around it).
+        // No answer 2 s later, and nothing sent since answered either (a stalled host or link):
+        // the exchange may count it any moment yet. Everything waits for its answer.
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Quote, t0 + ms(2000)), 0);
+        assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Cancel, t0 + ms(2000)), 0);
+        // A request sent after it was answered: the link works, this one is stuck at the
+        // exchange. Quotes still wait for its answer; cancels go (a hung request must not hold
+        // back the paths around it).
+        g.try_admit(path::ORDER_REALTIME, 1, Priority::Read, t0 + ms(100)).unwrap();
+        g.settle(path::ORDER_REALTIME, 1, t0 + ms(100), t0 + ms(110));
         assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Quote, t0 + ms(2000)), 0);
         assert_eq!(g.available(path::ORDER_CANCEL_BATCH, Priority::Cancel, t0 + ms(2000)), 10);
         let d = g
@@ -420,6 +456,7 @@ mod tests {
         });
         let t0 = Instant::now();
         g.try_admit(path::ORDER_CANCEL, 10, Priority::Cancel, t0).unwrap();
+        g.settle(path::ORDER_CANCEL, 10, t0, t0);
         assert_eq!(g.available(path::ORDER_CANCEL, Priority::Cancel, t0 + ms(999)), 0);
         assert_eq!(g.available(path::ORDER_CANCEL, Priority::Cancel, t0 + ms(1000)), 10);
     }
@@ -508,6 +545,7 @@ mod tests {
         assert_eq!(d.reason, DeferReason::IpWindow);
         for i in 0..10 {
             g.try_admit(path::ORDER_CANCEL, 1, Priority::Cancel, t0 + ms(100 + i)).unwrap();
+            g.settle(path::ORDER_CANCEL, 1, t0 + ms(100 + i), t0 + ms(100 + i));
         }
         // 95 of 100 sent: the last 5 stay unused; the window frees the first at t0 + 5 s.
         let d = g.try_admit(path::ORDER_CANCEL, 1, Priority::Cancel, t0 + ms(200)).unwrap_err();

@@ -24,9 +24,10 @@ pub(super) struct Window {
     pub(super) spent: VecDeque<Instant>,
     /// Requests admitted and not answered yet: (admitted at, units). The exchange may count
     /// them at any moment until their answer, so a unit in flight longer than `hold` still
-    /// counts — for quotes and reads. Cancels do not wait on them: a hung request must not
-    /// keep the cancels that route around it from going (a cancel refused with 10006 only
-    /// rests its path; a quote refused is a hole in the book).
+    /// counts — for quotes and reads always; for cancels until the exchange has answered a
+    /// request sent after it. Then it is stuck at the exchange (a hung path), not on its way,
+    /// and must not keep the cancels that route around it from going; while nothing later has
+    /// been answered either (a stalled host or link), it may still arrive and be counted.
     pub(super) in_flight: Vec<(Instant, u32)>,
     pub(super) blocked_until: Option<Instant>,
     pub(super) deferred: u64,
@@ -51,34 +52,33 @@ impl Window {
         self.learned.map_or(self.configured, |l| l.min(self.configured))
     }
 
-    /// Units spent within `hold`, and those on their way for longer (not counted for cancels).
-    fn counts(&mut self, priority: Priority, now: Instant) -> (u32, u32) {
+    /// Units spent within `hold`, and those on their way for longer. `answered_sent`: when the
+    /// newest request the exchange has answered (any endpoint) was sent.
+    fn counts(&mut self, priority: Priority, answered_sent: Option<Instant>, now: Instant) -> (u32, u32) {
         while self.spent.front().is_some_and(|t| now.saturating_duration_since(*t) >= self.hold) {
             self.spent.pop_front();
         }
         self.in_flight.retain(|(at, _)| now.saturating_duration_since(*at) < IN_FLIGHT_CAP);
-        let late = if priority == Priority::Cancel {
-            0
-        } else {
-            let hold = self.hold;
-            self.in_flight
-                .iter()
-                .filter(|(at, _)| now.saturating_duration_since(*at) >= hold)
-                .map(|(_, n)| n)
-                .sum()
-        };
+        let hold = self.hold;
+        let late = self
+            .in_flight
+            .iter()
+            .filter(|(at, _)| now.saturating_duration_since(*at) >= hold)
+            .filter(|(at, _)| priority != Priority::Cancel || answered_sent.is_none_or(|a| a <= *at))
+            .map(|(_, n)| n)
+            .sum();
         (self.spent.len() as u32, late)
     }
 
     /// Units that count against the limit for `priority` now.
-    pub(super) fn used(&mut self, priority: Priority, now: Instant) -> u32 {
-        let (spent, late) = self.counts(priority, now);
+    pub(super) fn used(&mut self, priority: Priority, answered_sent: Option<Instant>, now: Instant) -> u32 {
+        let (spent, late) = self.counts(priority, answered_sent, now);
         spent + late
     }
 
     /// When `units` more fit, given what is spent now.
-    pub(super) fn free_at(&mut self, units: u32, priority: Priority, now: Instant) -> Instant {
-        let (spent, late) = self.counts(priority, now);
+    pub(super) fn free_at(&mut self, units: u32, priority: Priority, answered_sent: Option<Instant>, now: Instant) -> Instant {
+        let (spent, late) = self.counts(priority, answered_sent, now);
         let over = (spent + late + units).saturating_sub(self.limit()) as usize;
         if over == 0 {
             return now;

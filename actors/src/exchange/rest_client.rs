@@ -11,7 +11,7 @@ use bybit_v5::envelope::Envelope;
 use bybit_v5::rest::{path, trade_op};
 use bybit_v5::{sign, RetCode};
 
-use crate::budget::rate_governor::{DeferReason, Governor, LimitHeaders, Priority};
+use crate::budget::rate_governor::{DeferReason, Governor, LimitHeaders, Priority, Transport};
 use crate::exchange::secret::Secret;
 use crate::exchange::ws_trade_client::{request_frame, WsTradeClient, WsTradeError};
 use crate::telemetry::metrics::{labels, Metrics};
@@ -347,6 +347,15 @@ impl RestClient {
     }
 
     fn observe(&self, endpoint: &'static str, transport: &str, started: Instant, r: &Result<Answer, RestError>) {
+        // The exchange's answers (a refusal too) time the link; a timeout or a 5xx does not.
+        if matches!(r, Ok(_) | Err(RestError::Exchange { .. })) {
+            let t = if transport == "websocket" {
+                Transport::WebSocket
+            } else {
+                Transport::Rest
+            };
+            self.governor.record_round_trip(t, endpoint, started.elapsed());
+        }
         let Some(m) = &self.metrics else { return };
         let outcome = match r {
             Ok(_) => "ok".to_string(),

@@ -141,7 +141,7 @@ impl OrderManager {
             target: Rc::new(move |l: &str| targets.contains(l)),
             known: HashMap::from([(symbol.to_string(), strays)]),
             deadline: Instant::now() + Duration::from_millis(self.settings.reconcile_interval_ms.max(1000)),
-            escalate_after: Duration::from_millis(self.settings.escalate_after_ms),
+            silence: self.settings.silence(),
             settled: Rc::new(|| true),
             doubt_until: Rc::new(|| None),
             account_wide: false,

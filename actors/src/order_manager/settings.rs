@@ -1,8 +1,12 @@
 //! The OrderManager's settings (`[orders]`): how it cancels at stop (`cancel_scope`), what it
 //! does with orders it finds at start, its timers.
 
+use std::time::Duration;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use crate::budget::round_trips::SilenceBounds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,9 +37,29 @@ pub struct OrderManagerSettings {
     pub leftovers: LeftoverPolicy,
     /// Exchange-side dead-man switch (disconnect-cancel-all) window in seconds, 3 to 300; 0 = off.
     pub dcp_window_s: u32,
-    /// A cancel path with no answer within this is passed over for the next (left to finish:
-    /// cancels are idempotent).
+    /// The longest a cancel path may stay unanswered before the next one starts alongside (left
+    /// to finish: cancels are idempotent); the failure backoff's base.
     pub escalate_after_ms: u64,
+    /// The shortest: a path is passed over after `escalate_rtt_factor` × the link's recent p99
+    /// round trip to its endpoint, but never sooner than this.
+    pub escalate_floor_ms: u64,
+    /// How many recent p99 round trips of silence mean a path hangs; 0 = always `escalate_after_ms`.
+    pub escalate_rtt_factor: u32,
+}
+
+impl OrderManagerSettings {
+    /// When a silent cancel path is passed over.
+    pub fn silence(&self) -> SilenceBounds {
+        let cap = Duration::from_millis(self.escalate_after_ms);
+        if self.escalate_rtt_factor == 0 {
+            return SilenceBounds::fixed(cap);
+        }
+        SilenceBounds {
+            factor: self.escalate_rtt_factor,
+            floor: Duration::from_millis(self.escalate_floor_ms),
+            cap,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +83,8 @@ impl Default for OrderManagerSettings {
             leftovers: LeftoverPolicy::Cancel,
             dcp_window_s: 10,
             escalate_after_ms: 1000,
+            escalate_floor_ms: 50,
+            escalate_rtt_factor: 4,
         }
     }
 }

@@ -92,7 +92,7 @@ impl OrderManager {
             target: Rc::new(move |l: &str| ids.is_ours(l)),
             known,
             deadline: end,
-            escalate_after: Duration::from_millis(self.settings.escalate_after_ms),
+            silence: self.settings.silence(),
             settled: Rc::new(move || in_flight.get() == 0),
             doubt_until: Rc::new(move || doubt.get()),
             believed_open: self.believed_open.clone(),

@@ -1,7 +1,7 @@
 //! Which way to cancel a symbol's orders next, decided by what the exchange answered: the
 //! preferred path first; a path that failed (5xx, transport, an error code) rests for a backoff,
-//! a rate-limited one until its reset, and one that has not answered within `escalate_after` is
-//! passed over (left to finish: cancels are idempotent) for the next. Pure: the flattener drives it.
+//! a rate-limited one until its reset, and one that has not answered within its silence bound (a
+//! few of the link's recent round trips, capped by `escalate_after`) is passed over (left to finish: cancels are idempotent) for the next. Pure: the flattener drives it.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -68,7 +68,10 @@ struct PathState {
 pub struct Escalation {
     order: Vec<CancelPath>,
     states: BTreeMap<CancelPath, PathState>,
+    /// The base of a failed path's backoff (the configured `escalate_after`).
     escalate_after: Duration,
+    /// How long each path may stay silent before the next one starts alongside.
+    pass_over: BTreeMap<CancelPath, Duration>,
 }
 
 /// Longest rest after failures: a path that failed is tried again within this.
@@ -82,7 +85,22 @@ impl Escalation {
             order: order.to_vec(),
             states: order.iter().map(|p| (*p, PathState::default())).collect(),
             escalate_after,
+            pass_over: order.iter().map(|p| (*p, escalate_after)).collect(),
         }
+    }
+
+    /// Pass each path over after its own silence (see `round_trips::SilenceBounds`) instead of
+    /// the configured `escalate_after` (which stays the backoff's base).
+    pub fn with_pass_over(mut self, bound: impl Fn(CancelPath) -> Duration) -> Self {
+        for (p, d) in self.pass_over.iter_mut() {
+            *d = bound(*p);
+        }
+        self
+    }
+
+    /// How long `path` may stay silent before the next path starts.
+    pub fn pass_over_after(&self, path: CancelPath) -> Duration {
+        self.pass_over.get(&path).copied().unwrap_or(self.escalate_after)
     }
 
     pub fn paths(&self) -> &[CancelPath] {
@@ -90,7 +108,7 @@ impl Escalation {
     }
 
     /// The path to try now: the first that is neither resting nor in flight, as long as every
-    /// path before it is resting or has been in flight for `escalate_after` without an answer —
+    /// path before it is resting or has been in flight for its silence bound without an answer —
     /// and a path that failed is tried again only when no untried or working path is free:
     /// escalation goes forward, and stays with what works.
     pub fn next(&self, now: Instant) -> Option<CancelPath> {
@@ -98,7 +116,7 @@ impl Escalation {
         for p in &self.order {
             let s = &self.states[p];
             if let Some(since) = s.in_flight_since {
-                if now < since + self.escalate_after {
+                if now < since + self.pass_over_after(*p) {
                     return None;
                 }
                 continue;
@@ -177,24 +195,24 @@ impl Escalation {
     }
 
     /// Every path has been tried and none works now: each failed last time or hangs past
-    /// `escalate_after`. The moment for the last resort.
+    /// its silence bound. The moment for the last resort.
     pub fn all_failing(&self, now: Instant) -> bool {
         self.order.iter().all(|p| {
             let s = &self.states[p];
             match s.in_flight_since {
-                Some(since) => now >= since + self.escalate_after,
+                Some(since) => now >= since + self.pass_over_after(*p),
                 None => s.requests > 0 && !s.last_accepted,
             }
         })
     }
 
     /// When `next` may give a different answer without an attempt ending: a hang reaching
-    /// `escalate_after`, or a rest ending.
+    /// its silence bound, or a rest ending.
     pub fn next_change(&self, now: Instant) -> Option<Instant> {
         self.states
-            .values()
-            .filter_map(|s| match s.in_flight_since {
-                Some(since) => Some(since + self.escalate_after),
+            .iter()
+            .filter_map(|(p, s)| match s.in_flight_since {
+                Some(since) => Some(since + self.pass_over_after(*p)),
                 None => s.resting_until,
             })
             .filter(|t| *t > now)
@@ -318,6 +336,26 @@ mod tests {
         assert_eq!(e.next(t0 + ms(1000)), Some(CancelPath::CancelBatch));
         e.started(CancelPath::CancelBatch, 1, t0 + ms(1000));
         assert_eq!(e.next(t0 + ms(1500)), None, "one attempt per path at a time");
+    }
+
+    #[test]
+    fn each_path_is_passed_over_after_its_own_silence() {
+        let t0 = Instant::now();
+        let mut e = Escalation::new(&ALL, ms(1000)).with_pass_over(|p| match p {
+            CancelPath::CancelAll => ms(50),
+            _ => ms(200),
+        });
+        e.started(CancelPath::CancelAll, 1, t0);
+        assert_eq!(e.next_change(t0), Some(t0 + ms(50)));
+        assert_eq!(e.next(t0 + ms(49)), None);
+        assert_eq!(e.next(t0 + ms(50)), Some(CancelPath::CancelBatch));
+        e.started(CancelPath::CancelBatch, 1, t0 + ms(50));
+        assert_eq!(e.next(t0 + ms(249)), None);
+        assert_eq!(e.next(t0 + ms(250)), Some(CancelPath::CancelSingle));
+        // A failure still backs off from the configured base, not the short silence.
+        e.ended(CancelPath::CancelBatch, AttemptEnd::Failed, t0 + ms(260));
+        assert_eq!(e.pass_over_after(CancelPath::CancelBatch), ms(200));
+        assert_eq!(e.next_change(t0 + ms(260)), Some(t0 + ms(1260)));
     }
 
     #[test]

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use bybit_v5::rest::{path, MAX_BATCH_ITEMS};
 
-use crate::budget::rate_governor::{Governor, Priority};
+use crate::budget::rate_governor::{Governor, Priority, Transport};
+use crate::budget::round_trips::SilenceBounds;
 use crate::exchange::rest_connector::{OrderEntry, Rest, Route};
 use crate::messages::private_stream::ClosePrivateStream;
 use crate::orders::cancel_path::{AttemptEnd, CancelPath, Escalation, SymbolFlatten};
@@ -86,7 +87,8 @@ pub struct FlattenJob {
     /// when reads fail.
     pub known: HashMap<String, Vec<String>>,
     pub deadline: Instant,
-    pub escalate_after: Duration,
+    /// When a silent cancel path is passed over for the next (its cap is `escalate_after_ms`).
+    pub silence: SilenceBounds,
     /// Reads prove flat only once this holds (requests in flight have settled).
     pub settled: Rc<dyn Fn() -> bool>,
     /// Until when a create whose outcome is unknown could still land.
@@ -297,11 +299,7 @@ fn next_with_room(esc: &mut Escalation, governor: &Governor, targets: usize, now
             // Only cancel-all works without knowing the orders.
             return None;
         }
-        let endpoint = match p {
-            CancelPath::CancelAll | CancelPath::DeadManSwitch => path::ORDER_CANCEL_ALL,
-            CancelPath::CancelSingle => path::ORDER_CANCEL,
-            CancelPath::CancelBatch | CancelPath::WsTrade => path::ORDER_CANCEL_BATCH,
-        };
+        let endpoint = endpoint_of(p);
         let room = governor.available(endpoint, Priority::Cancel) as usize;
         if room > 0 {
             let orders = if p == CancelPath::CancelAll { targets } else { targets.min(room) };
@@ -310,6 +308,26 @@ fn next_with_room(esc: &mut Escalation, governor: &Governor, targets: usize, now
         esc.no_room(p, governor.with(|g| g.room_at(endpoint, 1, Priority::Cancel, now)));
     }
     None
+}
+
+/// The budget (and round trips) a path's requests go by.
+fn endpoint_of(p: CancelPath) -> &'static str {
+    match p {
+        CancelPath::CancelAll | CancelPath::DeadManSwitch => path::ORDER_CANCEL_ALL,
+        CancelPath::CancelSingle => path::ORDER_CANCEL,
+        CancelPath::CancelBatch | CancelPath::WsTrade => path::ORDER_CANCEL_BATCH,
+    }
+}
+
+/// How long `p` may stay silent: a few of its transport's recent round trips to that endpoint
+/// (the trade socket's for `WsTrade`), within the job's floor and cap.
+fn silence_of(p: CancelPath, job: &FlattenJob, governor: &Governor) -> Duration {
+    let transport = if p == CancelPath::WsTrade {
+        Transport::WebSocket
+    } else {
+        Transport::Rest
+    };
+    job.silence.bound(governor.round_trip_p99(transport, endpoint_of(p)))
 }
 
 /// Requests an attempt sends (counted when it starts: a hanging one never answers).

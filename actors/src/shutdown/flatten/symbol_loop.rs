@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use crate::orders::cancel_path::{CancelPath, Escalation, SymbolFlatten};
 
 use super::{
-    next_with_room, requests_for, spawn_attempt, spawn_read, Ev, FlattenJob, Reporter, Shared, CANCEL_SETTLE, DEAD_MAN_MARGIN, SETTLE_POLL,
-    WATCH_POLL,
+    next_with_room, requests_for, silence_of, spawn_attempt, spawn_read, Ev, FlattenJob, Reporter, Shared, CANCEL_SETTLE, DEAD_MAN_MARGIN,
+    SETTLE_POLL, WATCH_POLL,
 };
 
 /// How long a symbol found flat waits for answers still on their way, to name the path that did it.
@@ -94,7 +94,7 @@ impl SymbolLoop {
         let started = Instant::now();
         let known = job.known.get(&symbol).cloned().unwrap_or_default();
         Self {
-            esc: Escalation::new(&job.paths, job.escalate_after),
+            esc: Escalation::new(&job.paths, job.silence.cap).with_pass_over(|p| silence_of(p, &job, &shared.transports.governor)),
             out: SymbolFlatten {
                 symbol: symbol.clone(),
                 remaining: known.clone(),
