@@ -5,7 +5,8 @@
 # order-step report and the requests the exchange received per second after SIGTERM;
 # SCALE_KEEP=1 keeps each run's directory, SCALE_LOG=info the bot's log in it;
 # BENCH_CONNECTOR_THREAD=main puts the exchange connector on the main thread (default: market);
-# BENCH_BUSY_POLL=1 makes the market thread busy-poll ([market_thread] busy_poll).
+# BENCH_BUSY_POLL=1 makes the market thread busy-poll ([market_thread] busy_poll);
+# SCALE_RTT_MS=50 adds a 50 ms round trip to every request (set before the start).
 #   bench/scale.sh [STEADY_SECONDS=30] [FULL_QUOTES_LIMIT_SECONDS=240] [pro|default|""] [symbol|account|own]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,7 @@
 //!   scale [STEADY_S=30] [FULL_QUOTES_LIMIT_S=240] [pro|default] [symbol|account|own]
 //! On stderr, also the requests the exchange received after SIGTERM, per second and path;
 //! `SCALE_KEEP=1` keeps each run's directory (report, log, recorder data); `SCALE_LOG` sets the
-//! bot's RUST_LOG (default `error`).
+//! bot's RUST_LOG (default `error`); `SCALE_RTT_MS` adds a round trip to every request.
 
 mod kit;
 
@@ -86,6 +86,12 @@ dir = "{data}"
     )
 }
 
+/// `SCALE_RTT_MS`: a round trip added to every `/v5/` request (REST and the trade socket), set
+/// before the start so the bot measures the link it runs on.
+fn rtt_ms() -> u64 {
+    std::env::var("SCALE_RTT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
 /// One budget: start, wait for full quotes, hold `steady` seconds, SIGTERM; one table row.
 async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit: Duration) {
     let table = bybit_sim::instrument::instrument_table();
@@ -99,6 +105,9 @@ async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit
     cfg.limits.orders_per_sec = per_sec;
     let sim = bybit_sim::spawn(cfg).expect("sim");
     let admin = Admin::new(&sim.rest_url());
+    if rtt_ms() > 0 {
+        admin.set_faults(&serde_json::json!({"latency_ms": {"*": rtt_ms()}})).await;
+    }
     let dir = std::env::temp_dir().join(format!("mmbot-scale-{}-{per_sec}-{scope}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let control = kit::free_control_addr();
@@ -214,8 +223,9 @@ async fn main() {
     let steady = Duration::from_secs(std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30));
     let full_limit = Duration::from_secs(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(240));
     println!(
-        "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders), connector on the {} thread, {}\n",
+        "## Scale: {SYMBOLS} symbols × {LEVELS} levels a side ({} orders), RTT {} ms, connector on the {} thread, {}\n",
         SYMBOLS * LEVELS * 2,
+        rtt_ms(),
         kit::connector_thread(),
         kit::market_thread_label()
     );
