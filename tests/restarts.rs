@@ -106,7 +106,8 @@ async fn restarts_on_the_same_port_and_data_dir_after_every_kind_of_exit() {
                 0
             }
             "forced" => {
-                set_faults(&sim, serde_json::json!({"latency_ms": {"/v5/order/cancel-all": 3000}})).await;
+                // Every answer 3 s late: the first stop is still running when the second signal comes.
+                set_faults(&sim, serde_json::json!({"latency_ms": {"*": 3000}})).await;
                 bot.signal(libc::SIGTERM);
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 bot.signal(libc::SIGTERM);
