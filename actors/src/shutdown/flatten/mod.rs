@@ -142,23 +142,32 @@ struct Shared {
     /// (a page per 50 orders) instead of one per symbol. Off when a listing took more pages than
     /// there are symbols (other symbols' orders on a shared account): per symbol is cheaper then.
     reads_shared: Rc<Cell<bool>>,
-    /// When the last account-wide listing left: the next waits a read-budget slot after it.
+    /// When the last account-wide listing left: the next waits a read-budget slot after it
+    /// once the read window is nearly spent.
     last_account_read: Cell<Option<Instant>>,
     symbols: usize,
 }
 
 impl Shared {
-    /// One read slot of the budget: reads further apart than this never queue behind each other.
-    fn read_spacing(&self) -> Duration {
-        let per_sec = self.transports.governor.max_units(path::ORDER_REALTIME).max(1);
-        Duration::from_secs(1) / per_sec
+    /// How far apart a round of `reads` must start so that it never queues behind the last:
+    /// nothing while the read window has room for it and a reserve, one read slot of the
+    /// budget per read once it is that spent (reads further apart than a slot never queue).
+    fn read_spacing(&self, reads: u32) -> Duration {
+        let governor = &self.transports.governor;
+        let per_sec = governor.max_units(path::ORDER_REALTIME).max(1);
+        let reserve = (per_sec / 10).max(1);
+        if governor.available(path::ORDER_REALTIME, Priority::Read) >= reads + reserve {
+            return Duration::ZERO;
+        }
+        Duration::from_secs(1) / per_sec * reads
     }
 
-    /// How soon to re-read while accepted cancels settle: as often as the read budget allows
-    /// for the reads that poll (one shared listing, or one per symbol), at most every SETTLE_POLL.
+    /// How soon to re-read while accepted cancels settle: every SETTLE_POLL while the read budget
+    /// has room for the reads that poll (one shared listing, or one per symbol), as often as it
+    /// allows once it has not.
     fn settle_poll(&self) -> Duration {
         let readers = if self.reads_shared.get() { 1 } else { self.symbols.max(1) as u32 };
-        SETTLE_POLL.max(self.read_spacing() * readers)
+        SETTLE_POLL.max(self.read_spacing(readers))
     }
 
     fn account_cancel_on_its_way(&self) -> bool {
@@ -187,7 +196,7 @@ impl Shared {
         let rest = self.transports.rest.clone();
         // Paced to the read budget, so that a listing never waits behind the previous one.
         let now = Instant::now();
-        let at = self.last_account_read.get().map_or(now, |last| now.max(last + self.read_spacing()));
+        let at = self.last_account_read.get().map_or(now, |last| now.max(last + self.read_spacing(1)));
         self.last_account_read.set(Some(at));
         let (shared_reads, symbols) = (self.reads_shared.clone(), self.symbols as u32);
         let p = async move {
