@@ -196,7 +196,10 @@ impl Shared {
         let rest = self.transports.rest.clone();
         // Paced to the read budget, so that a listing never waits behind the previous one.
         let now = Instant::now();
-        let at = self.last_account_read.get().map_or(now, |last| now.max(last + self.read_spacing(1)));
+        let at = self
+            .last_account_read
+            .get()
+            .map_or(now, |last| now.max(last + self.read_spacing(1)));
         self.last_account_read.set(Some(at));
         let (shared_reads, symbols) = (self.reads_shared.clone(), self.symbols as u32);
         let p = async move {
