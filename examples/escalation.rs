@@ -35,11 +35,7 @@ fn config(sim: &bybit_sim::SimHandle, control: &str, data: &std::path::Path) -> 
         r#"mode = "paper"
 symbols = ["BTCUSDT"]
 [exchange]
-rest_url = "{rest}"
-ws_public_url = "{public}"
-ws_private_url = "{private}"
-ws_trade_url = "{trade}"
-[strategy]
+{urls}[strategy]
 levels = 12
 spread_bps = 20
 level_step_bps = 2
@@ -55,10 +51,7 @@ listen = "{control}"
 [recorder]
 dir = "{data}"
 "#,
-        rest = sim.rest_url(),
-        public = sim.ws_public_url(),
-        private = sim.ws_private_url(),
-        trade = sim.ws_trade_url(),
+        urls = kit::exchange_urls(sim),
         data = data.display(),
     )
 }

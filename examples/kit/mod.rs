@@ -47,6 +47,17 @@ pub fn market_thread_label() -> &'static str {
     }
 }
 
+/// The `[exchange]` section's four URLs of `sim` (REST, public, private and trade sockets).
+pub fn exchange_urls(sim: &SimHandle) -> String {
+    format!(
+        "rest_url = \"{}\"\nws_public_url = \"{}\"\nws_private_url = \"{}\"\nws_trade_url = \"{}\"\n",
+        sim.rest_url(),
+        sim.ws_public_url(),
+        sim.ws_private_url(),
+        sim.ws_trade_url()
+    )
+}
+
 /// A free loopback address for a control server.
 pub fn free_control_addr() -> String {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
