@@ -315,7 +315,7 @@ impl Governor {
     }
 
     /// An answer on `endpoint` came `d` after its request left.
-    pub fn record_round_trip(&self, transport: Transport, endpoint: &str, d: Duration) {
+    pub fn record_round_trip(&self, transport: Transport, endpoint: &'static str, d: Duration) {
         self.round_trips
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -323,7 +323,7 @@ impl Governor {
     }
 
     /// The recent 99th-percentile round trip of `endpoint` (the transport's when it has few).
-    pub fn round_trip_p99(&self, transport: Transport, endpoint: &str) -> Option<Duration> {
+    pub fn round_trip_p99(&self, transport: Transport, endpoint: &'static str) -> Option<Duration> {
         self.round_trips.lock().unwrap_or_else(|e| e.into_inner()).p99(transport, endpoint)
     }
 

@@ -46,22 +46,23 @@ impl Series {
 
 #[derive(Debug, Default)]
 pub struct RoundTrips {
-    by_endpoint: HashMap<(Transport, String), Series>,
+    by_endpoint: HashMap<(Transport, &'static str), Series>,
     by_transport: HashMap<Transport, Series>,
 }
 
 impl RoundTrips {
     /// An answer (any answer: a refusal took the same trip) came `d` after the request left.
-    pub fn record(&mut self, transport: Transport, endpoint: &str, d: Duration) {
-        self.by_endpoint.entry((transport, endpoint.to_string())).or_default().push(d);
+    /// On every answer: no allocation once the endpoint has been seen.
+    pub fn record(&mut self, transport: Transport, endpoint: &'static str, d: Duration) {
+        self.by_endpoint.entry((transport, endpoint)).or_default().push(d);
         self.by_transport.entry(transport).or_default().push(d);
     }
 
     /// The endpoint's recent 99th percentile; the transport's when the endpoint has too few
     /// answers (cancel-all is rarely sent before the stop); None when nothing was measured.
-    pub fn p99(&self, transport: Transport, endpoint: &str) -> Option<Duration> {
+    pub fn p99(&self, transport: Transport, endpoint: &'static str) -> Option<Duration> {
         self.by_endpoint
-            .get(&(transport, endpoint.to_string()))
+            .get(&(transport, endpoint))
             .and_then(Series::p99)
             .or_else(|| self.by_transport.get(&transport).and_then(Series::p99))
     }
