@@ -10,13 +10,15 @@
 //! - the actors: [`exchange`] (RestConnector, WsConnector), [`account`] (AccountWatch: the
 //!   exchange's positions and executions), [`strategy`] (Strategy),
 //!   [`shutdown`] (Signal, Supervisor, the flattener), [`order_manager`] (OrderManager),
-//!   [`observe`] (WebServer, Monitor, Recorder), [`market_thread`] (busy polling, rehearsal);
+//!   [`observe`] (WebServer, Monitor, Recorder), [`market_thread`] (busy polling, rehearsal),
+//!   [`ha`] (the Elector: an etcd lease decides which of two instances quotes);
 //! - [`fault_injection`]: the tests' panic switch, compiled into debug builds only.
 
 pub mod account;
 pub mod budget;
 pub mod exchange;
 pub mod fault_injection;
+pub mod ha;
 pub mod market;
 pub mod market_thread;
 pub mod messages;

@@ -13,6 +13,8 @@ use mmbot_actors::budget::rate_governor::Governor;
 use mmbot_actors::exchange::rest_connector::{OrderEntry, RestConnector};
 use mmbot_actors::exchange::ws_connector::{AccountInbox, OrderInbox, WsConnector, WsTargets};
 use mmbot_actors::exchange::ws_trade_client::WsTradeSettings;
+use mmbot_actors::ha::elector::Elector;
+use mmbot_actors::ha::HaSettings;
 use mmbot_actors::market_thread::busy_poll::busy_poll;
 use mmbot_actors::market_thread::hot_path_rehearsal::HotPathRehearsal;
 use mmbot_actors::messages::events::Event;
@@ -117,6 +119,7 @@ pub(super) fn start_order_manager(
     recorder: &Addr<Recorder>,
     web: &Addr<WebServer>,
     metrics: &Arc<Metrics>,
+    lease: Option<Fence>,
 ) -> Addr<OrderManager> {
     let (settings, symbols, run_id) = (c.order_manager.clone(), c.symbols.clone(), run_id.to_string());
     let dry_run = c.mode == Mode::DryRun;
@@ -129,7 +132,7 @@ pub(super) fn start_order_manager(
         metrics.clone(),
     );
     OrderManager::start_in_arbiter(market, move |_| {
-        OrderManager::new(
+        let om = OrderManager::new(
             settings,
             symbols,
             dry_run,
@@ -140,7 +143,11 @@ pub(super) fn start_order_manager(
             recorder,
             web,
             metrics,
-        )
+        );
+        match lease {
+            Some(fence) => om.under_lease(fence),
+            None => om,
+        }
     })
 }
 
@@ -184,6 +191,8 @@ pub(super) struct Actors {
     pub(super) web: Addr<WebServer>,
     pub(super) recorder: Addr<Recorder>,
     pub(super) supervisor: Addr<Supervisor>,
+    /// With `[ha]`: the lease, released by its own step.
+    pub(super) elector: Option<Addr<Elector>>,
 }
 
 /// The actors whose mailbox lag the Monitor samples (their series exist from the start).
@@ -213,14 +222,14 @@ impl Actors {
 
     /// The stop sequence, in order, each step with its timeout.
     /// `last_resort`: the order step's own cancels, for when the OrderManager is gone.
-    pub(super) fn stop_steps(&self, sd: &ShutdownSettings, last_resort: Option<LastResort>) -> Vec<Step> {
+    pub(super) fn stop_steps(&self, sd: &ShutdownSettings, last_resort: Option<LastResort>, ha: Option<&HaSettings>) -> Vec<Step> {
         let step = |name, recipient, ms| Step {
             name,
             recipient,
             timeout: Duration::from_millis(ms),
             fallback: None,
         };
-        let steps = vec![
+        let mut steps = vec![
             Step {
                 fallback: last_resort,
                 ..step("order_manager", self.order_manager.clone().recipient(), sd.order_manager_ms)
@@ -232,7 +241,11 @@ impl Actors {
             step("web_server", self.web.clone().recipient(), sd.web_server_ms),
             step("recorder", self.recorder.clone().recipient(), sd.recorder_ms),
         ];
-        debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), STEP_NAMES);
+        if let (Some(elector), Some(ha)) = (&self.elector, ha) {
+            // One revoke (or nothing): its request's timeout, twice over.
+            steps.insert(2, step("ha_lease", elector.clone().recipient(), 2 * ha.request_timeout_ms + 100));
+        }
+        debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), step_names(ha.is_some()));
         steps
     }
 }

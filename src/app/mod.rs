@@ -4,6 +4,7 @@
 
 mod actors;
 mod exchange;
+mod lease;
 mod view;
 
 use actors::*;
@@ -27,6 +28,7 @@ use mmbot_actors::exchange::rest_connector::RestConnector;
 use mmbot_actors::exchange::secret::Secret;
 use mmbot_actors::exchange::trade_link::TradeLink;
 use mmbot_actors::exchange::ws_connector::{WsConnector, WsEndpoints};
+use mmbot_actors::ha::fence::Fence;
 use mmbot_actors::market::quoting::Filters;
 use mmbot_actors::messages::status::{StatusPatch, StatusView};
 use mmbot_actors::observe::monitor::Monitor;
@@ -159,22 +161,27 @@ pub async fn check_account(c: Config) -> anyhow::Result<bool> {
     Ok(crate::preflight::blockers(&rows).is_empty())
 }
 
-/// The stop sequence's steps, in order (their series exist in /metrics from the start).
-const STEP_NAMES: &[&str] = &[
-    "order_manager",
-    "positions",
-    "strategy",
-    "ws_connector",
-    "rest_connector",
-    "web_server",
-    "recorder",
-];
+/// The stop sequence's steps, in order (their series exist in /metrics from the start); with
+/// `[ha]` the lease is released once the orders are flat and the positions dealt with.
+fn step_names(ha: bool) -> Vec<&'static str> {
+    let mut steps = vec!["order_manager", "positions"];
+    if ha {
+        steps.push("ha_lease");
+    }
+    steps.extend(["strategy", "ws_connector", "rest_connector", "web_server", "recorder"]);
+    steps
+}
 
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let account =
         (c.mode == Mode::Live || !c.exchange.rest_url.is_empty()).then_some((c.exchange.rest_url.as_str(), c.exchange.api_key.as_str()));
     crate::data_dir::ensure_writable(&c.recorder.dir)?;
-    let lock = instance_lock::acquire(&c.recorder.dir, account)?;
+    // Under a lease two instances share the account by design (on one host or two): the lease
+    // decides which quotes; the data directory stays one per process.
+    let lock = instance_lock::acquire(&c.recorder.dir, account.filter(|_| c.ha.is_none()))?;
+    // A standby sends nothing until it wins the lease; a single instance always may.
+    let fence = if c.ha.is_some() { Fence::closed() } else { Fence::always_open() };
+    let standby = c.ha.is_some();
     if c.mode != Mode::DryRun {
         crate::kill_switch::refuse_if_tripped(&c)?;
     }
@@ -254,14 +261,16 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             RestConnector::new(client, order_entry, trade_settings.map(|s| TradeLink::new(s, Some(metrics))))
         })
     };
-    if !dry_run {
-        let transports = Transports {
-            rest: rest.clone().recipient(),
-            governor: governor.clone(),
-            trade_socket,
-            order_entry,
-            dead_man: None,
-        };
+    let transports = Transports {
+        rest: rest.clone().recipient(),
+        governor: governor.clone(),
+        trade_socket,
+        order_entry,
+        dead_man: None,
+    };
+    // A standby leaves the account to the active: it reconciles, arms DCP and reads the
+    // positions when it takes over (lease.rs).
+    if !dry_run && !standby {
         startup::reconcile_leftovers(
             &transports,
             &c.symbols,
@@ -272,7 +281,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         )
         .await?;
     }
-    let dcp = !dry_run && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
+    let dcp = !dry_run && !standby && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
     if dcp {
         startup::confirm_dead_man_switch(
             rest.clone().recipient(),
@@ -282,14 +291,24 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         );
     }
     // The exchange's positions before the first quote: skew, limits and PnL start from them.
-    let inherited = if dry_run {
+    let inherited = if dry_run || standby {
         BTreeMap::new()
     } else {
         startup::inherited_positions(&rest.clone().recipient(), &c.symbols).await?
     };
     let run_started_ms = unix_now_ms();
 
-    let order_manager = start_order_manager(&c, &market, &run_id, &rest, &governor, &recorder, &web, &metrics);
+    let order_manager = start_order_manager(
+        &c,
+        &market,
+        &run_id,
+        &rest,
+        &governor,
+        &recorder,
+        &web,
+        &metrics,
+        standby.then(|| fence.clone()),
+    );
     let exit_positions = ExitPositions::new(
         rest.clone().recipient(),
         c.symbols.clone(),
@@ -300,6 +319,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         dry_run,
     )
     .closing(c.shutdown.close_positions)
+    .under_lease(fence.clone())
     .start();
     let strategy = Strategy::new(
         c.strategy.clone(),
@@ -335,15 +355,16 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             status: web.clone().recipient(),
             metrics: metrics.clone(),
         },
-    )
-    .start();
+    );
+    let account = if standby { account.standby() } else { account }.start();
+    let (dcp_tx, dcp_rx) = tokio::sync::watch::channel(dcp);
     let ws = WsConnector::new(
         c.ws.clone(),
         WsEndpoints {
             public_url: exchange.ws_public_url.clone(),
             private_url: exchange.ws_private_url.clone(),
             credentials: (!dry_run).then(|| (exchange.api_key.clone(), exchange.api_secret.clone())),
-            dcp,
+            dcp: dcp_rx,
             dcp_window: Duration::from_secs(c.order_manager.dcp_window_s.into()),
         },
         c.symbols.clone(),
@@ -358,6 +379,33 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             close: ws.clone().recipient(),
         }),
     });
+    let elector = c.ha.as_ref().map(|settings| {
+        lease::start_elector(
+            lease::Candidate {
+                settings,
+                key: settings.key_for(&exchange.rest_url, &exchange.api_key),
+                run_id: &run_id,
+                control: control_addr,
+            },
+            fence.clone(),
+            lease::TakeOverParts {
+                transports: transports.clone(),
+                symbols: c.symbols.clone(),
+                ids: LinkIds::new(&c.order_manager.link_prefix, &run_id),
+                settings: c.order_manager.clone(),
+                budget: Duration::from_millis(c.shutdown.order_manager_ms),
+                recorder: recorder.clone(),
+                status: web.clone().recipient(),
+                dcp: dcp_tx.clone(),
+                order_manager: order_manager.clone(),
+                strategy: strategy.clone().recipient(),
+                account: account.clone().recipient(),
+                ws: ws.clone(),
+            },
+            supervisor.clone().recipient(),
+            metrics.clone(),
+        )
+    });
     let actors = Actors {
         order_manager,
         exit_positions,
@@ -367,6 +415,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         web,
         recorder,
         supervisor,
+        elector,
     };
     Monitor::new(
         Duration::from_millis(c.monitor.interval_ms),
@@ -383,8 +432,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         symbols: c.symbols.clone(),
         link_prefix: c.order_manager.link_prefix.clone(),
         by_id: c.order_manager.cancel_scope == CancelScope::Own,
+        lease: standby.then(|| (run_id.clone(), fence.clone())),
     });
-    let steps = actors.stop_steps(&c.shutdown, last_resort);
+    let steps = actors.stop_steps(&c.shutdown, last_resort, c.ha.as_ref());
     let outlets = Outlets {
         recorder: actors.recorder.clone().recipient(),
         flush: actors.recorder.clone().recipient(),

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use mmbot_actors::budget::rate_governor::RateLimitSettings;
 use mmbot_actors::exchange::rest_connector::OrderEntry;
 use mmbot_actors::exchange::ws_connector::WsSettings;
+use mmbot_actors::ha::HaSettings;
 use mmbot_actors::market::risk::RiskLimits;
 use mmbot_actors::observe::control_auth::ReadAuth;
 use mmbot_actors::observe::monitor::MonitorSettings;
@@ -212,6 +213,9 @@ pub struct Config {
     pub market_thread: MarketThreadConfig,
     #[serde(default)]
     pub account: AccountSettings,
+    /// Two instances on one account, one quoting, decided by an etcd lease (`[ha]`); None: a
+    /// single instance.
+    pub ha: Option<HaSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use mmbot_actors::exchange::rest_connector::OrderEntry;
+use mmbot_actors::order_manager::{CancelScope, LeftoverPolicy};
 use mmbot_actors::orders::link_id::valid_prefix;
 
 use super::*;
@@ -271,6 +272,25 @@ pub fn validate(c: &Config) -> Vec<String> {
         "0 to 1",
     );
     need(c.paper.volatility_bps >= 0.0, "paper.volatility_bps", "0 or more");
+    if let Some(ha) = &c.ha {
+        need(c.mode != Mode::DryRun, "ha", "paper or live mode: a dry run places no order, so there is nothing to hand over");
+        need(
+            !embedded,
+            "ha",
+            "an exchange both instances share (exchange.rest_url): the embedded simulator is each process's own",
+        );
+        need(
+            c.order_manager.cancel_scope == CancelScope::Own,
+            "order_manager.cancel_scope",
+            "\"own\" with [ha]: a cancel-all would take the other instance's orders",
+        );
+        need(
+            c.order_manager.leftovers == LeftoverPolicy::Cancel,
+            "order_manager.leftovers",
+            "\"cancel\" with [ha]: a new active cancels the previous active's orders before its first quote",
+        );
+        p.extend(ha.problems(c.exchange.recv_window_ms));
+    }
     p
 }
 

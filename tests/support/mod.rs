@@ -78,6 +78,8 @@ pub struct BotOptions {
     pub stdout_closed_pipe: bool,
     /// RLIMIT_FSIZE for the bot (SIGXFSZ ignored): a write past it fails, as on a full disk.
     pub file_size_limit: Option<u64>,
+    /// TOML appended to the file as written (e.g. an `[ha]` section naming a test's etcd).
+    pub tail: String,
 }
 
 impl Default for BotOptions {
@@ -101,6 +103,7 @@ impl Default for BotOptions {
             env: Vec::new(),
             stdout_closed_pipe: false,
             file_size_limit: None,
+            tail: String::new(),
         }
     }
 }
@@ -174,6 +177,8 @@ flush_interval_ms = 100
 
 [account]
 {account}
+
+{tail}
 "#,
         mode = opts.mode,
         rest = sim.rest_url(),
@@ -192,6 +197,7 @@ flush_interval_ms = 100
         risk = opts.risk,
         market_thread = opts.market_thread,
         ws = opts.ws,
+        tail = opts.tail,
     );
     let config_path = dir.join("mmbot.toml");
     std::fs::write(&config_path, config).unwrap();

@@ -14,6 +14,8 @@ pub struct FillLedger {
     order: VecDeque<String>,
     /// The newest `execTime` seen (ms), where a back-fill starts.
     newest_ms: u64,
+    /// Executions older than this are not this run's (0: every one is).
+    floor_ms: u64,
 }
 
 impl FillLedger {
@@ -26,11 +28,21 @@ impl FillLedger {
         }
     }
 
+    /// Only executions from `ms` on count: a standby that became active at `ms` takes over the
+    /// positions, not the previous active's fills (their PnL is in the inherited position).
+    pub fn from_ms(ms: u64) -> Self {
+        Self {
+            newest_ms: ms,
+            floor_ms: ms,
+            ..Self::default()
+        }
+    }
+
     /// The executions not seen before, in their order; every one is remembered.
     pub fn admit(&mut self, list: Vec<Execution>) -> Vec<Execution> {
         let mut fresh = Vec::new();
         for e in list {
-            if e.exec_id.is_empty() || !self.seen.insert(e.exec_id.clone()) {
+            if e.exec_id.is_empty() || e.exec_time.parse::<u64>().is_ok_and(|t| t < self.floor_ms) || !self.seen.insert(e.exec_id.clone()) {
                 continue;
             }
             self.order.push_back(e.exec_id.clone());
@@ -76,6 +88,13 @@ mod tests {
         assert_eq!(fresh.iter().map(|e| e.exec_id.as_str()).collect::<Vec<_>>(), ["c"]);
         assert!(l.admit(vec![exec("c", 130)]).is_empty());
         assert_eq!(l.newest_ms(), 130);
+    }
+
+    #[test]
+    fn from_a_takeover_on_the_previous_actives_fills_are_not_counted() {
+        let mut l = FillLedger::from_ms(1_000);
+        let fresh = l.admit(vec![exec("old", 999), exec("new", 1_000)]);
+        assert_eq!(fresh.iter().map(|e| e.exec_id.as_str()).collect::<Vec<_>>(), ["new"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::account::reads;
 use crate::exchange::rest_client::RestError;
 use crate::exchange::rest_connector::Rest;
 use crate::market::net_position::net_positions;
+use crate::messages::ha::AccountFrom;
 use crate::messages::market::{Fills, PositionUpdate};
 use crate::messages::private_stream::{Executions, Positions, ReconcileNow};
 use crate::messages::status::StatusPatch;
@@ -58,6 +59,8 @@ pub struct AccountWatch {
     gap_pending: bool,
     /// Symbols whose drift was said (once per drift).
     drifting: HashSet<String>,
+    /// False for a standby: the executions are another run's, and nothing is read on its behalf.
+    active: bool,
 }
 
 impl AccountWatch {
@@ -82,10 +85,21 @@ impl AccountWatch {
             checking: false,
             gap_pending: false,
             drifting: HashSet::new(),
+            active: true,
         }
     }
 
+    /// A standby's: positions pass through (the inventory stays warm), executions do not (the
+    /// PnL of another run), and no check reads the account until [`AccountFrom`].
+    pub fn standby(mut self) -> Self {
+        self.active = false;
+        self
+    }
+
     fn forward_executions(&mut self, list: Vec<Execution>) -> usize {
+        if !self.active {
+            return 0;
+        }
         let fresh = self.ledger.admit(list);
         if !fresh.is_empty() {
             self.out.strategy_fills.do_send(Fills(fresh.clone()));
@@ -109,7 +123,7 @@ impl AccountWatch {
     fn check(&mut self, why: Why, ctx: &mut Context<Self>) {
         // Once the shutdown has stopped the OrderManager or the Strategy, nobody needs the
         // account's picture any more: no read without a reason.
-        if !self.out.orders_positions.connected() || !self.out.strategy_position.connected() {
+        if !self.active || !self.out.orders_positions.connected() || !self.out.strategy_position.connected() {
             return;
         }
         if self.checking {
@@ -236,6 +250,19 @@ impl Handler<Positions> for AccountWatch {
             self.set_position(symbol, *size);
         }
         self.out.orders_positions.do_send(msg);
+    }
+}
+
+impl Handler<AccountFrom> for AccountWatch {
+    type Result = ();
+
+    /// Active from now: this run's executions start at `since_ms`, from the positions as read.
+    fn handle(&mut self, msg: AccountFrom, _: &mut Self::Context) {
+        self.active = true;
+        self.ledger = FillLedger::from_ms(msg.since_ms);
+        for (symbol, size) in msg.positions {
+            self.set_position(&symbol, size);
+        }
     }
 }
 

@@ -31,7 +31,7 @@ const DCP_REQ_ID: &str = "dcp";
 pub(super) struct PrivateStream {
     /// Set once an auth succeeded: a later refusal is a fatal error, a first one a failed start.
     pub(super) authenticated_once: Arc<AtomicBool>,
-    pub(super) dcp: bool,
+    pub(super) dcp: watch::Receiver<bool>,
     pub(super) dcp_window: Duration,
     pub(super) settings: WsSettings,
     pub(super) key: String,
@@ -40,6 +40,17 @@ pub(super) struct PrivateStream {
 }
 
 impl PrivateStream {
+    /// Pings at the configured interval, and while DCP is armed every third of its window.
+    async fn ping_timer(&self, dcp_on: bool) -> tokio::time::Interval {
+        let mut every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
+        if dcp_on {
+            every = every.min(self.dcp_window / 3).max(Duration::from_millis(100));
+        }
+        let mut ping = tokio::time::interval(every);
+        ping.tick().await;
+        ping
+    }
+
     pub(super) async fn run(&self, mut conn: Conn, mut stop: watch::Receiver<bool>) -> Ended {
         let expires = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -61,17 +72,17 @@ impl PrivateStream {
         }
         // `dcp.future` on a subscribe of its own: Bybit answers a subscribe as a whole, so an
         // account without DCP enabled would otherwise refuse the order topics with it.
-        if self.dcp {
+        let mut dcp = self.dcp.clone();
+        let mut dcp_on = *dcp.borrow_and_update();
+        // A sender gone means DCP is never armed later: stop asking.
+        let mut dcp_may_come = !dcp_on;
+        if dcp_on {
             if let Err(e) = send(&mut conn, &WsRequest::subscribe(DCP_REQ_ID, &["dcp.future".to_string()])).await {
                 return Ended::Lost(e);
             }
         }
-        let mut ping_every = Duration::from_millis(self.settings.ping_interval_ms.max(100));
-        if self.dcp {
-            ping_every = ping_every.min(self.dcp_window / 3).max(Duration::from_millis(100));
-        }
-        let mut ping = tokio::time::interval(ping_every);
-        ping.tick().await;
+        let mut ping = self.ping_timer(dcp_on).await;
+        let ping_every = ping.period();
         let bound = self.settings.stale_after(ping_every);
         let mut alive = Liveness::new("private", bound);
         // Pongs prove the socket, not the session: an auth or subscribe left unanswered (a
@@ -137,6 +148,16 @@ impl PrivateStream {
                         }
                         Ok(_) => {}
                         Err(e) => malformed(&self.targets.metrics, "private", &e, text),
+                    }
+                }
+                armed = dcp.changed(), if dcp_may_come => {
+                    dcp_may_come = armed.is_ok() && !*dcp.borrow_and_update();
+                    if armed.is_ok() && !dcp_may_come && !dcp_on {
+                        dcp_on = true;
+                        if let Err(e) = send(&mut conn, &WsRequest::subscribe(DCP_REQ_ID, &["dcp.future".to_string()])).await {
+                            return Ended::Lost(e);
+                        }
+                        ping = self.ping_timer(true).await;
                     }
                 }
                 _ = ping.tick() => if send(&mut conn, &WsRequest::ping("ping")).await.is_err() { return Ended::Lost("ping failed".into()) },

@@ -60,8 +60,10 @@ pub struct WsEndpoints {
     pub private_url: String,
     /// None: no private stream (dry-run).
     pub credentials: Option<(String, Secret)>,
-    /// Subscribe `dcp.future`, which keeps the exchange's disconnect-cancel-all armed.
-    pub dcp: bool,
+    /// Subscribe `dcp.future`, which keeps the exchange's disconnect-cancel-all armed: at
+    /// connect when true, and on the running connection once it turns true (a standby arms it
+    /// when it becomes active).
+    pub dcp: watch::Receiver<bool>,
     /// The DCP window: while armed the private stream pings at least every third of it, so the
     /// exchange never takes a live connection for a dead one.
     pub dcp_window: Duration,
@@ -152,7 +154,7 @@ impl Actor for WsConnector {
         if let Some((key, secret)) = self.endpoints.credentials.clone() {
             let private = PrivateStream {
                 authenticated_once: Default::default(),
-                dcp: self.endpoints.dcp,
+                dcp: self.endpoints.dcp.clone(),
                 dcp_window: self.endpoints.dcp_window,
                 settings: self.settings.clone(),
                 key,

@@ -3,9 +3,10 @@
 //! application), and handles what it receives in its own module. Besides the messages: the one
 //! `Stop` every stoppable actor answers (`stop`), the shutdown report and its exit code
 //! (`report`, `previous_shutdown`), the `/status` view and its patches (`status`), and the events
-//! the Recorder writes (`events`).
+//! the Recorder writes (`events`), and the high-availability role (`ha`).
 
 pub mod events;
+pub mod ha;
 pub mod market;
 pub mod ping;
 pub mod previous_shutdown;

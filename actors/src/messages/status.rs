@@ -124,6 +124,8 @@ pub struct StatusView {
     pub shutdown: Option<ShutdownProgress>,
     /// How the previous run's shutdown went (from the data directory).
     pub previous_shutdown: Option<crate::messages::previous_shutdown::PreviousShutdown>,
+    /// The high-availability role (None without `[ha]`).
+    pub ha: Option<crate::messages::ha::HaView>,
 }
 
 #[derive(Debug, Clone, Message)]
@@ -160,6 +162,8 @@ pub enum StatusPatch {
     Budget(crate::budget::rate_governor::BudgetSnapshot),
     /// What the shutdown's positions step read (and closed), as soon as it knows.
     ExitPositions(crate::messages::stop::PositionsOutcome),
+    /// The high-availability role changed, or its lease's figures did.
+    Ha(crate::messages::ha::HaView),
 }
 
 impl StatusView {
@@ -189,6 +193,14 @@ impl StatusView {
         if self.expects_orders && !self.symbols.is_empty() && self.symbols.iter().all(|s| self.halted.contains_key(s)) {
             let why: Vec<String> = self.halted.iter().map(|(s, r)| format!("{s} {r}")).collect();
             return Err(format!("quoting halted by the exchange's refusals: {}", why.join("; ")));
+        }
+        // A warm standby is what a rolling update waits for before stopping the active: ready
+        // with its streams up, before it has quoted.
+        if self.ha.as_ref().is_some_and(|h| h.is_standby()) {
+            return Ok(());
+        }
+        if let Some(h) = self.ha.as_ref().filter(|h| h.role != "active") {
+            return Err(format!("high availability: {}", h.role));
         }
         if self.expects_orders && !self.quoted {
             return Err("no quote rests yet".into());
@@ -228,6 +240,7 @@ impl StatusView {
                 }
             }
             StatusPatch::Resources(r) => self.resources = Some(r),
+            StatusPatch::Ha(h) => self.ha = Some(h),
             StatusPatch::Budget(b) => self.budget = b,
             StatusPatch::ExitPositions(p) => {
                 if let Some(s) = self.shutdown.as_mut() {
@@ -250,6 +263,31 @@ impl StatusView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warm_standby_is_ready_without_quotes_and_a_lost_active_is_not() {
+        let mut v = started();
+        v.apply(StatusPatch::Connection {
+            stream: "public".into(),
+            state: "connected".into(),
+        });
+        v.apply(StatusPatch::Connection {
+            stream: "private".into(),
+            state: "connected".into(),
+        });
+        let role = |r: &str| {
+            StatusPatch::Ha(crate::messages::ha::HaView {
+                role: r.into(),
+                ..Default::default()
+            })
+        };
+        v.apply(role("standby"));
+        assert!(v.ready, "{:?}", v.not_ready);
+        v.apply(role("active"));
+        assert_eq!(v.not_ready.as_deref(), Some("no quote rests yet"));
+        v.apply(role("lost"));
+        assert_eq!(v.not_ready.as_deref(), Some("high availability: lost"));
+    }
 
     fn started() -> StatusView {
         let mut v = StatusView {

@@ -34,7 +34,8 @@ pub struct OrdersOutcome {
     pub remaining: Option<usize>,
     /// The exchange confirmed zero open orders of the bot.
     pub verified_flat: bool,
-    /// Dry run: nothing was ever sent, so nothing was cancelled.
+    /// Nothing was ever sent (a dry run, or a standby that never became active), so nothing was
+    /// cancelled.
     pub skipped_dry_run: bool,
     pub attempts: u32,
     /// Order-link ids that may still rest on the exchange.
@@ -80,6 +81,9 @@ pub struct PositionsOutcome {
 #[rtype(result = "StopAck")]
 pub struct Stop {
     pub deadline: Instant,
+    /// The orders step has verified on the exchange that no order of this run rests (or there
+    /// was none to place): what releasing the high-availability lease waits for.
+    pub orders_flat: bool,
 }
 
 /// The positions step closes what is left whatever `shutdown.close_positions` says (the kill

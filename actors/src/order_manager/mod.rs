@@ -26,8 +26,10 @@ use rust_decimal::Decimal;
 use crate::budget::rate_governor::Governor;
 use crate::exchange::rest_connector::{OrderEntry, Rest};
 use crate::fault_injection::PanicSwitch;
+use crate::ha::fence::Fence;
 use crate::market::quoting::Quote;
 use crate::messages::events::Event;
+use crate::messages::ha::Activate;
 use crate::messages::record::Record;
 use crate::messages::status::StatusPatch;
 use crate::orders::link_id::LinkIds;
@@ -90,6 +92,11 @@ pub struct OrderManager {
     halted_codes: BTreeMap<String, i64>,
     /// "Every symbol halted" is said once per episode.
     all_halted_said: bool,
+    /// Until when orders may go: always without a lease; with one, while it is held.
+    fence: Fence,
+    /// The shutdown cancels this run's orders only, not every run's with the prefix: under a
+    /// lease another run may be the active one.
+    this_run_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,7 +166,17 @@ impl OrderManager {
             refusal_log: RefusalLog::default(),
             halted_codes: BTreeMap::new(),
             all_halted_said: false,
+            fence: Fence::always_open(),
+            this_run_only: false,
         }
+    }
+
+    /// A standby's: nothing is sent (no order, no cancel, no listing) until the fence opens,
+    /// and then only while it stays open; the shutdown cancels this run's orders alone.
+    pub fn under_lease(mut self, fence: Fence) -> Self {
+        self.fence = fence;
+        self.this_run_only = true;
+        self
     }
 
     /// Note that the orders changed; `/status` gets a copy at most every STATUS_EVERY, so a burst
@@ -203,3 +220,15 @@ impl Actor for OrderManager {
 }
 
 crate::answers_ping!(OrderManager);
+
+impl Handler<Activate> for OrderManager {
+    type Result = bool;
+
+    /// The lease is won and the account read: plan now rather than at the next book update.
+    fn handle(&mut self, _: Activate, ctx: &mut Self::Context) -> bool {
+        if self.gate_open {
+            self.act(ctx);
+        }
+        self.gate_open
+    }
+}

@@ -17,7 +17,7 @@ use super::*;
 impl OrderManager {
     /// Learn the fate of orders in doubt, and cancel orders of this run nobody tracks.
     pub(super) fn reconcile(&mut self, ctx: &mut Context<Self>) {
-        if !self.gate_open || self.dry_run {
+        if !self.gate_open || self.dry_run || !self.fence.ever_opened() {
             return;
         }
         let rest = self.rest.clone();

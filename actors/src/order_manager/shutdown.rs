@@ -80,6 +80,7 @@ impl OrderManager {
     /// at once, while requests in flight settle; reads prove flat only after they have.
     pub(super) fn shutdown_job(&self, end: Instant) -> FlattenJob {
         let ids = self.ids.clone();
+        let this_run_only = self.this_run_only;
         let in_flight = self.in_flight.clone();
         let doubt = self.doubt_until.clone();
         let mut known: HashMap<String, Vec<String>> = HashMap::new();
@@ -89,7 +90,7 @@ impl OrderManager {
         FlattenJob {
             symbols: self.symbols.clone(),
             paths: self.cancel_paths(self.settings.cancel_scope),
-            target: Rc::new(move |l: &str| ids.is_ours(l)),
+            target: Rc::new(move |l: &str| if this_run_only { ids.is_this_run(l) } else { ids.is_ours(l) }),
             known,
             deadline: end,
             silence: self.settings.silence(),
@@ -244,7 +245,12 @@ impl Handler<Stop> for OrderManager {
     fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
         self.gate_open = false;
         let started = Instant::now();
-        if self.dry_run {
+        if self.dry_run || !self.fence.ever_opened() {
+            let detail = if self.dry_run {
+                "dry-run: nothing was sent, so nothing to cancel"
+            } else {
+                "standby: never active, no order was placed, so nothing to cancel"
+            };
             self.record_final_state();
             let outcome = OrdersOutcome {
                 skipped_dry_run: true,
@@ -255,7 +261,7 @@ impl Handler<Stop> for OrderManager {
                 ctx.stop();
                 StopAck {
                     status: StepStatus::Ok,
-                    detail: "dry-run: nothing was sent, so nothing to cancel".into(),
+                    detail: detail.into(),
                     orders: Some(outcome),
                     positions: None,
                 }

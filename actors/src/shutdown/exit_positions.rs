@@ -15,6 +15,7 @@ use serde_json::json;
 use bybit_v5::position_item::Position;
 use bybit_v5::rest::path;
 
+use crate::ha::fence::Fence;
 use crate::exchange::rest_client::RestError;
 use crate::exchange::rest_connector::{Call, Rest};
 use crate::messages::status::StatusPatch;
@@ -35,6 +36,8 @@ pub struct ExitPositions {
     dry_run: bool,
     /// `/status` hears the positions as soon as they are read, before any close.
     status: Recipient<StatusPatch>,
+    /// A standby that never became active leaves the positions to the active.
+    fence: Fence,
 }
 
 /// What closing needs; cloned into the step's future.
@@ -69,7 +72,13 @@ impl ExitPositions {
             },
             symbols,
             close: false,
+            fence: Fence::always_open(),
         }
+    }
+
+    pub fn under_lease(mut self, fence: Fence) -> Self {
+        self.fence = fence;
+        self
     }
 }
 
@@ -223,10 +232,15 @@ impl Handler<Stop> for ExitPositions {
     type Result = ResponseActFuture<Self, StopAck>;
 
     fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
-        if self.dry_run {
-            return Box::pin(fut::ready(()).into_actor(self).map(|(), _, ctx| {
+        if self.dry_run || !self.fence.ever_opened() {
+            let detail = if self.dry_run {
+                "dry-run: no order was ever sent, so no position"
+            } else {
+                "standby: never active; the account's positions are the active's"
+            };
+            return Box::pin(fut::ready(()).into_actor(self).map(move |(), _, ctx| {
                 ctx.stop();
-                StopAck::ok("dry-run: no order was ever sent, so no position")
+                StopAck::ok(detail)
             }));
         }
         let end = stop.deadline.checked_sub(Duration::from_millis(100)).unwrap_or(stop.deadline);

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::budget::rate_governor::Governor;
 use crate::exchange::rest_client::{Admission, RestClient, RestError, RestSettings};
+use crate::ha::fence::Fence;
 use crate::messages::stop::{OrdersOutcome, StepStatus, StopAck};
 use crate::shutdown::flatten::open_orders_in;
 use crate::telemetry::metrics::Metrics;
@@ -31,11 +32,18 @@ pub struct LastResort {
     pub link_prefix: String,
     /// Cancel by link id only (`cancel_scope = "own"`), else cancel-all per symbol.
     pub by_id: bool,
+    /// Under a lease: this run's id (another run may be the active one) and the fence, which
+    /// says whether this instance ever placed an order.
+    pub lease: Option<(String, Fence)>,
 }
 
 impl LastResort {
     fn is_ours(&self, o: &OrderInfo) -> bool {
-        o.order_link_id.strip_prefix(&self.link_prefix).is_some_and(|r| r.starts_with('-'))
+        let rest = o.order_link_id.strip_prefix(&self.link_prefix);
+        match &self.lease {
+            Some((run_id, _)) => rest.and_then(|r| r.strip_prefix('-')).is_some_and(|r| r.starts_with(&format!("{run_id}-"))),
+            None => rest.is_some_and(|r| r.starts_with('-')),
+        }
     }
 
     /// The bot's open orders per symbol; an error when any listing failed.
@@ -91,6 +99,16 @@ impl LastResort {
 
     /// Cancel and verify until flat or `deadline`; answers as the order step would.
     pub async fn flatten(&self, why: &str, deadline: Instant) -> StopAck {
+        if self.lease.as_ref().is_some_and(|(_, fence)| !fence.ever_opened()) {
+            return StopAck {
+                orders: Some(OrdersOutcome {
+                    skipped_dry_run: true,
+                    remaining: Some(0),
+                    ..Default::default()
+                }),
+                ..StopAck::ok(format!("{why}; standby: never active, no order was placed"))
+            };
+        }
         log::error!("order step: {why}; the supervisor cancels the bot's orders itself (last-resort flatten)");
         let client = RestClient::new(self.rest.clone(), self.governor.clone(), self.metrics.clone());
         let (mut requests, mut attempts) = (0u32, 0u32);

@@ -18,6 +18,7 @@ use crate::market::pnl::Pnl;
 use crate::market::quoting::{compute_quotes, rounds_far_up, BelowMinimum, Filters, MarketState, QuoteParams};
 use crate::market::risk::{allowed_sides, cap_orders, kill_switch, OnKill, RiskLimits};
 use crate::market::volatility::VolatilityEstimator;
+use crate::messages::ha::Inherit;
 use crate::messages::market::{BookUpdate, Fills, PositionUpdate};
 use crate::messages::quotes::DesiredQuotes;
 use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
@@ -108,6 +109,13 @@ impl Strategy {
     /// The positions the exchange listed before the first quote: the inventory skew, the
     /// position limits and PnL start from them (held at their entry price), not from zero.
     pub fn with_inherited(mut self, positions: &std::collections::BTreeMap<String, NetPosition>) -> Self {
+        self.inherit(positions);
+        self
+    }
+
+    /// The inventory and the PnL's baseline, from the positions as the exchange listed them.
+    fn inherit(&mut self, positions: &std::collections::BTreeMap<String, NetPosition>) {
+        self.pnl = Pnl::default();
         for (symbol, p) in positions {
             if let Some(st) = self.symbols.get_mut(symbol) {
                 st.position = p.size;
@@ -116,7 +124,6 @@ impl Strategy {
                 }
             }
         }
-        self
     }
 
     /// With `risk.on_kill = "cancel_and_close"`: where the kill switch asks for the close.
@@ -328,6 +335,21 @@ impl Handler<PositionUpdate> for Strategy {
         st.position = msg.size;
         if st.top.is_some() {
             self.requote(&msg.symbol, ctx);
+        }
+    }
+}
+
+impl Handler<Inherit> for Strategy {
+    type Result = ();
+
+    /// A standby became active: its PnL starts here, from the positions it takes over (a
+    /// standby's own PnL stays empty: the fills before were the previous active's).
+    fn handle(&mut self, msg: Inherit, ctx: &mut Self::Context) {
+        self.inherit(&msg.0);
+        self.web.do_send(StatusPatch::Pnl(self.pnl.clone()));
+        let quoted: Vec<String> = self.symbols.iter().filter(|(_, s)| s.top.is_some()).map(|(k, _)| k.clone()).collect();
+        for symbol in quoted {
+            self.requote(&symbol, ctx);
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct Metrics {
     pub quoting_halted: Family<Labels, Gauge>,
     /// Wrong bearer tokens presented to the control port.
     pub control_auth_failures: Counter,
+    /// 1 while this instance holds the high-availability lease and quotes, 0 otherwise.
+    pub ha_role: Gauge,
+    pub ha_transitions: Family<Labels, Counter>,
 }
 
 /// Round bucket bounds: 1, 2, 3, 5 and 7 times each power of ten from `10^from` to `10^to`
@@ -158,6 +161,8 @@ impl Default for Metrics {
             exchange_rejections: Family::default(),
             quoting_halted: Family::default(),
             control_auth_failures: Counter::default(),
+            ha_role: Gauge::default(),
+            ha_transitions: Family::default(),
             registry: Registry::default(),
         };
         registry.register("orders_placed", "Orders sent for creation", m.orders_placed.clone());
@@ -303,6 +308,16 @@ impl Default for Metrics {
             "control_auth_failures",
             "Wrong bearer tokens presented to the control port (10 a minute per address, then 429)",
             m.control_auth_failures.clone(),
+        );
+        registry.register(
+            "ha_role",
+            "1 while this instance holds the etcd lease and quotes (active), 0 as standby or without [ha]; the sum over instances must never exceed 1",
+            m.ha_role.clone(),
+        );
+        registry.register(
+            "ha_transitions",
+            "Role changes of the high-availability lease, by from and to (standby, taking over, active, released, lost)",
+            m.ha_transitions.clone(),
         );
         // The standard process metrics, under the names stock dashboards query.
         root.register(

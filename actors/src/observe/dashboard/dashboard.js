@@ -175,6 +175,7 @@ function warnings(s, t) {
   for (const [sym, why] of Object.entries(s.halted || {})) w.push(`${sym} quoting halted: the exchange refuses its orders (${why}); probing until one is accepted`);
   for (const r of s.account || []) if (r.verdict !== "ok") w.push(`account check ${r.check}: ${r.detail}`);
   if (s.ready === false && !s.shutdown) w.push(`not ready: ${s.not_ready || "starting"}`);
+  if (s.ha && s.ha.role !== "active") w.push(`high availability: ${haLine(s.ha)}`);
   return w;
 }
 
@@ -187,10 +188,19 @@ function usageBar(share) {
   return bar;
 }
 
+// The lease's role, since when, and who holds the key (the header's tooltip and the warnings).
+function haLine(h) {
+  const since = duration(Date.now() - h.since_ms);
+  const holder = h.holder ? (() => { try { const v = JSON.parse(h.holder); return `${v.run_id} on ${v.host || "?"} (${v.control})`; } catch (_) { return h.holder; } })() : "nobody";
+  const left = h.give_up_in_ms === null || h.give_up_in_ms === undefined ? "" : ` · gives up in ${h.give_up_in_ms} ms unless renewed`;
+  return `${h.role} for ${since} · key ${h.key} held by ${holder} · etcd ${h.etcd}${left}`;
+}
+
 function renderHeader(s) {
   const t = totals(s);
   const state = s.shutdown ? (s.shutdown.finished || finalSeen ? "stopped" : "shutting down") : s.ready ? "ready" : `not ready (${s.not_ready || "starting"})`;
-  document.getElementById("mode").textContent = `— ${s.mode}`;
+  document.getElementById("mode").textContent = `— ${s.mode}` + (s.ha ? ` · ${s.ha.role}` : "");
+  if (s.ha) document.getElementById("mode").title = haLine(s.ha);
   document.getElementById("meta").textContent = `run ${s.run_id} · ${state} · up ${duration(Date.now() - s.started_ms)} · symbols ${s.symbols.join(", ")}` +
     (s.resources && s.resources.rss_bytes ? ` · RSS ${(s.resources.rss_bytes / 1048576).toFixed(1)} MB` : "");
   const limit = Number(s.limits.max_drawdown);
