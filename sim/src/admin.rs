@@ -181,6 +181,33 @@ struct RecentQuery {
     since_us: u64,
 }
 
+#[derive(serde::Deserialize)]
+struct OrdersQuery {
+    /// Only orders whose orderLinkId starts with this.
+    #[serde(default)]
+    prefix: String,
+}
+
+/// Every order the exchange still remembers (open, and closed up to the history's cap), with
+/// when it rested: for tests that judge from the exchange's own log whether orders of two
+/// runs ever rested together.
+async fn orders(state: web::Data<AppState>, q: web::Query<OrdersQuery>) -> HttpResponse {
+    let ex = state.exchange();
+    let list: Vec<_> = ex
+        .closed
+        .iter()
+        .chain(ex.orders.values())
+        .filter(|o| o.info.order_link_id.starts_with(&q.prefix))
+        .map(|o| {
+            json!({"order_link_id": o.info.order_link_id, "symbol": o.info.symbol, "status": o.info.order_status,
+                   "api_key": ex.accounts[o.account].api_key,
+                   "opened_us": o.opened.0, "opened_event": o.opened.1,
+                   "closed_us": o.closed.map(|c| c.0), "closed_event": o.closed.map(|c| c.1)})
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
 async fn requests(state: web::Data<AppState>, q: web::Query<RecentQuery>) -> HttpResponse {
     let stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
     let list: Vec<_> = stats.recent.iter().filter(|r| r.at_us >= q.since_us).collect();
@@ -201,6 +228,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/market", web::post().to(market))
             .route("/shock", web::post().to(shock))
             .route("/stats", web::get().to(stats))
+            .route("/orders", web::get().to(orders))
             .route("/requests", web::get().to(requests)),
     );
 }

@@ -103,6 +103,11 @@ pub struct SimOrder {
     pub seq: u64,
     pub account: usize,
     pub info: OrderInfo,
+    /// When it began to rest and when it stopped: (µs since the epoch, the exchange's event
+    /// number). Event numbers order every open and close exactly, where microseconds may tie:
+    /// what `/sim/orders` gives a test that asks whether two orders ever rested together.
+    pub opened: (u64, u64),
+    pub closed: Option<(u64, u64)>,
 }
 
 pub struct Account {
@@ -151,6 +156,8 @@ pub struct Exchange {
     pub params: MarketParams,
     pub rng: ChaCha8Rng,
     pub next_seq: u64,
+    /// Opens and closes of orders, counted (see `SimOrder::opened`).
+    pub next_event: u64,
     pub public_tx: broadcast::Sender<PublicEvent>,
     /// While a batch runs: the symbols whose book changed, published once at its end (as Bybit's
     /// depth feeds coalesce changes between pushes).
@@ -264,6 +271,7 @@ impl Exchange {
             accounts,
             orders: HashMap::new(),
             closed: VecDeque::new(),
+            next_event: 0,
             by_order_id: HashMap::new(),
             by_link_id: HashMap::new(),
             params,
@@ -643,7 +651,14 @@ impl Exchange {
         self.orders.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
     }
 
-    pub fn retire(&mut self, order: SimOrder) {
+    /// The next open-or-close event: now, and its number.
+    pub fn event(&mut self) -> (u64, u64) {
+        self.next_event += 1;
+        (crate::state::now_us(), self.next_event)
+    }
+
+    pub fn retire(&mut self, mut order: SimOrder) {
+        order.closed = Some(self.event());
         self.closed.push_back(order);
         while self.closed.len() > HISTORY_CAP {
             if let Some(old) = self.closed.pop_front() {

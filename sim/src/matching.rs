@@ -186,7 +186,17 @@ impl Exchange {
         info.last_price_on_created = last;
         info.created_time = now.to_string();
         info.updated_time = now.to_string();
-        self.orders.insert(seq, SimOrder { seq, account, info });
+        let opened = self.event();
+        self.orders.insert(
+            seq,
+            SimOrder {
+                seq,
+                account,
+                info,
+                opened,
+                closed: None,
+            },
+        );
         self.accounts[account].flat_at_us = None;
         self.by_order_id.insert(order_id.clone(), seq);
         if !link_id.is_empty() {

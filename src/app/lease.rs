@@ -4,7 +4,7 @@
 //! account-wide: a standby's connection would keep it from firing when the active dies). When
 //! it wins the key it does what a single instance does before quoting, in the same order:
 //! cancel the previous active's leftovers (orders with the prefix and another run id), arm the
-//! dead-man switch, read the positions, and only then open the OrderManager.
+//! dead-man switch, read the positions; then the Elector opens the fence and the OrderManager.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use mmbot_actors::exchange::ws_connector::WsConnector;
 use mmbot_actors::ha::elector::{Elector, ElectorOutlets, TakeOver};
 use mmbot_actors::ha::fence::Fence;
 use mmbot_actors::ha::HaSettings;
-use mmbot_actors::messages::ha::{AccountFrom, Activate, Inherit};
+use mmbot_actors::messages::ha::{AccountFrom, Inherit};
 use mmbot_actors::messages::shutdown::RequestShutdown;
 use mmbot_actors::messages::status::StatusPatch;
 use mmbot_actors::observe::recorder::Recorder;
@@ -55,7 +55,12 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
     if startup::arm_dead_man_switch(&rest, window_s, &p.recorder).await {
         // Subscribed on the running private stream before the first quote.
         let _ = p.dcp.send(true);
-        startup::confirm_dead_man_switch(rest.clone(), window_s, p.settings.cancel_scope == CancelScope::Own, p.status.clone());
+        startup::confirm_dead_man_switch(
+            rest.clone(),
+            window_s,
+            p.settings.cancel_scope == CancelScope::Own,
+            p.status.clone(),
+        );
         p.order_manager.do_send(UseExitPaths {
             trade_socket: p.transports.trade_socket,
             order_entry: p.transports.order_entry,
@@ -77,11 +82,12 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
         .iter()
         .map(|s| (s.clone(), inherited.get(s).map_or(rust_decimal::Decimal::ZERO, |x| x.size)))
         .collect();
-    p.account.do_send(AccountFrom { since_ms, positions: sizes });
+    p.account.do_send(AccountFrom {
+        since_ms,
+        positions: sizes,
+    });
     // The inventory before the OrderManager opens, so the first quotes are skewed by it.
     p.strategy.send(Inherit(inherited)).await.context("the strategy is gone")?;
-    let open = p.order_manager.send(Activate).await.context("the order manager is gone")?;
-    anyhow::ensure!(open, "the shutdown has begun");
     Ok(())
 }
 
@@ -117,6 +123,7 @@ pub(super) fn start_elector(
     metrics: std::sync::Arc<Metrics>,
 ) -> Addr<Elector> {
     let status = parts.status.clone();
+    let activate = parts.order_manager.clone().recipient();
     let take: TakeOver = Box::new(move || Box::pin(async move { take_over(parts).await.map_err(|e| format!("{e:#}")) }));
     Elector::new(
         who.settings.clone(),
@@ -126,6 +133,7 @@ pub(super) fn start_elector(
         take,
         ElectorOutlets {
             shutdown,
+            activate,
             status,
             metrics,
         },

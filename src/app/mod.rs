@@ -281,7 +281,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         )
         .await?;
     }
-    let dcp = !dry_run && !standby && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
+    let dcp =
+        !dry_run && !standby && startup::arm_dead_man_switch(&rest.clone().recipient(), c.order_manager.dcp_window_s, &recorder).await;
     if dcp {
         startup::confirm_dead_man_switch(
             rest.clone().recipient(),

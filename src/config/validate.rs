@@ -273,7 +273,11 @@ pub fn validate(c: &Config) -> Vec<String> {
     );
     need(c.paper.volatility_bps >= 0.0, "paper.volatility_bps", "0 or more");
     if let Some(ha) = &c.ha {
-        need(c.mode != Mode::DryRun, "ha", "paper or live mode: a dry run places no order, so there is nothing to hand over");
+        need(
+            c.mode != Mode::DryRun,
+            "ha",
+            "paper or live mode: a dry run places no order, so there is nothing to hand over",
+        );
         need(
             !embedded,
             "ha",

@@ -15,7 +15,7 @@ use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 
-use crate::messages::ha::HaView;
+use crate::messages::ha::{Activate, HaView};
 use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use crate::messages::status::StatusPatch;
 use crate::messages::stop::{Stop, StopAck};
@@ -26,8 +26,9 @@ use super::fence::Fence;
 use super::lease_clock::LeaseClock;
 use super::settings::HaSettings;
 
-/// What becoming active takes (cancel the previous active's leftovers, arm the dead-man switch,
-/// read the positions, open the OrderManager): run once, when the key is won.
+/// What becoming active takes before the first order (cancel the previous active's leftovers,
+/// arm the dead-man switch, read the positions): run once, when the key is won. The fence then
+/// opens and the OrderManager is told to quote.
 pub type TakeOver = Box<dyn FnOnce() -> LocalBoxFuture<'static, Result<(), String>>>;
 
 /// How often the active's deadline is looked at: the fence closes by the clock on its own; this
@@ -58,6 +59,8 @@ impl Role {
 /// Where the elector reports.
 pub struct ElectorOutlets {
     pub shutdown: Recipient<RequestShutdown>,
+    /// The OrderManager, told to quote once the fence is open.
+    pub activate: Recipient<Activate>,
     pub status: Recipient<StatusPatch>,
     pub metrics: Arc<Metrics>,
 }
@@ -260,30 +263,42 @@ impl Elector {
 
     /// The key is ours: read the account and open the OrderManager, then open the fence.
     fn won(&mut self, ctx: &mut Context<Self>) {
-        let handover = self.freed_at.take().map(|t| format!("; {} ms after the key was freed", t.elapsed().as_millis()));
-        self.become_(Role::TakingOver, &format!("won the key {}{}", self.key, handover.unwrap_or_default()));
+        let handover = self
+            .freed_at
+            .take()
+            .map(|t| format!("; {} ms after the key was freed", t.elapsed().as_millis()));
+        self.become_(
+            Role::TakingOver,
+            &format!("won the key {}{}", self.key, handover.unwrap_or_default()),
+        );
         let Some(take_over) = self.take_over.take() else { return };
         // Orders may go only once the take-over has cancelled the previous active's leftovers;
         // the fence opens from the clock the key was won by, so the margin holds from the start.
         let started = Instant::now();
-        ctx.spawn(take_over().into_actor(self).map(move |result, act, ctx| {
-            match result {
-                Ok(()) if act.role == Role::TakingOver => {
-                    match act.clock.give_up_at() {
-                        Some(t) => act.fence.open_until(t),
-                        None => return,
+        ctx.spawn(take_over().into_actor(self).map(move |result, act, ctx| match result {
+            Ok(()) if act.role == Role::TakingOver => {
+                match act.clock.give_up_at() {
+                    Some(t) => act.fence.open_until(t),
+                    None => return,
+                }
+                act.become_(
+                    Role::Active,
+                    &format!(
+                        "account read and leftovers dealt with in {} ms; quoting",
+                        started.elapsed().as_millis()
+                    ),
+                );
+                ctx.spawn(act.out.activate.send(Activate).into_actor(act).map(|open, _, _| {
+                    if !matches!(open, Ok(true)) {
+                        log::warn!("ha: active, but the order manager is stopping: no quote");
                     }
-                    act.become_(
-                        Role::Active,
-                        &format!("account read and leftovers dealt with in {} ms; quoting", started.elapsed().as_millis()),
-                    );
-                    act.renew(ctx);
-                }
-                Ok(()) => {}
-                Err(why) => {
-                    act.fence.close();
-                    act.give_up(&format!("won the lease but could not take over: {why}"));
-                }
+                }));
+                act.renew(ctx);
+            }
+            Ok(()) => {}
+            Err(why) => {
+                act.fence.close();
+                act.give_up(&format!("won the lease but could not take over: {why}"));
             }
         }));
     }
@@ -346,15 +361,23 @@ impl Elector {
     fn watch_from(&mut self, revision: i64, ctx: &mut Context<Self>) {
         self.watching = true;
         let (etcd, key) = (self.etcd.clone(), self.key.clone());
-        ctx.spawn(async move { etcd.watch(&key, revision).await }.into_actor(self).map(|r, act, ctx| match r {
-            Ok(events) => {
-                ctx.add_stream(events.map(Watched::Event).chain(futures_util::stream::once(async { Watched::Ended })));
-            }
-            Err(e) => {
-                act.watching = false;
-                log::debug!("ha: watch: {e}");
-            }
-        }));
+        ctx.spawn(
+            async move { etcd.watch(&key, revision).await }
+                .into_actor(self)
+                .map(|r, act, ctx| match r {
+                    Ok(events) => {
+                        ctx.add_stream(
+                            events
+                                .map(Watched::Event)
+                                .chain(futures_util::stream::once(async { Watched::Ended })),
+                        );
+                    }
+                    Err(e) => {
+                        act.watching = false;
+                        log::debug!("ha: watch: {e}");
+                    }
+                }),
+        );
     }
 }
 
@@ -459,7 +482,9 @@ impl Handler<Stop> for Elector {
                 let ttl = act.settings.lease_ttl_ms;
                 let detail = match (mine, release.is_some(), r) {
                     (false, _, _) => "standby: nothing held".to_string(),
-                    (true, false, _) => format!("orders not verified flat: the lease is left to lapse (≤ {ttl} ms); the standby takes over after"),
+                    (true, false, _) => {
+                        format!("orders not verified flat: the lease is left to lapse (≤ {ttl} ms); the standby takes over after")
+                    }
                     (true, true, Ok(())) => "lease released: the standby takes over now".to_string(),
                     (true, true, Err(e)) => format!("revoking the lease failed ({e}): it lapses within {ttl} ms"),
                 };

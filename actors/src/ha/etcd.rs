@@ -204,7 +204,9 @@ mod bytes_like {
 }
 
 fn events_in(v: &Value) -> Vec<KeyEvent> {
-    let Some(list) = v["result"]["events"].as_array() else { return Vec::new() };
+    let Some(list) = v["result"]["events"].as_array() else {
+        return Vec::new();
+    };
     list.iter()
         .map(|e| match e["type"].as_str() {
             Some("DELETE") => KeyEvent::Deleted,

@@ -15,9 +15,9 @@ use serde_json::json;
 use bybit_v5::position_item::Position;
 use bybit_v5::rest::path;
 
-use crate::ha::fence::Fence;
 use crate::exchange::rest_client::RestError;
 use crate::exchange::rest_connector::{Call, Rest};
+use crate::ha::fence::Fence;
 use crate::messages::status::StatusPatch;
 use crate::messages::stop::{CloseAtExit, PositionAtExit, PositionsOutcome, StepStatus, Stop, StopAck};
 use crate::orders::link_id::LinkIds;

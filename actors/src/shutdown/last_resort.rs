@@ -41,7 +41,9 @@ impl LastResort {
     fn is_ours(&self, o: &OrderInfo) -> bool {
         let rest = o.order_link_id.strip_prefix(&self.link_prefix);
         match &self.lease {
-            Some((run_id, _)) => rest.and_then(|r| r.strip_prefix('-')).is_some_and(|r| r.starts_with(&format!("{run_id}-"))),
+            Some((run_id, _)) => rest
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|r| r.starts_with(&format!("{run_id}-"))),
             None => rest.is_some_and(|r| r.starts_with('-')),
         }
     }

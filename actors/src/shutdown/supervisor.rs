@@ -237,10 +237,14 @@ impl Walk {
             };
         }
         log::info!("shutdown step {}: stopping (timeout {} ms)", step.name, budget.as_millis());
-        let outcome = step.recipient.send(Stop {
+        let outcome = step
+            .recipient
+            .send(Stop {
                 deadline: now + budget,
                 orders_flat: self.orders.as_ref().is_some_and(|o| o.verified_flat || o.skipped_dry_run),
-            }).timeout(budget).await;
+            })
+            .timeout(budget)
+            .await;
         let (status, detail) = match outcome {
             Ok(ack) => {
                 if let Some(o) = ack.orders {

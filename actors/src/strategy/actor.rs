@@ -347,7 +347,12 @@ impl Handler<Inherit> for Strategy {
     fn handle(&mut self, msg: Inherit, ctx: &mut Self::Context) {
         self.inherit(&msg.0);
         self.web.do_send(StatusPatch::Pnl(self.pnl.clone()));
-        let quoted: Vec<String> = self.symbols.iter().filter(|(_, s)| s.top.is_some()).map(|(k, _)| k.clone()).collect();
+        let quoted: Vec<String> = self
+            .symbols
+            .iter()
+            .filter(|(_, s)| s.top.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
         for symbol in quoted {
             self.requote(&symbol, ctx);
         }

@@ -1,0 +1,275 @@
+//! Two real mmbot processes on one account of one bybit-sim, a real etcd between them: exactly
+//! one quotes. Judged from the exchange's own order log (`/sim/orders`: every order's open and
+//! close in the exchange's event order): orders of two runs never rest together, and the gap
+//! between the old active's last order and the new one's first is measured.
+
+#[path = "support/etcd.rs"]
+mod etcd;
+#[path = "support/order_log.rs"]
+mod order_log;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
+/// 2 levels × 2 sides × 2 symbols.
+const ORDERS: usize = 8;
+const TTL_MS: u64 = 4_000;
+const RENEW_MS: u64 = 400;
+const MARGIN_MS: u64 = 2_000;
+
+fn ha_bot(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Bot {
+    start_bot(
+        name,
+        sim,
+        BotOptions {
+            symbols: SYMBOLS.to_vec(),
+            levels: 2,
+            // The margin must exceed the receive window (a create sent before giving up cannot
+            // land after the lease could lapse).
+            exchange: "recv_window_ms = 1500",
+            order_manager: "cancel_scope = \"own\"",
+            tail: format!(
+                "[ha]\nendpoints = [\"{etcd_url}\"]\nlease_ttl_ms = {TTL_MS}\nrenew_every_ms = {RENEW_MS}\nmargin_ms = {MARGIN_MS}\nrequest_timeout_ms = 300\n"
+            ),
+            ..Default::default()
+        },
+    )
+}
+
+/// The role `/status` shows; empty while the control server is not up yet.
+async fn role(bot: &Bot) -> String {
+    let answer = awc::Client::new().get(bot.control_url("/status")).send().await;
+    let Ok(mut r) = answer else { return String::new() };
+    let s: Value = r.json().limit(1 << 22).await.unwrap_or_default();
+    s["ha"]["role"].as_str().unwrap_or("").to_string()
+}
+
+async fn run_id(bot: &Bot) -> String {
+    bot.status().await["run_id"].as_str().unwrap().to_string()
+}
+
+async fn wait_role(bot: &mut Bot, want: &str, limit: Duration) -> Instant {
+    let started = Instant::now();
+    loop {
+        assert!(bot.is_running(), "mmbot exited early; see {}", bot.stderr_path.display());
+        if role(bot).await == want {
+            return Instant::now();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not {want} within {limit:?}; see {}",
+            bot.stderr_path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every request the bot sent to the exchange so far, and its order requests, from its metrics.
+async fn requests_sent(bot: &Bot) -> (f64, f64) {
+    let m = bot.metrics().await;
+    let sum = |prefix: &str| -> f64 {
+        m.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (sum("mmbot_rest_requests_total{"), sum("mmbot_order_entry_requests_total{"))
+}
+
+/// An active with its quotes resting, and a standby that is warm, sends nothing and says so.
+async fn active_and_standby(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str) -> (Bot, Bot) {
+    let mut a = ha_bot(&format!("{name}-a"), sim, etcd_url);
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    wait_for_orders(sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    let mut b = ha_bot(&format!("{name}-b"), sim, etcd_url);
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+    b.wait_ready(Duration::from_secs(60)).await;
+    let before = requests_sent(&b).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = requests_sent(&b).await;
+    assert_eq!(after.1, 0.0, "a standby sends no order request");
+    assert_eq!(after.0, before.0, "a standby reads nothing on a schedule: {before:?} → {after:?}");
+    let status = b.status().await;
+    assert_eq!(status["open_orders"].as_array().map(Vec::len), Some(0));
+    assert!(
+        status["ha"]["holder"].as_str().unwrap_or("").contains(&run_id(&a).await),
+        "the standby names the active: {}",
+        status["ha"]
+    );
+    let m = b.metrics().await;
+    assert_eq!(metric(&m, "mmbot_ha_role "), 0.0, "{m}");
+    assert_eq!(metric(&a.metrics().await, "mmbot_ha_role "), 1.0);
+    (a, b)
+}
+
+async fn assert_no_overlap(sim: &bybit_sim::SimHandle) -> Vec<order_log::Rested> {
+    let log = order_log::read(&sim.rest_url(), PREFIX).await;
+    let both = order_log::overlaps(&log);
+    assert!(
+        both.is_empty(),
+        "orders of two runs rested together: {:?}",
+        &both[..both.len().min(5)]
+    );
+    log
+}
+
+#[actix_rt::test]
+async fn a_planned_handover_by_sigterm_leaves_no_moment_with_two_runs_quoting() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-planned-etcd")) else {
+        return;
+    };
+    let sim = start_sim();
+    let (a, mut b) = active_and_standby("ha-planned", &sim, &etcd.url()).await;
+    let (run_a, run_b) = (run_id(&a).await, run_id(&b).await);
+
+    a.signal(libc::SIGTERM);
+    let exit = a.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 0, "stdout:\n{}\nstderr:\n{}", exit.stdout, exit.stderr);
+    assert!(exit.stdout.contains("lease released"), "{}", exit.stdout);
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+
+    let log = assert_no_overlap(&sim).await;
+    let gap_ms = (order_log::first_opened_us(&log, &run_b).unwrap() as f64
+        - order_log::last_closed_us(&log, &run_a).expect("every order of the old active closed") as f64)
+        / 1000.0;
+    eprintln!("planned handover: quoting gap {gap_ms:.1} ms");
+    assert!(gap_ms > 0.0 && gap_ms < 5_000.0, "gap {gap_ms} ms");
+    let m = b.metrics().await;
+    assert_eq!(metric(&m, "mmbot_ha_role "), 1.0);
+    assert_eq!(
+        metric(&m, "mmbot_ha_transitions_total{from=\"standby\",to=\"taking over\"}"),
+        1.0,
+        "{m}"
+    );
+
+    b.signal(libc::SIGTERM);
+    let exit = b.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 0, "{}", exit.stderr);
+    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn after_sigkill_of_the_active_the_standby_cancels_its_orders_and_quotes_within_the_ttl() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-kill-etcd")) else {
+        return;
+    };
+    let sim = start_sim();
+    let (mut a, mut b) = active_and_standby("ha-kill", &sim, &etcd.url()).await;
+    let (run_a, run_b) = (run_id(&a).await, run_id(&b).await);
+
+    let killed = Instant::now();
+    a.signal(libc::SIGKILL);
+    let _ = a.child.wait();
+    wait_role(&mut b, "active", Duration::from_millis(TTL_MS) + Duration::from_secs(20)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    let took = killed.elapsed();
+    eprintln!(
+        "SIGKILL takeover: quoting again {} ms after the kill (TTL {TTL_MS} ms)",
+        took.as_millis()
+    );
+    // The lease lapses no earlier than its TTL after the last renewal (≤ RENEW_MS before the kill).
+    assert!(
+        took >= Duration::from_millis(TTL_MS - RENEW_MS - 100),
+        "took over before the lease could lapse: {took:?}"
+    );
+
+    let log = assert_no_overlap(&sim).await;
+    assert!(
+        order_log::last_closed_us(&log, &run_a).is_some(),
+        "the killed run's orders are all cancelled"
+    );
+    assert!(order_log::first_opened_us(&log, &run_b).is_some());
+    let reconciled = b
+        .recorder_lines()
+        .into_iter()
+        .find(|e| e["kind"] == "startup_reconciliation")
+        .expect("the take-over reconciles");
+    assert_eq!(reconciled["cancelled"].as_u64(), Some(ORDERS as u64), "{reconciled}");
+}
+
+#[actix_rt::test]
+async fn an_active_cut_off_from_etcd_flattens_before_its_lease_can_lapse_and_only_then_the_standby_quotes() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-cut-etcd")) else {
+        return;
+    };
+    let sim = start_sim();
+    let link = etcd::Link::to(etcd.url().trim_start_matches("http://").parse().unwrap());
+    let mut a = ha_bot("ha-cut-a", &sim, &link.url());
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    let mut b = ha_bot("ha-cut-b", &sim, &etcd.url());
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+    let (run_a, run_b) = (run_id(&a).await, run_id(&b).await);
+
+    let cut_us = order_log::now_us();
+    link.cut();
+    let exit = a.wait_exit(Duration::from_secs(60));
+    assert!(exit.stdout.contains("lease not renewed"), "stdout:\n{}", exit.stdout);
+    assert!(exit.stdout.contains("zero open orders verified"), "stdout:\n{}", exit.stdout);
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+
+    let log = assert_no_overlap(&sim).await;
+    let a_flat = order_log::last_closed_us(&log, &run_a).expect("the cut-off active cancelled all its orders");
+    let b_first = order_log::first_opened_us(&log, &run_b).unwrap();
+    // The lease was last renewed at most RENEW_MS (+ a round trip) before the cut, so it lapses no
+    // earlier than cut + TTL − RENEW_MS − that; the active had to be flat before then.
+    let lapse_floor = cut_us + (TTL_MS - RENEW_MS - 100) * 1000;
+    eprintln!(
+        "etcd cut: active flat {} ms after the cut, standby's first order {} ms after it",
+        (a_flat - cut_us) / 1000,
+        (b_first - cut_us) / 1000
+    );
+    assert!(a_flat < lapse_floor, "flat {} ms after the cut", (a_flat - cut_us) / 1000);
+    assert!(b_first > a_flat);
+    let reconciled = b
+        .recorder_lines()
+        .into_iter()
+        .find(|e| e["kind"] == "startup_reconciliation")
+        .unwrap();
+    assert_eq!(
+        reconciled["cancelled"].as_u64(),
+        Some(0),
+        "the old active left nothing: {reconciled}"
+    );
+}
+
+#[actix_rt::test]
+async fn two_started_at_once_make_exactly_one_active() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-race-etcd")) else {
+        return;
+    };
+    let sim = start_sim();
+    let mut a = ha_bot("ha-race-a", &sim, &etcd.url());
+    let mut b = ha_bot("ha-race-b", &sim, &etcd.url());
+    let limit = Instant::now() + Duration::from_secs(60);
+    let (active, standby) = loop {
+        assert!(a.is_running() && b.is_running());
+        let (ra, rb) = (role(&a).await, role(&b).await);
+        match (ra.as_str(), rb.as_str()) {
+            ("active", "standby") => break (a, b),
+            ("standby", "active") => break (b, a),
+            ("active", "active") => panic!("both active"),
+            _ => {}
+        }
+        assert!(Instant::now() < limit, "roles {ra}/{rb}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut active = active;
+    wait_for_orders(&sim, &mut active, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(role(&standby).await, "standby");
+    let log = assert_no_overlap(&sim).await;
+    let runs: Vec<String> = order_log::runs(&log).into_keys().collect();
+    assert_eq!(runs, vec![run_id(&active).await], "only the active ever placed an order");
+    for bot in [active, standby] {
+        bot.signal(libc::SIGTERM);
+        assert_eq!(bot.wait_exit(Duration::from_secs(60)).code, 0);
+    }
+    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+}
