@@ -1,5 +1,5 @@
 //! A real etcd (Debian's `etcd-server`) on loopback for the high-availability tests: its own
-//! data directory and ports, stopped, paused or restarted the way an outage would, and a TCP
+//! data directory and ports, killed and started again the way an outage would, and a TCP
 //! link that can be cut to stand for one instance's network to it.
 
 use std::io::{Read, Write};
@@ -83,30 +83,13 @@ impl Etcd {
         panic!("etcd not healthy within {limit:?}; see {}", self.dir.join("etcd.log").display());
     }
 
-    fn signal(&self, sig: i32) {
-        if let Some(c) = &self.child {
-            // SAFETY: kill(2) on our own child's pid with a valid signal number.
-            unsafe { libc::kill(c.id() as i32, sig) };
-        }
-    }
-
-    /// etcd stops answering (its sockets stay open): a hung server.
-    pub fn pause(&self) {
-        self.signal(libc::SIGSTOP);
-    }
-
-    pub fn resume(&self) {
-        self.signal(libc::SIGCONT);
-    }
-
-    /// Killed, then started again on the same data (its leases survive, renewed by a TTL).
-    pub fn restart_after(&mut self, down: Duration) {
-        self.kill();
-        std::thread::sleep(down);
+    /// Started again on the same data after [`Etcd::kill`]: its leases survive, renewed by a TTL.
+    pub fn start_again(&mut self) {
         self.spawn();
     }
 
-    fn kill(&mut self) {
+    /// Gone at once, as a crashed server (SIGKILL).
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -116,7 +99,6 @@ impl Etcd {
 
 impl Drop for Etcd {
     fn drop(&mut self) {
-        self.resume();
         self.kill();
     }
 }

@@ -85,6 +85,8 @@ pub struct Elector {
     watching: bool,
     /// When the key was seen deleted: the handover's start, for the log.
     freed_at: Option<Instant>,
+    /// When the standby's own lease was last granted or renewed (the request's send time).
+    lease_renewed_at: Option<Instant>,
     /// The stop step has begun: no campaign, no renewal, and the key's deletion by our own
     /// revoke is not news.
     stopping: bool,
@@ -124,6 +126,7 @@ impl Elector {
             watching: false,
             freed_at: None,
             stopping: false,
+            lease_renewed_at: None,
         }
     }
 
@@ -204,33 +207,53 @@ impl Elector {
         self.busy = true;
         let (etcd, ttl, lease) = (self.etcd.clone(), self.ttl(), self.lease);
         let (key, identity) = (self.key.clone(), self.identity.clone());
+        // The lease's TTL runs from its last grant or keep-alive, never from the transaction.
+        let mut renewed = self.lease_renewed_at.filter(|_| lease.is_some());
         ctx.spawn(
             async move {
-                let sent = Instant::now();
                 let lease = match lease {
                     Some(id) if !refresh => Ok(Some(id)),
-                    Some(id) => etcd.keep_alive(id).await.map(|alive| alive.then_some(id)),
+                    Some(id) => {
+                        let sent = Instant::now();
+                        let alive = etcd.keep_alive(id).await;
+                        renewed = alive.as_ref().is_ok_and(|a| *a).then_some(sent);
+                        alive.map(|alive| alive.then_some(id))
+                    }
                     None => Ok(None),
                 };
                 let lease = match lease {
                     Ok(Some(id)) => Ok(id),
-                    Ok(None) => etcd.grant(ttl).await,
+                    Ok(None) => {
+                        let sent = Instant::now();
+                        let granted = etcd.grant(ttl).await;
+                        renewed = granted.as_ref().ok().map(|_| sent);
+                        granted
+                    }
                     Err(e) => Err(e),
                 };
                 let lease = match lease {
                     Ok(id) => id,
-                    Err(e) => return (None, sent, Err(e)),
+                    Err(e) => return (None, None, Err(e)),
                 };
-                let sent = Instant::now();
-                (Some(lease), sent, etcd.acquire(&key, &identity, lease).await)
+                (Some(lease), renewed, etcd.acquire(&key, &identity, lease).await)
             }
             .into_actor(self)
-            .map(|(lease, sent, answer), act, ctx| {
+            .map(|(lease, renewed, answer), act, ctx| {
                 act.busy = false;
+                act.lease_renewed_at = renewed;
+                // Unknown: as if it lapsed already (the deadline check gives up at once).
+                let sent = renewed.unwrap_or_else(|| Instant::now().checked_sub(act.ttl()).unwrap_or_else(Instant::now));
                 act.etcd_result(&answer);
                 match answer {
                     // A failed grant or keep-alive left no lease: the next tick grants anew.
                     Err(_) => act.lease = lease,
+                    // Our own put, whose answer an earlier attempt lost: the key is ours.
+                    Ok(Acquire::Held { holder, .. }) if holder == act.identity && act.role == Role::Standby && !act.stopping => {
+                        act.lease = lease;
+                        act.clock.renewed(sent);
+                        act.holder = Some(holder);
+                        act.won(ctx);
+                    }
                     Ok(Acquire::Held { holder, revision }) => {
                         act.lease = lease;
                         if act.holder.as_ref() != Some(&holder) {
@@ -272,6 +295,8 @@ impl Elector {
             &format!("won the key {}{}", self.key, handover.unwrap_or_default()),
         );
         let Some(take_over) = self.take_over.take() else { return };
+        // The TTL runs from the standby's last renewal: renew now, alongside the take-over.
+        self.renew(ctx);
         // Orders may go only once the take-over has cancelled the previous active's leftovers;
         // the fence opens from the clock the key was won by, so the margin holds from the start.
         let started = Instant::now();

@@ -4,7 +4,7 @@
 //! grant, keep-alive, a compare-and-put transaction, revoke, and a watch. Keys and values travel
 //! as base64, 64-bit integers as decimal strings.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -56,7 +56,10 @@ pub struct Etcd {
     endpoints: Vec<String>,
     /// The endpoint in use; a failure moves to the next for the following request.
     current: Cell<usize>,
-    client: awc::Client,
+    /// Rebuilt after a failure: a restarted etcd leaves dead keep-alive connections in the
+    /// pool, and each request would otherwise take one and fail in turn.
+    client: RefCell<awc::Client>,
+    timeout: Duration,
 }
 
 impl Etcd {
@@ -64,7 +67,8 @@ impl Etcd {
         Self {
             endpoints: endpoints.into_iter().map(|e| e.trim_end_matches('/').to_string()).collect(),
             current: Cell::new(0),
-            client: crate::exchange::http_client::client(timeout),
+            client: RefCell::new(crate::exchange::http_client::client(timeout)),
+            timeout,
         }
     }
 
@@ -75,6 +79,7 @@ impl Etcd {
     fn failed(&self, what: impl Into<String>) -> EtcdError {
         let endpoint = self.endpoint().to_string();
         self.current.set(self.current.get().wrapping_add(1));
+        *self.client.borrow_mut() = crate::exchange::http_client::client(self.timeout);
         EtcdError {
             endpoint,
             what: what.into(),
@@ -83,12 +88,8 @@ impl Etcd {
 
     async fn call(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
         let url = format!("{}{path}", self.endpoint());
-        let mut resp = self
-            .client
-            .post(&url)
-            .send_json(&body)
-            .await
-            .map_err(|e| self.failed(format!("{path}: {e}")))?;
+        let request = self.client.borrow().post(&url);
+        let mut resp = request.send_json(&body).await.map_err(|e| self.failed(format!("{path}: {e}")))?;
         let bytes = resp
             .body()
             .limit(1 << 20)
@@ -158,9 +159,8 @@ impl Etcd {
         if from_revision > 0 {
             create["start_revision"] = json!(from_revision.to_string());
         }
-        let resp = self
-            .client
-            .post(&url)
+        let request = self.client.borrow().post(&url);
+        let resp = request
             // The stream lives as long as the watch; connecting keeps the client's timeout.
             .timeout(Duration::from_secs(365 * 86_400))
             .send_json(&json!({ "create_request": create }))
