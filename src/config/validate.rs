@@ -301,3 +301,48 @@ pub fn validate(c: &Config) -> Vec<String> {
 pub(super) fn sd_slippage_ok(bps: Decimal) -> bool {
     bps > Decimal::ZERO && bps <= Decimal::from(1000)
 }
+
+#[cfg(test)]
+mod ha_tests {
+    use super::*;
+
+    fn with_secrets(mut c: Config) -> Config {
+        c.exchange.api_key = "k".into();
+        c.exchange.api_secret = "s".into();
+        c.control.token = "3f9c1a7be04d2c85f6a19e3b7d0c4e2a91b8f7c6d5e4a3b2c1d0e9f8a7b6c5d4".into();
+        c
+    }
+
+    fn shipped(relative: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_high_availability_configs_are_valid() {
+        let compose: Config = toml::from_str(&shipped("config/ha.toml")).unwrap();
+        assert_eq!(validate(&with_secrets(compose)), Vec::<String>::new());
+        // The Kubernetes manifest's ConfigMap, as the pod reads it.
+        let yaml = shipped("deploy/kubernetes-ha.yaml");
+        let block = yaml.split("mmbot.toml: |\n").nth(1).unwrap().split("\n---").next().unwrap();
+        let text: String = block.lines().map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l))).collect();
+        let k8s: Config = toml::from_str(&text).unwrap();
+        assert!(k8s.ha.is_some());
+        assert_eq!(validate(&with_secrets(k8s)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_lease_needs_a_shared_exchange_own_cancels_and_orders_to_hand_over() {
+        let base = shipped("config/ha.toml");
+        let problems = |edit: &dyn Fn(&mut Config)| {
+            let mut c = with_secrets(toml::from_str(&base).unwrap());
+            edit(&mut c);
+            validate(&c)
+        };
+        let has = |p: Vec<String>, key: &str| p.iter().any(|x| x.starts_with(key));
+        assert!(has(problems(&|c| c.order_manager.cancel_scope = CancelScope::Symbol), "order_manager.cancel_scope"));
+        assert!(has(problems(&|c| c.order_manager.leftovers = LeftoverPolicy::Adopt), "order_manager.leftovers"));
+        assert!(has(problems(&|c| c.mode = Mode::DryRun), "ha: expected paper or live"));
+        assert!(has(problems(&|c| c.exchange.rest_url.clear()), "ha: expected an exchange both instances share"));
+        assert!(has(problems(&|c| c.exchange.recv_window_ms = 6_000), "ha.margin_ms"));
+    }
+}
