@@ -110,7 +110,7 @@ async fn randomized_handovers_never_leave_two_runs_quoting() {
     let seed: u64 = std::env::var("MMBOT_HA_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| rand::random());
+        .unwrap_or_else(rand::random);
     eprintln!("ha trials: {trials}, seed {seed} (MMBOT_HA_SEED={seed} repeats them)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let sim = start_sim();
@@ -186,10 +186,10 @@ async fn randomized_handovers_never_leave_two_runs_quoting() {
             gaps.entry(action).or_default().push((gap, since));
         }
         // Whoever is not running any more is replaced: a new instance stands by.
-        for i in 0..members.len() {
-            if i != now_active && !members[i].bot.is_running() {
+        for (i, member) in members.iter_mut().enumerate() {
+            if i != now_active && !member.bot.is_running() {
                 spawned += 1;
-                members[i] = start_member(format!("ha-trial-{spawned}"), &sim, &etcd.url()).await;
+                *member = start_member(format!("ha-trial-{spawned}"), &sim, &etcd.url()).await;
             }
         }
     }

@@ -324,7 +324,10 @@ mod ha_tests {
         // The Kubernetes manifest's ConfigMap, as the pod reads it.
         let yaml = shipped("deploy/kubernetes-ha.yaml");
         let block = yaml.split("mmbot.toml: |\n").nth(1).unwrap().split("\n---").next().unwrap();
-        let text: String = block.lines().map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l))).collect();
+        let text: String = block
+            .lines()
+            .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+            .collect();
         let k8s: Config = toml::from_str(&text).unwrap();
         assert!(k8s.ha.is_some());
         assert_eq!(validate(&with_secrets(k8s)), Vec::<String>::new());
@@ -339,10 +342,19 @@ mod ha_tests {
             validate(&c)
         };
         let has = |p: Vec<String>, key: &str| p.iter().any(|x| x.starts_with(key));
-        assert!(has(problems(&|c| c.order_manager.cancel_scope = CancelScope::Symbol), "order_manager.cancel_scope"));
-        assert!(has(problems(&|c| c.order_manager.leftovers = LeftoverPolicy::Adopt), "order_manager.leftovers"));
+        assert!(has(
+            problems(&|c| c.order_manager.cancel_scope = CancelScope::Symbol),
+            "order_manager.cancel_scope"
+        ));
+        assert!(has(
+            problems(&|c| c.order_manager.leftovers = LeftoverPolicy::Adopt),
+            "order_manager.leftovers"
+        ));
         assert!(has(problems(&|c| c.mode = Mode::DryRun), "ha: expected paper or live"));
-        assert!(has(problems(&|c| c.exchange.rest_url.clear()), "ha: expected an exchange both instances share"));
+        assert!(has(
+            problems(&|c| c.exchange.rest_url.clear()),
+            "ha: expected an exchange both instances share"
+        ));
         assert!(has(problems(&|c| c.exchange.recv_window_ms = 6_000), "ha.margin_ms"));
     }
 }

@@ -2,6 +2,9 @@
 //! data directory and ports, killed and started again the way an outage would, and a TCP
 //! link that can be cut to stand for one instance's network to it.
 
+// Each test binary that includes this uses part of it.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

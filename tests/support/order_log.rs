@@ -1,6 +1,9 @@
 //! The exchange's order log (`/sim/orders`), judged: did orders of two runs ever rest together,
 //! and how long was the book empty between one run's last order and the next run's first.
 
+// Each test binary that includes this uses part of it.
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;

@@ -75,7 +75,7 @@ impl HaSettings {
             "a key starting with '/', or empty for the account's".into(),
         );
         need(
-            self.lease_ttl_ms >= 2_000 && self.lease_ttl_ms % 1_000 == 0,
+            self.lease_ttl_ms >= 2_000 && self.lease_ttl_ms.is_multiple_of(1_000),
             "lease_ttl_ms",
             "whole seconds, at least 2000 (etcd grants leases in seconds)".into(),
         );
