@@ -5,9 +5,10 @@
 # empty (the old run's last order closed → the new run's first order resting) and how long after
 # the action quoting resumed, p50 / p90 / max; fails on any moment with two runs' orders resting
 # (tests/ha_trials.rs; docs/benchmarks.md).
-#   bench/ha.sh [TRIALS=100] [SEED]
+#   bench/ha.sh [TRIALS=100] [SEED] [RTT_MS=0]   (RTT: every exchange answer delayed by it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MMBOT_HA_TRIALS="${1:-100}"
-[ -n "${2:-}" ] && export MMBOT_HA_SEED="$2"
+if [ -n "${2:-}" ]; then export MMBOT_HA_SEED="$2"; fi
+export MMBOT_HA_RTT_MS="${3:-0}"
 cargo test --release --test ha_trials -- --nocapture 2>&1 | grep -vE '^\s*(Compiling|Finished|Running)'

@@ -114,6 +114,12 @@ async fn randomized_handovers_never_leave_two_runs_quoting() {
     eprintln!("ha trials: {trials}, seed {seed} (MMBOT_HA_SEED={seed} repeats them)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let sim = start_sim();
+    // A round trip to the exchange (every REST answer delayed; MMBOT_HA_RTT_MS).
+    let rtt: u64 = std::env::var("MMBOT_HA_RTT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if rtt > 0 {
+        set_faults(&sim, serde_json::json!({"latency_ms": {"*": rtt}})).await;
+        eprintln!("exchange round trip: {rtt} ms");
+    }
     let mut spawned = 0;
     let mut members = Vec::new();
     for _ in 0..2 {

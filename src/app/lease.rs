@@ -48,11 +48,15 @@ pub(super) struct TakeOverParts {
 
 async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
     let rest = p.transports.rest.clone();
-    startup::reconcile_leftovers(&p.transports, &p.symbols, &p.ids, &p.settings, p.budget, &p.recorder)
-        .await
-        .context("cancelling the previous active's orders")?;
     let window_s = p.settings.dcp_window_s;
-    if startup::arm_dead_man_switch(&rest, window_s, &p.recorder).await {
+    // The dead-man switch is armed while the leftovers are cancelled: neither waits for the
+    // other, and both are done before the first quote.
+    let (reconciled, armed) = tokio::join!(
+        startup::reconcile_leftovers(&p.transports, &p.symbols, &p.ids, &p.settings, p.budget, &p.recorder),
+        startup::arm_dead_man_switch(&rest, window_s, &p.recorder),
+    );
+    reconciled.context("cancelling the previous active's orders")?;
+    if armed {
         // Subscribed on the running private stream before the first quote.
         let _ = p.dcp.send(true);
         startup::confirm_dead_man_switch(
@@ -70,6 +74,7 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
             }),
         });
     }
+    // After the leftovers are gone: a fill on one of them is in the positions read here.
     let since_ms = unix_now_ms();
     let inherited = startup::inherited_positions(&rest, &p.symbols).await?;
     for (symbol, pos) in &inherited {
