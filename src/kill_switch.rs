@@ -40,6 +40,11 @@ pub fn clear_command(args: &RunArgs) -> i32 {
             return exit_code::COULD_NOT_START;
         }
     };
+    if let Some(ha) = &c.ha {
+        if let Err(code) = clear_for_the_account(&c, ha) {
+            return code;
+        }
+    }
     match kill_switch_record::clear(&c.recorder.dir) {
         Ok(Some(trip)) => {
             console::out(format_args!("cleared: the kill switch had tripped {}", trip.describe()));
@@ -52,6 +57,35 @@ pub fn clear_command(args: &RunArgs) -> i32 {
         Err(e) => {
             console::err(format_args!("could not clear the kill switch in {}: {e}", c.recorder.dir.display()));
             exit_code::COULD_NOT_START
+        }
+    }
+}
+
+/// Under a lease the trip is the account's, kept in etcd: deleted there too, so that an instance
+/// may take the key again.
+fn clear_for_the_account(c: &Config, ha: &mmbot_actors::ha::HaSettings) -> Result<(), i32> {
+    use mmbot_actors::ha::etcd::Etcd;
+    let key = mmbot_actors::ha::HaSettings::kill_switch_key(&ha.key_for(&c.exchange.rest_url, &c.exchange.api_key));
+    let timeout = std::time::Duration::from_millis(ha.request_timeout_ms.max(1_000));
+    let deleted = actix_rt::System::new().block_on({
+        let key = key.clone();
+        let endpoints = ha.endpoints.clone();
+        async move { Etcd::new(endpoints, timeout).delete(&key).await }
+    });
+    match deleted {
+        Ok(true) => {
+            console::out(format_args!(
+                "cleared for the account: {key} deleted from etcd; an instance may take over"
+            ));
+            Ok(())
+        }
+        Ok(false) => {
+            console::out(format_args!("the account's kill switch is not tripped ({key} is not in etcd)"));
+            Ok(())
+        }
+        Err(e) => {
+            console::err(format_args!("could not clear the account's kill switch in etcd: {e}"));
+            Err(exit_code::COULD_NOT_START)
         }
     }
 }

@@ -22,10 +22,15 @@ const RENEW_MS: u64 = 400;
 const MARGIN_MS: u64 = 2_000;
 
 fn ha_bot(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Bot {
+    ha_bot_with(name, sim, etcd_url, "")
+}
+
+fn ha_bot_with(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str, risk: &'static str) -> Bot {
     start_bot(
         name,
         sim,
         BotOptions {
+            risk,
             symbols: SYMBOLS.to_vec(),
             levels: 2,
             // The margin must exceed the receive window (a create sent before giving up cannot
@@ -272,4 +277,57 @@ async fn two_started_at_once_make_exactly_one_active() {
         assert_eq!(bot.wait_exit(Duration::from_secs(60)).code, 0);
     }
     assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn a_kill_switch_on_the_active_holds_the_account_until_an_operator_clears_it() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-kill-switch-etcd")) else {
+        return;
+    };
+    let sim = start_sim_with(|c| {
+        c.market.volatility_bps = 0.0;
+        c.market.trade_probability = 0.0;
+    });
+    let mut a = ha_bot_with("ha-kill-switch-a", &sim, &etcd.url(), "max_drawdown = 0.05");
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    // The standby would not trip on the position it inherits: its own limit is wide.
+    let mut b = ha_bot_with("ha-kill-switch-b", &sim, &etcd.url(), "max_drawdown = 1000");
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+    let run_b = run_id(&b).await;
+
+    // The market drops 1 %: the active's bids fill on the way down and its long loses.
+    let r = awc::Client::new()
+        .post(format!("{}/sim/shock", sim.rest_url()))
+        .send_json(&serde_json::json!({"symbol": "BTCUSDT", "bps": -100.0}))
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let exit = a.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(exit.stdout.contains("kill switch: drawdown"), "{}", exit.stdout);
+    assert!(exit.stdout.contains("the kill switch is kept for the account"), "{}", exit.stdout);
+
+    // Well past the lease's TTL: the standby stands by, says why, and has sent no order.
+    tokio::time::sleep(Duration::from_millis(TTL_MS + 2_000)).await;
+    let status = b.status().await;
+    assert_eq!(status["ha"]["role"], "standby", "{}", status["ha"]);
+    assert!(
+        status["ha"]["kill_switch"].as_str().unwrap_or("").contains("drawdown"),
+        "{}",
+        status["ha"]
+    );
+    assert_eq!(requests_sent(&b).await.1, 0.0);
+    let log = order_log::read(&sim.rest_url(), PREFIX).await;
+    assert!(order_log::first_opened_us(&log, &run_b).is_none());
+
+    // The operator clears it (from either instance's config): the standby takes over.
+    let (code, out) = mmbot_subcommand("clear-kill-switch", &b.dir);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("deleted from etcd"), "{out}");
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    assert_no_overlap(&sim).await;
+    b.signal(libc::SIGTERM);
+    assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
 }

@@ -442,11 +442,13 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         web: actors.web.clone().recipient(),
         metrics,
     };
-    supervisor_ctx.run(
-        Supervisor::new(steps, Duration::from_millis(c.shutdown.deadline_ms), outlets)
-            .with_believed_open(actors.order_manager.clone().recipient())
-            .with_report(Some(c.recorder.dir.clone()), crate::logging::json_logs()),
-    );
+    let supervisor = Supervisor::new(steps, Duration::from_millis(c.shutdown.deadline_ms), outlets)
+        .with_believed_open(actors.order_manager.clone().recipient())
+        .with_report(Some(c.recorder.dir.clone()), crate::logging::json_logs());
+    supervisor_ctx.run(match &actors.elector {
+        Some(elector) => supervisor.with_kill_switch_outlet(elector.clone().recipient()),
+        None => supervisor,
+    });
     panic_hook::route_to(actors.supervisor.clone().recipient());
     let supervisor = actors.supervisor.clone();
     let signal_slot: SignalSlot = Box::new(move |signals| {

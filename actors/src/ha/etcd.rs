@@ -43,6 +43,8 @@ pub enum Acquire {
     /// Someone holds it: their value, and the store's revision when we looked (a watch from
     /// the next one misses nothing).
     Held { holder: String, revision: i64 },
+    /// The blocking key is present (the account's kill switch): nobody may take the key.
+    Blocked { by: String, revision: i64 },
 }
 
 /// A change to the watched key.
@@ -118,27 +120,52 @@ impl Etcd {
         Ok(int(&v["result"]["TTL"]).unwrap_or(0) > 0)
     }
 
-    /// Put `value` at `key` bound to `lease` if nobody holds the key; otherwise who does.
-    pub async fn acquire(&self, key: &str, value: &str, lease: i64) -> Result<Acquire, EtcdError> {
-        let k = b64(key);
+    /// Put `value` at `key` bound to `lease` if nobody holds the key and `unless` is absent;
+    /// otherwise who holds it, or what `unless` says.
+    pub async fn acquire(&self, key: &str, value: &str, lease: i64, unless: &str) -> Result<Acquire, EtcdError> {
+        let (k, u) = (b64(key), b64(unless));
         let v = self
             .call(
                 "/v3/kv/txn",
                 json!({
-                    "compare": [{ "key": k, "target": "CREATE", "create_revision": "0" }],
+                    "compare": [
+                        { "key": k, "target": "CREATE", "create_revision": "0" },
+                        { "key": u, "target": "CREATE", "create_revision": "0" },
+                    ],
                     "success": [{ "request_put": { "key": k, "value": b64(value), "lease": lease.to_string() } }],
-                    "failure": [{ "request_range": { "key": k } }],
+                    "failure": [{ "request_range": { "key": k } }, { "request_range": { "key": u } }],
                 }),
             )
             .await?;
         if v["succeeded"].as_bool() == Some(true) {
             return Ok(Acquire::Won);
         }
+        let revision = int(&v["header"]["revision"]).unwrap_or(0);
+        let blocking = &v["responses"][1]["response_range"]["kvs"][0];
+        if !blocking.is_null() {
+            return Ok(Acquire::Blocked {
+                by: unb64(&blocking["value"]),
+                revision,
+            });
+        }
         let kv = &v["responses"][0]["response_range"]["kvs"][0];
         Ok(Acquire::Held {
             holder: unb64(&kv["value"]),
-            revision: int(&v["header"]["revision"]).unwrap_or(0),
+            revision,
         })
+    }
+
+    /// Put `value` at `key`, bound to no lease: it stays until deleted.
+    pub async fn put(&self, key: &str, value: &str) -> Result<(), EtcdError> {
+        self.call("/v3/kv/put", json!({ "key": b64(key), "value": b64(value) }))
+            .await
+            .map(|_| ())
+    }
+
+    /// Delete `key`; whether it was there.
+    pub async fn delete(&self, key: &str) -> Result<bool, EtcdError> {
+        let v = self.call("/v3/kv/deleterange", json!({ "key": b64(key) })).await?;
+        Ok(int(&v["deleted"]).unwrap_or(0) > 0)
     }
 
     /// End the lease now: the key bound to it is deleted at once. A lease etcd no longer knows

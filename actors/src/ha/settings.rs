@@ -52,6 +52,12 @@ impl HaSettings {
         format!("/mmbot/{}/active", hex::encode(&digest[..8]))
     }
 
+    /// Where a tripped kill switch is kept for the account: while it is there no instance takes
+    /// the key (`mmbot clear-kill-switch` deletes it).
+    pub fn kill_switch_key(active_key: &str) -> String {
+        format!("{active_key}/kill-switch")
+    }
+
     /// Everything wrong with these settings, each naming its key (`recv_window_ms`: the
     /// exchange's).
     pub fn problems(&self, recv_window_ms: u64) -> Vec<String> {

@@ -24,12 +24,23 @@ pub struct HaView {
     pub etcd: String,
     /// Milliseconds the active has left before it gives up its lease (None unless active).
     pub give_up_in_ms: Option<u64>,
+    /// The account's kill switch tripped (what it says): no instance takes over until an
+    /// operator clears it.
+    pub kill_switch: Option<String>,
 }
 
 impl HaView {
     pub fn is_standby(&self) -> bool {
         matches!(self.role.as_str(), "standby" | "taking over")
     }
+}
+
+/// From the Supervisor: the kill switch tripped. Under a lease it is the account's: kept in etcd
+/// so that the standby does not take over a bot that was stopped for its losses.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct KillSwitchTripped {
+    pub reason: String,
 }
 
 /// To the OrderManager: the lease is won and the account read; quote. The answer says whether

@@ -47,6 +47,27 @@ pub fn save(dir: &Path, trip: &KillSwitchTrip) -> std::io::Result<()> {
 
 /// The recorded trip, if any. A record that cannot be read still counts as tripped: the safe
 /// reading of a damaged file is "stopped for a reason we cannot see".
+/// Record a trip now, saying where (or why it could not be kept).
+pub fn record(dir: &Path, why: &str, shutdown_id: &str) {
+    let trip = KillSwitchTrip {
+        reason: why.to_string(),
+        at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        shutdown_id: shutdown_id.to_string(),
+    };
+    match save(dir, &trip) {
+        Ok(()) => log::error!(
+            "kill switch recorded in {}: the next start refuses to quote until `mmbot clear-kill-switch --config FILE`",
+            path_in(dir).display()
+        ),
+        Err(e) => log::error!(
+            "could not record the kill switch in {}: {e}; a restart would quote again",
+            dir.display()
+        ),
+    }
+}
+
 pub fn load(dir: &Path) -> Option<KillSwitchTrip> {
     let path = path_in(dir);
     let text = match std::fs::read_to_string(&path) {

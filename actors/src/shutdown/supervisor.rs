@@ -90,6 +90,8 @@ pub struct Supervisor {
     report_dir: Option<PathBuf>,
     /// Print the summary as one JSON object (under JSON logs) rather than as text.
     json_summary: bool,
+    /// Under a lease: who keeps a trip for the whole account.
+    kill_switch_outlet: Option<Recipient<crate::messages::ha::KillSwitchTripped>>,
 }
 
 /// Where the sequence's messages go: the recorder, `/status` and the metrics.
@@ -114,7 +116,14 @@ impl Supervisor {
             believed_open: None,
             report_dir: None,
             json_summary: false,
+            kill_switch_outlet: None,
         }
+    }
+
+    /// A kill switch trip is told to `r` too (the lease's elector keeps it for the account).
+    pub fn with_kill_switch_outlet(mut self, r: Recipient<crate::messages::ha::KillSwitchTripped>) -> Self {
+        self.kill_switch_outlet = Some(r);
+        self
     }
 
     /// Who knows the orders that may be live when a forced exit cannot wait for the exchange.
@@ -132,23 +141,11 @@ impl Supervisor {
 
     /// Before any step runs: a trip must survive whatever happens to this shutdown.
     fn record_kill_switch(&self, why: &str, shutdown_id: &str) {
-        let Some(dir) = &self.report_dir else { return };
-        let trip = crate::shutdown::kill_switch_record::KillSwitchTrip {
-            reason: why.to_string(),
-            at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            shutdown_id: shutdown_id.to_string(),
-        };
-        match crate::shutdown::kill_switch_record::save(dir, &trip) {
-            Ok(()) => log::error!(
-                "kill switch recorded in {}: the next start refuses to quote until `mmbot clear-kill-switch --config FILE`",
-                crate::shutdown::kill_switch_record::path_in(dir).display()
-            ),
-            Err(e) => log::error!(
-                "could not record the kill switch in {}: {e}; a restart would quote again",
-                dir.display()
-            ),
+        if let Some(r) = &self.kill_switch_outlet {
+            r.do_send(crate::messages::ha::KillSwitchTripped { reason: why.to_string() });
+        }
+        if let Some(dir) = &self.report_dir {
+            crate::shutdown::kill_switch_record::record(dir, why, shutdown_id);
         }
     }
 

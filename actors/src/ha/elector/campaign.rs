@@ -1,0 +1,180 @@
+//! The standby's campaign for the key, the take-over once it is won, and the active's renewals.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+
+use crate::messages::ha::Activate;
+
+use super::super::etcd::Acquire;
+use super::{Elector, Role};
+
+impl Elector {
+    /// Standby: keep the own lease (`refresh`), then try to put the key.
+    pub(super) fn campaign(&mut self, refresh: bool, ctx: &mut Context<Self>) {
+        self.busy = true;
+        let (etcd, ttl, lease) = (self.etcd.clone(), self.ttl(), self.lease);
+        let (key, identity, kill_key) = (self.key.clone(), self.identity.clone(), self.kill_key.clone());
+        // The lease's TTL runs from its last grant or keep-alive, never from the transaction.
+        let mut renewed = self.lease_renewed_at.filter(|_| lease.is_some());
+        ctx.spawn(
+            async move {
+                let lease = match lease {
+                    Some(id) if !refresh => Ok(Some(id)),
+                    Some(id) => {
+                        let sent = Instant::now();
+                        let alive = etcd.keep_alive(id).await;
+                        renewed = alive.as_ref().is_ok_and(|a| *a).then_some(sent);
+                        alive.map(|alive| alive.then_some(id))
+                    }
+                    None => Ok(None),
+                };
+                let lease = match lease {
+                    Ok(Some(id)) => Ok(id),
+                    Ok(None) => {
+                        let sent = Instant::now();
+                        let granted = etcd.grant(ttl).await;
+                        renewed = granted.as_ref().ok().map(|_| sent);
+                        granted
+                    }
+                    Err(e) => Err(e),
+                };
+                let lease = match lease {
+                    Ok(id) => id,
+                    Err(e) => return (None, None, Err(e)),
+                };
+                (Some(lease), renewed, etcd.acquire(&key, &identity, lease, &kill_key).await)
+            }
+            .into_actor(self)
+            .map(|(lease, renewed, answer), act, ctx| {
+                act.busy = false;
+                act.lease_renewed_at = renewed;
+                // Unknown: as if it lapsed already (the deadline check gives up at once).
+                let sent = renewed.unwrap_or_else(|| Instant::now().checked_sub(act.ttl()).unwrap_or_else(Instant::now));
+                act.etcd_result(&answer);
+                match answer {
+                    // A failed grant or keep-alive left no lease: the next tick grants anew.
+                    Err(_) => act.lease = lease,
+                    // Our own put, whose answer an earlier attempt lost: the key is ours.
+                    Ok(Acquire::Held { holder, .. }) if holder == act.identity && act.role == Role::Standby && !act.stopping => {
+                        act.lease = lease;
+                        act.clock.renewed(sent);
+                        act.holder = Some(holder);
+                        act.won(ctx);
+                    }
+                    Ok(Acquire::Blocked { by, revision }) => {
+                        act.lease = lease;
+                        if act.kill_switch.as_ref() != Some(&by) {
+                            log::error!("ha: the account's kill switch tripped ({by}); not taking over until an operator clears it: mmbot clear-kill-switch --config FILE");
+                            act.kill_switch = Some(by);
+                            act.publish();
+                        }
+                        if !act.watching {
+                            act.watch_from(revision + 1, ctx);
+                        }
+                    }
+                    Ok(Acquire::Held { holder, revision }) => {
+                        act.lease = lease;
+                        if act.kill_switch.take().is_some() {
+                            log::warn!("ha: the account's kill switch was cleared");
+                            act.publish();
+                        }
+                        if act.holder.as_ref() != Some(&holder) {
+                            log::info!("ha: standby; the active is {holder}");
+                            act.holder = Some(holder);
+                            act.publish();
+                        }
+                        if !act.watching {
+                            act.watch_from(revision + 1, ctx);
+                        }
+                    }
+                    Ok(Acquire::Won) if act.stopping => {
+                        // Won while stopping: give the key straight back.
+                        if let Some(id) = lease {
+                            let etcd = act.etcd.clone();
+                            ctx.spawn(async move { etcd.revoke(id).await }.into_actor(act).map(|_, _, _| ()));
+                        }
+                    }
+                    Ok(Acquire::Won) if act.role == Role::Standby => {
+                        act.lease = lease;
+                        act.clock.renewed(sent);
+                        act.holder = Some(act.identity.clone());
+                        act.won(ctx);
+                    }
+                    Ok(Acquire::Won) => {}
+                }
+            }),
+        );
+    }
+
+    /// The key is ours: read the account and open the OrderManager, then open the fence.
+    pub(super) fn won(&mut self, ctx: &mut Context<Self>) {
+        let handover = self
+            .freed_at
+            .take()
+            .map(|t| format!("; {} ms after the key was freed", t.elapsed().as_millis()));
+        self.become_(
+            Role::TakingOver,
+            &format!("won the key {}{}", self.key, handover.unwrap_or_default()),
+        );
+        let Some(take_over) = self.take_over.take() else { return };
+        // The TTL runs from the standby's last renewal: renew now, alongside the take-over.
+        self.renew(ctx);
+        // Orders may go only once the take-over has cancelled the previous active's leftovers;
+        // the fence opens from the clock the key was won by, so the margin holds from the start.
+        let started = Instant::now();
+        ctx.spawn(take_over().into_actor(self).map(move |result, act, ctx| match result {
+            Ok(()) if act.role == Role::TakingOver => {
+                match act.clock.give_up_at() {
+                    Some(t) => act.fence.open_until(t),
+                    None => return,
+                }
+                act.become_(
+                    Role::Active,
+                    &format!(
+                        "account read and leftovers dealt with in {} ms; quoting",
+                        started.elapsed().as_millis()
+                    ),
+                );
+                ctx.spawn(act.out.activate.send(Activate).into_actor(act).map(|open, _, _| {
+                    if !matches!(open, Ok(true)) {
+                        log::warn!("ha: active, but the order manager is stopping: no quote");
+                    }
+                }));
+                act.renew(ctx);
+            }
+            Ok(()) => {}
+            Err(why) => {
+                act.fence.close();
+                act.give_up(&format!("won the lease but could not take over: {why}"));
+            }
+        }));
+    }
+
+    /// Active: renew; an answer moves the fence on from the request's send time.
+    pub(super) fn renew(&mut self, ctx: &mut Context<Self>) {
+        let Some(lease) = self.lease else { return };
+        self.busy = true;
+        let etcd = self.etcd.clone();
+        let sent = Instant::now();
+        ctx.spawn(async move { etcd.keep_alive(lease).await }.into_actor(self).map(move |r, act, _| {
+            act.busy = false;
+            act.etcd_result(&r);
+            if act.role != Role::Active && act.role != Role::TakingOver {
+                return;
+            }
+            match r {
+                Ok(true) => {
+                    act.clock.renewed(sent);
+                    if act.role == Role::Active {
+                        if let Some(t) = act.clock.give_up_at() {
+                            act.fence.open_until(t);
+                        }
+                    }
+                }
+                Ok(false) => act.give_up("etcd no longer knows the lease (it lapsed or was revoked)"),
+                Err(_) => {}
+            }
+        }));
+    }
+}

@@ -1,0 +1,91 @@
+//! The `ha_lease` step: release the lease once the orders are verified flat (else let it lapse);
+//! and a tripped kill switch, kept for the whole account before the lease goes.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+
+use crate::messages::ha::KillSwitchTripped;
+use crate::messages::stop::{Stop, StopAck};
+
+use super::{Elector, Role};
+
+impl Handler<KillSwitchTripped> for Elector {
+    type Result = ();
+
+    /// Kept in etcd (no lease: it outlives every instance) before the lease is released, so the
+    /// standby does not take over a bot stopped for its losses.
+    fn handle(&mut self, msg: KillSwitchTripped, ctx: &mut Self::Context) {
+        let value = serde_json::json!({ "reason": msg.reason, "identity": self.identity, "at_ms": super::unix_ms() }).to_string();
+        self.kill_switch = Some(value.clone());
+        self.publish();
+        let (etcd, key) = (self.etcd.clone(), self.kill_key.clone());
+        ctx.spawn(async move { etcd.put(&key, &value).await }.into_actor(self).map(|r, act, _| match r {
+            Ok(()) => {
+                act.kill_saved = true;
+                log::error!(
+                    "ha: the kill switch is kept for the account at {}: no instance takes over until `mmbot clear-kill-switch --config FILE`",
+                    act.kill_key
+                );
+            }
+            Err(e) => log::error!("ha: could not keep the kill switch in etcd ({e}); the lease will not be released"),
+        }));
+    }
+}
+
+impl Handler<Stop> for Elector {
+    type Result = ResponseActFuture<Self, StopAck>;
+
+    fn handle(&mut self, stop: Stop, _: &mut Self::Context) -> Self::Result {
+        let was = self.role;
+        self.stopping = true;
+        self.fence.close();
+        let lease = self.lease.take();
+        // The key may be bound to this lease: released only once no order of this run can rest
+        // or still land, else the standby would list the account before a late create lands.
+        let mine = matches!(was, Role::Active | Role::TakingOver | Role::Lost);
+        let release = lease.filter(|_| !mine || stop.orders_flat);
+        // A trip not yet in etcd is put first; if it cannot be, the lease is not released.
+        let kill = self.kill_switch.clone().filter(|_| mine && !self.kill_saved);
+        let (etcd, kill_key) = (self.etcd.clone(), self.kill_key.clone());
+        let budget = stop.deadline.saturating_duration_since(Instant::now());
+        Box::pin(
+            async move {
+                let work = async {
+                    if let Some(value) = kill {
+                        etcd.put(&kill_key, &value)
+                            .await
+                            .map_err(|e| format!("keeping the kill switch: {e}"))?;
+                    }
+                    match release {
+                        Some(id) => etcd.revoke(id).await.map_err(|e| e.to_string()),
+                        None => Ok(()),
+                    }
+                };
+                tokio::time::timeout(budget, work)
+                    .await
+                    .unwrap_or_else(|_| Err("no answer in time".to_string()))
+            }
+            .into_actor(self)
+            .map(move |r, act, ctx| {
+                ctx.stop();
+                let ttl = act.settings.lease_ttl_ms;
+                let detail = match (mine, release.is_some(), r) {
+                    (false, _, _) => "standby: nothing held".to_string(),
+                    (true, false, _) => {
+                        format!("orders not verified flat: the lease is left to lapse (≤ {ttl} ms); the standby takes over after")
+                    }
+                    (true, true, Ok(())) if act.kill_switch.is_some() => {
+                        "lease released; the kill switch is kept for the account: the standby does not take over".to_string()
+                    }
+                    (true, true, Ok(())) => "lease released: the standby takes over now".to_string(),
+                    (true, true, Err(e)) => format!("releasing the lease failed ({e}): it lapses within {ttl} ms"),
+                };
+                if was != Role::Lost {
+                    act.become_(Role::Released, &detail);
+                }
+                StopAck::ok(detail)
+            }),
+        )
+    }
+}
