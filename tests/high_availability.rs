@@ -151,6 +151,17 @@ async fn a_planned_handover_by_sigterm_leaves_no_moment_with_two_runs_quoting() 
         1.0,
         "{m}"
     );
+    let roles: Vec<String> = b
+        .recorder_lines()
+        .iter()
+        .filter(|e| e["kind"] == "ha_role")
+        .map(|e| format!("{} → {}", e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        ["standby → taking over", "taking over → active"],
+        "the audit trail has every role change"
+    );
 
     b.signal(libc::SIGTERM);
     let exit = b.wait_exit(Duration::from_secs(60));

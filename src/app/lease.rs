@@ -129,6 +129,7 @@ pub(super) fn start_elector(
 ) -> Addr<Elector> {
     let status = parts.status.clone();
     let activate = parts.order_manager.clone().recipient();
+    let recorder = parts.recorder.clone().recipient();
     let take: TakeOver = Box::new(move || Box::pin(async move { take_over(parts).await.map_err(|e| format!("{e:#}")) }));
     Elector::new(
         who.settings.clone(),
@@ -139,6 +140,7 @@ pub(super) fn start_elector(
         ElectorOutlets {
             shutdown,
             activate,
+            recorder,
             status,
             metrics,
         },

@@ -64,6 +64,13 @@ pub enum Event {
         window_s: u32,
         detail: String,
     },
+    /// The high-availability role changed (standby, taking over, active, released, lost).
+    HaRole {
+        from: String,
+        to: String,
+        key: String,
+        why: String,
+    },
     Error {
         source: String,
         message: String,
@@ -108,6 +115,7 @@ impl Event {
                 | Event::Error { .. }
                 | Event::StartupReconciliation { .. }
                 | Event::DeadManSwitch { .. }
+                | Event::HaRole { .. }
         )
     }
 
@@ -121,6 +129,7 @@ impl Event {
             Event::Connection { .. } => "connection",
             Event::StartupReconciliation { .. } => "startup_reconciliation",
             Event::DeadManSwitch { .. } => "dead_man_switch",
+            Event::HaRole { .. } => "ha_role",
             Event::Error { .. } => "error",
             Event::ShutdownStarted { .. } => "shutdown_started",
             Event::ShutdownStep(_) => "shutdown_step",

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
+use crate::messages::events::Event;
 use crate::messages::ha::{Activate, HaView};
+use crate::messages::record::Record;
 use crate::messages::shutdown::{RequestShutdown, ShutdownSource};
 use crate::messages::status::StatusPatch;
 use crate::telemetry::metrics::{labels, Metrics};
@@ -63,6 +65,8 @@ pub struct ElectorOutlets {
     pub shutdown: Recipient<RequestShutdown>,
     /// The OrderManager, told to quote once the fence is open.
     pub activate: Recipient<Activate>,
+    /// The audit trail: every role change.
+    pub recorder: Recipient<Record>,
     pub status: Recipient<StatusPatch>,
     pub metrics: Arc<Metrics>,
 }
@@ -174,6 +178,12 @@ impl Elector {
             .ha_transitions
             .get_or_create(&labels(&[("from", from.name()), ("to", to.name())]))
             .inc();
+        self.out.recorder.do_send(Record(Event::HaRole {
+            from: from.name().into(),
+            to: to.name().into(),
+            key: self.key.clone(),
+            why: why.into(),
+        }));
         match to {
             Role::Lost => log::error!("ha: {} → {}: {why}", from.name(), to.name()),
             _ => log::warn!("ha: {} → {}: {why}", from.name(), to.name()),
