@@ -14,7 +14,6 @@ use mmbot_actors::exchange::rest_connector::{OrderEntry, RestConnector};
 use mmbot_actors::exchange::ws_connector::{AccountInbox, OrderInbox, WsConnector, WsTargets};
 use mmbot_actors::exchange::ws_trade_client::WsTradeSettings;
 use mmbot_actors::ha::elector::Elector;
-use mmbot_actors::ha::HaSettings;
 use mmbot_actors::market_thread::busy_poll::busy_poll;
 use mmbot_actors::market_thread::hot_path_rehearsal::HotPathRehearsal;
 use mmbot_actors::messages::events::Event;
@@ -26,7 +25,7 @@ use mmbot_actors::observe::web_server::WebServer;
 use mmbot_actors::order_manager::OrderManager;
 use mmbot_actors::shutdown::exit_positions::ExitPositions;
 use mmbot_actors::shutdown::last_resort::LastResort;
-use mmbot_actors::shutdown::supervisor::{ShutdownSettings, Step, Supervisor};
+use mmbot_actors::shutdown::supervisor::{Step, Supervisor};
 use mmbot_actors::strategy::Strategy;
 use mmbot_actors::telemetry::console;
 use mmbot_actors::telemetry::metrics::Metrics;
@@ -222,7 +221,8 @@ impl Actors {
 
     /// The stop sequence, in order, each step with its timeout.
     /// `last_resort`: the order step's own cancels, for when the OrderManager is gone.
-    pub(super) fn stop_steps(&self, sd: &ShutdownSettings, last_resort: Option<LastResort>, ha: Option<&HaSettings>) -> Vec<Step> {
+    pub(super) fn stop_steps(&self, c: &Config, last_resort: Option<LastResort>) -> Vec<Step> {
+        let sd = &c.shutdown;
         let step = |name, recipient, ms| Step {
             name,
             recipient,
@@ -241,11 +241,14 @@ impl Actors {
             step("web_server", self.web.clone().recipient(), sd.web_server_ms),
             step("recorder", self.recorder.clone().recipient(), sd.recorder_ms),
         ];
-        if let (Some(elector), Some(ha)) = (&self.elector, ha) {
-            // One revoke (or nothing): its request's timeout, twice over.
-            steps.insert(2, step("ha_lease", elector.clone().recipient(), 2 * ha.request_timeout_ms + 100));
+        if let (Some(elector), Some(ha)) = (&self.elector, &c.ha) {
+            // A put and a revoke at most: their requests' timeouts, and a margin.
+            steps.insert(
+                ha_lease_step_at(c),
+                step("ha_lease", elector.clone().recipient(), 2 * ha.request_timeout_ms + 100),
+            );
         }
-        debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), step_names(ha.is_some()));
+        debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), step_names(c));
         steps
     }
 }

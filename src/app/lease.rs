@@ -49,13 +49,16 @@ pub(super) struct TakeOverParts {
 async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
     let rest = p.transports.rest.clone();
     let window_s = p.settings.dcp_window_s;
-    // The dead-man switch is armed while the leftovers are cancelled: neither waits for the
-    // other, and both are done before the first quote.
-    let (reconciled, armed) = tokio::join!(
+    // The leftovers listed (and cancelled), the dead-man switch armed and the positions read at
+    // once: none waits for another. A fill on a leftover before its cancel changes the
+    // positions, so they are read again after any leftover was cancelled.
+    let since_ms = unix_now_ms();
+    let (reconciled, armed, positions) = tokio::join!(
         startup::reconcile_leftovers(&p.transports, &p.symbols, &p.ids, &p.settings, p.budget, &p.recorder),
         startup::arm_dead_man_switch(&rest, window_s, &p.recorder),
+        startup::inherited_positions(&rest, &p.symbols),
     );
-    reconciled.context("cancelling the previous active's orders")?;
+    let leftovers = reconciled.context("cancelling the previous active's orders")?;
     if armed {
         // Subscribed on the running private stream before the first quote.
         let _ = p.dcp.send(true);
@@ -74,9 +77,12 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
             }),
         });
     }
-    // After the leftovers are gone: a fill on one of them is in the positions read here.
-    let since_ms = unix_now_ms();
-    let inherited = startup::inherited_positions(&rest, &p.symbols).await?;
+    // This run's executions count from here: after the leftovers, whose fills are in the
+    // positions (the previous run's, not this one's).
+    let (since_ms, inherited) = match leftovers {
+        0 => (since_ms, positions?),
+        _ => (unix_now_ms(), startup::inherited_positions(&rest, &p.symbols).await?),
+    };
     for (symbol, pos) in &inherited {
         if !pos.size.is_zero() {
             log::warn!("ha: taking over a position of {} {symbol}", pos.size);

@@ -161,15 +161,31 @@ pub async fn check_account(c: Config) -> anyhow::Result<bool> {
     Ok(crate::preflight::blockers(&rows).is_empty())
 }
 
-/// The stop sequence's steps, in order (their series exist in /metrics from the start); with
-/// `[ha]` the lease is released once the orders are flat and the positions dealt with.
-fn step_names(ha: bool) -> Vec<&'static str> {
-    let mut steps = vec!["order_manager", "positions"];
-    if ha {
-        steps.push("ha_lease");
+/// The stop sequence's steps, in order (their series exist in /metrics from the start). With
+/// `[ha]` the lease is released once the orders are flat — before the positions step, which then
+/// only reads, or after it when it closes them (the standby must not quote beside the closes).
+fn step_names(c: &Config) -> Vec<&'static str> {
+    let mut steps = vec![
+        "order_manager",
+        "positions",
+        "strategy",
+        "ws_connector",
+        "rest_connector",
+        "web_server",
+        "recorder",
+    ];
+    if c.ha.is_some() {
+        steps.insert(ha_lease_step_at(c), "ha_lease");
     }
-    steps.extend(["strategy", "ws_connector", "rest_connector", "web_server", "recorder"]);
     steps
+}
+
+fn ha_lease_step_at(c: &Config) -> usize {
+    if c.shutdown.close_positions {
+        2
+    } else {
+        1
+    }
 }
 
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
@@ -435,7 +451,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         by_id: c.order_manager.cancel_scope == CancelScope::Own,
         lease: standby.then(|| (run_id.clone(), fence.clone())),
     });
-    let steps = actors.stop_steps(&c.shutdown, last_resort, c.ha.as_ref());
+    let steps = actors.stop_steps(&c, last_resort);
     let outlets = Outlets {
         recorder: actors.recorder.clone().recipient(),
         flush: actors.recorder.clone().recipient(),

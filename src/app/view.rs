@@ -40,7 +40,7 @@ pub(super) fn metrics_for(c: &Config) -> Arc<Metrics> {
         symbols: &c.symbols,
         endpoints: OBSERVED_ENDPOINTS,
         streams: &["public", "private", "trade"],
-        steps: &step_names(c.ha.is_some()),
+        steps: &step_names(c),
         actors: MAILBOXES,
     });
     metrics.set_process_constants(unix_now_seconds(), mmbot_actors::telemetry::resources::max_fds());
