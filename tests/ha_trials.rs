@@ -7,6 +7,8 @@
 
 #[path = "support/etcd.rs"]
 mod etcd;
+#[path = "support/ha_pair.rs"]
+mod ha_pair;
 #[path = "support/order_log.rs"]
 mod order_log;
 mod support;
@@ -14,15 +16,19 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use ha_pair::{status, Lease, ORDERS, SYMBOLS};
 use rand::{Rng, SeedableRng};
-use serde_json::Value;
 use support::*;
 
-const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
-const ORDERS: usize = 8;
 const TTL_MS: u64 = 3_000;
 const RENEW_MS: u64 = 300;
 const MARGIN_MS: u64 = 2_000;
+const LEASE: Lease = Lease {
+    ttl: TTL_MS,
+    renew: RENEW_MS,
+    margin: MARGIN_MS,
+    request_timeout: 250,
+};
 
 struct Member {
     bot: Bot,
@@ -30,28 +36,10 @@ struct Member {
     run_id: String,
 }
 
-async fn status(bot: &Bot) -> Option<Value> {
-    let mut r = awc::Client::new().get(bot.control_url("/status")).send().await.ok()?;
-    r.json().limit(1 << 22).await.ok()
-}
-
 async fn start_member(name: String, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Member {
     let link = etcd::Link::to(etcd_url.trim_start_matches("http://").parse().unwrap());
-    let mut bot = start_bot(
-        &name,
-        sim,
-        BotOptions {
-            symbols: SYMBOLS.to_vec(),
-            levels: 2,
-            exchange: "recv_window_ms = 1500",
-            order_manager: "cancel_scope = \"own\"",
-            tail: format!(
-                "[ha]\nendpoints = [\"{}\"]\nlease_ttl_ms = {TTL_MS}\nrenew_every_ms = {RENEW_MS}\nmargin_ms = {MARGIN_MS}\nrequest_timeout_ms = 250\n",
-                link.url()
-            ),
-            ..Default::default()
-        },
-    );
+    let url = link.url();
+    let mut bot = start_bot(&name, sim, ha_pair::options(&url, LEASE, ""));
     let started = Instant::now();
     let run_id = loop {
         assert!(bot.is_running(), "{} exited at start; see {}", name, bot.stderr_path.display());

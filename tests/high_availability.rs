@@ -5,52 +5,32 @@
 
 #[path = "support/etcd.rs"]
 mod etcd;
+#[path = "support/ha_pair.rs"]
+mod ha_pair;
 #[path = "support/order_log.rs"]
 mod order_log;
 mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use ha_pair::{role, Lease, ORDERS, SYMBOLS};
 use support::*;
 
-const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
-/// 2 levels × 2 sides × 2 symbols.
-const ORDERS: usize = 8;
+const LEASE: Lease = Lease {
+    ttl: TTL_MS,
+    renew: RENEW_MS,
+    margin: 2_000,
+    request_timeout: 300,
+};
 const TTL_MS: u64 = 4_000;
 const RENEW_MS: u64 = 400;
-const MARGIN_MS: u64 = 2_000;
 
 fn ha_bot(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Bot {
-    ha_bot_with(name, sim, etcd_url, "")
+    start_bot(name, sim, ha_pair::options(etcd_url, LEASE, ""))
 }
 
 fn ha_bot_with(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str, risk: &'static str) -> Bot {
-    start_bot(
-        name,
-        sim,
-        BotOptions {
-            risk,
-            symbols: SYMBOLS.to_vec(),
-            levels: 2,
-            // The margin must exceed the receive window (a create sent before giving up cannot
-            // land after the lease could lapse).
-            exchange: "recv_window_ms = 1500",
-            order_manager: "cancel_scope = \"own\"",
-            tail: format!(
-                "[ha]\nendpoints = [\"{etcd_url}\"]\nlease_ttl_ms = {TTL_MS}\nrenew_every_ms = {RENEW_MS}\nmargin_ms = {MARGIN_MS}\nrequest_timeout_ms = 300\n"
-            ),
-            ..Default::default()
-        },
-    )
-}
-
-/// The role `/status` shows; empty while the control server is not up yet.
-async fn role(bot: &Bot) -> String {
-    let answer = awc::Client::new().get(bot.control_url("/status")).send().await;
-    let Ok(mut r) = answer else { return String::new() };
-    let s: Value = r.json().limit(1 << 22).await.unwrap_or_default();
-    s["ha"]["role"].as_str().unwrap_or("").to_string()
+    start_bot(name, sim, ha_pair::options(etcd_url, LEASE, risk))
 }
 
 async fn run_id(bot: &Bot) -> String {
