@@ -50,6 +50,17 @@ fn check_config(args: &RunArgs) -> i32 {
             ));
             console::out(format_args!("  {}", config::cancel_scope_line(&c)));
             console::out(format_args!("  {}", kill_switch::state_line(&c)));
+            if let Some(ha) = &c.ha {
+                console::out(format_args!(
+                    "  ha: a lease on etcd {} at {} (TTL {} ms, renewed every {} ms); the active stops sending orders and flattens {} ms before it could lapse; a crashed active is replaced after ~{} ms",
+                    ha.endpoints.join(","),
+                    ha.key_for(&c.exchange.rest_url, &c.exchange.api_key),
+                    ha.lease_ttl_ms,
+                    ha.renew_every_ms,
+                    ha.margin_ms,
+                    ha.lease_ttl_ms + 500
+                ));
+            }
             if let Some(w) = config::secrets_file_warning(&args.config) {
                 console::out(format_args!("  warning: {w}"));
             }
