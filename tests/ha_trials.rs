@@ -39,7 +39,7 @@ struct Member {
 async fn start_member(name: String, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Member {
     let link = etcd::Link::to(etcd_url.trim_start_matches("http://").parse().unwrap());
     let url = link.url();
-    let mut bot = start_bot(&name, sim, ha_pair::options(&url, LEASE, ""));
+    let mut bot = start_bot(&name, sim, ha_pair::options(&[&url], LEASE, ""));
     let started = Instant::now();
     let run_id = loop {
         assert!(bot.is_running(), "{} exited at start; see {}", name, bot.stderr_path.display());

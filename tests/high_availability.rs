@@ -26,11 +26,11 @@ const TTL_MS: u64 = 4_000;
 const RENEW_MS: u64 = 400;
 
 fn ha_bot(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Bot {
-    start_bot(name, sim, ha_pair::options(etcd_url, LEASE, ""))
+    start_bot(name, sim, ha_pair::options(&[etcd_url], LEASE, ""))
 }
 
 fn ha_bot_with(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str, risk: &'static str) -> Bot {
-    start_bot(name, sim, ha_pair::options(etcd_url, LEASE, risk))
+    start_bot(name, sim, ha_pair::options(&[etcd_url], LEASE, risk))
 }
 
 async fn run_id(bot: &Bot) -> String {
@@ -241,7 +241,9 @@ async fn two_started_at_once_make_exactly_one_active() {
         return;
     };
     let sim = start_sim();
-    let mut a = ha_bot("ha-race-a", &sim, &etcd.url());
+    // One of them names a dead etcd endpoint first: it moves on to the next.
+    let dead = format!("http://{}", free_port());
+    let mut a = start_bot("ha-race-a", &sim, ha_pair::options(&[&dead, &etcd.url()], LEASE, ""));
     let mut b = ha_bot("ha-race-b", &sim, &etcd.url());
     let limit = Instant::now() + Duration::from_secs(60);
     let (active, standby) = loop {
@@ -260,6 +262,16 @@ async fn two_started_at_once_make_exactly_one_active() {
     wait_for_orders(&sim, &mut active, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(role(&standby).await, "standby");
+    // Both reach etcd (the one whose first endpoint is dead too) and the standby names the active.
+    let s = standby.status().await;
+    assert_eq!(s["ha"]["etcd"], "ok", "{}", s["ha"]);
+    assert!(
+        s["ha"]["holder"].as_str().unwrap_or("").contains(&run_id(&active).await),
+        "{}",
+        s["ha"]
+    );
+    assert_eq!(active.status().await["ha"]["etcd"], "ok");
+    standby.wait_ready(Duration::from_secs(5)).await;
     let log = assert_no_overlap(&sim).await;
     let runs: Vec<String> = order_log::runs(&log).into_keys().collect();
     assert_eq!(runs, vec![run_id(&active).await], "only the active ever placed an order");

@@ -23,7 +23,8 @@ pub struct Lease {
 
 /// A bot of the pair. The margin must exceed the receive window (a create sent before giving up
 /// cannot land after the lease could lapse): 1500 ms here.
-pub fn options(etcd_url: &str, lease: Lease, risk: &'static str) -> BotOptions {
+pub fn options(etcd_urls: &[&str], lease: Lease, risk: &'static str) -> BotOptions {
+    let endpoints = etcd_urls.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
     BotOptions {
         risk,
         symbols: SYMBOLS.to_vec(),
@@ -31,7 +32,7 @@ pub fn options(etcd_url: &str, lease: Lease, risk: &'static str) -> BotOptions {
         exchange: "recv_window_ms = 1500",
         order_manager: "cancel_scope = \"own\"",
         tail: format!(
-            "[ha]\nendpoints = [\"{etcd_url}\"]\nlease_ttl_ms = {}\nrenew_every_ms = {}\nmargin_ms = {}\nrequest_timeout_ms = {}\n",
+            "[ha]\nendpoints = [{endpoints}]\nlease_ttl_ms = {}\nrenew_every_ms = {}\nmargin_ms = {}\nrequest_timeout_ms = {}\n",
             lease.ttl, lease.renew, lease.margin, lease.request_timeout
         ),
         ..Default::default()

@@ -74,34 +74,42 @@ impl Etcd {
         }
     }
 
-    fn endpoint(&self) -> &str {
-        &self.endpoints[self.current.get() % self.endpoints.len().max(1)]
+    fn endpoint(&self, at: usize) -> &str {
+        &self.endpoints[at % self.endpoints.len().max(1)]
     }
 
-    fn failed(&self, what: impl Into<String>) -> EtcdError {
-        let endpoint = self.endpoint().to_string();
-        self.current.set(self.current.get().wrapping_add(1));
-        *self.client.borrow_mut() = crate::exchange::http_client::client(self.timeout);
+    /// The request sent to endpoint `at` failed: the next request goes to the next endpoint —
+    /// unless another failure moved on already (two requests failing together must not move
+    /// twice, back onto the dead one).
+    fn failed(&self, at: usize, what: impl Into<String>) -> EtcdError {
+        if self.current.get() == at {
+            self.current.set(at.wrapping_add(1));
+            *self.client.borrow_mut() = crate::exchange::http_client::client(self.timeout);
+        }
         EtcdError {
-            endpoint,
+            endpoint: self.endpoint(at).to_string(),
             what: what.into(),
         }
     }
 
     async fn call(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
-        let url = format!("{}{path}", self.endpoint());
+        let at = self.current.get();
+        let url = format!("{}{path}", self.endpoint(at));
         let request = self.client.borrow().post(&url);
-        let mut resp = request.send_json(&body).await.map_err(|e| self.failed(format!("{path}: {e}")))?;
+        let mut resp = request
+            .send_json(&body)
+            .await
+            .map_err(|e| self.failed(at, format!("{path}: {e}")))?;
         let bytes = resp
             .body()
             .limit(1 << 20)
             .await
-            .map_err(|e| self.failed(format!("{path}: reading the answer: {e}")))?;
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| self.failed(format!("{path}: {e}")))?;
+            .map_err(|e| self.failed(at, format!("{path}: reading the answer: {e}")))?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| self.failed(at, format!("{path}: {e}")))?;
         if !resp.status().is_success() {
             let msg = v["message"].as_str().or(v["error"].as_str()).unwrap_or("").to_string();
             return Err(EtcdError {
-                endpoint: self.endpoint().to_string(),
+                endpoint: self.endpoint(at).to_string(),
                 what: format!("{path}: HTTP {}: {msg}", resp.status().as_u16()),
             });
         }
@@ -111,7 +119,10 @@ impl Etcd {
     /// A new lease of `ttl` (whole seconds); its id.
     pub async fn grant(&self, ttl: Duration) -> Result<i64, EtcdError> {
         let v = self.call("/v3/lease/grant", json!({ "TTL": ttl.as_secs().to_string() })).await?;
-        int(&v["ID"]).ok_or_else(|| self.failed(format!("grant: no lease id in {v}")))
+        int(&v["ID"]).ok_or_else(|| EtcdError {
+            endpoint: self.endpoint(self.current.get()).to_string(),
+            what: format!("grant: no lease id in {v}"),
+        })
     }
 
     /// Renew the lease; false when etcd no longer knows it (it lapsed or was revoked).
@@ -181,7 +192,8 @@ impl Etcd {
     /// connection does; it has no timeout of its own (a silent one is covered by the caller's
     /// periodic attempts).
     pub async fn watch(&self, key: &str, from_revision: i64) -> Result<LocalBoxStream<'static, KeyEvent>, EtcdError> {
-        let url = format!("{}/v3/watch", self.endpoint());
+        let at = self.current.get();
+        let url = format!("{}/v3/watch", self.endpoint(at));
         let mut create = json!({ "key": b64(key) });
         if from_revision > 0 {
             create["start_revision"] = json!(from_revision.to_string());
@@ -192,9 +204,9 @@ impl Etcd {
             .timeout(Duration::from_secs(365 * 86_400))
             .send_json(&json!({ "create_request": create }))
             .await
-            .map_err(|e| self.failed(format!("watch: {e}")))?;
+            .map_err(|e| self.failed(at, format!("watch: {e}")))?;
         if !resp.status().is_success() {
-            return Err(self.failed(format!("watch: HTTP {}", resp.status().as_u16())));
+            return Err(self.failed(at, format!("watch: HTTP {}", resp.status().as_u16())));
         }
         Ok(watch_events(resp))
     }

@@ -195,9 +195,12 @@ impl StatusView {
             return Err(format!("quoting halted by the exchange's refusals: {}", why.join("; ")));
         }
         // A warm standby is what a rolling update waits for before stopping the active: ready
-        // with its streams up, before it has quoted.
-        if self.ha.as_ref().is_some_and(|h| h.is_standby()) {
-            return Ok(());
+        // with its streams up and etcd answering (it could take over), before it has quoted.
+        if let Some(h) = self.ha.as_ref().filter(|h| h.is_standby()) {
+            return match h.etcd.as_str() {
+                "ok" => Ok(()),
+                e => Err(format!("standby, but etcd does not answer: {e}")),
+            };
         }
         if let Some(h) = self.ha.as_ref().filter(|h| h.role != "active") {
             return Err(format!("high availability: {}", h.role));
@@ -278,11 +281,18 @@ mod tests {
         let role = |r: &str| {
             StatusPatch::Ha(crate::messages::ha::HaView {
                 role: r.into(),
+                etcd: "ok".into(),
                 ..Default::default()
             })
         };
         v.apply(role("standby"));
         assert!(v.ready, "{:?}", v.not_ready);
+        v.apply(StatusPatch::Ha(crate::messages::ha::HaView {
+            role: "standby".into(),
+            etcd: "not asked yet".into(),
+            ..Default::default()
+        }));
+        assert_eq!(v.not_ready.as_deref(), Some("standby, but etcd does not answer: not asked yet"));
         v.apply(role("active"));
         assert_eq!(v.not_ready.as_deref(), Some("no quote rests yet"));
         v.apply(role("lost"));
