@@ -87,6 +87,17 @@ pub struct Metrics {
     pub ha_transitions: Family<Labels, Counter>,
 }
 
+/// The high-availability role changes there are (`ha::elector`), at 0 from the first scrape.
+const HA_TRANSITIONS: [(&str, &str); 7] = [
+    ("standby", "taking over"),
+    ("taking over", "active"),
+    ("active", "released"),
+    ("active", "lost"),
+    ("taking over", "lost"),
+    ("taking over", "released"),
+    ("standby", "released"),
+];
+
 /// Round bucket bounds: 1, 2, 3, 5 and 7 times each power of ten from `10^from` to `10^to`
 /// (ratio ≈ 1.5 between neighbours). Parsed from text so that they print as written
 /// (`0.000003`, not `0.0000030000000000000004`).
@@ -378,6 +389,9 @@ impl Metrics {
         }
         for actor in keys.actors {
             let _ = self.mailbox_lag.get_or_create(&labels(&[("actor", actor)]));
+        }
+        for (from, to) in HA_TRANSITIONS {
+            let _ = self.ha_transitions.get_or_create(&labels(&[("from", from), ("to", to)]));
         }
     }
 
