@@ -107,7 +107,8 @@ impl Elector {
         );
     }
 
-    /// The key is ours: read the account and open the OrderManager, then open the fence.
+    /// The key is ours: take over (read the account), then open the fence and tell the
+    /// OrderManager to quote.
     pub(super) fn won(&mut self, ctx: &mut Context<Self>) {
         let handover = self
             .freed_at
@@ -120,8 +121,8 @@ impl Elector {
         let Some(take_over) = self.take_over.take() else { return };
         // The TTL runs from the standby's last renewal: renew now, alongside the take-over.
         self.renew(ctx);
-        // Orders may go only once the take-over has cancelled the previous active's leftovers;
-        // the fence opens from the clock the key was won by, so the margin holds from the start.
+        // Orders may go only once the take-over has cancelled the previous active's leftovers,
+        // and only until the lease clock's give-up time, so the margin holds from the start.
         let started = Instant::now();
         ctx.spawn(take_over().into_actor(self).map(move |result, act, ctx| match result {
             Ok(()) if act.role == Role::TakingOver => {
