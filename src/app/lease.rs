@@ -83,11 +83,6 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
         0 => (since_ms, positions?),
         _ => (unix_now_ms(), startup::inherited_positions(&rest, &p.symbols).await?),
     };
-    for (symbol, pos) in &inherited {
-        if !pos.size.is_zero() {
-            log::warn!("ha: taking over a position of {} {symbol}", pos.size);
-        }
-    }
     let sizes: BTreeMap<String, rust_decimal::Decimal> = p
         .symbols
         .iter()
