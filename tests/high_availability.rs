@@ -334,3 +334,55 @@ async fn a_kill_switch_on_the_active_holds_the_account_until_an_operator_clears_
     b.signal(libc::SIGTERM);
     assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
 }
+
+#[actix_rt::test]
+async fn a_take_over_slower_than_the_lease_margin_keeps_renewing_and_quotes() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-slow-etcd")) else {
+        return;
+    };
+    let sim = start_sim();
+    // TTL − margin is 2 s; the receive window (under the margin) lets a 2.5 s answer through.
+    let lease = Lease {
+        ttl: 5_000,
+        renew: 400,
+        margin: 3_000,
+        request_timeout: 300,
+    };
+    let opts = || BotOptions {
+        exchange: "recv_window_ms = 2900",
+        ..ha_pair::options(&[&etcd.url()], lease, "")
+    };
+    let mut a = start_bot("ha-slow-a", &sim, opts());
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    let mut b = start_bot("ha-slow-b", &sim, opts());
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+    let run_b = run_id(&b).await;
+    // The positions answer after 2.5 s: the take-over (which reads them before the first quote)
+    // outlasts TTL − margin (2 s), so the lease must be renewed while it runs. The old active
+    // releases the lease before its own positions step.
+    set_faults(&sim, serde_json::json!({"latency_ms": {"/v5/position/list": 2_500}})).await;
+    a.signal(libc::SIGTERM);
+    assert_eq!(a.wait_exit(Duration::from_secs(60)).code, 0);
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    let taken = b
+        .recorder_lines()
+        .into_iter()
+        .find(|e| e["kind"] == "ha_role" && e["to"] == "active")
+        .unwrap();
+    let ms: u64 = taken["why"]
+        .as_str()
+        .unwrap()
+        .split(" in ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(ms >= 2_000, "the take-over was meant to outlast the margin: {ms} ms");
+    let log = assert_no_overlap(&sim).await;
+    assert!(order_log::first_opened_us(&log, &run_b).is_some());
+    set_faults(&sim, serde_json::json!({})).await;
+    b.signal(libc::SIGTERM);
+    assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
+}

@@ -219,8 +219,10 @@ impl Elector {
         }
         match self.role {
             Role::Standby => self.campaign(true, ctx),
-            Role::Active => self.renew(ctx),
-            Role::TakingOver | Role::Released | Role::Lost => {}
+            // Renewed while the take-over runs too: it may wait for the account's request budget
+            // (the previous active's last requests count against it) longer than TTL − margin.
+            Role::Active | Role::TakingOver => self.renew(ctx),
+            Role::Released | Role::Lost => {}
         }
     }
 
