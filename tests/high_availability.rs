@@ -386,3 +386,49 @@ async fn a_take_over_slower_than_the_lease_margin_keeps_renewing_and_quotes() {
     b.signal(libc::SIGTERM);
     assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
 }
+
+/// Order units and reads the exchange refused with 10006 on the test account, from `/sim/stats`.
+async fn refused_for_budget(sim: &bybit_sim::SimHandle) -> (u64, u64) {
+    let stats = bybit_sim::testkit::Admin::new(&sim.rest_url()).stats().await;
+    let account = stats["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["api_key"] == KEY)
+        .unwrap()
+        .clone();
+    (
+        account["rate_limited_units"].as_u64().unwrap(),
+        account["rate_limited_reads"].as_u64().unwrap(),
+    )
+}
+
+#[actix_rt::test]
+async fn a_handover_right_after_the_active_quoted_stays_inside_the_exchanges_budget() {
+    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-budget-etcd")) else {
+        return;
+    };
+    let sim = start_sim();
+    let mut a = ha_bot("ha-budget-a", &sim, &etcd.url());
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    let mut b = ha_bot("ha-budget-b", &sim, &etcd.url());
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+    // A's quotes go out just before it is stopped: its creates and cancels are still in the
+    // exchange's one-second windows when B sends its own.
+    set_faults(&sim, serde_json::json!({})).await;
+    wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    let quoted = Instant::now();
+    a.signal(libc::SIGTERM);
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    eprintln!("B quoting {} ms after A's quotes rested", quoted.elapsed().as_millis());
+    assert_eq!(a.wait_exit(Duration::from_secs(60)).code, 0);
+    assert_eq!(
+        refused_for_budget(&sim).await,
+        (0, 0),
+        "the new active knew what the old one had spent in the last second"
+    );
+    assert_no_overlap(&sim).await;
+    b.signal(libc::SIGTERM);
+    assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
+}

@@ -131,6 +131,7 @@ pub(super) fn start_elector(
     let status = parts.status.clone();
     let activate = parts.order_manager.clone().recipient();
     let recorder = parts.recorder.clone().recipient();
+    let governor = parts.transports.governor.clone();
     let take: TakeOver = Box::new(move || Box::pin(async move { take_over(parts).await.map_err(|e| format!("{e:#}")) }));
     Elector::new(
         who.settings.clone(),
@@ -142,6 +143,7 @@ pub(super) fn start_elector(
             shutdown,
             activate,
             recorder,
+            governor,
             status,
             metrics,
         },

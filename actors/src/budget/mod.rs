@@ -3,6 +3,7 @@
 //! Pure logic shared by every client of the exchange.
 
 mod admission;
+pub mod handover;
 pub mod rate_governor;
 pub mod round_trips;
 mod settings;

@@ -174,6 +174,25 @@ impl RateGovernor {
         }
     }
 
+    /// Per endpoint, the ages of the units that count now (what a successor must count too).
+    pub fn spent_ages(&mut self, now: Instant) -> BTreeMap<String, Vec<u64>> {
+        self.windows
+            .iter_mut()
+            .map(|(e, w)| (e.clone(), w.ages(now).iter().map(|a| a.as_millis() as u64).collect::<Vec<_>>()))
+            .filter(|(_, ages)| !ages.is_empty())
+            .collect()
+    }
+
+    /// Units another instance on the account spent, `ages` ago: they count here until they
+    /// leave the exchange's window.
+    pub fn charge(&mut self, endpoint: &str, ages: &[Duration], now: Instant) {
+        if let Some(w) = self.window(endpoint) {
+            for age in ages {
+                w.charge(*age, now);
+            }
+        }
+    }
+
     /// When `units` of `endpoint` could go (now, if they can).
     pub fn room_at(&mut self, endpoint: &str, units: u32, priority: Priority, now: Instant) -> Instant {
         self.deferral(endpoint, units, priority, now).map_or(now, |d| d.until)

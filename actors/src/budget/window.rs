@@ -88,6 +88,28 @@ impl Window {
         self.spent.get(over - 1).map_or(now + self.hold, |t| *t + self.hold)
     }
 
+    /// The ages of the units that count now (on their way: age 0).
+    pub(super) fn ages(&mut self, now: Instant) -> Vec<Duration> {
+        let _ = self.counts(Priority::Quote, None, now);
+        let mut ages: Vec<Duration> = self.spent.iter().map(|t| now.saturating_duration_since(*t)).collect();
+        ages.extend(
+            self.in_flight
+                .iter()
+                .flat_map(|(_, n)| std::iter::repeat_n(Duration::ZERO, *n as usize)),
+        );
+        ages
+    }
+
+    /// Units another instance spent, `age` ago (those older than `hold` are gone already).
+    pub(super) fn charge(&mut self, age: Duration, now: Instant) {
+        if age >= self.hold {
+            return;
+        }
+        let at = now.checked_sub(age).unwrap_or(now);
+        let i = self.spent.partition_point(|t| *t <= at);
+        self.spent.insert(i, at);
+    }
+
     /// Units admitted now.
     pub(super) fn spend(&mut self, units: u32, now: Instant) {
         self.spent.extend(std::iter::repeat_n(now, units as usize));

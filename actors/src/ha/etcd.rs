@@ -166,6 +166,13 @@ impl Etcd {
         })
     }
 
+    /// The value at `key`, if there is one.
+    pub async fn get(&self, key: &str) -> Result<Option<String>, EtcdError> {
+        let v = self.call("/v3/kv/range", json!({ "key": b64(key) })).await?;
+        let kv = &v["kvs"][0];
+        Ok((!kv.is_null()).then(|| unb64(&kv["value"])))
+    }
+
     /// Put `value` at `key`, bound to no lease: it stays until deleted.
     pub async fn put(&self, key: &str, value: &str) -> Result<(), EtcdError> {
         self.call("/v3/kv/put", json!({ "key": b64(key), "value": b64(value) }))

@@ -58,6 +58,12 @@ impl HaSettings {
         format!("{active_key}/kill-switch")
     }
 
+    /// Where a releasing active leaves the units it spent in the exchange's last window, for
+    /// the instance that takes over to count (`budget::handover`).
+    pub fn spent_key(active_key: &str) -> String {
+        format!("{active_key}/spent")
+    }
+
     /// Everything wrong with these settings, each naming its key (`recv_window_ms`: the
     /// exchange's).
     pub fn problems(&self, recv_window_ms: u64) -> Vec<String> {

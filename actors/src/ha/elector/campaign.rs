@@ -7,7 +7,9 @@ use actix::prelude::*;
 use crate::messages::ha::Activate;
 
 use super::super::etcd::Acquire;
+use super::super::settings::HaSettings;
 use super::{Elector, Role};
+use crate::budget::handover::SpentUnits;
 
 impl Elector {
     /// Standby: keep the own lease (`refresh`), then try to put the key.
@@ -124,7 +126,24 @@ impl Elector {
         // Orders may go only once the take-over has cancelled the previous active's leftovers,
         // and only until the lease clock's give-up time, so the margin holds from the start.
         let started = Instant::now();
-        ctx.spawn(take_over().into_actor(self).map(move |result, act, ctx| match result {
+        // What the previous active spent in the exchange's last window counts here before the
+        // first quote: the account's budget is one, whoever sends.
+        let (etcd, spent_key, governor) = (self.etcd.clone(), HaSettings::spent_key(&self.key), self.out.governor.clone());
+        let work = async move {
+            let (spent, result) = tokio::join!(etcd.get(&spent_key), take_over());
+            match spent.map(|s| s.map(|text| serde_json::from_str::<SpentUnits>(&text))) {
+                Ok(Some(Ok(spent))) => {
+                    let units: usize = spent.endpoints.values().map(Vec::len).sum();
+                    governor.with(|g| spent.charge(g, Instant::now(), super::unix_ms()));
+                    log::info!("ha: the previous active's last window ({units} units) counts against this one's budget");
+                }
+                Ok(Some(Err(e))) => log::warn!("ha: the previous active's spent units are unreadable ({e}): not counted"),
+                Ok(None) => {}
+                Err(e) => log::warn!("ha: reading the previous active's spent units: {e}"),
+            }
+            result
+        };
+        ctx.spawn(work.into_actor(self).map(move |result, act, ctx| match result {
             Ok(()) if act.role == Role::TakingOver => {
                 match act.clock.give_up_at() {
                     Some(t) => act.fence.open_until(t),

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
+use crate::budget::rate_governor::Governor;
 use crate::messages::events::Event;
 use crate::messages::ha::{Activate, HaView};
 use crate::messages::record::Record;
@@ -67,6 +68,8 @@ pub struct ElectorOutlets {
     pub activate: Recipient<Activate>,
     /// The audit trail: every role change.
     pub recorder: Recipient<Record>,
+    /// The account's request budget: what a releasing active spent goes to its successor.
+    pub governor: Governor,
     pub status: Recipient<StatusPatch>,
     pub metrics: Arc<Metrics>,
 }

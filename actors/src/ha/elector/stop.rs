@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
+use crate::budget::handover::SpentUnits;
 use crate::messages::ha::KillSwitchTripped;
 use crate::messages::stop::{Stop, StopAck};
 
+use super::super::settings::HaSettings;
 use super::{Elector, Role};
 
 impl Handler<KillSwitchTripped> for Elector {
@@ -47,6 +49,11 @@ impl Handler<Stop> for Elector {
         let release = lease.filter(|_| !mine || stop.orders_flat);
         // A trip not yet in etcd is put first; if it cannot be, the lease is not released.
         let kill = self.kill_switch.clone().filter(|_| mine && !self.kill_saved);
+        // What this instance spent in the exchange's last window, for its successor to count.
+        let spent = release.filter(|_| mine).map(|_| {
+            let spent = self.out.governor.with(|g| SpentUnits::of(g, Instant::now(), super::unix_ms()));
+            (HaSettings::spent_key(&self.key), serde_json::to_string(&spent).unwrap_or_default())
+        });
         let (etcd, kill_key) = (self.etcd.clone(), self.kill_key.clone());
         let budget = stop.deadline.saturating_duration_since(Instant::now());
         Box::pin(
@@ -56,6 +63,12 @@ impl Handler<Stop> for Elector {
                         etcd.put(&kill_key, &value)
                             .await
                             .map_err(|e| format!("keeping the kill switch: {e}"))?;
+                    }
+                    if let Some((key, value)) = spent {
+                        // Best effort: without it the successor may meet a 10006 in its first second.
+                        if let Err(e) = etcd.put(&key, &value).await {
+                            log::warn!("ha: could not hand over the spent units: {e}");
+                        }
                     }
                     match release {
                         Some(id) => etcd.revoke(id).await.map_err(|e| e.to_string()),
