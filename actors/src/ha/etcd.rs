@@ -38,8 +38,8 @@ pub struct EtcdError {
 /// What a compare-and-put on the key found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Acquire {
-    /// The key was free; it is ours now, bound to our lease.
-    Won,
+    /// The key was free; it is ours now, bound to our lease, from this store revision on.
+    Won { revision: i64 },
     /// Someone holds it: their value, and the store's revision when we looked (a watch from
     /// the next one misses nothing).
     Held { holder: String, revision: i64 },
@@ -47,11 +47,12 @@ pub enum Acquire {
     Blocked { by: String, revision: i64 },
 }
 
-/// A change to the watched key.
+/// A change to the watched key, at its store revision: a watch may deliver a change older than
+/// a transaction already answered (its events and our answers travel separately).
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyEvent {
-    Put { value: String, lease: i64 },
-    Deleted,
+    Put { value: String, lease: i64, revision: i64 },
+    Deleted { revision: i64 },
 }
 
 pub struct Etcd {
@@ -148,10 +149,10 @@ impl Etcd {
                 }),
             )
             .await?;
-        if v["succeeded"].as_bool() == Some(true) {
-            return Ok(Acquire::Won);
-        }
         let revision = int(&v["header"]["revision"]).unwrap_or(0);
+        if v["succeeded"].as_bool() == Some(true) {
+            return Ok(Acquire::Won { revision });
+        }
         let blocking = &v["responses"][1]["response_range"]["kvs"][0];
         if !blocking.is_null() {
             return Ok(Acquire::Blocked {
@@ -254,13 +255,17 @@ fn events_in(v: &Value) -> Vec<KeyEvent> {
         return Vec::new();
     };
     list.iter()
-        .map(|e| match e["type"].as_str() {
-            Some("DELETE") => KeyEvent::Deleted,
-            // PUT is the enum's zero value: the gateway leaves it out.
-            _ => KeyEvent::Put {
-                value: unb64(&e["kv"]["value"]),
-                lease: int(&e["kv"]["lease"]).unwrap_or(0),
-            },
+        .map(|e| {
+            let revision = int(&e["kv"]["mod_revision"]).unwrap_or(0);
+            match e["type"].as_str() {
+                Some("DELETE") => KeyEvent::Deleted { revision },
+                // PUT is the enum's zero value: the gateway leaves it out.
+                _ => KeyEvent::Put {
+                    value: unb64(&e["kv"]["value"]),
+                    lease: int(&e["kv"]["lease"]).unwrap_or(0),
+                    revision,
+                },
+            }
         })
         .collect()
 }
@@ -273,11 +278,11 @@ mod tests {
     async fn watch_responses_split_across_chunks_and_run_together_are_each_read_once() {
         let a = r#"{"result":{"header":{"revision":"2"},"created":true}}"#;
         let b = format!(
-            r#"{{"result":{{"events":[{{"kv":{{"key":"{}","value":"{}","lease":"7"}}}}]}}}}"#,
+            r#"{{"result":{{"events":[{{"kv":{{"key":"{}","value":"{}","lease":"7","mod_revision":"3"}}}}]}}}}"#,
             b64("/k"),
             b64("run-a")
         );
-        let c = r#"{"result":{"events":[{"type":"DELETE","kv":{"key":"L2s="}}]}}"#;
+        let c = r#"{"result":{"events":[{"type":"DELETE","kv":{"key":"L2s=","mod_revision":"4"}}]}}"#;
         let whole = format!("{a}\n{b}{c}\n");
         let (x, y) = whole.split_at(a.len() + 20);
         let chunks: Vec<Result<bytes_like::Bytes, ()>> = vec![Ok(x.to_string().into()), Ok(y.to_string().into())];
@@ -287,9 +292,10 @@ mod tests {
             vec![
                 KeyEvent::Put {
                     value: "run-a".into(),
-                    lease: 7
+                    lease: 7,
+                    revision: 3
                 },
-                KeyEvent::Deleted
+                KeyEvent::Deleted { revision: 4 }
             ]
         );
     }

@@ -58,7 +58,8 @@ impl Elector {
                     // A failed grant or keep-alive left no lease: the next tick grants anew.
                     Err(_) => act.lease = lease,
                     // Our own put, whose answer an earlier attempt lost: the key is ours.
-                    Ok(Acquire::Held { holder, .. }) if holder == act.identity && act.role == Role::Standby && !act.stopping => {
+                    Ok(Acquire::Held { holder, revision }) if holder == act.identity && act.role == Role::Standby && !act.stopping => {
+                        act.won_at = revision;
                         act.lease = lease;
                         act.clock.renewed(sent);
                         act.holder = Some(holder);
@@ -90,20 +91,21 @@ impl Elector {
                             act.watch_from(revision + 1, ctx);
                         }
                     }
-                    Ok(Acquire::Won) if act.stopping => {
+                    Ok(Acquire::Won { .. }) if act.stopping => {
                         // Won while stopping: give the key straight back.
                         if let Some(id) = lease {
                             let etcd = act.etcd.clone();
                             ctx.spawn(async move { etcd.revoke(id).await }.into_actor(act).map(|_, _, _| ()));
                         }
                     }
-                    Ok(Acquire::Won) if act.role == Role::Standby => {
+                    Ok(Acquire::Won { revision }) if act.role == Role::Standby => {
+                        act.won_at = revision;
                         act.lease = lease;
                         act.clock.renewed(sent);
                         act.holder = Some(act.identity.clone());
                         act.won(ctx);
                     }
-                    Ok(Acquire::Won) => {}
+                    Ok(Acquire::Won { .. }) => {}
                 }
             }),
         );

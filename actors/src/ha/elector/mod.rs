@@ -100,6 +100,9 @@ pub struct Elector {
     kill_switch: Option<String>,
     /// This instance's trip is in etcd.
     kill_saved: bool,
+    /// The store revision of this instance's put of the key: the watch's older changes are not
+    /// news of the key it holds.
+    won_at: i64,
     /// When the standby's own lease was last granted or renewed (the request's send time).
     lease_renewed_at: Option<Instant>,
     /// The stop step has begun: no campaign, no renewal, and the key's deletion by our own
@@ -143,6 +146,7 @@ impl Elector {
             freed_at: None,
             stopping: false,
             lease_renewed_at: None,
+            won_at: 0,
             kill_switch: None,
             kill_saved: false,
         }

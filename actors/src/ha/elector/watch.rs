@@ -50,7 +50,9 @@ impl StreamHandler<Watched> for Elector {
         }
         match item {
             Watched::Ended => self.watching = false,
-            Watched::Event(KeyEvent::Deleted) => {
+            // Older than our own put: a change from before this instance held the key.
+            Watched::Event(KeyEvent::Deleted { revision } | KeyEvent::Put { revision, .. }) if revision <= self.won_at => {}
+            Watched::Event(KeyEvent::Deleted { .. }) => {
                 self.holder = None;
                 self.publish();
                 match self.role {
@@ -64,7 +66,7 @@ impl StreamHandler<Watched> for Elector {
                     Role::Released | Role::Lost => {}
                 }
             }
-            Watched::Event(KeyEvent::Put { value, lease }) => {
+            Watched::Event(KeyEvent::Put { value, lease, .. }) => {
                 if Some(lease) == self.lease {
                     return;
                 }
