@@ -29,13 +29,15 @@ impl SpentUnits {
     }
 
     /// Count these units in `g` too, aged by the time since they were taken (never negative:
-    /// clocks of two hosts may disagree by a little).
-    pub fn charge(&self, g: &mut RateGovernor, now: Instant, unix_ms: u64) {
+    /// clocks of two hosts may disagree by a little); how many still count.
+    pub fn charge(&self, g: &mut RateGovernor, now: Instant, unix_ms: u64) -> usize {
         let since = unix_ms.saturating_sub(self.at_unix_ms);
+        let mut counted = 0;
         for (endpoint, ages) in &self.endpoints {
             let ages: Vec<Duration> = ages.iter().map(|a| Duration::from_millis(a + since)).collect();
-            g.charge(endpoint, &ages, now);
+            counted += g.charge(endpoint, &ages, now);
         }
+        counted
     }
 }
 
@@ -57,7 +59,7 @@ mod tests {
 
         let mut new = RateGovernor::new(RateLimitSettings::default());
         let later = now + Duration::from_millis(120);
-        handed.charge(&mut new, later, 1_000_120);
+        assert_eq!(handed.charge(&mut new, later, 1_000_120), 8);
         assert_eq!(new.available(create, Priority::Quote, later), full - 8);
         // They leave the new window when they would have left the old one.
         let gone = now + Duration::from_secs(2);
@@ -73,7 +75,7 @@ mod tests {
         };
         let mut g = RateGovernor::new(RateLimitSettings::default());
         let full = g.available("/v5/order/create-batch", Priority::Quote, now);
-        handed.charge(&mut g, now, 60_000);
+        assert_eq!(handed.charge(&mut g, now, 60_000), 0);
         assert_eq!(g.available("/v5/order/create-batch", Priority::Quote, now), full);
     }
 }

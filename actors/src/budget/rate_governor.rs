@@ -185,11 +185,10 @@ impl RateGovernor {
 
     /// Units another instance on the account spent, `ages` ago: they count here until they
     /// leave the exchange's window.
-    pub fn charge(&mut self, endpoint: &str, ages: &[Duration], now: Instant) {
-        if let Some(w) = self.window(endpoint) {
-            for age in ages {
-                w.charge(*age, now);
-            }
+    pub fn charge(&mut self, endpoint: &str, ages: &[Duration], now: Instant) -> usize {
+        match self.window(endpoint) {
+            Some(w) => ages.iter().filter(|age| w.charge(**age, now)).count(),
+            None => 0,
         }
     }
 

@@ -100,14 +100,16 @@ impl Window {
         ages
     }
 
-    /// Units another instance spent, `age` ago (those older than `hold` are gone already).
-    pub(super) fn charge(&mut self, age: Duration, now: Instant) {
+    /// A unit another instance spent, `age` ago; whether it still counts (older than `hold`,
+    /// it is gone already).
+    pub(super) fn charge(&mut self, age: Duration, now: Instant) -> bool {
         if age >= self.hold {
-            return;
+            return false;
         }
         let at = now.checked_sub(age).unwrap_or(now);
         let i = self.spent.partition_point(|t| *t <= at);
         self.spent.insert(i, at);
+        true
     }
 
     /// Units admitted now.

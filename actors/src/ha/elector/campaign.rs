@@ -135,9 +135,12 @@ impl Elector {
             let (spent, result) = tokio::join!(etcd.get(&spent_key), take_over());
             match spent.map(|s| s.map(|text| serde_json::from_str::<SpentUnits>(&text))) {
                 Ok(Some(Ok(spent))) => {
-                    let units: usize = spent.endpoints.values().map(Vec::len).sum();
-                    governor.with(|g| spent.charge(g, Instant::now(), super::unix_ms()));
-                    log::info!("ha: the previous active's last window ({units} units) counts against this one's budget");
+                    let units = governor.with(|g| spent.charge(g, Instant::now(), super::unix_ms()));
+                    if units > 0 {
+                        log::info!(
+                            "ha: {units} units the previous active spent in the exchange's last window count against this one's budget"
+                        );
+                    }
                 }
                 Ok(Some(Err(e))) => log::warn!("ha: the previous active's spent units are unreadable ({e}): not counted"),
                 Ok(None) => {}
