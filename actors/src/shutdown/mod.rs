@@ -10,5 +10,6 @@ pub mod kill_switch_record;
 pub mod last_resort;
 pub mod last_shutdown;
 pub mod panic_hook;
+mod settings;
 pub mod signal;
 pub mod supervisor;
