@@ -13,6 +13,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use ha_pair::{role, Lease, ORDERS, SYMBOLS};
 use support::*;
 
@@ -35,6 +37,34 @@ fn ha_bot_with(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str, risk: &'s
 
 async fn run_id(bot: &Bot) -> String {
     bot.status().await["run_id"].as_str().unwrap().to_string()
+}
+
+/// The first recorded event that `matches`, waiting for the recorder to write it: it reaches the
+/// file a few milliseconds after the bot acts on it.
+async fn recorded(bot: &Bot, matches: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        // Read while the bot writes: a line still being written is not an event yet.
+        let data = bot.dir.join("data");
+        let file = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"));
+        let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
+        if let Some(e) = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|e| matches(e))
+        {
+            return e;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no such event in {}",
+            bot.dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn wait_role(bot: &mut Bot, want: &str, limit: Duration) -> Instant {
@@ -131,6 +161,7 @@ async fn a_planned_handover_by_sigterm_leaves_no_moment_with_two_runs_quoting() 
         1.0,
         "{m}"
     );
+    recorded(&b, |e| e["kind"] == "ha_role" && e["to"] == "active").await;
     let roles: Vec<String> = b
         .recorder_lines()
         .iter()
@@ -180,11 +211,7 @@ async fn after_sigkill_of_the_active_the_standby_cancels_its_orders_and_quotes_w
         "the killed run's orders are all cancelled"
     );
     assert!(order_log::first_opened_us(&log, &run_b).is_some());
-    let reconciled = b
-        .recorder_lines()
-        .into_iter()
-        .find(|e| e["kind"] == "startup_reconciliation")
-        .expect("the take-over reconciles");
+    let reconciled = recorded(&b, |e| e["kind"] == "startup_reconciliation").await;
     assert_eq!(reconciled["cancelled"].as_u64(), Some(ORDERS as u64), "{reconciled}");
 }
 
@@ -223,11 +250,7 @@ async fn an_active_cut_off_from_etcd_flattens_before_its_lease_can_lapse_and_onl
     );
     assert!(a_flat < lapse_floor, "flat {} ms after the cut", (a_flat - cut_us) / 1000);
     assert!(b_first > a_flat);
-    let reconciled = b
-        .recorder_lines()
-        .into_iter()
-        .find(|e| e["kind"] == "startup_reconciliation")
-        .unwrap();
+    let reconciled = recorded(&b, |e| e["kind"] == "startup_reconciliation").await;
     assert_eq!(
         reconciled["cancelled"].as_u64(),
         Some(0),
@@ -367,11 +390,7 @@ async fn a_take_over_slower_than_the_lease_margin_keeps_renewing_and_quotes() {
     assert_eq!(a.wait_exit(Duration::from_secs(60)).code, 0);
     wait_role(&mut b, "active", Duration::from_secs(30)).await;
     wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
-    let taken = b
-        .recorder_lines()
-        .into_iter()
-        .find(|e| e["kind"] == "ha_role" && e["to"] == "active")
-        .unwrap();
+    let taken = recorded(&b, |e| e["kind"] == "ha_role" && e["to"] == "active").await;
     let ms: u64 = taken["why"]
         .as_str()
         .unwrap()
