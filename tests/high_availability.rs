@@ -39,23 +39,23 @@ async fn run_id(bot: &Bot) -> String {
     bot.status().await["run_id"].as_str().unwrap().to_string()
 }
 
+/// The events the recorder has written so far; a line still being written is not one yet.
+fn events_so_far(bot: &Bot) -> Vec<Value> {
+    let data = bot.dir.join("data");
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"));
+    let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
+    text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect()
+}
+
 /// The first recorded event that `matches`, waiting for the recorder to write it: it reaches the
 /// file a few milliseconds after the bot acts on it.
 async fn recorded(bot: &Bot, matches: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();
     loop {
-        // Read while the bot writes: a line still being written is not an event yet.
-        let data = bot.dir.join("data");
-        let file = std::fs::read_dir(&data)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"));
-        let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
-        if let Some(e) = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|e| matches(e))
-        {
+        if let Some(e) = events_so_far(bot).into_iter().find(|e| matches(e)) {
             return e;
         }
         assert!(
@@ -162,8 +162,7 @@ async fn a_planned_handover_by_sigterm_leaves_no_moment_with_two_runs_quoting() 
         "{m}"
     );
     recorded(&b, |e| e["kind"] == "ha_role" && e["to"] == "active").await;
-    let roles: Vec<String> = b
-        .recorder_lines()
+    let roles: Vec<String> = events_so_far(&b)
         .iter()
         .filter(|e| e["kind"] == "ha_role")
         .map(|e| format!("{} → {}", e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
