@@ -41,12 +41,9 @@ async fn run_id(bot: &Bot) -> String {
 
 /// The events the recorder has written so far; a line still being written is not one yet.
 fn events_so_far(bot: &Bot) -> Vec<Value> {
-    let data = bot.dir.join("data");
-    let file = std::fs::read_dir(&data)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"));
-    let text = file.and_then(|f| std::fs::read_to_string(f).ok()).unwrap_or_default();
+    let text = recorder_file(&bot.dir)
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .unwrap_or_default();
     text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect()
 }
 

@@ -349,13 +349,16 @@ impl Bot {
 }
 
 /// Every line of the recorder file under `dir/data`, parsed.
-pub fn recorder_lines_in(dir: &Path) -> Vec<Value> {
-    let data = dir.join("data");
-    let file = std::fs::read_dir(&data)
-        .unwrap()
+/// The recorder's file under `dir`'s data directory, once there is one.
+pub fn recorder_file(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir.join("data"))
+        .ok()?
         .map(|e| e.unwrap().path())
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"))
-        .expect("recorder file");
+}
+
+pub fn recorder_lines_in(dir: &Path) -> Vec<Value> {
+    let file = recorder_file(dir).expect("recorder file");
     std::fs::read_to_string(file)
         .unwrap()
         .lines()

@@ -56,11 +56,21 @@ impl Fence {
         self.until.store(CLOSED, Ordering::SeqCst);
     }
 
+    /// Whether orders may go now; reads the clock only under a lease (the OrderManager asks
+    /// before every plan).
+    pub fn allows_now(&self) -> bool {
+        self.allows_when(Instant::now)
+    }
+
     pub fn allows(&self, now: Instant) -> bool {
+        self.allows_when(|| now)
+    }
+
+    fn allows_when(&self, now: impl FnOnce() -> Instant) -> bool {
         match self.until.load(Ordering::SeqCst) {
             CLOSED => false,
             ALWAYS => true,
-            until => to_nanos(now) < until,
+            until => to_nanos(now()) < until,
         }
     }
 
@@ -80,7 +90,7 @@ mod tests {
     fn a_standby_is_closed_until_opened_and_closes_by_the_clock() {
         let f = Fence::closed();
         let now = Instant::now();
-        assert!(!f.allows(now) && !f.ever_opened());
+        assert!(!f.allows(now) && !f.allows_now() && !f.ever_opened());
         f.open_until(now + Duration::from_millis(100));
         assert!(f.allows(now) && f.ever_opened());
         assert!(!f.allows(now + Duration::from_millis(100)), "closed at the instant itself");
@@ -100,6 +110,6 @@ mod tests {
     #[test]
     fn a_single_instance_is_always_open() {
         let f = Fence::always_open();
-        assert!(f.allows(Instant::now() + Duration::from_secs(86_400)) && f.ever_opened());
+        assert!(f.allows(Instant::now() + Duration::from_secs(86_400)) && f.allows_now() && f.ever_opened());
     }
 }

@@ -38,7 +38,7 @@ impl OrderManager {
     /// symbol's plan costs its own orders, not all of them: at 20 symbols × 50 orders a full
     /// plan per book update was the tick-to-request path's largest cost.
     pub(super) fn act_on(&mut self, symbol: Option<&str>, ctx: &mut Context<Self>) {
-        if !self.gate_open || !self.stream_ready || self.dry_run || !self.fence.allows(Instant::now()) {
+        if !self.gate_open || !self.stream_ready || self.dry_run || !self.fence.allows_now() {
             return;
         }
         let only = symbol.filter(|_| !self.held_back).map(String::from);

@@ -59,11 +59,7 @@ impl Elector {
                     Err(_) => act.lease = lease,
                     // Our own put, whose answer an earlier attempt lost: the key is ours.
                     Ok(Acquire::Held { holder, revision }) if holder == act.identity && act.role == Role::Standby && !act.stopping => {
-                        act.won_at = revision;
-                        act.lease = lease;
-                        act.clock.renewed(sent);
-                        act.holder = Some(holder);
-                        act.won(ctx);
+                        act.took_key(lease, sent, revision, ctx)
                     }
                     Ok(Acquire::Blocked { by, revision }) => {
                         act.lease = lease;
@@ -98,17 +94,20 @@ impl Elector {
                             ctx.spawn(async move { etcd.revoke(id).await }.into_actor(act).map(|_, _, _| ()));
                         }
                     }
-                    Ok(Acquire::Won { revision }) if act.role == Role::Standby => {
-                        act.won_at = revision;
-                        act.lease = lease;
-                        act.clock.renewed(sent);
-                        act.holder = Some(act.identity.clone());
-                        act.won(ctx);
-                    }
+                    Ok(Acquire::Won { revision }) if act.role == Role::Standby => act.took_key(lease, sent, revision, ctx),
                     Ok(Acquire::Won { .. }) => {}
                 }
             }),
         );
+    }
+
+    /// The key holds our identity, bound to `lease` (last renewed at `sent`), from `revision` on.
+    fn took_key(&mut self, lease: Option<i64>, sent: Instant, revision: i64, ctx: &mut Context<Self>) {
+        self.won_at = revision;
+        self.lease = lease;
+        self.clock.renewed(sent);
+        self.holder = Some(self.identity.clone());
+        self.won(ctx);
     }
 
     /// The key is ours: take over (read the account), then open the fence and tell the
