@@ -186,7 +186,7 @@ pub fn confirm_dead_man_switch(rest: Rest, window_s: u32, scope_own: bool, statu
 /// The account's positions in the configured symbols, read before the first quote: what the
 /// Strategy's skew, limits and PnL start from. Unreadable: the start fails, naming the read.
 pub async fn inherited_positions(rest: &Rest, symbols: &[String]) -> anyhow::Result<BTreeMap<String, NetPosition>> {
-    let rows = mmbot_actors::account::reads::positions(rest)
+    let rows = mmbot_actors::account::reads::positions(rest, symbols)
         .await
         .map_err(|e| anyhow::anyhow!("reading the account's positions (/v5/position/list) before the first quote: {e}"))?;
     let net: BTreeMap<String, NetPosition> = net_positions(&rows).into_iter().filter(|(s, _)| symbols.contains(s)).collect();

@@ -128,10 +128,10 @@ async fn open_in_chromium(url: &str) -> (std::process::Child, Page) {
 
 #[actix_rt::test]
 async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
-    if !std::path::Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it");
-        return;
-    }
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it"
+    );
     let sim = start_sim();
     let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
     let mut bot = start_bot("dashboard", &sim, BotOptions::default());
@@ -249,10 +249,10 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
 
 #[actix_rt::test]
 async fn off_loopback_the_dashboard_asks_for_the_token_once_per_tab() {
-    if !std::path::Path::new(CHROMIUM).exists() {
-        eprintln!("SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it");
-        return;
-    }
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it"
+    );
     let sim = start_sim();
     let symbols = ["BTCUSDT"];
     let control = std::net::SocketAddr::new("0.0.0.0".parse().unwrap(), free_port().port());

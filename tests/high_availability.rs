@@ -13,9 +13,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use ha_pair::{role, Lease, ORDERS, SYMBOLS};
+use ha_pair::{assert_no_overlap, events_so_far, recorded, requests_sent, role, run_id, wait_role, Lease, ORDERS, SYMBOLS};
 use support::*;
 
 const LEASE: Lease = Lease {
@@ -33,63 +31,6 @@ fn ha_bot(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str) -> Bot {
 
 fn ha_bot_with(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &str, risk: &'static str) -> Bot {
     start_bot(name, sim, ha_pair::options(&[etcd_url], LEASE, risk))
-}
-
-async fn run_id(bot: &Bot) -> String {
-    bot.status().await["run_id"].as_str().unwrap().to_string()
-}
-
-/// The events the recorder has written so far; a line still being written is not one yet.
-fn events_so_far(bot: &Bot) -> Vec<Value> {
-    let text = recorder_file(&bot.dir)
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .unwrap_or_default();
-    text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect()
-}
-
-/// The first recorded event that `matches`, waiting for the recorder to write it: it reaches the
-/// file a few milliseconds after the bot acts on it.
-async fn recorded(bot: &Bot, matches: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        if let Some(e) = events_so_far(bot).into_iter().find(|e| matches(e)) {
-            return e;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no such event in {}",
-            bot.dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_role(bot: &mut Bot, want: &str, limit: Duration) -> Instant {
-    let started = Instant::now();
-    loop {
-        assert!(bot.is_running(), "mmbot exited early; see {}", bot.stderr_path.display());
-        if role(bot).await == want {
-            return Instant::now();
-        }
-        assert!(
-            started.elapsed() < limit,
-            "not {want} within {limit:?}; see {}",
-            bot.stderr_path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Every request the bot sent to the exchange so far, and its order requests, from its metrics.
-async fn requests_sent(bot: &Bot) -> (f64, f64) {
-    let m = bot.metrics().await;
-    let sum = |prefix: &str| -> f64 {
-        m.lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    (sum("mmbot_rest_requests_total{"), sum("mmbot_order_entry_requests_total{"))
 }
 
 /// An active with its quotes resting, and a standby that is warm, sends nothing and says so.
@@ -118,22 +59,9 @@ async fn active_and_standby(name: &str, sim: &bybit_sim::SimHandle, etcd_url: &s
     (a, b)
 }
 
-async fn assert_no_overlap(sim: &bybit_sim::SimHandle) -> Vec<order_log::Rested> {
-    let log = order_log::read(&sim.rest_url(), PREFIX).await;
-    let both = order_log::overlaps(&log);
-    assert!(
-        both.is_empty(),
-        "orders of two runs rested together: {:?}",
-        &both[..both.len().min(5)]
-    );
-    log
-}
-
 #[actix_rt::test]
 async fn a_planned_handover_by_sigterm_leaves_no_moment_with_two_runs_quoting() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-planned-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-planned-etcd"));
     let sim = start_sim();
     let (a, mut b) = active_and_standby("ha-planned", &sim, &etcd.url()).await;
     let (run_a, run_b) = (run_id(&a).await, run_id(&b).await);
@@ -178,9 +106,7 @@ async fn a_planned_handover_by_sigterm_leaves_no_moment_with_two_runs_quoting() 
 
 #[actix_rt::test]
 async fn after_sigkill_of_the_active_the_standby_cancels_its_orders_and_quotes_within_the_ttl() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-kill-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-kill-etcd"));
     let sim = start_sim();
     let (mut a, mut b) = active_and_standby("ha-kill", &sim, &etcd.url()).await;
     let (run_a, run_b) = (run_id(&a).await, run_id(&b).await);
@@ -213,9 +139,7 @@ async fn after_sigkill_of_the_active_the_standby_cancels_its_orders_and_quotes_w
 
 #[actix_rt::test]
 async fn an_active_cut_off_from_etcd_flattens_before_its_lease_can_lapse_and_only_then_the_standby_quotes() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-cut-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-cut-etcd"));
     let sim = start_sim();
     let link = etcd::Link::to(etcd.url().trim_start_matches("http://").parse().unwrap());
     let mut a = ha_bot("ha-cut-a", &sim, &link.url());
@@ -256,9 +180,7 @@ async fn an_active_cut_off_from_etcd_flattens_before_its_lease_can_lapse_and_onl
 
 #[actix_rt::test]
 async fn two_started_at_once_make_exactly_one_active() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-race-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-race-etcd"));
     let sim = start_sim();
     // One of them names a dead etcd endpoint first: it moves on to the next.
     let dead = format!("http://{}", free_port());
@@ -303,9 +225,7 @@ async fn two_started_at_once_make_exactly_one_active() {
 
 #[actix_rt::test]
 async fn a_kill_switch_on_the_active_holds_the_account_until_an_operator_clears_it() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-kill-switch-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-kill-switch-etcd"));
     let sim = start_sim_with(|c| {
         c.market.volatility_bps = 0.0;
         c.market.trade_probability = 0.0;
@@ -356,9 +276,7 @@ async fn a_kill_switch_on_the_active_holds_the_account_until_an_operator_clears_
 
 #[actix_rt::test]
 async fn a_take_over_slower_than_the_lease_margin_keeps_renewing_and_quotes() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-slow-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-slow-etcd"));
     let sim = start_sim();
     // TTL − margin is 2 s; the receive window (under the margin) lets a 2.5 s answer through
     // with room to spare on a loaded host.
@@ -421,9 +339,7 @@ async fn refused_for_budget(sim: &bybit_sim::SimHandle) -> (u64, u64) {
 
 #[actix_rt::test]
 async fn a_handover_right_after_the_active_quoted_stays_inside_the_exchanges_budget() {
-    let Some(etcd) = etcd::Etcd::start(temp_dir("ha-budget-etcd")) else {
-        return;
-    };
+    let etcd = etcd::Etcd::start(temp_dir("ha-budget-etcd"));
     let sim = start_sim();
     let mut a = ha_bot("ha-budget-a", &sim, &etcd.url());
     wait_role(&mut a, "active", Duration::from_secs(60)).await;

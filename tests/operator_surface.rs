@@ -286,20 +286,20 @@ async fn metrics_lint_clean_and_every_dashboard_series_exists_from_the_first_scr
     assert!(String::from_utf8(r.body().await.unwrap().to_vec()).unwrap().ends_with("# EOF\n"));
     wait_for_orders(&sim, &mut bot, &["BTCUSDT", "ETHUSDT", "SOLUSDT"], 24, Duration::from_secs(30)).await;
     let live = bot.metrics().await;
-    if std::path::Path::new(PROMTOOL).exists() {
-        let mut lint = Command::new(PROMTOOL)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .output_with_stdin(live.as_bytes());
-        assert!(
-            lint.status.success(),
-            "promtool: {}{}",
-            String::from_utf8_lossy(&lint.stdout),
-            String::from_utf8_lossy(&std::mem::take(&mut lint.stderr))
-        );
-    } else {
-        eprintln!("SKIPPED promtool check: {PROMTOOL} is not installed (apt-get install prometheus); .ci/run installs it");
-    }
+    assert!(
+        std::path::Path::new(PROMTOOL).exists(),
+        "{PROMTOOL} is not installed (apt-get install prometheus); .ci/run installs it"
+    );
+    let mut lint = Command::new(PROMTOOL)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .output_with_stdin(live.as_bytes());
+    assert!(
+        lint.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&std::mem::take(&mut lint.stderr))
+    );
     bot.signal(libc::SIGTERM);
     assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
     // The next run exports how the last one stopped.

@@ -21,18 +21,22 @@ pub struct Execution {
     pub category: String,
     pub symbol: String,
     /// W only: spot margin flag.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub is_leverage: String,
     pub order_id: String,
     pub order_link_id: String,
     pub side: Side,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub order_price: Decimal,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub order_qty: Decimal,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub leaves_qty: Decimal,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub create_type: String,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub order_type: OrderType,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub stop_order_type: String,
     #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_fee: Decimal,
@@ -42,27 +46,36 @@ pub struct Execution {
     #[serde(deserialize_with = "crate::lenient::decimal")]
     pub exec_qty: Decimal,
     /// W only: PnL of a closing fill.
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub exec_pnl: Decimal,
     pub exec_type: String,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub exec_value: Decimal,
     pub exec_time: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub fee_currency: String,
     pub is_maker: bool,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub fee_rate: Decimal,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub trade_iv: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub mark_iv: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub mark_price: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub index_price: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub underlying_price: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub block_trade_id: String,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub closed_size: Decimal,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub seq: u64,
     #[serde(deserialize_with = "crate::lenient::text")]
     pub extra_fees: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub market_unit: String,
 }
 

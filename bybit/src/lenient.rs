@@ -37,11 +37,41 @@ pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
-/// An item of a list that could not be decoded: why, and the start of it.
+/// A field the bot does not read: its type when Bybit sends that (or sends it as text, `"7"`),
+/// the type's default for anything else (`null`, `""`, an array, an unknown word). A field the
+/// bot never looks at must not cost the item when its type drifts — Bybit already types `seq`
+/// as a string on one endpoint and a number on another.
+pub fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned + Default,
+{
+    let v = Value::deserialize(d)?;
+    if let Ok(t) = T::deserialize(&v) {
+        return Ok(t);
+    }
+    if let Value::String(s) = &v {
+        if let Some(t) = serde_json::from_str::<Value>(s).ok().and_then(|inner| T::deserialize(inner).ok()) {
+            return Ok(t);
+        }
+    }
+    Ok(T::default())
+}
+
+/// A decimal the bot does not read: as [`decimal`], zero when it is not one.
+pub fn decimal_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(decimal(v).unwrap_or_default())
+}
+
+/// An item of a list that could not be decoded: why, the start of it, and its `symbol` when
+/// that much can be read (a position row that cannot be decoded makes that symbol's position
+/// unknown, not flat).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SkippedItem {
     pub error: String,
     pub sample: String,
+    pub symbol: Option<String>,
 }
 
 /// Decode each element of a JSON array on its own; items of another category than `linear`
@@ -79,6 +109,7 @@ fn skipped(error: &str, item: &Value) -> SkippedItem {
     SkippedItem {
         error: error.to_string(),
         sample: item.to_string().chars().take(200).collect(),
+        symbol: item.get("symbol").and_then(Value::as_str).map(String::from),
     }
 }
 

@@ -26,7 +26,9 @@ pub struct OrderInfo {
     pub category: String,
     pub order_id: String,
     pub order_link_id: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub parent_order_link_id: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub block_trade_id: String,
     pub symbol: String,
     #[serde(deserialize_with = "crate::lenient::decimal")]
@@ -35,9 +37,12 @@ pub struct OrderInfo {
     pub qty: Decimal,
     pub side: Side,
     /// Spot margin flag; `""` for linear.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub is_leverage: String,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub position_idx: u8,
     pub order_status: OrderStatus,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub create_type: String,
     pub cancel_type: String,
     pub reject_reason: String,
@@ -45,56 +50,88 @@ pub struct OrderInfo {
     pub avg_price: String,
     #[serde(deserialize_with = "crate::lenient::decimal")]
     pub leaves_qty: Decimal,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub leaves_value: Decimal,
     #[serde(deserialize_with = "crate::lenient::decimal")]
     pub cum_exec_qty: Decimal,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub cum_exec_value: Decimal,
-    #[serde(deserialize_with = "crate::lenient::decimal")]
+    #[serde(deserialize_with = "crate::lenient::decimal_or_zero")]
     pub cum_exec_fee: Decimal,
     /// Fee per coin; `{}` while nothing has filled.
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub cum_fee_detail: BTreeMap<String, String>,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub time_in_force: TimeInForce,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub order_type: OrderType,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub stop_order_type: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub order_iv: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub market_unit: String,
     /// H and W.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub slippage_tolerance_type: String,
     /// H and W.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub slippage_tolerance: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub trigger_price: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub take_profit: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub stop_loss: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub tpsl_mode: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub tp_limit_price: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sl_limit_price: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub tp_trigger_by: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sl_trigger_by: String,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub trigger_direction: u8,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub trigger_by: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub last_price_on_created: String,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub reduce_only: bool,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub close_on_trigger: bool,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub place_type: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub smp_type: String,
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub smp_group: u32,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub smp_order_id: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub created_time: String,
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub updated_time: String,
     /// H only.
     #[serde(deserialize_with = "crate::lenient::text")]
     pub extra_fees: String,
     /// H and W.
+    #[serde(deserialize_with = "crate::lenient::or_default")]
     pub rpi_taker_access: bool,
     /// H and W.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub rpi_matched_qty: String,
     /// W only.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub closed_pnl: String,
     /// W only (deprecated spot fee coin).
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub fee_currency: String,
     /// W only.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub broker_order_price: String,
 }
 

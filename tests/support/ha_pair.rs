@@ -4,9 +4,12 @@
 // Each test binary that includes this uses part of it.
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
-use super::support::{Bot, BotOptions};
+use super::order_log;
+use super::support::{recorder_file, Bot, BotOptions, PREFIX};
 
 pub const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
 /// 2 levels × 2 sides × 2 symbols.
@@ -51,4 +54,72 @@ pub async fn role(bot: &Bot) -> String {
         .await
         .and_then(|s| s["ha"]["role"].as_str().map(String::from))
         .unwrap_or_default()
+}
+
+pub async fn run_id(bot: &Bot) -> String {
+    bot.status().await["run_id"].as_str().unwrap().to_string()
+}
+
+/// The events the recorder has written so far; a line still being written is not one yet.
+pub fn events_so_far(bot: &Bot) -> Vec<Value> {
+    let text = recorder_file(&bot.dir)
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .unwrap_or_default();
+    text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect()
+}
+
+/// The first recorded event that `matches`, waiting for the recorder to write it: it reaches the
+/// file a few milliseconds after the bot acts on it.
+pub async fn recorded(bot: &Bot, matches: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        if let Some(e) = events_so_far(bot).into_iter().find(|e| matches(e)) {
+            return e;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no such event in {}",
+            bot.dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn wait_role(bot: &mut Bot, want: &str, limit: Duration) -> Instant {
+    let started = Instant::now();
+    loop {
+        assert!(bot.is_running(), "mmbot exited early; see {}", bot.stderr_path.display());
+        if role(bot).await == want {
+            return Instant::now();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not {want} within {limit:?}; see {}",
+            bot.stderr_path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every request the bot sent to the exchange so far, and its order requests, from its metrics.
+pub async fn requests_sent(bot: &Bot) -> (f64, f64) {
+    let m = bot.metrics().await;
+    let sum = |prefix: &str| -> f64 {
+        m.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (sum("mmbot_rest_requests_total{"), sum("mmbot_order_entry_requests_total{"))
+}
+
+pub async fn assert_no_overlap(sim: &bybit_sim::SimHandle) -> Vec<order_log::Rested> {
+    let log = order_log::read(&sim.rest_url(), PREFIX).await;
+    let both = order_log::overlaps(&log);
+    assert!(
+        both.is_empty(),
+        "orders of two runs rested together: {:?}",
+        &both[..both.len().min(5)]
+    );
+    log
 }

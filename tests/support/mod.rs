@@ -80,6 +80,8 @@ pub struct BotOptions {
     pub file_size_limit: Option<u64>,
     /// TOML appended to the file as written (e.g. an `[ha]` section naming a test's etcd).
     pub tail: String,
+    /// The REST address the bot is given, when not the simulator's own (a proxy in front of it).
+    pub rest_url: Option<String>,
 }
 
 impl Default for BotOptions {
@@ -104,6 +106,7 @@ impl Default for BotOptions {
             stdout_closed_pipe: false,
             file_size_limit: None,
             tail: String::new(),
+            rest_url: None,
         }
     }
 }
@@ -181,7 +184,7 @@ flush_interval_ms = 100
 {tail}
 "#,
         mode = opts.mode,
-        rest = sim.rest_url(),
+        rest = opts.rest_url.clone().unwrap_or_else(|| sim.rest_url()),
         wsp = sim.ws_public_url(),
         wsq = sim.ws_private_url(),
         wst = sim.ws_trade_url(),

@@ -49,8 +49,10 @@ fn log_skipped(what: &str, skipped: &[SkippedItem]) {
     }
 }
 
-/// Every USDT-settled position row of the account (flat rows included when the exchange lists them).
-pub async fn positions(rest: &Rest) -> Result<Vec<Position>, RestError> {
+/// Every USDT-settled position row of the account (flat rows included when the exchange lists
+/// them). A row of one of `symbols` (or of no readable symbol) that cannot be decoded fails the
+/// read: that position is unknown, and unknown is never flat.
+pub async fn positions(rest: &Rest, symbols: &[String]) -> Result<Vec<Position>, RestError> {
     let (rows, skipped) = pages(
         rest,
         path::POSITION_LIST,
@@ -58,7 +60,17 @@ pub async fn positions(rest: &Rest) -> Result<Vec<Position>, RestError> {
     )
     .await?;
     log_skipped("position list", &skipped);
-    Ok(rows)
+    unreadable_rows(&skipped, symbols).map_or(Ok(rows), Err)
+}
+
+/// The read's failure when a skipped row could be one of `symbols`' positions.
+pub fn unreadable_rows(skipped: &[SkippedItem], symbols: &[String]) -> Option<RestError> {
+    let ours = skipped.iter().find(|s| s.symbol.as_ref().is_none_or(|sym| symbols.contains(sym)))?;
+    Some(RestError::Decode(format!(
+        "position list: the row of {} could not be decoded ({}): its position is unknown, not flat",
+        ours.symbol.as_deref().unwrap_or("an unnamed symbol"),
+        ours.error
+    )))
 }
 
 /// The account's linear executions at or after `since_ms`, oldest first.
@@ -85,4 +97,30 @@ pub async fn order_by_link_id(rest: &Rest, symbol: &str, link_id: &str) -> Resul
     .await?;
     log_skipped("order history", &skipped);
     Ok(list.into_iter().next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped(symbol: Option<&str>) -> SkippedItem {
+        SkippedItem {
+            error: "invalid type".into(),
+            sample: "{}".into(),
+            symbol: symbol.map(String::from),
+        }
+    }
+
+    #[test]
+    fn an_undecodable_row_of_a_traded_symbol_or_of_no_symbol_makes_the_read_unknown() {
+        let ours = vec!["BTCUSDT".to_string()];
+        assert!(unreadable_rows(&[], &ours).is_none());
+        assert!(
+            unreadable_rows(&[skipped(Some("SOLUSDT"))], &ours).is_none(),
+            "another symbol's row"
+        );
+        let e = unreadable_rows(&[skipped(Some("SOLUSDT")), skipped(Some("BTCUSDT"))], &ours).unwrap();
+        assert!(e.to_string().contains("BTCUSDT") && e.to_string().contains("unknown"), "{e}");
+        assert!(unreadable_rows(&[skipped(None)], &ours).is_some());
+    }
 }

@@ -131,12 +131,12 @@ impl AccountWatch {
             return;
         }
         self.checking = true;
-        let rest = self.rest.clone();
+        let (rest, symbols) = (self.rest.clone(), self.symbols.clone());
         let pushes_before = self.pushes.clone();
         let since = self.ledger.newest_ms().saturating_sub(1_000);
         ctx.spawn(
             async move {
-                let rows = reads::positions(&rest).await;
+                let rows = reads::positions(&rest, &symbols).await;
                 // After a gap the executions it hid are read at once; on the schedule only when the
                 // positions say something was missed (below).
                 let execs = match why {
@@ -166,7 +166,7 @@ impl AccountWatch {
         let rows = match rows {
             Ok(r) => r,
             Err(e) => {
-                log::warn!("account check: reading positions failed: {e}");
+                log::warn!("account check: reading positions failed: {e}; the positions stay as last read");
                 return false;
             }
         };

@@ -143,6 +143,10 @@ impl PrivateStream {
                         }
                         Ok(Frame::Positions(m)) => {
                             skipped_items(&self.targets.metrics, "position", &m.skipped);
+                            if !m.skipped.is_empty() {
+                                // A row that could not be decoded is not a flat one: ask the REST read.
+                                self.targets.account.gap.do_send(ReconcileNow);
+                            }
                             let sizes = net_positions(&m.data).into_iter().map(|(s, p)| (s, p.size)).collect();
                             self.targets.account.positions.do_send(Positions(sizes));
                         }

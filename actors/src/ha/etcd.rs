@@ -40,11 +40,19 @@ pub struct EtcdError {
 pub enum Acquire {
     /// The key was free; it is ours now, bound to our lease, from this store revision on.
     Won { revision: i64 },
-    /// Someone holds it: their value, and the store's revision when we looked (a watch from
-    /// the next one misses nothing).
-    Held { holder: String, revision: i64 },
+    /// Someone holds it: their value, the lease the key is bound to (ours only if it is the
+    /// lease we asked with — an identity of ours under another lease is a lease we gave up on),
+    /// and the store's revision when we looked (a watch from the next one misses nothing).
+    Held { holder: String, lease: i64, revision: i64 },
     /// The blocking key is present (the account's kill switch): nobody may take the key.
     Blocked { by: String, revision: i64 },
+}
+
+/// A key's value and the lease it is bound to (0: none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundValue {
+    pub value: String,
+    pub lease: i64,
 }
 
 /// A change to the watched key, at its store revision: a watch may deliver a change older than
@@ -109,9 +117,16 @@ impl Etcd {
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| self.failed(at, format!("{path}: {e}")))?;
         if !resp.status().is_success() {
             let msg = v["message"].as_str().or(v["error"].as_str()).unwrap_or("").to_string();
+            let what = format!("{path}: HTTP {}: {msg}", resp.status().as_u16());
+            // A member that answers 5xx ("etcdserver: no leader") is as unusable as one that
+            // does not answer: the next request goes to the next endpoint. A 4xx is about the
+            // request (a lease not found), the same on every member.
+            if resp.status().is_server_error() {
+                return Err(self.failed(at, what));
+            }
             return Err(EtcdError {
                 endpoint: self.endpoint(at).to_string(),
-                what: format!("{path}: HTTP {}: {msg}", resp.status().as_u16()),
+                what,
             });
         }
         Ok(v)
@@ -163,8 +178,20 @@ impl Etcd {
         let kv = &v["responses"][0]["response_range"]["kvs"][0];
         Ok(Acquire::Held {
             holder: unb64(&kv["value"]),
+            lease: int(&kv["lease"]).unwrap_or(0),
             revision,
         })
+    }
+
+    /// The key as it is now: its value and the lease it is bound to (None: absent). What proves
+    /// to an active that the key it renews a lease for is still bound to that lease.
+    pub async fn read(&self, key: &str) -> Result<Option<BoundValue>, EtcdError> {
+        let v = self.call("/v3/kv/range", json!({ "key": b64(key) })).await?;
+        let kv = &v["kvs"][0];
+        Ok((!kv.is_null()).then(|| BoundValue {
+            value: unb64(&kv["value"]),
+            lease: int(&kv["lease"]).unwrap_or(0),
+        }))
     }
 
     /// The value at `key`, if there is one.
@@ -273,6 +300,44 @@ fn events_in(v: &Value) -> Vec<KeyEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An HTTP server on loopback answering every request with `status` and `body`.
+    fn member(status: u16, body: &'static str) -> String {
+        use actix_web::{http::StatusCode, web, App, HttpResponse, HttpServer};
+        let server = HttpServer::new(move || {
+            App::new().default_service(web::to(move || async move {
+                HttpResponse::build(StatusCode::from_u16(status).unwrap())
+                    .content_type("application/json")
+                    .body(body)
+            }))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let addr = server.addrs()[0];
+        actix_rt::spawn(server.run());
+        format!("http://{addr}")
+    }
+
+    #[actix_rt::test]
+    async fn a_member_answering_5xx_is_left_for_the_next_endpoint() {
+        let sick = member(503, r#"{"error":"etcdserver: no leader","code":14}"#);
+        let well = member(
+            200,
+            r#"{"header":{"revision":"9"},"kvs":[{"key":"L2s=","value":"cnVuLWE=","lease":"77"}]}"#,
+        );
+        let etcd = Etcd::new(vec![sick, well], Duration::from_millis(500));
+        let first = etcd.read("/k").await.unwrap_err();
+        assert!(first.what.contains("503"), "{first}");
+        let second = etcd.read("/k").await.unwrap();
+        assert_eq!(
+            second,
+            Some(BoundValue {
+                value: "run-a".into(),
+                lease: 77
+            })
+        );
+    }
 
     #[actix_rt::test]
     async fn watch_responses_split_across_chunks_and_run_together_are_each_read_once() {

@@ -59,6 +59,8 @@ pub struct OrderManager {
     last_create_sent: Rc<Cell<Option<Instant>>>,
     /// Until when a create whose outcome we never learned could still land on the exchange.
     doubt_until: Rc<Cell<Option<Instant>>>,
+    /// Each create whose outcome is unknown, until when it may still land.
+    creates_in_doubt: crate::orders::creates_in_doubt::CreatesInDoubt,
     /// When the next plan is due because the budget held changes back.
     replan_at: Option<Instant>,
     /// Orders the exchange refused to amend: the next change replaces them instead.
@@ -146,6 +148,7 @@ impl OrderManager {
             create_window,
             last_create_sent: Rc::new(Cell::new(None)),
             doubt_until: Rc::new(Cell::new(None)),
+            creates_in_doubt: Default::default(),
             replan_at: None,
             ticks: HashMap::new(),
             replace: HashSet::new(),

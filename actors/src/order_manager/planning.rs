@@ -326,6 +326,9 @@ impl OrderManager {
         ctx.spawn(fut.into_actor(self).map(move |r, act, ctx| {
             if kind == BatchKind::Create && r.as_ref().is_err_and(RestError::outcome_unknown) {
                 extend_doubt(&act.doubt_until, sent + act.create_window);
+                for l in &links {
+                    act.creates_in_doubt.record(l, sent + act.create_window);
+                }
             }
             act.on_batch(kind, endpoint, &links, r);
             act.publish();

@@ -2,6 +2,7 @@
 //! lists against the order table.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use actix::prelude::*;
 use futures_util::future::join_all;
@@ -29,6 +30,8 @@ impl OrderManager {
             .filter(|o| o.phase == Phase::Live)
             .map(|o| o.link_id.clone())
             .collect();
+        // A create in doubt missing from a listing asked for before its window closed may still land.
+        let asked = Instant::now();
         ctx.spawn(
             async move { join_all(symbols.iter().map(|s| list_open_orders(&rest, s))).await }
                 .into_actor(self)
@@ -43,10 +46,15 @@ impl OrderManager {
                             .table
                             .for_symbol(symbol)
                             .filter(|o| o.phase == Phase::Unknown && !listed.contains(o.link_id.as_str()))
+                            .filter(|o| act.creates_in_doubt.absence_proves_gone(&o.link_id, asked))
                             .map(|o| o.link_id.clone())
                             .collect();
                         for l in doubtful {
                             act.table.remove(&l);
+                            act.creates_in_doubt.settled(&l);
+                        }
+                        for l in &listed {
+                            act.creates_in_doubt.settled(l);
                         }
                         let ghosts: Vec<String> = act
                             .table
@@ -68,6 +76,8 @@ impl OrderManager {
                             act.cancel_strays(symbol, strays);
                         }
                     }
+                    let table = &act.table;
+                    act.creates_in_doubt.retain(|l| table.get(l).is_some());
                     act.publish();
                     act.act(ctx);
                 }),

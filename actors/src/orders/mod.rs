@@ -4,6 +4,7 @@
 
 pub mod batch_body;
 pub mod cancel_path;
+pub mod creates_in_doubt;
 pub mod link_id;
 pub mod order_diff;
 pub mod order_table;

@@ -110,13 +110,8 @@ async fn read_positions(rest: &Rest, symbols: &[String]) -> Result<Vec<PositionA
         .await
         .map_err(|e| RestError::Transport(e.to_string()))??;
     let (list, skipped): (Vec<Position>, _) = bybit_v5::lenient::items(&a.result["list"]);
-    if let Some(s) = skipped.first() {
-        log::warn!(
-            "{} listed item(s) could not be decoded and were skipped ({}): {}",
-            skipped.len(),
-            s.error,
-            s.sample
-        );
+    if let Some(unknown) = crate::account::reads::unreadable_rows(&skipped, symbols) {
+        return Err(unknown);
     }
     Ok(list
         .into_iter()

@@ -296,9 +296,17 @@ impl Handler<RequestShutdown> for Supervisor {
 
     fn handle(&mut self, msg: RequestShutdown, ctx: &mut Self::Context) -> ShutdownTicket {
         if let Some(s) = &self.started {
-            log::info!("shutdown {} already in progress ({}); ignoring {}", s.id, s.reason, msg.source);
+            let id = s.id.clone();
+            // A trip during another shutdown (a lost lease's closes push the drawdown over the
+            // limit) is still a trip: kept for the next start and the account, whatever else runs.
+            if let ShutdownSource::KillSwitch(why) = &msg.source {
+                log::error!(shutdown_id = id.as_str(); "{why} during shutdown {id}: the kill switch is kept");
+                self.record_kill_switch(why, &id);
+            } else {
+                log::info!("shutdown {id} already in progress ({}); ignoring {}", s.reason, msg.source);
+            }
             return ShutdownTicket {
-                shutdown_id: s.id.clone(),
+                shutdown_id: id,
                 already_started: true,
             };
         }
@@ -470,16 +478,5 @@ fn believed_open_lines(believed: Option<&std::collections::BTreeMap<String, Vec<
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_forced_exit_names_the_orders_believed_open() {
-        let m = std::collections::BTreeMap::from([("BTCUSDT".to_string(), vec!["mmb-a".to_string(), "mmb-b".to_string()])]);
-        assert_eq!(
-            believed_open_lines(Some(&m)),
-            "mmbot: forced exit: 2 order(s) may be live on the exchange:\n  BTCUSDT: mmb-a, mmb-b"
-        );
-        assert!(believed_open_lines(None).contains("did not say"));
-    }
-}
+#[path = "supervisor_tests.rs"]
+mod tests;

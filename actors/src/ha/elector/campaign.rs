@@ -57,9 +57,21 @@ impl Elector {
                 match answer {
                     // A failed grant or keep-alive left no lease: the next tick grants anew.
                     Err(_) => act.lease = lease,
-                    // Our own put, whose answer an earlier attempt lost: the key is ours.
-                    Ok(Acquire::Held { holder, revision }) if holder == act.identity && act.role == Role::Standby && !act.stopping => {
+                    // Our own put, whose answer an earlier attempt lost, bound to the lease we
+                    // still renew: the key is ours.
+                    Ok(Acquire::Held { holder, lease: bound, revision })
+                        if holder == act.identity && Some(bound) == lease && act.role == Role::Standby && !act.stopping =>
+                    {
                         act.took_key(lease, sent, revision, ctx)
+                    }
+                    // Our identity under a lease we gave up on (its keep-alive was lost): etcd
+                    // deletes the key when that lease lapses, whatever we renew. Not ours — end
+                    // that lease now so the key is free, and campaign again under the live one.
+                    Ok(Acquire::Held { holder, lease: bound, .. }) if holder == act.identity => {
+                        act.lease = lease;
+                        log::warn!("ha: the key holds this instance under lease {bound}, which it no longer renews: revoking it and campaigning again");
+                        let etcd = act.etcd.clone();
+                        ctx.spawn(async move { etcd.revoke(bound).await }.into_actor(act).map(|r, act, _| act.etcd_result(&r)));
                     }
                     Ok(Acquire::Blocked { by, revision }) => {
                         act.lease = lease;
@@ -72,7 +84,7 @@ impl Elector {
                             act.watch_from(revision + 1, ctx);
                         }
                     }
-                    Ok(Acquire::Held { holder, revision }) => {
+                    Ok(Acquire::Held { holder, revision, .. }) => {
                         act.lease = lease;
                         if act.kill_switch.take().is_some() {
                             log::warn!("ha: the account's kill switch was cleared");
@@ -175,20 +187,25 @@ impl Elector {
         }));
     }
 
-    /// Active: renew; an answer moves the fence on from the request's send time.
+    /// Active: renew, and read the key beside it; the two answers together move the fence on
+    /// from the requests' send time. A live lease proves nothing about the key: it must still
+    /// hold our identity bound to *this* lease (a key put under a lease we gave up on is deleted
+    /// when that one lapses, and a silent watch would never say so).
     pub(super) fn renew(&mut self, ctx: &mut Context<Self>) {
         let Some(lease) = self.lease else { return };
         self.busy = true;
-        let etcd = self.etcd.clone();
+        let (etcd, key) = (self.etcd.clone(), self.key.clone());
         let sent = Instant::now();
-        ctx.spawn(async move { etcd.keep_alive(lease).await }.into_actor(self).map(move |r, act, _| {
+        let work = async move { tokio::join!(etcd.keep_alive(lease), etcd.read(&key)) };
+        ctx.spawn(work.into_actor(self).map(move |(alive, bound), act, _| {
             act.busy = false;
-            act.etcd_result(&r);
+            act.etcd_result(&alive.clone().map(|_| ()).and(bound.clone().map(|_| ())));
             if act.role != Role::Active && act.role != Role::TakingOver {
                 return;
             }
-            match r {
-                Ok(true) => {
+            match (alive, bound) {
+                (Ok(false), _) => act.give_up("etcd no longer knows the lease (it lapsed or was revoked)"),
+                (Ok(true), Ok(Some(b))) if b.value == act.identity && b.lease == lease => {
                     act.clock.renewed(sent);
                     if act.role == Role::Active {
                         if let Some(t) = act.clock.give_up_at() {
@@ -196,8 +213,14 @@ impl Elector {
                         }
                     }
                 }
-                Ok(false) => act.give_up("etcd no longer knows the lease (it lapsed or was revoked)"),
-                Err(_) => {}
+                (_, Ok(Some(b))) if b.value != act.identity => act.give_up(&format!("the key was taken by {}", b.value)),
+                (_, Ok(Some(b))) if b.lease != lease => act.give_up(&format!(
+                    "the key is bound to lease {}, not to this instance's lease {lease}",
+                    b.lease
+                )),
+                (_, Ok(None)) => act.give_up("the key was deleted under this active"),
+                // Either answer missing: the fence stays where it is and closes by the clock.
+                _ => {}
             }
         }));
     }
