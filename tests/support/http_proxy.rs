@@ -35,6 +35,10 @@ pub enum Answer {
 
 pub type Rule = dyn Fn(&Exchange) -> Answer + Send + Sync;
 
+/// Asked before a request goes upstream: `Some((status, body))` answers it here and the
+/// upstream never sees it (a member that refuses: nothing is applied).
+pub type Refusal = dyn Fn(&str, &[u8]) -> Option<(u16, Vec<u8>)> + Send + Sync;
+
 pub struct HttpProxy {
     pub addr: SocketAddr,
     silent_streams: Arc<AtomicBool>,
@@ -44,14 +48,19 @@ impl HttpProxy {
     /// Forward to `upstream`; `rule` decides each answer; requests whose path starts with one of
     /// `streams` are streamed (the rule does not see them).
     pub fn start(upstream: SocketAddr, streams: &'static [&'static str], rule: Arc<Rule>) -> HttpProxy {
+        Self::start_refusing(upstream, streams, Arc::new(|_, _| None), rule)
+    }
+
+    /// As [`HttpProxy::start`], with requests `refuse` answers before they go upstream.
+    pub fn start_refusing(upstream: SocketAddr, streams: &'static [&'static str], refuse: Arc<Refusal>, rule: Arc<Rule>) -> HttpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let silent = Arc::new(AtomicBool::new(false));
         let s = silent.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (rule, silent) = (rule.clone(), s.clone());
-                std::thread::spawn(move || serve(conn, upstream, streams, &*rule, &silent));
+                let (rule, refuse, silent) = (rule.clone(), refuse.clone(), s.clone());
+                std::thread::spawn(move || serve(conn, upstream, streams, &*refuse, &*rule, &silent));
             }
         });
         HttpProxy {
@@ -148,11 +157,21 @@ fn read_chunked(r: &mut impl BufRead) -> Vec<u8> {
     }
 }
 
-fn serve(client: TcpStream, upstream: SocketAddr, streams: &[&str], rule: &Rule, silent: &AtomicBool) {
+fn serve(client: TcpStream, upstream: SocketAddr, streams: &[&str], refuse: &Refusal, rule: &Rule, silent: &AtomicBool) {
     let _ = client.set_nodelay(true);
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     while let Some(req) = read_request(&mut reader) {
+        if let Some((status, body)) = refuse(&req.target, &req.body) {
+            let head = format!(
+                "HTTP/1.1 {status} Refused\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            if client.write_all(head.as_bytes()).and_then(|_| client.write_all(&body)).is_err() {
+                return;
+            }
+            continue;
+        }
         let Ok(mut up) = TcpStream::connect(upstream) else { return };
         if up.write_all(&upstream_bytes(&req)).is_err() {
             return;

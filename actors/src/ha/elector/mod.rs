@@ -100,6 +100,8 @@ pub struct Elector {
     kill_switch: Option<String>,
     /// This instance's trip is in etcd.
     kill_saved: bool,
+    /// `kill_switch` is this instance's own trip (not one read from etcd that blocks it).
+    kill_mine: bool,
     /// The store revision of this instance's put of the key: the watch's older changes are not
     /// news of the key it holds.
     won_at: i64,
@@ -149,6 +151,7 @@ impl Elector {
             won_at: 0,
             kill_switch: None,
             kill_saved: false,
+            kill_mine: false,
         }
     }
 
