@@ -363,3 +363,39 @@ async fn a_handover_right_after_the_active_quoted_stays_inside_the_exchanges_bud
     b.signal(libc::SIGTERM);
     assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
 }
+
+#[actix_rt::test]
+async fn a_standby_changes_nothing_on_the_account_and_makes_the_changes_once_it_takes_over() {
+    let etcd = etcd::Etcd::start(temp_dir("ha-account-etcd"));
+    let sim = start_sim();
+    let with_leverage = |name: &str| {
+        let opts = BotOptions {
+            account: "leverage = 3",
+            ..ha_pair::options(&[&etcd.url()], LEASE, "")
+        };
+        start_bot(name, &sim, opts)
+    };
+    let mut a = with_leverage("ha-account-a");
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    let since = order_log::now_us();
+    let mut b = with_leverage("ha-account-b");
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+    b.wait_ready(Duration::from_secs(60)).await;
+    assert_eq!(
+        requests_on(&sim, "/v5/position/set-leverage", since).await,
+        0,
+        "a standby sets nothing on the live account"
+    );
+    a.signal(libc::SIGTERM);
+    assert_eq!(a.wait_exit(Duration::from_secs(60)).code, 0);
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    assert_eq!(
+        requests_on(&sim, "/v5/position/set-leverage", since).await,
+        SYMBOLS.len(),
+        "the new active sets the leverage, once per symbol"
+    );
+    b.signal(libc::SIGTERM);
+    assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
+}

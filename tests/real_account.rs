@@ -129,6 +129,23 @@ async fn check_account_prints_every_check_and_passes_a_ready_account() {
 }
 
 #[actix_rt::test]
+async fn a_price_that_cannot_be_read_is_a_blocker_not_a_silence() {
+    let sim = sim_with(AccountOptions::default());
+    let bot = start_bot("check-account-no-price", &sim, BotOptions::default());
+    let dir = bot.dir.clone();
+    bot.signal(libc::SIGTERM);
+    let _ = bot.wait_exit(Duration::from_secs(60));
+    set_faults(&sim, serde_json::json!({"error_5xx": ["/v5/market/tickers"]})).await;
+    let (code, table) = check_account(&dir);
+    assert_ne!(code, 0, "{table}");
+    let line = table
+        .lines()
+        .find(|l| l.contains("price BTCUSDT"))
+        .unwrap_or_else(|| panic!("no price row in\n{table}"));
+    assert!(line.starts_with("BLOCKER") && line.contains("could not read it"), "{line}");
+}
+
+#[actix_rt::test]
 async fn an_account_without_dcp_still_quotes() {
     let sim = sim_with(AccountOptions {
         dcp: false,

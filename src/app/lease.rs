@@ -44,6 +44,9 @@ pub(super) struct TakeOverParts {
     pub strategy: Recipient<Inherit>,
     pub account: Recipient<AccountFrom>,
     pub ws: Addr<WsConnector>,
+    /// The `[account]` changes (one-way mode, leverage) are made by the active only.
+    pub client: mmbot_actors::exchange::rest_client::RestClient,
+    pub account_settings: crate::config::AccountSettings,
 }
 
 async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
@@ -59,6 +62,10 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
         startup::inherited_positions(&rest, &p.symbols),
     );
     let leftovers = reconciled.context("cancelling the previous active's orders")?;
+    // What the standby left alone: now this instance is the one that changes the account.
+    crate::account_setup::apply(&p.client, &p.account_settings, &p.symbols)
+        .await
+        .context("applying [account] on taking over")?;
     if armed {
         // Subscribed on the running private stream before the first quote.
         let _ = p.dcp.send(true);

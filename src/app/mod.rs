@@ -218,7 +218,11 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     let account_checks = if dry_run {
         Vec::new()
     } else {
-        crate::account_setup::apply(&client, &c.account, &c.symbols).await?;
+        // A standby changes nothing on the live account: the [account] changes are the active's,
+        // made when it takes over.
+        if !standby {
+            crate::account_setup::apply(&client, &c.account, &c.symbols).await?;
+        }
         preflight(&client, &plan(&c, &filters, false)).await?
     };
     let run_id = new_run_id();
@@ -418,6 +422,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
                 strategy: strategy.clone().recipient(),
                 account: account.clone().recipient(),
                 ws: ws.clone(),
+                client: client.clone(),
+                account_settings: c.account.clone(),
             },
             supervisor.clone().recipient(),
             metrics.clone(),

@@ -127,12 +127,26 @@ pub async fn run(client: &RestClient, plan: &Plan) -> Vec<Row> {
             Err(e) => rows.push(read(&format!("position mode {symbol}"), e.clone())),
         }
         // A public read (IP budget only): the last price sizes and margin are judged at.
-        let price = client
-            .public_get(path::TICKERS, &format!("category=linear&symbol={symbol}"))
-            .await
-            .ok()
-            .and_then(|a| a.result["list"][0]["lastPrice"].as_str().and_then(|p| p.parse::<Decimal>().ok()))
-            .filter(|p| *p > Decimal::ZERO);
+        // Without it the size, leverage and margin rows cannot be judged: a blocker, not a
+        // silence.
+        let price = match client.public_get(path::TICKERS, &format!("category=linear&symbol={symbol}")).await {
+            Ok(a) => {
+                let last = a.result["list"][0]["lastPrice"].as_str().and_then(|p| p.parse::<Decimal>().ok());
+                let last = last.filter(|p| *p > Decimal::ZERO);
+                if last.is_none() {
+                    rows.push(row(
+                        &format!("price {symbol}"),
+                        Verdict::Blocker,
+                        "the tickers answer has no last price: order size, leverage and margin cannot be judged",
+                    ));
+                }
+                last
+            }
+            Err(e) => {
+                rows.push(read(&format!("price {symbol}"), e));
+                None
+            }
+        };
         let leverage = positions.as_ref().ok().and_then(|a| leverage_of(&a.result, symbol));
         match (price, leverage) {
             (Some(price), Some(leverage)) => {

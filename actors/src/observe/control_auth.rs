@@ -148,6 +148,10 @@ impl FailureThrottle {
         // An address that stops trying is forgotten with its minute.
         self.failures
             .retain(|_, q| q.back().is_some_and(|t| now.saturating_duration_since(*t) < MINUTE));
+        // So is its log line's count (already in the failures counter): many source addresses
+        // must not grow this without bound.
+        self.logged
+            .retain(|k, (at, _)| *k == ip || now.saturating_duration_since(*at) < MINUTE);
         match self.logged.get_mut(&ip) {
             None => {
                 self.logged.insert(ip, (now, 0));
@@ -198,5 +202,19 @@ mod tests {
         assert_eq!(t.blocked(other, t0), None, "per address");
         assert_eq!(t.blocked(ip, t0 + Duration::from_secs(61)), None, "a minute later");
         assert_eq!(t.failed(ip, t0 + Duration::from_secs(61)), Some(10), "the next line counts them");
+    }
+
+    #[test]
+    fn addresses_that_stop_trying_are_forgotten_with_their_minute() {
+        let mut t = FailureThrottle::default();
+        let t0 = Instant::now();
+        for i in 0..1_000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            t.failed(ip, t0);
+            t.failed(ip, t0 + Duration::from_millis(1));
+        }
+        assert_eq!(t.logged.len(), 1_000);
+        t.failed("10.9.9.9".parse().unwrap(), t0 + Duration::from_secs(61));
+        assert_eq!((t.failures.len(), t.logged.len()), (1, 1), "bounded by the last minute's addresses");
     }
 }
