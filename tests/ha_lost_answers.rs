@@ -192,3 +192,61 @@ async fn a_kill_switch_whose_first_puts_fail_is_kept_and_the_standby_never_takes
     b.signal(libc::SIGTERM);
     assert_eq!(b.wait_exit(Duration::from_secs(60)).code, 0);
 }
+
+#[actix_rt::test]
+async fn an_active_that_lost_its_lease_sends_no_close_that_could_land_after_it_lapsed() {
+    let etcd = etcd::Etcd::start(temp_dir("ha-lost-close-etcd"));
+    let sim = start_sim_with(|c| c.market.volatility_bps = 0.0);
+    let buy = exchange(&sim)
+        .post(
+            "/v5/order/create",
+            &serde_json::json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.012"})
+                .to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(buy.ret_code(), 0, "{:?}", buy.body);
+    let held = exchange_position(&sim, "BTCUSDT").await;
+    // A margin that fits the stop's closes (recv window 1500 + 1000 + positions step 2000).
+    let lease = Lease {
+        ttl: 7_000,
+        renew: 400,
+        margin: 4_500,
+        request_timeout: 300,
+    };
+    let closing = |urls: &[&str]| BotOptions {
+        shutdown: "close_positions = true\npositions_ms = 2000",
+        exchange: "recv_window_ms = 1500\norder_entry = \"rest\"",
+        ..ha_pair::options(urls, lease, "")
+    };
+    let link = etcd::Link::to(addr_of(&etcd.url()));
+    let mut a = start_bot("ha-lost-close-a", &sim, closing(&[&link.url()]));
+    wait_role(&mut a, "active", Duration::from_secs(60)).await;
+    wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
+    let mut b = start_bot("ha-lost-close-b", &sim, closing(&[&etcd.url()]));
+    wait_role(&mut b, "standby", Duration::from_secs(60)).await;
+
+    // The active's cancels are slow: by the time its positions step runs, a close could land
+    // after its lease could lapse — when the next active may have read the long as its own.
+    let slow = serde_json::json!({"latency_ms": {"/v5/trade": 4500, "/v5/order/cancel": 4500, "/v5/order/cancel-batch": 4500, "/v5/order/cancel-all": 4500}});
+    set_faults(&sim, slow).await;
+    link.cut();
+    let exit = a.wait_exit(Duration::from_secs(60));
+    assert!(exit.stdout.contains("lease not renewed"), "{}", exit.stdout);
+    assert!(exit.stdout.contains("closes withheld"), "{}", exit.stdout);
+    set_faults(&sim, serde_json::json!({})).await;
+    assert_eq!(exchange_position(&sim, "BTCUSDT").await, held, "no close of the old active landed");
+
+    wait_role(&mut b, "active", Duration::from_secs(30)).await;
+    wait_for_orders(&sim, &mut b, &SYMBOLS, ORDERS, Duration::from_secs(30)).await;
+    let status = b.status().await;
+    assert_eq!(dec(&status["positions"]["BTCUSDT"]), held, "the new active inherits the long");
+    assert_no_overlap(&sim).await;
+    b.signal(libc::SIGTERM);
+    let exit = b.wait_exit(Duration::from_secs(60));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    assert!(
+        exchange_position(&sim, "BTCUSDT").await.is_zero(),
+        "the active that held the lease closed it"
+    );
+}

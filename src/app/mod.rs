@@ -340,7 +340,9 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         dry_run,
     )
     .closing(c.shutdown.close_positions)
-    .under_lease(fence.clone())
+    // A close sent at the stop may land up to the receive window later (plus clock error, as
+    // for a create): under a lease it must land before the lease could lapse.
+    .under_lease(fence.clone(), Duration::from_millis(c.exchange.recv_window_ms + 1000))
     .start();
     let strategy = Strategy::new(
         c.strategy.clone(),

@@ -293,6 +293,14 @@ pub fn validate(c: &Config) -> Vec<String> {
             "order_manager.leftovers",
             "\"cancel\" with [ha]: a new active cancels the previous active's orders before its first quote",
         );
+        // After a lost lease the fence closes margin_ms before the lease could lapse: closes at
+        // the stop must be sent and land inside that (else they are withheld at run time).
+        let closes_need = c.exchange.recv_window_ms + 1_000 + c.shutdown.positions_ms;
+        need(
+            !c.shutdown.close_positions || ha.margin_ms >= closes_need,
+            "ha.margin_ms",
+            &format!("at least exchange.recv_window_ms + 1000 + shutdown.positions_ms ({closes_need}) with shutdown.close_positions: after a lost lease the closes must land before it can lapse (or turn close_positions off: the next active inherits the positions)"),
+        );
         p.extend(ha.problems(c.exchange.recv_window_ms));
     }
     p
@@ -356,5 +364,20 @@ mod ha_tests {
             "ha: expected an exchange both instances share"
         ));
         assert!(has(problems(&|c| c.exchange.recv_window_ms = 6_000), "ha.margin_ms"));
+    }
+
+    #[test]
+    fn closes_at_the_stop_under_a_lease_need_a_margin_they_can_land_in() {
+        let base = shipped("config/ha.toml");
+        let mut c: Config = with_secrets(toml::from_str(&base).unwrap());
+        c.shutdown.close_positions = true;
+        let need = c.exchange.recv_window_ms + 1_000 + c.shutdown.positions_ms;
+        c.ha.as_mut().unwrap().margin_ms = need - 1;
+        assert!(validate(&c)
+            .iter()
+            .any(|p| p.starts_with("ha.margin_ms") && p.contains("close_positions")));
+        c.ha.as_mut().unwrap().margin_ms = need;
+        c.ha.as_mut().unwrap().lease_ttl_ms = (need / 1_000 + 4) * 1_000;
+        assert_eq!(validate(&c), Vec::<String>::new());
     }
 }

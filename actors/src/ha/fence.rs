@@ -24,6 +24,10 @@ const ALWAYS: u64 = u64::MAX;
 pub struct Fence {
     until: Arc<AtomicU64>,
     ever_opened: Arc<AtomicBool>,
+    /// The earliest moment the lease could lapse at etcd, by our clock: after the fence closes,
+    /// a request that changes the account (a reduce-only close) must still land before it, or
+    /// it may land after the next active has read what it inherits. Never reset by `close`.
+    lease_until: Arc<AtomicU64>,
 }
 
 impl Fence {
@@ -33,6 +37,7 @@ impl Fence {
         Self {
             until: Arc::new(AtomicU64::new(ALWAYS)),
             ever_opened: Arc::new(AtomicBool::new(true)),
+            lease_until: Arc::new(AtomicU64::new(ALWAYS)),
         }
     }
 
@@ -42,6 +47,7 @@ impl Fence {
         Self {
             until: Arc::new(AtomicU64::new(CLOSED)),
             ever_opened: Arc::new(AtomicBool::new(false)),
+            lease_until: Arc::new(AtomicU64::new(CLOSED)),
         }
     }
 
@@ -49,6 +55,21 @@ impl Fence {
     pub fn open_until(&self, t: Instant) {
         self.until.fetch_max(to_nanos(t).max(1), Ordering::SeqCst);
         self.ever_opened.store(true, Ordering::SeqCst);
+    }
+
+    /// The lease cannot lapse before `t` (a renewal's send time + TTL); never moved back.
+    pub fn lease_holds_until(&self, t: Instant) {
+        self.lease_until.fetch_max(to_nanos(t).max(1), Ordering::SeqCst);
+    }
+
+    /// Whether a request sent now lands, at the latest `land_within` later, before the lease
+    /// could lapse: what a close at the stop must pass, the fence itself being closed by then.
+    pub fn lands_under_lease(&self, land_within: std::time::Duration) -> bool {
+        match self.lease_until.load(Ordering::SeqCst) {
+            CLOSED => false,
+            ALWAYS => true,
+            until => to_nanos(Instant::now() + land_within) < until,
+        }
     }
 
     /// No order from now on (the lease is given up or lost).
@@ -105,6 +126,18 @@ mod tests {
         assert!(f.allows(now + Duration::from_millis(1500)));
         f.close();
         assert!(!f.allows(now) && f.ever_opened());
+    }
+
+    #[test]
+    fn a_request_must_land_before_the_lease_could_lapse_whether_or_not_the_fence_is_open() {
+        let f = Fence::closed();
+        let w = Duration::from_millis(500);
+        assert!(!f.lands_under_lease(w), "no lease yet");
+        f.lease_holds_until(Instant::now() + Duration::from_secs(2));
+        f.close();
+        assert!(f.lands_under_lease(w), "closed for quotes, still inside the lease");
+        assert!(!f.lands_under_lease(Duration::from_secs(3)), "would land after it could lapse");
+        assert!(Fence::always_open().lands_under_lease(Duration::from_secs(86_400)));
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub struct PositionsOutcome {
     pub close_requested: bool,
     /// Positions found open before closing, when closing was asked.
     pub before_close: Vec<PositionAtExit>,
+    /// Closes were withheld because they could land after this instance's lease could lapse
+    /// (the next active may have read the positions as its own already).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lease_ended: bool,
 }
 
 /// Stop now; answer before `deadline`.

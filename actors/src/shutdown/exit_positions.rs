@@ -48,6 +48,8 @@ struct Closer {
     slippage_bps: Decimal,
     /// The bot's prefix and run id; close orders end in `x` so they never equal a quote's id.
     ids: LinkIds,
+    /// Under a lease: closes go only while they land before it could lapse.
+    lease: Option<(Fence, Duration)>,
 }
 
 impl ExitPositions {
@@ -69,6 +71,7 @@ impl ExitPositions {
                 tick_sizes,
                 slippage_bps,
                 ids,
+                lease: None,
             },
             symbols,
             close: false,
@@ -76,7 +79,10 @@ impl ExitPositions {
         }
     }
 
-    pub fn under_lease(mut self, fence: Fence) -> Self {
+    /// Under a lease: a close goes only while it lands before the lease could lapse;
+    /// `land_within` is the exchange's receive window, the latest a close sent now can land.
+    pub fn under_lease(mut self, fence: Fence, land_within: Duration) -> Self {
+        self.closer.lease = Some((fence.clone(), land_within));
         self.fence = fence;
         self
     }
@@ -182,14 +188,24 @@ impl Closer {
     }
 
     /// Close, re-read, and close what is left, up to MAX_ROUNDS or the deadline; the positions
-    /// left (None when the last read failed).
-    async fn close(&mut self, open: Vec<PositionAtExit>, symbols: &[String], end: Instant) -> Option<Vec<PositionAtExit>> {
+    /// left (None when the last read failed), and whether closes were withheld because the
+    /// lease could lapse before they landed.
+    async fn close(&mut self, open: Vec<PositionAtExit>, symbols: &[String], end: Instant) -> (Option<Vec<PositionAtExit>>, bool) {
         // The last read needs time too: closes stop waiting a little before the end.
         let sends_end = end.checked_sub(READ_RESERVE).unwrap_or(end);
         let mut current = open;
         for round in 1..=MAX_ROUNDS {
             if current.is_empty() || Instant::now() >= sends_end {
                 break;
+            }
+            if let Some((_, land_within)) = self.lease.as_ref().filter(|(f, w)| !f.lands_under_lease(*w)) {
+                // The next active may already have read these positions as its own: a close now
+                // could land after that and change what it inherited.
+                log::error!(
+                    "close round {round}: not sent — it could land (within {} ms) after this instance's lease could lapse; the positions are left to the next active",
+                    land_within.as_millis()
+                );
+                return (Some(current), true);
             }
             let left = sends_end.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.send_closes(&current)).await {
@@ -198,9 +214,12 @@ impl Closer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
             let left = end.saturating_duration_since(Instant::now());
-            current = tokio::time::timeout(left, read_positions(&self.rest, symbols)).await.ok()?.ok()?;
+            match tokio::time::timeout(left, read_positions(&self.rest, symbols)).await {
+                Ok(Ok(now)) => current = now,
+                _ => return (None, false),
+            }
         }
-        Some(current)
+        (Some(current), false)
     }
 }
 
@@ -208,6 +227,13 @@ impl Closer {
 fn verdict(o: &PositionsOutcome) -> (StepStatus, String) {
     let list = PositionAtExit::describe;
     match (&o.left, o.close_requested) {
+        (Some(v), true) if o.lease_ended => (
+            StepStatus::Failed,
+            format!(
+                "closes withheld: they could land after this instance's lease could lapse; left to the next active: {}",
+                list(v)
+            ),
+        ),
         (None, true) => (
             StepStatus::Failed,
             "could not learn the positions from the exchange: closing unverified".into(),
@@ -252,12 +278,12 @@ impl Handler<Stop> for ExitPositions {
             let mut outcome = PositionsOutcome {
                 left: first.clone(),
                 close_requested: close,
-                before_close: Vec::new(),
+                ..Default::default()
             };
             status.do_send(StatusPatch::ExitPositions(outcome.clone()));
             if let Some(open) = first.filter(|p| close && !p.is_empty()) {
                 outcome.before_close = open.clone();
-                outcome.left = closer.close(open, &symbols, end).await;
+                (outcome.left, outcome.lease_ended) = closer.close(open, &symbols, end).await;
                 status.do_send(StatusPatch::ExitPositions(outcome.clone()));
             }
             outcome
@@ -301,6 +327,7 @@ mod tests {
             left: Some(vec![p.clone()]),
             close_requested: false,
             before_close: vec![],
+            lease_ended: false,
         };
         assert_eq!(verdict(&left_open).0, StepStatus::Ok);
         assert!(verdict(&left_open).1.contains("SOLUSDT 0.6 (notional 90)"));

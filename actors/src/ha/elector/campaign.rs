@@ -117,7 +117,7 @@ impl Elector {
     fn took_key(&mut self, lease: Option<i64>, sent: Instant, revision: i64, ctx: &mut Context<Self>) {
         self.won_at = revision;
         self.lease = lease;
-        self.clock.renewed(sent);
+        self.renewed(sent);
         self.holder = Some(self.identity.clone());
         self.won(ctx);
     }
@@ -187,6 +187,15 @@ impl Elector {
         }));
     }
 
+    /// The lease was renewed by a request sent at `sent`: the clock, and how long a request
+    /// that changes the account may still land.
+    fn renewed(&mut self, sent: Instant) {
+        self.clock.renewed(sent);
+        if let Some(t) = self.clock.earliest_expiry() {
+            self.fence.lease_holds_until(t);
+        }
+    }
+
     /// Active: renew, and read the key beside it; the two answers together move the fence on
     /// from the requests' send time. A live lease proves nothing about the key: it must still
     /// hold our identity bound to *this* lease (a key put under a lease we gave up on is deleted
@@ -206,7 +215,7 @@ impl Elector {
             match (alive, bound) {
                 (Ok(false), _) => act.give_up("etcd no longer knows the lease (it lapsed or was revoked)"),
                 (Ok(true), Ok(Some(b))) if b.value == act.identity && b.lease == lease => {
-                    act.clock.renewed(sent);
+                    act.renewed(sent);
                     if act.role == Role::Active {
                         if let Some(t) = act.clock.give_up_at() {
                             act.fence.open_until(t);
