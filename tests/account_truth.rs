@@ -288,3 +288,44 @@ async fn a_frame_with_one_bad_item_keeps_the_good_one() {
     assert_eq!(exit.code, 0);
     assert!(exit.stderr.contains("skipped an undecodable execution item"), "{}", exit.stderr);
 }
+
+#[actix_rt::test]
+async fn an_operators_manual_fill_moves_the_position_but_not_the_bots_pnl() {
+    // A still market: the bot's quotes do not fill, so every execution below is the operator's.
+    let sim = start_sim_with(|c| {
+        c.market.volatility_bps = 0.0;
+        c.market.trade_probability = 0.0;
+    });
+    let mut bot = start_bot("manual-fill", &sim, BotOptions::default());
+    wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
+    let buy = exchange(&sim)
+        .post(
+            "/v5/order/create",
+            &json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.012", "orderLinkId": "by-hand-1"}).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(buy.ret_code(), 0, "{:?}", buy.body);
+    let held: Decimal = "0.012".parse().unwrap();
+    let seen = within(Duration::from_secs(15), || async { bot_position(&bot, "BTCUSDT").await == held }).await;
+    assert!(seen.is_some(), "the bot's inventory is the exchange's position");
+    // A second's grace for the execution push, which arrives beside the position's.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let a = exchange(&sim)
+        .get("/v5/execution/list", "category=linear&symbol=BTCUSDT&limit=100")
+        .await
+        .unwrap();
+    let list = a.body["result"]["list"].as_array().unwrap().clone();
+    let volume_of = |mine: bool| -> Decimal {
+        list.iter()
+            .filter(|e| e["execType"] == "Trade" && e["orderLinkId"].as_str().unwrap_or("").starts_with(PREFIX) == mine)
+            .map(|e| dec(&e["execQty"]) * dec(&e["execPrice"]))
+            .sum()
+    };
+    assert!(volume_of(false) > Decimal::ZERO, "the operator's fill is on the exchange: {list:?}");
+    let status = bot.status().await;
+    let pnl = &status["pnl"]["symbols"]["BTCUSDT"];
+    assert_eq!(dec(&pnl["volume"]), volume_of(true), "only the bot's own fills are its PnL: {pnl}");
+    bot.signal(libc::SIGTERM);
+    assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
+}

@@ -370,6 +370,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         (!dry_run).then(|| Duration::from_millis(c.order_manager.reconcile_interval_ms)),
         inherited.iter().map(|(s, p)| (s.clone(), p.size)).collect(),
         run_started_ms,
+        LinkIds::new(&c.order_manager.link_prefix, &run_id),
         AccountOutlets {
             strategy_fills: strategy.clone().recipient(),
             strategy_position: strategy.clone().recipient(),

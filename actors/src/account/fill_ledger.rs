@@ -19,17 +19,8 @@ pub struct FillLedger {
 }
 
 impl FillLedger {
-    /// Start counting at `since_ms` (the run's start: earlier executions are in the inherited
-    /// position, not in this run's PnL).
-    pub fn since(since_ms: u64) -> Self {
-        Self {
-            newest_ms: since_ms,
-            ..Self::default()
-        }
-    }
-
-    /// Only executions from `ms` on count: a standby that became active at `ms` takes over the
-    /// positions, not the previous active's fills (their PnL is in the inherited position).
+    /// Only executions from `ms` on count: the run's start (or a standby's take-over) — earlier
+    /// fills, a leftover's among them, are in the inherited position, not in this run's PnL.
     pub fn from_ms(ms: u64) -> Self {
         Self {
             newest_ms: ms,
@@ -81,7 +72,7 @@ mod tests {
 
     #[test]
     fn an_execution_is_admitted_once_whichever_way_it_comes() {
-        let mut l = FillLedger::since(100);
+        let mut l = FillLedger::from_ms(100);
         assert_eq!(l.admit(vec![exec("a", 110), exec("b", 120)]).len(), 2);
         // The back-fill after a gap lists them again with a new one; a late push repeats one.
         let fresh = l.admit(vec![exec("b", 120), exec("c", 130), exec("a", 110)]);
@@ -99,7 +90,7 @@ mod tests {
 
     #[test]
     fn an_execution_without_an_id_is_not_counted() {
-        let mut l = FillLedger::since(0);
+        let mut l = FillLedger::from_ms(0);
         assert!(l.admit(vec![exec("", 5)]).is_empty());
     }
 }

@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use bybit_v5::rest::{Execution, Position};
 
 use crate::account::fill_ledger::FillLedger;
+use crate::account::pnl_scope;
 use crate::account::reads;
 use crate::exchange::rest_client::RestError;
 use crate::exchange::rest_connector::Rest;
@@ -23,6 +24,7 @@ use crate::messages::ha::AccountFrom;
 use crate::messages::market::{Fills, PositionUpdate};
 use crate::messages::private_stream::{Executions, Positions, ReconcileNow};
 use crate::messages::status::StatusPatch;
+use crate::orders::link_id::LinkIds;
 use crate::telemetry::metrics::{labels, Metrics};
 
 /// Where the account's truth goes.
@@ -61,17 +63,20 @@ pub struct AccountWatch {
     drifting: HashSet<String>,
     /// False for a standby: the executions are another run's, and nothing is read on its behalf.
     active: bool,
+    /// This run's order-link ids: only their fills (and funding) reach the PnL.
+    run: LinkIds,
 }
 
 impl AccountWatch {
     /// `believed`: the positions read before the first quote; `since_ms`: the run's start, where
-    /// this run's executions begin.
+    /// this run's executions begin; `run`: this run's link ids (its PnL is its own orders' fills).
     pub fn new(
         rest: Rest,
         symbols: Vec<String>,
         every: Option<Duration>,
         believed: BTreeMap<String, Decimal>,
         since_ms: u64,
+        run: LinkIds,
         out: AccountOutlets,
     ) -> Self {
         Self {
@@ -79,13 +84,14 @@ impl AccountWatch {
             symbols,
             every,
             out,
-            ledger: FillLedger::since(since_ms),
+            ledger: FillLedger::from_ms(since_ms),
             believed,
             pushes: BTreeMap::new(),
             checking: false,
             gap_pending: false,
             drifting: HashSet::new(),
             active: true,
+            run,
         }
     }
 
@@ -101,8 +107,11 @@ impl AccountWatch {
             return 0;
         }
         let fresh = self.ledger.admit(list);
+        let own: Vec<Execution> = fresh.iter().filter(|e| pnl_scope::counts(e, &self.run)).cloned().collect();
+        if !own.is_empty() {
+            self.out.strategy_fills.do_send(Fills(own));
+        }
         if !fresh.is_empty() {
-            self.out.strategy_fills.do_send(Fills(fresh.clone()));
             self.out.orders_executions.do_send(Executions(fresh.clone()));
         }
         fresh.len()
