@@ -29,7 +29,7 @@ pub enum Budget {
 pub fn budget_of(p: &str) -> Option<Budget> {
     match p {
         path::DCP | path::FEE_RATE | path::COIN_INFO | path::DCP_INFO => Some(Budget::Fixed(5)),
-        path::SWITCH_MODE | path::SET_LEVERAGE => Some(Budget::Fixed(10)),
+        path::SWITCH_MODE | path::SET_LEVERAGE | path::TRADING_STOP => Some(Budget::Fixed(10)),
         path::ORDER_REALTIME | path::ORDER_HISTORY => Some(Budget::Reads),
         p if p.starts_with("/v5/order/") => Some(Budget::Orders),
         p if p.starts_with("/v5/market/") => None,

@@ -34,6 +34,7 @@ pub mod path {
     pub const DCP_INFO: &str = "/v5/account/query-dcp-info";
     pub const SWITCH_MODE: &str = "/v5/position/switch-mode";
     pub const SET_LEVERAGE: &str = "/v5/position/set-leverage";
+    pub const TRADING_STOP: &str = "/v5/position/trading-stop";
 }
 
 /// The order-entry WebSocket's op for a REST order endpoint (`/v5/trade` takes the same body as
@@ -195,7 +196,7 @@ pub struct Ticker {
     pub next_funding_time: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +215,17 @@ pub struct CreateOrder {
     pub reduce_only: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position_idx: Option<u8>,
+    /// A conditional order: it waits, `Untriggered`, until the price reaches this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_price: Option<Decimal>,
+    /// 1: triggered when the price rises to `trigger_price`; 2: when it falls to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_direction: Option<u8>,
+    /// `LastPrice` (the default), `MarkPrice`, `IndexPrice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_on_trigger: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -254,6 +266,39 @@ pub struct CancelAll {
     pub base_coin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_coin: Option<String>,
+    /// Linear: `Order` (active orders only), `StopOrder` (conditional and TP/SL), `OpenOrder`.
+    /// **Omitted, every kind is cancelled** — an operator's stop-loss with the rest: the bot
+    /// always sends [`ONLY_ACTIVE_ORDERS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_filter: Option<String>,
+    /// `Stop`, only with `orderFilter=StopOrder`: the conditional orders, not TP/SL or trailing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_order_type: Option<String>,
+}
+
+/// The `orderFilter` of every cancel-all and open-order listing the bot sends: its own kind of
+/// order only, never an operator's conditional, TP/SL or trailing stop.
+pub const ONLY_ACTIVE_ORDERS: &str = "Order";
+
+/// `POST /v5/position/trading-stop`: the position's take-profit and stop-loss (`"0"` removes one).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TradingStop {
+    pub category: Option<Category>,
+    pub symbol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<Decimal>,
+    /// `Full` (the whole position; the simulator's only mode) or `Partial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpsl_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_idx: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tp_trigger_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sl_trigger_by: Option<String>,
 }
 
 /// `{category, request: [...]}` for the three batch endpoints.
@@ -356,6 +401,7 @@ mod tests {
             order_link_id: Some("mm-1".into()),
             reduce_only: None,
             position_idx: None,
+            ..Default::default()
         };
         assert_eq!(
             serde_json::to_string(&o).unwrap(),

@@ -150,6 +150,8 @@ pub struct Exchange {
     pub markets: BTreeMap<String, Market>,
     pub accounts: Vec<Account>,
     pub orders: HashMap<u64, SimOrder>,
+    /// Orders waiting for a trigger price, off the book (`conditional`).
+    pub conditional: BTreeMap<u64, SimOrder>,
     pub closed: VecDeque<SimOrder>,
     pub by_order_id: HashMap<String, u64>,
     pub by_link_id: HashMap<(usize, String), u64>,
@@ -270,6 +272,7 @@ impl Exchange {
             markets,
             accounts,
             orders: HashMap::new(),
+            conditional: BTreeMap::new(),
             closed: VecDeque::new(),
             next_event: 0,
             by_order_id: HashMap::new(),
@@ -543,8 +546,8 @@ impl Exchange {
             position_mm_by_mp: if flat { "0".into() } else { mm },
             position_balance: if flat { "0".into() } else { im },
             tpsl_mode: "Full".into(),
-            take_profit: String::new(),
-            stop_loss: String::new(),
+            take_profit: self.tpsl_price(account, symbol, "TakeProfit"),
+            stop_loss: self.tpsl_price(account, symbol, "StopLoss"),
             trailing_stop: "0".into(),
             session_avg_price: String::new(),
             unrealised_pnl: when_open(p.unrealised(m.mid).round_dp(8).to_string()),
@@ -649,6 +652,16 @@ impl Exchange {
             (None, None) => return None,
         };
         self.orders.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
+    }
+
+    /// A waiting (conditional or TP/SL) order by its ids.
+    pub fn find_waiting(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
+        let seq = match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
+            (Some(id), _) => *self.by_order_id.get(id)?,
+            (None, Some(link)) => *self.by_link_id.get(&(account, link.to_string()))?,
+            (None, None) => return None,
+        };
+        self.conditional.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
     }
 
     /// The next open-or-close event: now, and its number.

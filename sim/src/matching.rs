@@ -13,6 +13,7 @@ use bybit_v5::rest::{
 use bybit_v5::ws::{TradeItem, TradeMessage, UpdateType};
 use bybit_v5::{Category, OrderStatus, OrderType, RetCode, Side, TimeInForce};
 
+use crate::conditional::OrderKind;
 use crate::error::ApiError;
 use crate::exchange::{Exchange, SimOrder, MAKER_FEE, MAX_OPEN_PER_SYMBOL, TAKER_FEE};
 use crate::synthetic::walk;
@@ -116,6 +117,9 @@ impl Exchange {
             if self.by_link_id.contains_key(&(account, link_id.clone())) {
                 return Err(ApiError::new(RetCode::DuplicateOrderLinkId, "OrderLinkedID is duplicate"));
             }
+        }
+        if req.trigger_price.is_some_and(|p| p > Decimal::ZERO) {
+            return self.create_conditional(account, req, now);
         }
         let mid = self.markets[&req.symbol].mid;
         let tif = if req.order_type == OrderType::Market {
@@ -324,7 +328,14 @@ impl Exchange {
             order_id: req.order_id.as_deref(),
             order_link_id: req.order_link_id.as_deref(),
         };
-        let seq = self.locate(account, named, "order not exists or too late to cancel")?;
+        let seq = match self.locate(account, named, "order not exists or too late to cancel") {
+            Err(e) => {
+                let waiting = self.find_waiting(account, named.order_id, named.order_link_id);
+                let ids = waiting.and_then(|seq| self.finish_waiting(seq, OrderStatus::Cancelled, "CancelByUser", now));
+                return ids.ok_or(e);
+            }
+            Ok(seq) => seq,
+        };
         let ids = self.finish(seq, OrderStatus::Cancelled, "CancelByUser", "EC_PerCancelRequest", now);
         self.publish_book(&req.symbol, now);
         Ok(ids)
@@ -337,10 +348,11 @@ impl Exchange {
         symbol: Option<&str>,
         base_coin: Option<&str>,
         settle_coin: Option<&str>,
+        kinds: &[OrderKind],
         cancel_type: &str,
         now: u64,
     ) -> Vec<OrderIds> {
-        let seqs = self.pick_for_cancel_all(account, symbol, base_coin, settle_coin);
+        let seqs = self.pick_for_cancel_all(account, symbol, base_coin, settle_coin, kinds);
         self.finish_cancels(&seqs, cancel_type, now)
     }
 
@@ -352,11 +364,13 @@ impl Exchange {
         symbol: Option<&str>,
         base_coin: Option<&str>,
         settle_coin: Option<&str>,
+        kinds: &[OrderKind],
     ) -> Vec<u64> {
         let mut seqs: Vec<u64> = self
             .orders
             .values()
-            .filter(|o| o.account == account)
+            .chain(self.conditional.values())
+            .filter(|o| o.account == account && kinds.contains(&OrderKind::of(&o.info)))
             .filter(|o| {
                 let m = &self.markets[&o.info.symbol];
                 match (symbol, base_coin, settle_coin) {
@@ -379,7 +393,7 @@ impl Exchange {
     /// The ids a cancel-all answers with, for orders it picked.
     pub fn ids_of(&self, seqs: &[u64]) -> Vec<OrderIds> {
         seqs.iter()
-            .filter_map(|s| self.orders.get(s))
+            .filter_map(|s| self.orders.get(s).or_else(|| self.conditional.get(s)))
             .map(|o| OrderIds {
                 order_id: o.info.order_id.clone(),
                 order_link_id: o.info.order_link_id.clone(),
@@ -393,6 +407,10 @@ impl Exchange {
         let mut out = Vec::with_capacity(seqs.len());
         let mut touched = std::collections::BTreeSet::new();
         for seq in seqs {
+            if self.conditional.contains_key(seq) {
+                out.extend(self.finish_waiting(*seq, OrderStatus::Cancelled, cancel_type, now));
+                continue;
+            }
             let Some(o) = self.orders.get(seq) else { continue };
             touched.insert(o.info.symbol.clone());
             out.push(self.finish(*seq, OrderStatus::Cancelled, cancel_type, "EC_PerCancelRequest", now));
@@ -403,7 +421,7 @@ impl Exchange {
         out
     }
 
-    fn rest(&mut self, seq: u64) {
+    pub(crate) fn rest(&mut self, seq: u64) {
         let o = &self.orders[&seq].info;
         let (symbol, side, price) = (o.symbol.clone(), o.side, o.price);
         let m = self.markets.get_mut(&symbol).expect("known symbol");
@@ -452,7 +470,7 @@ impl Exchange {
         ids
     }
 
-    fn emit_order(&mut self, seq: u64, now: u64) {
+    pub(crate) fn emit_order(&mut self, seq: u64, now: u64) {
         let o = &self.orders[&seq];
         let (account, info) = (o.account, o.info.clone());
         self.send_private(account, "order", vec![info.to_wire(OrderView::Stream)], now);
@@ -677,6 +695,7 @@ impl Exchange {
                 let qty = self.markets[&symbol].spec.min_qty * Decimal::from(lots);
                 self.market_trade(&symbol, side, qty, now);
             }
+            self.trigger_waiting(&symbol, now);
             self.publish_book(&symbol, now);
         }
         self.check_dcp(now);
@@ -694,6 +713,7 @@ impl Exchange {
             m.synthetic.retarget(&m.spec, mid, params, &mut self.rng);
         }
         self.fill_walked_through(symbol, now);
+        self.trigger_waiting(symbol, now);
         self.publish_book(symbol, now);
     }
 
@@ -776,7 +796,7 @@ impl Exchange {
                 // Every order goes: the 500 cap is the cancel-all API's, not the dead-man switch's.
                 let mut cancelled = 0;
                 loop {
-                    let n = self.cancel_all(account, None, None, None, "CancelByDCP", now).len();
+                    let n = self.cancel_all(account, None, None, None, &[OrderKind::Active], "CancelByDCP", now).len();
                     cancelled += n;
                     if n < CANCEL_ALL_CAP {
                         break;
@@ -815,6 +835,7 @@ mod tests {
             order_link_id: Some(link.into()),
             reduce_only: None,
             position_idx: None,
+            ..Default::default()
         }
     }
 
@@ -880,9 +901,9 @@ mod tests {
             }
         }
         let _ = bid;
-        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), "CancelByUser", 2).len(), 500);
+        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 2).len(), 500);
         assert_eq!(ex.orders.len(), 100);
-        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), "CancelByUser", 3).len(), 100);
+        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 3).len(), 100);
     }
 
     #[test]

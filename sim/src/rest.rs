@@ -17,6 +17,7 @@ use bybit_v5::rest::{
 use bybit_v5::{Category, RetCode};
 
 use crate::auth::{authenticate, AuthInput};
+use crate::conditional::{cancel_all_kinds, listing_kinds, OrderKind};
 use crate::error::ApiError;
 use crate::exchange::{now_ms, Exchange, SimOrder, MAKER_FEE, TAKER_FEE};
 use crate::order_ops::{self, OrderOp};
@@ -372,7 +373,8 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
                     return Err(ApiError::param(format!("params error: symbol invalid: {s}")));
                 }
             }
-            picked = ex.pick_for_cancel_all(acct, c.symbol.as_deref(), c.base_coin.as_deref(), c.settle_coin.as_deref());
+            let kinds = cancel_all_kinds(c.order_filter.as_deref(), c.stop_order_type.as_deref())?;
+            picked = ex.pick_for_cancel_all(acct, c.symbol.as_deref(), c.base_coin.as_deref(), c.settle_coin.as_deref(), &kinds);
             let list = ex.ids_of(&picked);
             if delay.is_zero() {
                 ex.finish_cancels(&std::mem::take(&mut picked), "CancelByUser", now);
@@ -460,9 +462,12 @@ pub async fn realtime(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             require_linear(&q)?;
             require_scope(&q)?;
             let base = q.get("baseCoin").cloned();
+            let kinds = listing_kinds(q.get("orderFilter").map(String::as_str))?;
             let open = ex
                 .open_orders(acct)
                 .into_iter()
+                .chain(ex.conditional.values().filter(|o| o.account == acct))
+                .filter(|o| kinds.contains(&OrderKind::of(&o.info)))
                 .filter(|o| base.as_ref().is_none_or(|b| ex.markets[&o.info.symbol].spec.base_coin == *b))
                 .collect();
             page(open, &q, 20, OrderView::Realtime)
@@ -724,5 +729,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(path::DCP, web::post().to(dcp))
         .route(path::DCP_INFO, web::get().to(dcp_info))
         .route(path::SWITCH_MODE, web::post().to(crate::rest_position::switch_mode))
+        .route(path::TRADING_STOP, web::post().to(crate::rest_position::trading_stop))
         .route(path::SET_LEVERAGE, web::post().to(crate::rest_position::set_leverage));
 }

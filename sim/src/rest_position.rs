@@ -1,10 +1,11 @@
 //! `/v5/position/switch-mode` and `/v5/position/set-leverage`: the account settings a market
-//! maker checks or sets before it quotes.
+//! maker checks or sets before it quotes; `/v5/position/trading-stop`: the operator's
+//! take-profit and stop-loss on a position.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use bybit_v5::rest::{SetLeverage, SwitchMode};
+use bybit_v5::rest::{SetLeverage, SwitchMode, TradingStop};
 use bybit_v5::Category;
 
 use crate::error::ApiError;
@@ -46,6 +47,21 @@ pub async fn set_leverage(state: web::Data<AppState>, req: HttpRequest, body: we
         let r = parse_body::<SetLeverage>(text).and_then(|l| {
             linear_symbol(ex, l.category, &l.symbol)?;
             ex.set_leverage(acct, &l.symbol, l.buy_leverage, l.sell_leverage)?;
+            Ok(json!({}))
+        });
+        (r, None)
+    })
+}
+
+pub async fn trading_stop(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let text = match body_str(&body) {
+        Ok(t) => t,
+        Err(e) => return respond(Err(e), None, None),
+    };
+    private(&state, &req, text, 1, |ex, acct, _, now| {
+        let r = parse_body::<TradingStop>(text).and_then(|t| {
+            linear_symbol(ex, t.category.unwrap_or(Category::Linear), &t.symbol)?;
+            ex.set_trading_stop(acct, &t, now)?;
             Ok(json!({}))
         });
         (r, None)

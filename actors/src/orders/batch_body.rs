@@ -31,6 +31,7 @@ impl BatchItem {
             order_link_id: Some(link_id.into()),
             reduce_only: None,
             position_idx: None,
+            ..Default::default()
         })
     }
 
