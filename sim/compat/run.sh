@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Third-party clients against a standalone bybit-sim: Bybit's official Python SDK (pybit) and
-# ccxt, unmodified but for their endpoint URLs. Skips (saying so) when PyPI is unreachable.
+# ccxt, unmodified but for their endpoint URLs. Fails when they cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! python3 -c "import pybit, ccxt" 2>/dev/null; then
   pip install --quiet --disable-pip-version-check pybit ccxt websocket-client >/dev/null 2>&1 || {
-    echo "SKIPPED third-party client checks: could not pip install pybit ccxt"; exit 0; }
+    echo "could not pip install pybit ccxt websocket-client" >&2; exit 1; }
 fi
 cargo build --quiet -p bybit-sim --bin bybit-sim
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

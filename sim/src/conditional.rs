@@ -99,7 +99,13 @@ impl Exchange {
                 "too many conditional orders for this symbol",
             ));
         }
-        let mut info = OrderInfo::new_plain(&req.symbol, "", req.order_link_id.as_deref().unwrap_or(""), req.side, req.order_type);
+        let mut info = OrderInfo::new_plain(
+            &req.symbol,
+            "",
+            req.order_link_id.as_deref().unwrap_or(""),
+            req.side,
+            req.order_type,
+        );
         info.price = req.price.unwrap_or_default();
         info.qty = req.qty;
         info.time_in_force = req.time_in_force.unwrap_or(TimeInForce::GTC);
@@ -119,7 +125,10 @@ impl Exchange {
         info.order_id = self.new_order_id();
         info.order_status = OrderStatus::Untriggered;
         info.leaves_qty = info.qty;
-        info.last_price_on_created = self.markets[&info.symbol].spec.fmt_price(self.markets[&info.symbol].last_price).to_string();
+        info.last_price_on_created = self.markets[&info.symbol]
+            .spec
+            .fmt_price(self.markets[&info.symbol].last_price)
+            .to_string();
         info.created_time = now.to_string();
         info.updated_time = now.to_string();
         let ids = OrderIds {
@@ -260,7 +269,8 @@ impl Exchange {
         let position = self.row_size(order.account, &symbol, order.info.position_idx);
         let mut qty = order.info.qty;
         if order.info.reduce_only {
-            let reduces = (order.info.side == Side::Sell && position > Decimal::ZERO) || (order.info.side == Side::Buy && position < Decimal::ZERO);
+            let reduces =
+                (order.info.side == Side::Sell && position > Decimal::ZERO) || (order.info.side == Side::Buy && position < Decimal::ZERO);
             if !reduces {
                 self.conditional.insert(seq, order);
                 self.finish_waiting(seq, OrderStatus::Deactivated, "", now);
@@ -270,7 +280,11 @@ impl Exchange {
         }
         let m = &self.markets[&symbol];
         let price = if order.info.order_type == OrderType::Market {
-            let band = if order.info.side == Side::Buy { m.mid * dec!(1.05) } else { m.mid * dec!(0.95) };
+            let band = if order.info.side == Side::Buy {
+                m.mid * dec!(1.05)
+            } else {
+                m.mid * dec!(0.95)
+            };
             (band / m.spec.tick_size).round() * m.spec.tick_size
         } else {
             order.info.price

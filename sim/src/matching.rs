@@ -796,7 +796,9 @@ impl Exchange {
                 // Every order goes: the 500 cap is the cancel-all API's, not the dead-man switch's.
                 let mut cancelled = 0;
                 loop {
-                    let n = self.cancel_all(account, None, None, None, &[OrderKind::Active], "CancelByDCP", now).len();
+                    let n = self
+                        .cancel_all(account, None, None, None, &[OrderKind::Active], "CancelByDCP", now)
+                        .len();
                     cancelled += n;
                     if n < CANCEL_ALL_CAP {
                         break;
@@ -901,9 +903,17 @@ mod tests {
             }
         }
         let _ = bid;
-        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 2).len(), 500);
+        assert_eq!(
+            ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 2)
+                .len(),
+            500
+        );
         assert_eq!(ex.orders.len(), 100);
-        assert_eq!(ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 3).len(), 100);
+        assert_eq!(
+            ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 3)
+                .len(),
+            100
+        );
     }
 
     #[test]

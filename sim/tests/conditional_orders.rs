@@ -40,13 +40,23 @@ async fn last_price(c: &Client) -> f64 {
 /// A long of 0.01 BTC, a stop-loss 20 % under it, a conditional reduce-only sell 15 % under it,
 /// (both on the mark price) and one post-only bid 25 % under: one order of each kind.
 async fn one_of_each(c: &Client) -> f64 {
-    post(c, "/v5/order/create", json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.01"})).await;
+    post(
+        c,
+        "/v5/order/create",
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.01"}),
+    )
+    .await;
     let last = last_price(c).await;
     post(c, "/v5/position/trading-stop", json!({"category": "linear", "symbol": "BTCUSDT", "stopLoss": format!("{:.1}", last * 0.8), "slTriggerBy": "MarkPrice", "tpslMode": "Full", "positionIdx": 0})).await;
     post(c, "/v5/order/create", json!({"category": "linear", "symbol": "BTCUSDT", "side": "Sell", "orderType": "Market", "qty": "0.01",
         "triggerPrice": format!("{:.1}", last * 0.85), "triggerDirection": 2, "triggerBy": "MarkPrice", "reduceOnly": true, "orderLinkId": "guard-1"})).await;
-    post(c, "/v5/order/create", json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001",
-        "price": format!("{:.1}", last * 0.75), "timeInForce": "PostOnly", "orderLinkId": "quote-1"})).await;
+    post(
+        c,
+        "/v5/order/create",
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001",
+        "price": format!("{:.1}", last * 0.75), "timeInForce": "PostOnly", "orderLinkId": "quote-1"}),
+    )
+    .await;
     last
 }
 
@@ -65,9 +75,17 @@ async fn order_filter_separates_the_kinds_on_the_listing_and_on_cancel_all() {
     let tpsl = listed(&c, "&orderFilter=tpslOrder").await;
     assert_eq!((tpsl.len(), tpsl[0]["stopOrderType"].as_str()), (1, Some("StopLoss")));
     let pos = c.get("/v5/position/list", "category=linear&symbol=BTCUSDT").await.unwrap();
-    assert_eq!(pos.body["result"]["list"][0]["stopLoss"], tpsl[0]["triggerPrice"], "the row shows its stop-loss");
+    assert_eq!(
+        pos.body["result"]["list"][0]["stopLoss"], tpsl[0]["triggerPrice"],
+        "the row shows its stop-loss"
+    );
 
-    let r = post(&c, "/v5/order/cancel-all", json!({"category": "linear", "symbol": "BTCUSDT", "orderFilter": "Order"})).await;
+    let r = post(
+        &c,
+        "/v5/order/cancel-all",
+        json!({"category": "linear", "symbol": "BTCUSDT", "orderFilter": "Order"}),
+    )
+    .await;
     assert_eq!(r["list"].as_array().unwrap().len(), 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(listed(&c, "").await.len(), 2, "the stop-loss and the conditional stay");
@@ -98,6 +116,9 @@ async fn a_price_that_reaches_a_stop_runs_it_and_a_flat_position_deactivates_its
     }
     assert_eq!(size.parse::<f64>().unwrap(), 0.0, "the triggered conditional closed the long");
     assert!(listed(&c, "&orderFilter=tpslOrder").await.is_empty(), "no position, no stop-loss");
-    let h = c.get("/v5/order/history", "category=linear&symbol=BTCUSDT&orderLinkId=guard-1").await.unwrap();
+    let h = c
+        .get("/v5/order/history", "category=linear&symbol=BTCUSDT&orderLinkId=guard-1")
+        .await
+        .unwrap();
     assert_eq!(h.body["result"]["list"][0]["orderStatus"], "Filled", "{:?}", h.body);
 }

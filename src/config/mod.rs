@@ -286,13 +286,13 @@ fn default_cancel_scope(config: &mut Config, text: &str) {
 pub fn cancel_scope_line(c: &Config) -> &'static str {
     match c.order_manager.cancel_scope {
         mmbot_actors::order_manager::CancelScope::Own => {
-            "cancel_scope = \"own\": at stop, only orders whose link id carries this bot's prefix are cancelled; the account's other orders stay"
+            "cancel_scope = \"own\": at stop, only orders whose link id carries this bot's prefix are cancelled; the account's other orders stay (conditional and TP/SL orders are never touched)"
         }
         mmbot_actors::order_manager::CancelScope::Account => {
-            "cancel_scope = \"account\": at stop, one cancel-all by settle coin removes EVERY USDT order on the account, on any symbol, the bot's or not"
+            "cancel_scope = \"account\": at stop, one cancel-all by settle coin removes EVERY active USDT order on the account, on any symbol, the bot's or not (conditional and TP/SL orders stay)"
         }
         mmbot_actors::order_manager::CancelScope::Symbol => {
-            "cancel_scope = \"symbol\": at stop, cancel-all per traded symbol removes EVERY order on those symbols, including ones placed by hand (take-profit, stop-loss, conditional)"
+            "cancel_scope = \"symbol\": at stop, cancel-all per traded symbol removes EVERY active order on those symbols, including limit orders placed by hand (conditional and TP/SL orders stay)"
         }
     }
 }

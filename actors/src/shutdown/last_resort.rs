@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bybit_v5::rest::{path, OrderInfo, MAX_BATCH_ITEMS};
+use bybit_v5::rest::{path, OrderInfo, MAX_BATCH_ITEMS, ONLY_ACTIVE_ORDERS};
 use serde_json::json;
 
 use crate::budget::rate_governor::Governor;
@@ -55,7 +55,7 @@ impl LastResort {
             let mut ours = Vec::new();
             let mut cursor = String::new();
             loop {
-                let mut q = format!("category=linear&symbol={symbol}&limit=50");
+                let mut q = format!("category=linear&symbol={symbol}&limit=50&orderFilter={ONLY_ACTIVE_ORDERS}");
                 if !cursor.is_empty() {
                     q.push_str(&format!("&cursor={cursor}"));
                 }
@@ -89,7 +89,7 @@ impl LastResort {
                     }
                 }
             } else {
-                let body = json!({"category": "linear", "symbol": symbol}).to_string();
+                let body = json!({"category": "linear", "symbol": symbol, "orderFilter": ONLY_ACTIVE_ORDERS}).to_string();
                 requests += 1;
                 if let Err(e) = client.post(path::ORDER_CANCEL_ALL, body, Admission::Ask(1)).await {
                     log::warn!("last-resort flatten: {symbol}: cancel-all: {e}");

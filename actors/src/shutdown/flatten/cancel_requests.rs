@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use bybit_v5::rest::{path, CANCEL_ALL_CAP};
+use bybit_v5::rest::{path, CANCEL_ALL_CAP, ONLY_ACTIVE_ORDERS};
 use bybit_v5::RetCode;
 
 use crate::budget::rate_governor::{Governor, Priority};
@@ -43,7 +43,8 @@ pub(super) fn rest_failure(e: &RestError, governor: &Governor, endpoint: &str) -
 }
 
 pub(super) async fn cancel_all(t: &Transports, symbol: &str, target: &dyn Fn(&str) -> bool, r: &Reporter) -> AttemptEnd {
-    let body = json!({"category": "linear", "symbol": symbol}).to_string();
+    // orderFilter: without it Bybit's cancel-all also takes the operator's stop-loss.
+    let body = json!({"category": "linear", "symbol": symbol, "orderFilter": ONLY_ACTIVE_ORDERS}).to_string();
     let answer = t.rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await;
     note_sent(&answer, r);
     match answer {
@@ -78,7 +79,7 @@ pub(super) async fn cancel_all_account(rest: Rest, governor: Governor) -> Accoun
     let mut requests = 0;
     for _ in 0..4 {
         requests += 1;
-        let body = json!({"category": "linear", "settleCoin": SETTLE_COIN}).to_string();
+        let body = json!({"category": "linear", "settleCoin": SETTLE_COIN, "orderFilter": ONLY_ACTIVE_ORDERS}).to_string();
         match rest.send(Call::post(path::ORDER_CANCEL_ALL, body).once()).await {
             Ok(Ok(a)) => {
                 let list = a.result["list"].as_array().cloned().unwrap_or_default();

@@ -1,7 +1,7 @@
 //! The reads that prove flat: the open orders of a symbol, or of the whole account by settle coin,
 //! every page of them.
 
-use bybit_v5::rest::{path, OrderInfo};
+use bybit_v5::rest::{path, OrderInfo, ONLY_ACTIVE_ORDERS};
 
 use crate::exchange::rest_client::RestError;
 use crate::exchange::rest_connector::{Call, Rest};
@@ -30,9 +30,12 @@ pub(super) async fn list_pages(rest: &Rest, query: &str, once: bool) -> Result<V
 async fn list_pages_counted(rest: &Rest, query: &str, once: bool) -> Result<(Vec<OrderInfo>, u32), RestError> {
     let mut out = Vec::new();
     let mut cursor = String::new();
+    // Active orders only: an operator's conditional and TP/SL orders are never the bot's to
+    // verify or cancel (Bybit lists every kind when orderFilter is left out).
+    let query = format!("{query}&orderFilter={ONLY_ACTIVE_ORDERS}");
     for page in 1..=100 {
         let q = if cursor.is_empty() {
-            query.to_string()
+            query.clone()
         } else {
             format!("{query}&cursor={cursor}")
         };
