@@ -39,6 +39,10 @@ pub type Rule = dyn Fn(&Exchange) -> Answer + Send + Sync;
 /// upstream never sees it (a member that refuses: nothing is applied).
 pub type Refusal = dyn Fn(&str, &[u8]) -> Option<(u16, Vec<u8>)> + Send + Sync;
 
+/// Asked before a request goes upstream: `Some(d)` holds it that long first — it lands late,
+/// whether or not the client still waits (a request slow on the network, not lost).
+pub type Delay = dyn Fn(&str, &[u8]) -> Option<Duration> + Send + Sync;
+
 pub struct HttpProxy {
     pub addr: SocketAddr,
     silent_streams: Arc<AtomicBool>,
@@ -51,16 +55,37 @@ impl HttpProxy {
         Self::start_refusing(upstream, streams, Arc::new(|_, _| None), rule)
     }
 
+    /// Every answer passed; requests `delay` names go upstream that much later.
+    pub fn start_delaying(upstream: SocketAddr, delay: Arc<Delay>) -> HttpProxy {
+        Self::start_with(
+            upstream,
+            &[],
+            Arc::new(|_, _| None),
+            delay,
+            Arc::new(|x| Answer::Pass(x.response.to_vec())),
+        )
+    }
+
     /// As [`HttpProxy::start`], with requests `refuse` answers before they go upstream.
     pub fn start_refusing(upstream: SocketAddr, streams: &'static [&'static str], refuse: Arc<Refusal>, rule: Arc<Rule>) -> HttpProxy {
+        Self::start_with(upstream, streams, refuse, Arc::new(|_, _| None), rule)
+    }
+
+    fn start_with(
+        upstream: SocketAddr,
+        streams: &'static [&'static str],
+        refuse: Arc<Refusal>,
+        delay: Arc<Delay>,
+        rule: Arc<Rule>,
+    ) -> HttpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let silent = Arc::new(AtomicBool::new(false));
         let s = silent.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (rule, refuse, silent) = (rule.clone(), refuse.clone(), s.clone());
-                std::thread::spawn(move || serve(conn, upstream, streams, &*refuse, &*rule, &silent));
+                let (rule, refuse, delay, silent) = (rule.clone(), refuse.clone(), delay.clone(), s.clone());
+                std::thread::spawn(move || serve(conn, upstream, streams, (&*refuse, &*delay, &*rule), &silent));
             }
         });
         HttpProxy {
@@ -157,7 +182,7 @@ fn read_chunked(r: &mut impl BufRead) -> Vec<u8> {
     }
 }
 
-fn serve(client: TcpStream, upstream: SocketAddr, streams: &[&str], refuse: &Refusal, rule: &Rule, silent: &AtomicBool) {
+fn serve(client: TcpStream, upstream: SocketAddr, streams: &[&str], (refuse, delay, rule): (&Refusal, &Delay, &Rule), silent: &AtomicBool) {
     let _ = client.set_nodelay(true);
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
@@ -171,6 +196,9 @@ fn serve(client: TcpStream, upstream: SocketAddr, streams: &[&str], refuse: &Ref
                 return;
             }
             continue;
+        }
+        if let Some(d) = delay(&req.target, &req.body) {
+            std::thread::sleep(d);
         }
         let Ok(mut up) = TcpStream::connect(upstream) else { return };
         if up.write_all(&upstream_bytes(&req)).is_err() {
