@@ -23,6 +23,15 @@ const RECENT_TRADES: usize = 1000;
 
 pub const EC_POST_ONLY: &str = "EC_PostOnlyWillTakeLiquidity";
 
+/// What a cancel-all names: a symbol, else a base coin, else a settle coin (Bybit's priority);
+/// none of them: every symbol (the dead-man switch).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CancelAllScope<'a> {
+    pub symbol: Option<&'a str>,
+    pub base_coin: Option<&'a str>,
+    pub settle_coin: Option<&'a str>,
+}
+
 /// How an amend or cancel names its order.
 #[derive(Clone, Copy)]
 struct OrderRef<'a> {
@@ -345,27 +354,18 @@ impl Exchange {
     pub fn cancel_all(
         &mut self,
         account: usize,
-        symbol: Option<&str>,
-        base_coin: Option<&str>,
-        settle_coin: Option<&str>,
+        scope: CancelAllScope<'_>,
         kinds: &[OrderKind],
         cancel_type: &str,
         now: u64,
     ) -> Vec<OrderIds> {
-        let seqs = self.pick_for_cancel_all(account, symbol, base_coin, settle_coin, kinds);
+        let seqs = self.pick_for_cancel_all(account, scope, kinds);
         self.finish_cancels(&seqs, cancel_type, now)
     }
 
-    /// The orders a cancel-all takes: up to 500 open orders matching the scope (chosen at random
-    /// when there are more), as Bybit documents it.
-    pub fn pick_for_cancel_all(
-        &mut self,
-        account: usize,
-        symbol: Option<&str>,
-        base_coin: Option<&str>,
-        settle_coin: Option<&str>,
-        kinds: &[OrderKind],
-    ) -> Vec<u64> {
+    /// The orders a cancel-all takes: up to 500 open orders of `kinds` matching the scope (chosen
+    /// at random when there are more), as Bybit documents it.
+    pub fn pick_for_cancel_all(&mut self, account: usize, scope: CancelAllScope<'_>, kinds: &[OrderKind]) -> Vec<u64> {
         let mut seqs: Vec<u64> = self
             .orders
             .values()
@@ -373,7 +373,7 @@ impl Exchange {
             .filter(|o| o.account == account && kinds.contains(&OrderKind::of(&o.info)))
             .filter(|o| {
                 let m = &self.markets[&o.info.symbol];
-                match (symbol, base_coin, settle_coin) {
+                match (scope.symbol, scope.base_coin, scope.settle_coin) {
                     (Some(s), _, _) => o.info.symbol == s,
                     (None, Some(b), _) => m.spec.base_coin == b,
                     (None, None, Some(c)) => c == "USDT",
@@ -797,7 +797,7 @@ impl Exchange {
                 let mut cancelled = 0;
                 loop {
                     let n = self
-                        .cancel_all(account, None, None, None, &[OrderKind::Active], "CancelByDCP", now)
+                        .cancel_all(account, CancelAllScope::default(), &[OrderKind::Active], "CancelByDCP", now)
                         .len();
                     cancelled += n;
                     if n < CANCEL_ALL_CAP {
@@ -903,17 +903,13 @@ mod tests {
             }
         }
         let _ = bid;
-        assert_eq!(
-            ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 2)
-                .len(),
-            500
-        );
+        let usdt = CancelAllScope {
+            settle_coin: Some("USDT"),
+            ..Default::default()
+        };
+        assert_eq!(ex.cancel_all(0, usdt, &[OrderKind::Active], "CancelByUser", 2).len(), 500);
         assert_eq!(ex.orders.len(), 100);
-        assert_eq!(
-            ex.cancel_all(0, None, None, Some("USDT"), &[OrderKind::Active], "CancelByUser", 3)
-                .len(),
-            100
-        );
+        assert_eq!(ex.cancel_all(0, usdt, &[OrderKind::Active], "CancelByUser", 3).len(), 100);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::auth::{authenticate, AuthInput};
 use crate::conditional::{cancel_all_kinds, listing_kinds, OrderKind};
 use crate::error::ApiError;
 use crate::exchange::{now_ms, Exchange, SimOrder, MAKER_FEE, TAKER_FEE};
+use crate::matching::CancelAllScope;
 use crate::order_ops::{self, OrderOp};
 use crate::rate_limit::Budget;
 use crate::state::AppState;
@@ -374,7 +375,12 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
                 }
             }
             let kinds = cancel_all_kinds(c.order_filter.as_deref(), c.stop_order_type.as_deref())?;
-            picked = ex.pick_for_cancel_all(acct, c.symbol.as_deref(), c.base_coin.as_deref(), c.settle_coin.as_deref(), &kinds);
+            let scope = CancelAllScope {
+                symbol: c.symbol.as_deref(),
+                base_coin: c.base_coin.as_deref(),
+                settle_coin: c.settle_coin.as_deref(),
+            };
+            picked = ex.pick_for_cancel_all(acct, scope, &kinds);
             let list = ex.ids_of(&picked);
             if delay.is_zero() {
                 ex.finish_cancels(&std::mem::take(&mut picked), "CancelByUser", now);

@@ -135,7 +135,7 @@ pub async fn run(client: &RestClient, plan: &Plan) -> Vec<Row> {
                 let last = last.filter(|p| *p > Decimal::ZERO);
                 if last.is_none() {
                     rows.push(row(
-                        &format!("price {symbol}"),
+                        format!("price {symbol}"),
                         Verdict::Blocker,
                         "the tickers answer has no last price: order size, leverage and margin cannot be judged",
                     ));
