@@ -71,6 +71,16 @@ impl Exchange {
         }
     }
 
+    /// A waiting (conditional or TP/SL) order by its ids.
+    pub fn find_waiting(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
+        let seq = match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
+            (Some(id), _) => *self.by_order_id.get(id)?,
+            (None, Some(link)) => *self.by_link_id.get(&(account, link.to_string()))?,
+            (None, None) => return None,
+        };
+        self.conditional.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
+    }
+
     /// A conditional order, waiting for its trigger price.
     pub fn create_conditional(&mut self, account: usize, req: &CreateOrder, now: u64) -> Result<OrderIds, ApiError> {
         let trigger = req.trigger_price.unwrap_or_default();

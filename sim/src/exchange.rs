@@ -654,16 +654,6 @@ impl Exchange {
         self.orders.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
     }
 
-    /// A waiting (conditional or TP/SL) order by its ids.
-    pub fn find_waiting(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
-        let seq = match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
-            (Some(id), _) => *self.by_order_id.get(id)?,
-            (None, Some(link)) => *self.by_link_id.get(&(account, link.to_string()))?,
-            (None, None) => return None,
-        };
-        self.conditional.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
-    }
-
     /// The next open-or-close event: now, and its number.
     pub fn event(&mut self) -> (u64, u64) {
         self.next_event += 1;

@@ -12,6 +12,7 @@ pub mod account_state;
 pub mod admin;
 pub mod admin_account;
 pub mod auth;
+pub mod cancel_all;
 pub mod conditional;
 pub mod error;
 pub mod exchange;

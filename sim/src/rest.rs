@@ -17,10 +17,10 @@ use bybit_v5::rest::{
 use bybit_v5::{Category, RetCode};
 
 use crate::auth::{authenticate, AuthInput};
+use crate::cancel_all::CancelAllScope;
 use crate::conditional::{cancel_all_kinds, listing_kinds, OrderKind};
 use crate::error::ApiError;
 use crate::exchange::{now_ms, Exchange, SimOrder, MAKER_FEE, TAKER_FEE};
-use crate::matching::CancelAllScope;
 use crate::order_ops::{self, OrderOp};
 use crate::rate_limit::Budget;
 use crate::state::AppState;
