@@ -292,10 +292,7 @@ async fn a_frame_with_one_bad_item_keeps_the_good_one() {
 #[actix_rt::test]
 async fn an_operators_manual_fill_moves_the_position_but_not_the_bots_pnl() {
     // A still market: the bot's quotes do not fill, so every execution below is the operator's.
-    let sim = start_sim_with(|c| {
-        c.market.volatility_bps = 0.0;
-        c.market.trade_probability = 0.0;
-    });
+    let sim = start_quiet_sim();
     let mut bot = start_bot("manual-fill", &sim, BotOptions::default());
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
     let buy = exchange(&sim)

@@ -48,10 +48,7 @@ async fn most_resting_on_one_side(sim: &bybit_sim::SimHandle) -> usize {
 
 #[actix_rt::test]
 async fn a_create_that_lands_after_its_timeout_is_not_quoted_twice() {
-    let sim = start_sim_with(|c| {
-        c.market.volatility_bps = 0.0;
-        c.market.trade_probability = 0.0;
-    });
+    let sim = start_quiet_sim();
     let (delaying, delayed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
     let (on, n) = (delaying.clone(), delayed.clone());
     let upstream: SocketAddr = sim.rest_url().trim_start_matches("http://").parse().unwrap();

@@ -39,19 +39,6 @@ fn position_proxy(sim: &bybit_sim::SimHandle, drift: fn(&mut Value)) -> HttpProx
     )
 }
 
-/// A position the bot did not open: a taker buy on its account before it starts.
-async fn inherited_long(sim: &bybit_sim::SimHandle) -> Decimal {
-    let buy = exchange(sim)
-        .post(
-            "/v5/order/create",
-            &json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.012"}).to_string(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(buy.ret_code(), 0, "{:?}", buy.body);
-    exchange_position(sim, "BTCUSDT").await
-}
-
 /// Every field the bot does not read, in another type than Bybit documents.
 fn drift_unused(row: &mut Value) {
     for (field, odd) in [
@@ -74,7 +61,7 @@ fn drift_unused(row: &mut Value) {
 #[actix_rt::test]
 async fn unused_position_fields_of_another_type_still_give_the_inherited_position() {
     let sim = start_sim();
-    let held = inherited_long(&sim).await;
+    let held = buy_by_hand(&sim, "0.012").await;
     assert_eq!(held, "0.012".parse::<Decimal>().unwrap());
     let proxy = position_proxy(&sim, drift_unused);
     let mut bot = start_bot(
@@ -104,7 +91,7 @@ async fn unused_position_fields_of_another_type_still_give_the_inherited_positio
 #[actix_rt::test]
 async fn an_unreadable_size_is_an_unknown_position_and_nothing_is_quoted() {
     let sim = start_sim();
-    inherited_long(&sim).await;
+    buy_by_hand(&sim, "0.012").await;
     let proxy = position_proxy(&sim, |row| {
         if row["symbol"] == "BTCUSDT" {
             row["size"] = json!(["0.012"]);

@@ -20,7 +20,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use ha_pair::{assert_no_overlap, requests_sent, role, run_id, wait_role, Lease, ORDERS, SYMBOLS};
+use ha_pair::{assert_no_overlap, requests_sent, role, run_id, stop_all_flat, wait_role, Lease, ORDERS, SYMBOLS};
 use http_proxy::{Answer, HttpProxy};
 use support::*;
 
@@ -131,20 +131,13 @@ async fn a_won_key_whose_answer_was_lost_under_a_lease_given_up_never_leaves_two
     assert!(runs.contains(&run_b), "{runs:?}");
     assert_eq!(role(&b).await, "active", "someone quotes at the end");
     assert_eq!(bot_orders(&sim, &SYMBOLS).await.len(), ORDERS);
-    for bot in [b, a2] {
-        bot.signal(libc::SIGTERM);
-        assert_eq!(bot.wait_exit(Duration::from_secs(60)).code, 0);
-    }
-    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+    stop_all_flat(&sim, vec![b, a2]).await;
 }
 
 #[actix_rt::test]
 async fn a_kill_switch_whose_first_puts_fail_is_kept_and_the_standby_never_takes_over() {
     let etcd = etcd::Etcd::start(temp_dir("ha-kill-retry-etcd"));
-    let sim = start_sim_with(|c| {
-        c.market.volatility_bps = 0.0;
-        c.market.trade_probability = 0.0;
-    });
+    let sim = start_quiet_sim();
     let refused = Arc::new(AtomicUsize::new(0));
     let r = refused.clone();
     // The active's etcd member refuses the kill switch's first three puts, applying nothing.
@@ -172,12 +165,7 @@ async fn a_kill_switch_whose_first_puts_fail_is_kept_and_the_standby_never_takes
     wait_role(&mut b, "standby", Duration::from_secs(60)).await;
     let run_b = run_id(&b).await;
 
-    let r = awc::Client::new()
-        .post(format!("{}/sim/shock", sim.rest_url()))
-        .send_json(&serde_json::json!({"symbol": "BTCUSDT", "bps": -100.0}))
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    bybit_sim::testkit::Admin::new(&sim.rest_url()).shock("BTCUSDT", -100.0).await;
     let exit = a.wait_exit(Duration::from_secs(60));
     assert!(exit.stdout.contains("kill switch: drawdown"), "{}", exit.stdout);
     assert!(refused.load(Ordering::SeqCst) >= 4, "the refused puts were tried again");
@@ -197,16 +185,7 @@ async fn a_kill_switch_whose_first_puts_fail_is_kept_and_the_standby_never_takes
 async fn an_active_that_lost_its_lease_sends_no_close_that_could_land_after_it_lapsed() {
     let etcd = etcd::Etcd::start(temp_dir("ha-lost-close-etcd"));
     let sim = start_sim_with(|c| c.market.volatility_bps = 0.0);
-    let buy = exchange(&sim)
-        .post(
-            "/v5/order/create",
-            &serde_json::json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.012"})
-                .to_string(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(buy.ret_code(), 0, "{:?}", buy.body);
-    let held = exchange_position(&sim, "BTCUSDT").await;
+    let held = buy_by_hand(&sim, "0.012").await;
     // A margin that fits the stop's closes (recv window 1500 + 1000 + positions step 2000).
     let lease = Lease {
         ttl: 7_000,

@@ -13,7 +13,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ha_pair::{assert_no_overlap, events_so_far, recorded, requests_sent, role, run_id, wait_role, Lease, ORDERS, SYMBOLS};
+use ha_pair::{assert_no_overlap, events_so_far, recorded, requests_sent, role, run_id, stop_all_flat, wait_role, Lease, ORDERS, SYMBOLS};
 use support::*;
 
 const LEASE: Lease = Lease {
@@ -216,20 +216,13 @@ async fn two_started_at_once_make_exactly_one_active() {
     let log = assert_no_overlap(&sim).await;
     let runs: Vec<String> = order_log::runs(&log).into_keys().collect();
     assert_eq!(runs, vec![run_id(&active).await], "only the active ever placed an order");
-    for bot in [active, standby] {
-        bot.signal(libc::SIGTERM);
-        assert_eq!(bot.wait_exit(Duration::from_secs(60)).code, 0);
-    }
-    assert!(bot_orders(&sim, &SYMBOLS).await.is_empty());
+    stop_all_flat(&sim, vec![active, standby]).await;
 }
 
 #[actix_rt::test]
 async fn a_kill_switch_on_the_active_holds_the_account_until_an_operator_clears_it() {
     let etcd = etcd::Etcd::start(temp_dir("ha-kill-switch-etcd"));
-    let sim = start_sim_with(|c| {
-        c.market.volatility_bps = 0.0;
-        c.market.trade_probability = 0.0;
-    });
+    let sim = start_quiet_sim();
     let mut a = ha_bot_with("ha-kill-switch-a", &sim, &etcd.url(), "max_drawdown = 0.05");
     wait_role(&mut a, "active", Duration::from_secs(60)).await;
     wait_for_orders(&sim, &mut a, &SYMBOLS, ORDERS, Duration::from_secs(60)).await;
@@ -239,12 +232,7 @@ async fn a_kill_switch_on_the_active_holds_the_account_until_an_operator_clears_
     let run_b = run_id(&b).await;
 
     // The market drops 1 %: the active's bids fill on the way down and its long loses.
-    let r = awc::Client::new()
-        .post(format!("{}/sim/shock", sim.rest_url()))
-        .send_json(&serde_json::json!({"symbol": "BTCUSDT", "bps": -100.0}))
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    bybit_sim::testkit::Admin::new(&sim.rest_url()).shock("BTCUSDT", -100.0).await;
     let exit = a.wait_exit(Duration::from_secs(60));
     assert_eq!(exit.code, 0, "{}", exit.stdout);
     assert!(exit.stdout.contains("kill switch: drawdown"), "{}", exit.stdout);

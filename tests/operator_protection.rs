@@ -14,14 +14,6 @@ use support::*;
 
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 
-/// A still market: nothing moves unless a test moves it (no stop is reached by chance).
-fn quiet_sim() -> bybit_sim::SimHandle {
-    start_sim_with(|c| {
-        c.market.volatility_bps = 0.0;
-        c.market.trade_probability = 0.0;
-    })
-}
-
 /// The long and its protection, placed through pybit (which CI installs: without it this fails).
 fn protect(sim: &bybit_sim::SimHandle) {
     let addr = sim.rest_url().trim_start_matches("http://").to_string();
@@ -81,7 +73,7 @@ async fn survives(sim: &bybit_sim::SimHandle, path: &str, scope: &str) {
 }
 
 async fn by_signal(scope: &str) {
-    let sim = quiet_sim();
+    let sim = start_quiet_sim();
     protect(&sim);
     let mut bot = start_bot(&format!("protect-signal-{scope}"), &sim, scoped(scope, |_| {}));
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
@@ -92,7 +84,7 @@ async fn by_signal(scope: &str) {
 }
 
 async fn by_kill_switch(scope: &str) {
-    let sim = quiet_sim();
+    let sim = start_quiet_sim();
     protect(&sim);
     let mut bot = start_bot(
         &format!("protect-kill-{scope}"),
@@ -108,7 +100,7 @@ async fn by_kill_switch(scope: &str) {
 }
 
 async fn by_last_resort(scope: &str) {
-    let sim = quiet_sim();
+    let sim = start_quiet_sim();
     protect(&sim);
     let mut bot = start_bot(
         &format!("protect-last-resort-{scope}"),
@@ -124,7 +116,7 @@ async fn by_last_resort(scope: &str) {
 }
 
 async fn by_startup_leftovers(scope: &str) {
-    let sim = quiet_sim();
+    let sim = start_quiet_sim();
     protect(&sim);
     let mut killed = start_bot(&format!("protect-leftovers-a-{scope}"), &sim, scoped(scope, |_| {}));
     wait_for_orders(&sim, &mut killed, &SYMBOLS, 24, Duration::from_secs(30)).await;

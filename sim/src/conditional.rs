@@ -73,11 +73,7 @@ impl Exchange {
 
     /// A waiting (conditional or TP/SL) order by its ids.
     pub fn find_waiting(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
-        let seq = match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
-            (Some(id), _) => *self.by_order_id.get(id)?,
-            (None, Some(link)) => *self.by_link_id.get(&(account, link.to_string()))?,
-            (None, None) => return None,
-        };
+        let seq = self.seq_by_ids(account, order_id, link_id)?;
         self.conditional.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
     }
 
@@ -151,16 +147,7 @@ impl Exchange {
         }
         let opened = self.event();
         self.send_private(account, "order", vec![info.to_wire(bybit_v5::rest::OrderView::Stream)], now);
-        self.conditional.insert(
-            seq,
-            SimOrder {
-                seq,
-                account,
-                info,
-                opened,
-                closed: None,
-            },
-        );
+        self.conditional.insert(seq, SimOrder::opened(seq, account, info, opened));
         ids
     }
 

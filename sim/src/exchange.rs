@@ -110,6 +110,19 @@ pub struct SimOrder {
     pub closed: Option<(u64, u64)>,
 }
 
+impl SimOrder {
+    /// An order that began to rest (or wait) at `opened`.
+    pub fn opened(seq: u64, account: usize, info: OrderInfo, opened: (u64, u64)) -> Self {
+        Self {
+            seq,
+            account,
+            info,
+            opened,
+            closed: None,
+        }
+    }
+}
+
 pub struct Account {
     pub api_key: String,
     pub secret: String,
@@ -645,12 +658,17 @@ impl Exchange {
         v
     }
 
+    /// The order an account names by order id (first) or link id, open, waiting or closed.
+    pub fn seq_by_ids(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
+        match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
+            (Some(id), _) => self.by_order_id.get(id).copied(),
+            (None, Some(link)) => self.by_link_id.get(&(account, link.to_string())).copied(),
+            (None, None) => None,
+        }
+    }
+
     pub fn find_open(&self, account: usize, order_id: Option<&str>, link_id: Option<&str>) -> Option<u64> {
-        let seq = match (order_id.filter(|s| !s.is_empty()), link_id.filter(|s| !s.is_empty())) {
-            (Some(id), _) => *self.by_order_id.get(id)?,
-            (None, Some(link)) => *self.by_link_id.get(&(account, link.to_string()))?,
-            (None, None) => return None,
-        };
+        let seq = self.seq_by_ids(account, order_id, link_id)?;
         self.orders.get(&seq).filter(|o| o.account == account).map(|o| o.seq)
     }
 

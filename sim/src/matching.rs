@@ -192,16 +192,7 @@ impl Exchange {
         info.created_time = now.to_string();
         info.updated_time = now.to_string();
         let opened = self.event();
-        self.orders.insert(
-            seq,
-            SimOrder {
-                seq,
-                account,
-                info,
-                opened,
-                closed: None,
-            },
-        );
+        self.orders.insert(seq, SimOrder::opened(seq, account, info, opened));
         self.accounts[account].flat_at_us = None;
         self.by_order_id.insert(order_id.clone(), seq);
         if !link_id.is_empty() {

@@ -123,3 +123,12 @@ pub async fn assert_no_overlap(sim: &bybit_sim::SimHandle) -> Vec<order_log::Res
     );
     log
 }
+
+/// SIGTERM each, each exits 0, and none of the bot's orders is left on the exchange.
+pub async fn stop_all_flat(sim: &bybit_sim::SimHandle, bots: Vec<Bot>) {
+    for bot in bots {
+        bot.signal(libc::SIGTERM);
+        assert_eq!(bot.wait_exit(Duration::from_secs(60)).code, 0);
+    }
+    assert!(super::support::bot_orders(sim, &SYMBOLS).await.is_empty());
+}

@@ -38,6 +38,23 @@ pub fn start_sim_with(f: impl FnOnce(&mut SimConfig)) -> SimHandle {
     bybit_sim::spawn(cfg).expect("bybit-sim starts")
 }
 
+/// A still market: no random walk, no trades from the rest of the market — nothing fills and
+/// no price moves unless the test makes it.
+pub fn start_quiet_sim() -> SimHandle {
+    start_sim_with(|c| {
+        c.market.volatility_bps = 0.0;
+        c.market.trade_probability = 0.0;
+    })
+}
+
+/// A position the bot did not open: a taker buy of `qty` BTCUSDT on its account, by hand.
+pub async fn buy_by_hand(sim: &SimHandle, qty: &str) -> rust_decimal::Decimal {
+    let body = serde_json::json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": qty});
+    let buy = exchange(sim).post("/v5/order/create", &body.to_string()).await.unwrap();
+    assert_eq!(buy.ret_code(), 0, "{:?}", buy.body);
+    exchange_position(sim, "BTCUSDT").await
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
