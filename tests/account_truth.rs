@@ -260,7 +260,9 @@ async fn a_frame_with_one_bad_item_keeps_the_good_one() {
         .unwrap()
         .as_millis()
         .to_string();
-    let good = json!({"category": "linear", "symbol": "SOLUSDT", "execId": "injected-1", "orderLinkId": "", "side": "Buy",
+    // One of this run's own orders filled (only those count in the bot's PnL).
+    let own = format!("{PREFIX}-{}-9999", bot.status().await["run_id"].as_str().unwrap());
+    let good = json!({"category": "linear", "symbol": "SOLUSDT", "execId": "injected-1", "orderLinkId": own, "side": "Buy",
         "execPrice": "100", "execQty": "0.5", "execFee": "0.01", "execType": "Trade", "execTime": now,
         "closedSize": "", "execPnl": "", "extraFees": [], "orderType": "Limit", "orderPrice": "", "leavesQty": ""});
     let bad = json!({"category": "linear", "symbol": "SOLUSDT", "execId": "injected-2", "side": "Buy", "execPrice": "not a number",
