@@ -1,0 +1,15 @@
+//! Market data as it was received: one line per public-stream frame, exactly as Bybit sent it,
+//! prefixed by the local receive time in nanoseconds since the Unix epoch —
+//! `{local_ts_ns} {raw_frame}`, the format of hftbacktest's collector, so a recording is usable
+//! there too. Files are gzip'd when written here; readers take gzip, zstd and plain text, told
+//! apart by their first bytes. docs/market-data.md describes the format.
+
+pub mod continuity;
+pub mod line;
+pub mod reader;
+pub mod writer;
+
+pub use continuity::{BookContinuity, Continuity};
+pub use line::{format_line, parse_line, Line, LineError};
+pub use reader::{Compression, ReadError, Reader, Record};
+pub use writer::Writer;
