@@ -1,5 +1,5 @@
 //! The command line: `mmbot` (paper trading with config/default.toml), `mmbot run --config FILE`,
-//! `mmbot check-config --config FILE`, `mmbot check-account --config FILE`.
+//! `mmbot check-config --config FILE`, `mmbot check-account --config FILE`, `mmbot record`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,12 +50,24 @@ pub enum Command {
     /// reviewed: until then every start refuses to quote.
     #[command(after_help = ENVIRONMENT)]
     ClearKillSwitch(RunArgs),
+    /// Record the configured symbols' public streams (book, trades, tickers; no key needed) in
+    /// the market-data format until SIGTERM/SIGINT/SIGHUP: one gzip file per symbol per UTC day.
+    Record(RecordArgs),
     /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
     Health {
         /// The /healthz URL to ask.
         #[arg(long, env = "MMBOT_HEALTH_URL", default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Where the files go (default: `<recorder.dir>/market`), a folder per symbol.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -12,6 +12,7 @@ mod kill_switch;
 mod learned_limits;
 mod logging;
 mod preflight;
+mod record;
 mod startup;
 
 use std::process::ExitCode;
@@ -153,6 +154,7 @@ fn main() -> ExitCode {
         Some(Command::CheckConfig(args)) => check_config(&args),
         Some(Command::CheckAccount(args)) => check_account(&args),
         Some(Command::ClearKillSwitch(args)) => kill_switch::clear_command(&args),
+        Some(Command::Record(args)) => record::command(&args),
         Some(Command::Health { url }) => match health::check(&url) {
             Ok(()) => exit_code::CLEAN,
             Err(e) => {

@@ -47,7 +47,10 @@ impl BookContinuity {
         }
         if u != last + 1 {
             self.last_u = None;
-            return Continuity::Gap { expected: last + 1, got: u };
+            return Continuity::Gap {
+                expected: last + 1,
+                got: u,
+            };
         }
         self.last_u = Some(u);
         self.last_seq = self.last_seq.max(seq);

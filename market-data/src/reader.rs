@@ -160,7 +160,11 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(text.as_bytes()).unwrap();
         std::fs::write(d.join("g.gz"), gz.finish().unwrap()).unwrap();
-        for (name, kind) in [("plain.txt", Compression::Plain), ("z.zst", Compression::Zstd), ("g.gz", Compression::Gzip)] {
+        for (name, kind) in [
+            ("plain.txt", Compression::Plain),
+            ("z.zst", Compression::Zstd),
+            ("g.gz", Compression::Gzip),
+        ] {
             let r = Reader::open(&d.join(name)).unwrap();
             assert_eq!(r.compression, kind);
             let items: Vec<_> = r.collect();
@@ -198,6 +202,13 @@ mod tests {
         w.write(7, "{\"x\":1}").unwrap();
         assert_eq!(w.finish().unwrap(), 1);
         let items: Vec<_> = Reader::open(&path).unwrap().collect::<Result<_, _>>().unwrap();
-        assert_eq!(items, vec![Record { line: 1, local_ns: 7, frame: "{\"x\":1}".into() }]);
+        assert_eq!(
+            items,
+            vec![Record {
+                line: 1,
+                local_ns: 7,
+                frame: "{\"x\":1}".into()
+            }]
+        );
     }
 }

@@ -99,6 +99,9 @@ pub struct BotOptions {
     pub tail: String,
     /// The REST address the bot is given, when not the simulator's own (a proxy in front of it).
     pub rest_url: Option<String>,
+    /// The subcommand (`run` unless set) and arguments after `--config FILE`.
+    pub command: &'static str,
+    pub args: Vec<String>,
 }
 
 impl Default for BotOptions {
@@ -124,6 +127,8 @@ impl Default for BotOptions {
             file_size_limit: None,
             tail: String::new(),
             rest_url: None,
+            command: "run",
+            args: Vec::new(),
         }
     }
 }
@@ -225,8 +230,9 @@ flush_interval_ms = 100
     let stderr_path = dir.join("stderr.txt");
     let mut command = Command::new(env!("CARGO_BIN_EXE_mmbot"));
     command
-        .args(["run", "--config"])
+        .args([opts.command, "--config"])
         .arg(&config_path)
+        .args(&opts.args)
         .env("MMBOT_API_KEY", KEY)
         .env("MMBOT_API_SECRET", SECRET)
         .env("MMBOT_CONTROL_TOKEN", TOKEN)

@@ -2,6 +2,7 @@
 //! the public and private WebSocket streams behind the WsConnector actor, the trade WebSocket
 //! for order entry, the HTTP client every call shares, the secret and the requests in flight.
 
+pub mod backoff;
 pub mod http_client;
 pub mod in_flight;
 mod liveness;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use awc::ws;
 use futures_util::SinkExt;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -70,7 +69,7 @@ pub struct WsEndpoints {
 }
 
 impl WsSettings {
-    pub(super) fn stale_after(&self, ping_every: Duration) -> Duration {
+    pub fn stale_after(&self, ping_every: Duration) -> Duration {
         match self.stale_after_ms {
             0 => ping_every * 2,
             ms => Duration::from_millis(ms),
@@ -298,8 +297,7 @@ async fn run_with_reconnect<F>(
         }
         set_state("disconnected");
         failures = failures.saturating_add(1);
-        let cap = settings.reconnect_max_ms.min(100u64.saturating_mul(1 << failures.min(16)));
-        let wait = Duration::from_millis(rand::thread_rng().gen_range(0..=cap));
+        let wait = crate::exchange::backoff::reconnect_wait(failures, settings.reconnect_max_ms);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => break,
