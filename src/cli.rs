@@ -53,6 +53,9 @@ pub enum Command {
     /// Record the configured symbols' public streams (book, trades, tickers; no key needed) in
     /// the market-data format until SIGTERM/SIGINT/SIGHUP: one gzip file per symbol per UTC day.
     Record(RecordArgs),
+    /// Convert other sources of Bybit's market (its order-book archives, its trade CSVs,
+    /// cryptofeed captures) into the market-data format, a file per symbol per UTC day.
+    Import(ImportArgs),
     /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
     Health {
         /// The /healthz URL to ask.
@@ -68,6 +71,24 @@ pub struct RecordArgs {
     /// Where the files go (default: `<recorder.dir>/market`), a folder per symbol.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// bybit-archive (`*_ob500.data[.zip]`), bybit-trades (`public.bybit.com/trading` CSV) or
+    /// cryptofeed (`.jsonl[.zst]`).
+    #[arg(long)]
+    pub from: String,
+    /// Where the files go, a folder per symbol.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// For sources without a local receive time: the feed latency assumed (receive time =
+    /// exchange time + this); each output file says so on its first line.
+    #[arg(long, default_value_t = 0)]
+    pub feed_latency_ms: u64,
+    /// The files to import.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

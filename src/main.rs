@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod data_dir;
 mod health;
+mod import;
 mod instance_lock;
 mod kill_switch;
 mod learned_limits;
@@ -155,6 +156,7 @@ fn main() -> ExitCode {
         Some(Command::CheckAccount(args)) => check_account(&args),
         Some(Command::ClearKillSwitch(args)) => kill_switch::clear_command(&args),
         Some(Command::Record(args)) => record::command(&args),
+        Some(Command::Import(args)) => import::command(&args),
         Some(Command::Health { url }) => match health::check(&url) {
             Ok(()) => exit_code::CLEAN,
             Err(e) => {

@@ -5,11 +5,14 @@
 //! apart by their first bytes. docs/market-data.md describes the format.
 
 pub mod continuity;
+pub mod daily;
+pub mod import;
 pub mod line;
 pub mod reader;
 pub mod writer;
 
 pub use continuity::{BookContinuity, Continuity};
+pub use daily::{DailyFiles, Written};
 pub use line::{format_line, parse_line, Line, LineError};
 pub use reader::{Compression, ReadError, Reader, Record};
 pub use writer::Writer;

@@ -6,7 +6,6 @@
 //! or SIGHUP close every file whole (the gzip trailer written and synced), so nothing received
 //! is lost.
 
-mod files;
 mod session;
 
 use std::collections::HashMap;
@@ -19,7 +18,7 @@ use mmbot_actors::messages::report::exit_code;
 
 use crate::cli::RecordArgs;
 use crate::config::{self, Config};
-use files::DailyFiles;
+use market_data::DailyFiles;
 use session::{gap_marker, now_ns, Ended, Session, Tally};
 
 /// The streams of `symbols` a recording subscribes.

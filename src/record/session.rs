@@ -14,7 +14,7 @@ use serde_json::Value;
 use market_data::{BookContinuity, Continuity};
 use mmbot_actors::exchange::ws_connector::WsSettings;
 
-use super::files::DailyFiles;
+use market_data::DailyFiles;
 
 /// Bybit's public streams take at most 10 topics per subscribe request.
 const TOPICS_PER_SUBSCRIBE: usize = 10;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use market_data::Writer;
+use crate::writer::Writer;
 
 /// The UTC day of `ns` (days since the epoch) and the file name for a file opened then.
 fn day_and_name(ns: u64) -> (i64, String) {
@@ -57,7 +57,7 @@ impl DailyFiles {
         }
         if !self.open.contains_key(symbol) {
             let w = Writer::create(&self.out.join(symbol).join(name))?;
-            log::info!("recording {symbol} to {}", w.path().display());
+            log::info!("writing {symbol} to {}", w.path().display());
             self.open.insert(symbol.to_string(), (day, w));
         }
         let (_, w) = self.open.get_mut(symbol).expect("opened above");
