@@ -145,3 +145,27 @@ async fn a_lost_connection_is_marked_and_the_book_starts_over_from_the_next_snap
     let (_, n) = replay(&out.join("BTCUSDT"));
     assert_eq!(n.gaps, 1, "{n:?}");
 }
+
+#[actix_rt::test]
+async fn a_run_with_recorder_market_tapes_the_book_trades_and_tickers_it_received() {
+    let sim = start_sim_with(|c| c.market.trade_probability = 0.5);
+    let mut bot = start_bot(
+        "market-tape",
+        &sim,
+        BotOptions {
+            symbols: vec!["BTCUSDT"],
+            recorder: "market = true",
+            ..Default::default()
+        },
+    );
+    wait_for_orders(&sim, &mut bot, &["BTCUSDT"], 8, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let dir = bot.dir.clone();
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}", exit.stdout);
+    let step = exit.stdout.lines().find(|l| l.contains("market_tape")).unwrap_or_default();
+    assert!(step.contains(" ok ") && step.contains("closed whole"), "{}", exit.stdout);
+    let (_, n) = replay(&dir.join("data/market/BTCUSDT"));
+    assert!(n.trades > 0 && n.tickers > 0 && n.gaps == 0, "{n:?}");
+}

@@ -20,6 +20,7 @@ use mmbot_actors::messages::events::Event;
 use mmbot_actors::messages::ping::Ping;
 use mmbot_actors::messages::record::Record;
 use mmbot_actors::messages::shutdown::RequestShutdown;
+use mmbot_actors::observe::market_tape::MarketTape;
 use mmbot_actors::observe::recorder::Recorder;
 use mmbot_actors::observe::web_server::WebServer;
 use mmbot_actors::order_manager::OrderManager;
@@ -159,6 +160,7 @@ pub(super) fn ws_targets(
     recorder: &Addr<Recorder>,
     supervisor: &Addr<Supervisor>,
     metrics: Arc<Metrics>,
+    tape: Option<&Addr<MarketTape>>,
 ) -> WsTargets {
     WsTargets {
         book: strategy.clone().recipient(),
@@ -176,7 +178,17 @@ pub(super) fn ws_targets(
         recorder: recorder.clone().recipient(),
         shutdown: supervisor.clone().recipient(),
         metrics,
+        tape: tape.map(|t| t.clone().recipient()),
     }
+}
+
+/// With `[recorder] market = true`: the market tape, on a thread of its own, writing under
+/// `<recorder.dir>/market`.
+pub(super) fn start_market_tape(c: &Config) -> Option<Addr<MarketTape>> {
+    c.recorder.market.then(|| {
+        let tape = MarketTape::new(&c.recorder.dir.join("market"));
+        MarketTape::start_in_arbiter(&Arbiter::new().handle(), move |_| tape)
+    })
 }
 
 /// The actors a run starts, for what is wired after all of them run: the Monitor's pings and
@@ -192,6 +204,8 @@ pub(super) struct Actors {
     pub(super) supervisor: Addr<Supervisor>,
     /// With `[ha]`: the lease, released by its own step.
     pub(super) elector: Option<Addr<Elector>>,
+    /// With `[recorder] market = true`: closed whole by its own step, before the Recorder's.
+    pub(super) market_tape: Option<Addr<MarketTape>>,
 }
 
 /// The actors whose mailbox lag the Monitor samples (their series exist from the start).
@@ -241,6 +255,9 @@ impl Actors {
             step("web_server", self.web.clone().recipient(), sd.web_server_ms),
             step("recorder", self.recorder.clone().recipient(), sd.recorder_ms),
         ];
+        if let Some(tape) = &self.market_tape {
+            steps.insert(steps.len() - 1, step("market_tape", tape.clone().recipient(), sd.recorder_ms));
+        }
         if let (Some(elector), Some(ha)) = (&self.elector, &c.ha) {
             // A put and a revoke at most: their requests' timeouts, and a margin.
             steps.insert(

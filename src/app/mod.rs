@@ -174,6 +174,9 @@ fn step_names(c: &Config) -> Vec<&'static str> {
         "web_server",
         "recorder",
     ];
+    if c.recorder.market {
+        steps.insert(steps.len() - 1, "market_tape");
+    }
     if c.ha.is_some() {
         steps.insert(ha_lease_step_at(c), "ha_lease");
     }
@@ -264,6 +267,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     // configured otherwise: an order request then reaches the socket without waking another
     // thread (a parked thread's wake-up cost the tick-to-wire path p50 ~200 µs, p99 ~1 ms here).
     let market = Arbiter::new().handle();
+    let market_tape = start_market_tape(&c);
     busy_poll_if_configured(&c, &market, &metrics);
     let connector_thread = match c.exchange.connector_thread {
         ConnectorThread::Market => market.clone(),
@@ -392,7 +396,16 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             dcp_window: Duration::from_secs(c.order_manager.dcp_window_s.into()),
         },
         c.symbols.clone(),
-        ws_targets(&strategy, &account, &order_manager, &web, &recorder, &supervisor, metrics.clone()),
+        ws_targets(
+            &strategy,
+            &account,
+            &order_manager,
+            &web,
+            &recorder,
+            &supervisor,
+            metrics.clone(),
+            market_tape.as_ref(),
+        ),
     );
     let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
     order_manager.do_send(UseExitPaths {
@@ -442,6 +455,7 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
         recorder,
         supervisor,
         elector,
+        market_tape,
     };
     Monitor::new(
         Duration::from_millis(c.monitor.interval_ms),

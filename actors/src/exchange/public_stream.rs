@@ -12,6 +12,7 @@ use bybit_v5::ws::{decode, Frame, WsRequest};
 
 use crate::market::book::{BookError, LocalBook, Top};
 use crate::messages::market::BookUpdate;
+use crate::messages::record::TapeFrame;
 
 use super::liveness::Liveness;
 use super::ws_connector::*;
@@ -21,6 +22,14 @@ pub(super) struct PublicStream {
     pub(super) settings: WsSettings,
     pub(super) symbols: Vec<String>,
     pub(super) targets: WsTargets,
+    /// Connections so far: after the first, the market tape marks the hole between them.
+    pub(super) sessions: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 impl PublicStream {
@@ -28,8 +37,51 @@ impl PublicStream {
         format!("orderbook.{}.{symbol}", self.settings.depth)
     }
 
+    /// The topics subscribed: the books, and for the market tape the trades and tickers too.
+    fn topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self.symbols.iter().map(|s| self.topic(s)).collect();
+        if self.targets.tape.is_some() {
+            for s in &self.symbols {
+                topics.push(format!("publicTrade.{s}"));
+                topics.push(format!("tickers.{s}"));
+            }
+        }
+        topics
+    }
+
+    /// A line on the tape that tells a replay its book is void until the next snapshot.
+    fn tape_gap(&self, symbol: &str, why: &str) {
+        if let Some(tape) = &self.targets.tape {
+            tape.do_send(TapeFrame {
+                local_ns: now_ns(),
+                symbol: symbol.to_string(),
+                text: serde_json::json!({"topic": "mmbot.gap", "symbol": symbol, "reason": why}).to_string(),
+            });
+        }
+    }
+
+    /// The frame as received, to the tape (a topic frame only: replies are not market data).
+    fn tape(&self, text: &str) {
+        let Some(tape) = &self.targets.tape else { return };
+        let Some(topic) = text.find("\"topic\":\"").map(|i| &text[i + 9..]).and_then(|t| t.split('"').next()) else {
+            return;
+        };
+        if let Some(symbol) = topic.rsplit('.').next() {
+            tape.do_send(TapeFrame {
+                local_ns: now_ns(),
+                symbol: symbol.to_string(),
+                text: text.to_string(),
+            });
+        }
+    }
+
     pub(super) async fn run(&self, mut conn: Conn, mut stop: watch::Receiver<bool>) -> Ended {
-        let topics: Vec<String> = self.symbols.iter().map(|s| self.topic(s)).collect();
+        if self.sessions.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+            for s in &self.symbols {
+                self.tape_gap(s, "public stream reconnected");
+            }
+        }
+        let topics = self.topics();
         if let Err(e) = send(&mut conn, &WsRequest::subscribe("books", &topics)).await {
             return Ended::Lost(e);
         }
@@ -53,6 +105,7 @@ impl PublicStream {
                         Some(Ok(_)) => continue,
                     };
                     let Ok(text) = std::str::from_utf8(&text) else { malformed(&self.targets.metrics, "public", &"not UTF-8", ""); continue };
+                    self.tape(text);
                     match decode(text) {
                         Ok(Frame::Book(m)) => {
                             let lag_ms = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)).saturating_sub(m.ts);
@@ -80,6 +133,7 @@ impl PublicStream {
                                 Err(e @ BookError::Gap { .. }) | Err(e @ BookError::NoSnapshot) => {
                                     self.targets.metrics.book_gaps.inc();
                                     log::warn!(symbol = symbol.as_str(); "{symbol}: {e}; resubscribing");
+                                    self.tape_gap(&symbol, &e.to_string());
                                     tops.remove(&symbol);
                                     self.targets.book.do_send(BookUpdate { symbol: symbol.clone(), top: None, received_at });
                                     let topic = vec![self.topic(&symbol)];

@@ -87,6 +87,9 @@ pub struct WsTargets {
     pub recorder: Recipient<Record>,
     pub shutdown: Recipient<RequestShutdown>,
     pub metrics: Arc<Metrics>,
+    /// With `[recorder] market = true`: every public frame as received (and the trade and
+    /// ticker topics subscribed too, so a replay has them).
+    pub tape: Option<Recipient<crate::messages::record::TapeFrame>>,
 }
 
 /// What the private stream tells the OrderManager.
@@ -138,6 +141,7 @@ impl Actor for WsConnector {
             settings: self.settings.clone(),
             symbols: self.symbols.clone(),
             targets: self.targets.clone(),
+            sessions: Default::default(),
         };
         self.tasks.push(actix_rt::spawn(run_with_reconnect(
             "public",

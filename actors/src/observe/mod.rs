@@ -4,6 +4,7 @@
 
 pub mod control_auth;
 pub mod history;
+pub mod market_tape;
 pub mod monitor;
 pub mod recorder;
 pub mod status_stream;

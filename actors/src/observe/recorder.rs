@@ -29,6 +29,9 @@ pub struct RecorderSettings {
     pub file_name: String,
     /// What a write that fails (a full disk, an I/O error) does to the run.
     pub on_write_failure: OnWriteFailure,
+    /// Also write the public streams as received (book, trades, tickers) in the market-data
+    /// format, under `<dir>/market/<SYMBOL>/`: the run can be replayed as the bot saw it.
+    pub market: bool,
 }
 
 /// `recorder.on_write_failure`: trade on without an audit trail, or stop.
@@ -48,6 +51,7 @@ impl Default for RecorderSettings {
             flush_interval_ms: 200,
             file_name: "events-{run_id}.jsonl".into(),
             on_write_failure: OnWriteFailure::Stop,
+            market: false,
         }
     }
 }
