@@ -160,7 +160,6 @@ pub(super) fn ws_targets(
     recorder: &Addr<Recorder>,
     supervisor: &Addr<Supervisor>,
     metrics: Arc<Metrics>,
-    tape: Option<&Addr<MarketTape>>,
 ) -> WsTargets {
     WsTargets {
         book: strategy.clone().recipient(),
@@ -178,7 +177,7 @@ pub(super) fn ws_targets(
         recorder: recorder.clone().recipient(),
         shutdown: supervisor.clone().recipient(),
         metrics,
-        tape: tape.map(|t| t.clone().recipient()),
+        tape: None,
     }
 }
 
@@ -267,5 +266,35 @@ impl Actors {
         }
         debug_assert_eq!(steps.iter().map(|s| s.name).collect::<Vec<_>>(), step_names(c));
         steps
+    }
+}
+
+/// The stop sequence's steps, in order (their series exist in /metrics from the start). With
+/// `[ha]` the lease is released once the orders are flat — before the positions step, which then
+/// only reads, or after it when it closes them (the standby must not quote beside the closes).
+pub(super) fn step_names(c: &Config) -> Vec<&'static str> {
+    let mut steps = vec![
+        "order_manager",
+        "positions",
+        "strategy",
+        "ws_connector",
+        "rest_connector",
+        "web_server",
+        "recorder",
+    ];
+    if c.recorder.market {
+        steps.insert(steps.len() - 1, "market_tape");
+    }
+    if c.ha.is_some() {
+        steps.insert(ha_lease_step_at(c), "ha_lease");
+    }
+    steps
+}
+
+pub(super) fn ha_lease_step_at(c: &Config) -> usize {
+    if c.shutdown.close_positions {
+        2
+    } else {
+        1
     }
 }

@@ -27,7 +27,7 @@ use mmbot_actors::exchange::rest_client::RestClient;
 use mmbot_actors::exchange::rest_connector::RestConnector;
 use mmbot_actors::exchange::secret::Secret;
 use mmbot_actors::exchange::trade_link::TradeLink;
-use mmbot_actors::exchange::ws_connector::{WsConnector, WsEndpoints};
+use mmbot_actors::exchange::ws_connector::{WsConnector, WsEndpoints, WsTargets};
 use mmbot_actors::ha::fence::Fence;
 use mmbot_actors::market::quoting::Filters;
 use mmbot_actors::messages::status::{StatusPatch, StatusView};
@@ -159,36 +159,6 @@ pub async fn check_account(c: Config) -> anyhow::Result<bool> {
         sim.stop();
     }
     Ok(crate::preflight::blockers(&rows).is_empty())
-}
-
-/// The stop sequence's steps, in order (their series exist in /metrics from the start). With
-/// `[ha]` the lease is released once the orders are flat — before the positions step, which then
-/// only reads, or after it when it closes them (the standby must not quote beside the closes).
-fn step_names(c: &Config) -> Vec<&'static str> {
-    let mut steps = vec![
-        "order_manager",
-        "positions",
-        "strategy",
-        "ws_connector",
-        "rest_connector",
-        "web_server",
-        "recorder",
-    ];
-    if c.recorder.market {
-        steps.insert(steps.len() - 1, "market_tape");
-    }
-    if c.ha.is_some() {
-        steps.insert(ha_lease_step_at(c), "ha_lease");
-    }
-    steps
-}
-
-fn ha_lease_step_at(c: &Config) -> usize {
-    if c.shutdown.close_positions {
-        2
-    } else {
-        1
-    }
 }
 
 async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
@@ -396,16 +366,10 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
             dcp_window: Duration::from_secs(c.order_manager.dcp_window_s.into()),
         },
         c.symbols.clone(),
-        ws_targets(
-            &strategy,
-            &account,
-            &order_manager,
-            &web,
-            &recorder,
-            &supervisor,
-            metrics.clone(),
-            market_tape.as_ref(),
-        ),
+        WsTargets {
+            tape: market_tape.as_ref().map(|t| t.clone().recipient()),
+            ..ws_targets(&strategy, &account, &order_manager, &web, &recorder, &supervisor, metrics.clone())
+        },
     );
     let ws = WsConnector::start_in_arbiter(&market, move |_| ws);
     order_manager.do_send(UseExitPaths {
