@@ -338,10 +338,16 @@ async fn twelve_symbols_share_one_budget_and_stop_flat() {
 }
 
 /// Both cores busy with other processes for as long as it lives.
-struct CpuHogs(Vec<std::process::Child>);
+/// Busy loops holding the cores while a loaded test runs, and the lock that keeps two loaded
+/// tests of this binary from running at once: the condition is both cores busy (two hogs on this
+/// 2-core machine), not four hogs and two 12-symbol bots at once.
+struct CpuHogs(Vec<std::process::Child>, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+static LOADED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl CpuHogs {
     fn start(n: usize) -> Self {
+        let one_at_a_time = LOADED.lock().unwrap_or_else(|e| e.into_inner());
         Self(
             (0..n)
                 .map(|_| {
@@ -351,6 +357,7 @@ impl CpuHogs {
                         .expect("sh runs")
                 })
                 .collect(),
+            one_at_a_time,
         )
     }
 }
