@@ -53,20 +53,10 @@ pub fn import(path: &Path, feed_latency_ms: u64, out: &mut dyn FnMut(Frame)) -> 
     let mut text = text_of(path)?;
     let mut report = Report::default();
     let mut guard = BookGuard::default();
-    let mut buf = String::new();
-    loop {
-        buf.clear();
-        match text.read_line(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                report.truncated_after = Some(report.lines);
-                log::warn!("{}: cut short after line {} ({e})", path.display(), report.lines);
-                break;
-            }
-        }
-        report.lines += 1;
-        let line = buf.trim_end();
+    let mut buf = Vec::new();
+    while report.next_line(&mut *text, &mut buf, path) {
+        let text_line = String::from_utf8_lossy(&buf);
+        let line = text_line.trim_end();
         if line.is_empty() {
             continue;
         }

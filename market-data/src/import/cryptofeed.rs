@@ -5,7 +5,6 @@
 //! of those, the book, trade and ticker topics, with their own receive time.
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::Value;
@@ -25,18 +24,7 @@ pub fn import(path: &Path, out: &mut dyn FnMut(Frame)) -> Result<Report, ImportE
     let mut linear: HashSet<String> = HashSet::new();
     let mut buf = Vec::new();
     let mut text = text;
-    loop {
-        buf.clear();
-        match text.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                report.truncated_after = Some(report.lines);
-                log::warn!("{}: cut short after line {} ({e})", path.display(), report.lines);
-                break;
-            }
-        }
-        report.lines += 1;
+    while report.next_line(&mut *text, &mut buf, path) {
         let line = report.lines;
         let v: Value = match serde_json::from_slice(&buf) {
             Ok(v) => v,

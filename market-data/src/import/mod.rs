@@ -69,6 +69,24 @@ pub struct Report {
 }
 
 impl Report {
+    /// The next line of `text` into `buf` (newline included), counted; false at the end — and at
+    /// a read error, which a compressed file cut short gives: noted, with the last good line.
+    pub fn next_line(&mut self, text: &mut dyn std::io::BufRead, buf: &mut Vec<u8>, path: &Path) -> bool {
+        buf.clear();
+        match text.read_until(b'\n', buf) {
+            Ok(0) => false,
+            Ok(_) => {
+                self.lines += 1;
+                true
+            }
+            Err(e) => {
+                self.truncated_after = Some(self.lines);
+                log::warn!("{}: cut short after line {} ({e})", path.display(), self.lines);
+                false
+            }
+        }
+    }
+
     pub fn malformed(&mut self, line: u64, why: impl std::fmt::Display) {
         self.malformed_count += 1;
         if self.malformed.len() < 20 {
