@@ -5,6 +5,8 @@
 
 #[path = "support/http_proxy.rs"]
 mod http_proxy;
+#[path = "support/order_log.rs"]
+mod order_log;
 mod support;
 
 use std::net::SocketAddr;
@@ -13,28 +15,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_proxy::HttpProxy;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 /// The most orders of the bot on one side that ever rested at the same moment.
 async fn most_resting_on_one_side(sim: &bybit_sim::SimHandle) -> usize {
-    let list: Vec<Value> = awc::Client::new()
-        .get(format!("{}/sim/orders?prefix={PREFIX}-", sim.rest_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .limit(1 << 24)
-        .await
-        .unwrap();
+    let log = order_log::read(&sim.rest_url(), PREFIX).await;
     let mut most = 0;
     for side in ["Buy", "Sell"] {
         let mut moves: Vec<(u64, i64)> = Vec::new();
-        for o in list.iter().filter(|o| o["side"] == side) {
-            moves.push((o["opened_event"].as_u64().unwrap(), 1));
-            if let Some(c) = o["closed_event"].as_u64() {
-                moves.push((c, -1));
-            }
+        for o in log.iter().filter(|o| o.side == side) {
+            moves.push((o.opened_event, 1));
+            moves.extend(o.closed_event.map(|c| (c, -1)));
         }
         moves.sort();
         let mut now = 0i64;

@@ -12,6 +12,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct Rested {
     pub link_id: String,
+    /// `Buy` or `Sell`.
+    pub side: String,
     pub run: String,
     pub opened_event: u64,
     pub closed_event: Option<u64>,
@@ -36,6 +38,7 @@ pub async fn read(rest_url: &str, prefix: &str) -> Vec<Rested> {
             let link_id = o["order_link_id"].as_str().unwrap_or("").to_string();
             Rested {
                 run: link_id.split('-').nth(1).unwrap_or("").to_string(),
+                side: o["side"].as_str().unwrap_or("").to_string(),
                 link_id,
                 opened_event: o["opened_event"].as_u64().unwrap(),
                 closed_event: o["closed_event"].as_u64(),

@@ -1,8 +1,9 @@
-//! cryptofeed's captures (`.jsonl`, often `.zst`): `{"t":"connect","conn","ts","addr"}` opens a
-//! connection, `{"t":"recv","conn","ts","data"}` is a frame received on it (`ts` the local
-//! receive time in seconds, `data` the raw frame as a string). Bybit's linear and spot streams
-//! use the same topic names, so only frames of connections to the linear endpoint are taken;
-//! of those, the book, trade and ticker topics, with their own receive time.
+//! Captures made with cryptofeed (JSON lines, zstd-compressed or not). Each line has a type in
+//! `t`: a `connect` line names a connection and the endpoint it went to; a `recv` line carries,
+//! for one connection, a frame as text and when it was received (seconds since the epoch, with a
+//! fraction). Only connections to Bybit's linear endpoint are taken — its spot stream uses the
+//! same topic names — and of their frames the book, trade and ticker topics, stamped with that
+//! receive time.
 
 use std::collections::HashSet;
 use std::path::Path;
