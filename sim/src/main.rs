@@ -26,7 +26,7 @@ struct Args {
     #[arg(long = "account", value_name = "KEY:SECRET[:FLAGS]")]
     accounts: Vec<String>,
     /// Which instruments of the shipped table trade (comma-separated; `all` for every one).
-    #[arg(long, value_delimiter = ',', default_values_t = bybit_sim::instrument::DEFAULT_SYMBOLS.map(String::from))]
+    #[arg(long, value_delimiter = ',', default_values_t = bybit_sim::market::instrument::DEFAULT_SYMBOLS.map(String::from))]
     symbols: Vec<String>,
     /// Seed of the random-walk market: the same seed gives the same market.
     #[arg(long, default_value_t = 1)]
@@ -100,16 +100,16 @@ fn main() -> anyhow::Result<()> {
     let mut accounts = vec![(args.api_key.clone(), args.api_secret.clone())];
     let mut account_options = std::collections::BTreeMap::new();
     for a in &args.accounts {
-        let (k, s, options) = bybit_sim::account_options::parse_account(a)
+        let (k, s, options) = bybit_sim::account::options::parse_account(a)
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("--account {a:?}"))?;
         accounts.push((k.clone(), s));
         account_options.insert(k, options);
     }
     let instruments = if args.symbols.iter().any(|s| s == "all") {
-        bybit_sim::instrument::instrument_table()
+        bybit_sim::market::instrument::instrument_table()
     } else {
-        bybit_sim::instrument::select(&args.symbols).map_err(anyhow::Error::msg)?
+        bybit_sim::market::instrument::select(&args.symbols).map_err(anyhow::Error::msg)?
     };
     let config = SimConfig {
         listen: args.listen,

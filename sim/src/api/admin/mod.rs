@@ -2,6 +2,8 @@
 //! dropping WebSocket connections, refusing connections for a while, forcing a market trade,
 //! and counters that tests and benchmarks read.
 
+pub mod account;
+
 use actix_web::{web, HttpResponse};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -11,7 +13,7 @@ use bybit_v5::Side;
 
 use crate::exchange::now_ms;
 use crate::faults::Faults;
-use crate::state::{AppState, Control};
+use crate::server::state::{AppState, Control};
 
 async fn get_faults(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.faults())
@@ -130,7 +132,7 @@ async fn inject(state: web::Data<AppState>, body: web::Json<Inject>) -> HttpResp
     let n: usize = ex
         .public_tx
         .send(crate::exchange::PublicEvent {
-            topic: crate::ws_public::INJECTED.into(),
+            topic: crate::api::ws::public::INJECTED.into(),
             u: None,
             text: body.text.clone().into(),
         })

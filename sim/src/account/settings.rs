@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use bybit_v5::{RetCode, Side};
 
-use crate::account_options::AccountOptions;
+use crate::account::options::AccountOptions;
 use crate::error::ApiError;
 use crate::exchange::{Exchange, LEVERAGE};
 
@@ -136,7 +136,7 @@ impl Exchange {
 mod tests {
     use super::*;
     use crate::exchange::MarketParams;
-    use crate::instrument::default_instruments;
+    use crate::market::instrument::default_instruments;
     use rust_decimal_macros::dec;
 
     fn exchange() -> Exchange {

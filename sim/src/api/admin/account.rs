@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::account_options::AccountOptions;
+use crate::account::options::AccountOptions;
 use crate::exchange::now_ms;
-use crate::state::AppState;
+use crate::server::state::AppState;
 
 #[derive(Deserialize)]
 struct Wallet {

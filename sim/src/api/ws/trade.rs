@@ -13,11 +13,11 @@ use std::time::Instant;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use crate::api::rest::rate_limit::Budget;
+use crate::api::ws::session::{killed, limit_frames, IDLE_LIMIT};
 use crate::exchange::now_ms;
-use crate::order_ops::{self, OrderOp};
-use crate::rate_limit::Budget;
-use crate::state::AppState;
-use crate::ws_session::{killed, limit_frames, IDLE_LIMIT};
+use crate::matching::order_ops::{self, OrderOp};
+use crate::server::state::AppState;
 
 /// The fault key of the whole socket; `/v5/trade:OP` names one op.
 pub const FAULT_PATH: &str = "/v5/trade";
@@ -146,12 +146,12 @@ fn order_op(state: &AppState, conn: &mut Conn, op: OrderOp, op_name: &str, frame
         };
         (0, budget)
     } else {
-        crate::rest::spend(state, &mut ex, account, op.path(), op.units(request), now)
+        crate::api::rest::spend(state, &mut ex, account, op.path(), op.units(request), now)
     };
     let mut a = if granted == 0 {
         answer(conn, req_id, op_name, 10006, "Too many visits!")
     } else if ex.accounts[account].options.read_only {
-        let e = crate::rest::read_only_refusal();
+        let e = crate::api::rest::read_only_refusal();
         answer(conn, req_id, op_name, e.code.code(), &e.msg)
     } else {
         let (result, ext) = order_ops::execute(op, &mut ex, account, request, granted, faults.refuse_amends, now);
@@ -209,7 +209,7 @@ fn record(state: &AppState, text: &str) {
         .stats
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .record(&format!("{FAULT_PATH}:{op}"), crate::state::now_us());
+        .record(&format!("{FAULT_PATH}:{op}"), crate::server::state::now_us());
 }
 
 async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_ws::MessageStream) {

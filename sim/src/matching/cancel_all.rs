@@ -7,8 +7,8 @@ use rand::Rng;
 use bybit_v5::rest::{OrderIds, CANCEL_ALL_CAP};
 use bybit_v5::OrderStatus;
 
-use crate::conditional::OrderKind;
 use crate::exchange::Exchange;
+use crate::matching::conditional::OrderKind;
 
 /// What a cancel-all names: a symbol, else a base coin, else a settle coin (Bybit's priority);
 /// none of them: every symbol (the dead-man switch).

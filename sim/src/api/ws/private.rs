@@ -10,9 +10,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use bybit_v5::sign;
 
+use crate::api::ws::session::{killed, limit_frames, malformed_answer, next_inbound, now_ms_string, Inbound, IDLE_LIMIT};
 use crate::exchange::{now_ms, PrivateEvent};
-use crate::state::AppState;
-use crate::ws_session::{killed, limit_frames, malformed_answer, next_inbound, now_ms_string, Inbound, IDLE_LIMIT};
+use crate::server::state::AppState;
 
 const TOPICS: [&str; 12] = [
     "order",

@@ -69,7 +69,7 @@ impl InstrumentSpec {
 
 /// Every instrument of the shipped table.
 pub fn instrument_table() -> Vec<InstrumentSpec> {
-    let table: Table = toml::from_str(include_str!("../instruments.toml")).expect("sim/instruments.toml is valid (tested)");
+    let table: Table = toml::from_str(include_str!("../../instruments.toml")).expect("sim/instruments.toml is valid (tested)");
     table.instruments
 }
 

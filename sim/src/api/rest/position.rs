@@ -8,9 +8,9 @@ use serde_json::json;
 use bybit_v5::rest::{SetLeverage, SwitchMode, TradingStop};
 use bybit_v5::Category;
 
+use crate::api::rest::{body_str, parse_body, private, respond};
 use crate::error::ApiError;
-use crate::rest::{body_str, parse_body, private, respond};
-use crate::state::AppState;
+use crate::server::state::AppState;
 
 fn linear_symbol(ex: &crate::exchange::Exchange, category: Category, symbol: &str) -> Result<(), ApiError> {
     if category != Category::Linear {

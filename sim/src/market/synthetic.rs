@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rust_decimal::prelude::*;
 
-use crate::instrument::InstrumentSpec;
+use crate::market::instrument::InstrumentSpec;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SyntheticParams {
@@ -99,7 +99,7 @@ pub fn walk(mid: Decimal, sigma_bps: f64, rng: &mut impl Rng) -> Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instrument::default_instruments;
+    use crate::market::instrument::default_instruments;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rust_decimal_macros::dec;

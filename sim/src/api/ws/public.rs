@@ -7,10 +7,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::api::ws::session::{killed, limit_frames, malformed_answer, next_inbound, Inbound, IDLE_LIMIT};
 use crate::exchange::now_ms;
-use crate::feed::DEPTHS;
-use crate::state::AppState;
-use crate::ws_session::{killed, limit_frames, malformed_answer, next_inbound, Inbound, IDLE_LIMIT};
+use crate::market::feed::DEPTHS;
+use crate::server::state::AppState;
 
 /// Pseudo-topic of frames the admin injects: sent to every public connection as they are.
 pub const INJECTED: &str = "*injected*";

@@ -1,6 +1,8 @@
 //! Starting and running the simulator: a thread of its own owns the HTTP server (so it can stop
 //! listening and listen again to simulate refused connections), the market's clock and DCP.
 
+pub mod state;
+
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,12 +18,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use bybit_v5::ws::path as ws_path;
 
+use crate::api::rest::rate_limit::{Budget, IpVerdict, RateLimiter, RateLimits};
+use crate::api::{admin, rest, ws::private as ws_private, ws::public as ws_public, ws::trade as ws_trade};
 use crate::exchange::{now_ms, Exchange, MarketParams};
 use crate::faults::{Faults, Verdict};
-use crate::instrument::{default_instruments, InstrumentSpec};
-use crate::rate_limit::{Budget, IpVerdict, RateLimiter, RateLimits};
-use crate::state::{now_us, AppState, Control, Shared, Stats};
-use crate::{admin, rest, ws_private, ws_public, ws_trade};
+use crate::market::instrument::{default_instruments, InstrumentSpec};
+use crate::server::state::{now_us, AppState, Control, Shared, Stats};
 
 /// The `forbidden` fault's body: a CDN's refusal page (CloudFront's, as Bybit's edge sends).
 const FORBIDDEN_PAGE: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\">\
@@ -56,7 +58,7 @@ pub struct SimConfig {
 impl SimConfig {
     /// Trade these symbols of the instrument table (sim/instruments.toml) instead of the default four.
     pub fn with_symbols<S: AsRef<str>>(mut self, symbols: &[S]) -> Result<Self, String> {
-        self.instruments = crate::instrument::select(symbols)?;
+        self.instruments = crate::market::instrument::select(symbols)?;
         Ok(self)
     }
 }
@@ -201,7 +203,7 @@ fn start_server(state: AppState, listener: TcpListener, workers: usize) -> std::
             .route(ws_path::PUBLIC_LINEAR, web::get().to(ws_public::handler))
             .route(ws_path::PRIVATE, web::get().to(ws_private::handler))
             .route(ws_path::TRADE, web::get().to(ws_trade::handler))
-            .configure(crate::admin_account::configure)
+            .configure(crate::api::admin::account::configure)
             .configure(admin::configure)
             .default_service(web::to(rest::not_found))
     })

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tokio::sync::{broadcast, mpsc};
 
+use crate::api::rest::rate_limit::{RateLimiter, RateLimits};
 use crate::exchange::Exchange;
 use crate::faults::Faults;
-use crate::rate_limit::{RateLimiter, RateLimits};
 
 /// Commands for the thread that owns the HTTP server's lifecycle.
 #[derive(Debug)]
