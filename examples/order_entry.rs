@@ -82,7 +82,7 @@ async fn trade_client(sim: &SimHandle) -> WsTradeClient {
 
 /// A far-away resting price and the smallest size for `symbol`.
 fn far_bid(symbol: &str) -> (Decimal, Decimal) {
-    let spec = bybit_sim::instrument::select(&[symbol]).expect("instrument").remove(0);
+    let spec = bybit_sim::market::instrument::select(&[symbol]).expect("instrument").remove(0);
     let price = (spec.start_price * Decimal::new(8, 1) / spec.tick_size).floor() * spec.tick_size;
     let qty = (spec.min_notional * Decimal::TWO / price / spec.qty_step).ceil() * spec.qty_step;
     (spec.fmt_price(price), qty.max(spec.min_qty).normalize())

@@ -94,7 +94,7 @@ fn rtt_ms() -> u64 {
 
 /// One budget: start, wait for full quotes, hold `steady` seconds, SIGTERM; one table row.
 async fn run(name: &str, per_sec: u32, scope: &str, steady: Duration, full_limit: Duration) {
-    let table = bybit_sim::instrument::instrument_table();
+    let table = bybit_sim::market::instrument::instrument_table();
     let symbols: Vec<String> = table.iter().take(SYMBOLS).map(|i| i.symbol.clone()).collect();
     let mut cfg = SimConfig {
         accounts: vec![(KEY.into(), SECRET.into())],

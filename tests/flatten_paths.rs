@@ -27,7 +27,7 @@ struct Stopped {
 async fn stop_under(name: &str, sim: &bybit_sim::SimHandle, faults: Value, opts: BotOptions) -> Stopped {
     let mut bot = start_bot(name, sim, opts);
     wait_for_orders(sim, &mut bot, &SYMBOLS, 24, Duration::from_secs(30)).await;
-    let since_us = bybit_sim::state::now_us();
+    let since_us = bybit_sim::server::state::now_us();
     set_faults(sim, faults).await;
     let dir = bot.dir.clone();
     bot.signal(libc::SIGTERM);
@@ -221,7 +221,7 @@ async fn startup_leftovers_go_by_the_same_escalation() {
     // The batch endpoint is down: the new run cancels the leftovers one by one (or on the trade
     // socket), then quotes.
     set_faults(&sim, json!({"error_5xx": [CANCEL_BATCH]})).await;
-    let since_us = bybit_sim::state::now_us();
+    let since_us = bybit_sim::server::state::now_us();
     let mut second = start_bot("flat-startup-2", &sim, opts());
     let started = std::time::Instant::now();
     loop {
@@ -276,7 +276,7 @@ async fn the_account_scope_flattens_every_symbol_with_one_cancel_all_and_shared_
         .await
         .unwrap();
     assert_eq!(other.ret_code(), 0, "{}", other.body);
-    let since_us = bybit_sim::state::now_us();
+    let since_us = bybit_sim::server::state::now_us();
     let dir = bot.dir.clone();
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(30));

@@ -175,7 +175,7 @@ async fn a_shutdown_of_single_cancels_on_a_full_ip_window_is_never_banned() {
     wait_for_orders(&sim, &mut bot, &SYMBOLS, 60, Duration::from_secs(30)).await;
     // Requoting a fast market fills the window quotes may use.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let since_us = bybit_sim::state::now_us();
+    let since_us = bybit_sim::server::state::now_us();
     // Batches refused: the 60 orders go by single cancels, one request each.
     set_faults(&sim, serde_json::json!({"error_5xx": ["/v5/order/cancel-batch"]})).await;
     bot.signal(libc::SIGTERM);
@@ -268,10 +268,10 @@ async fn a_10006_holds_its_endpoint_until_the_exchanges_reset() {
     // market moves every 100 ms and wants amends all the time. The bot must wait for each reset:
     // its amend-batches come in bursts (one plan's batches) at least a reset apart, never a loop.
     // The fault holds the budget, so it holds amends by either transport.
-    let fault_from = bybit_sim::state::now_us();
+    let fault_from = bybit_sim::server::state::now_us();
     set_faults(&sim, serde_json::json!({"rate_limit": ["/v5/order/amend-batch"]})).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let fault_to = bybit_sim::state::now_us();
+    let fault_to = bybit_sim::server::state::now_us();
     set_faults(&sim, serde_json::json!({})).await;
     let before = amends(&admin.stats().await);
     let times: Vec<u64> = admin
@@ -388,7 +388,7 @@ async fn three_symbols_under_jitter_and_load_are_never_refused() {
 /// Quotes on `symbols` (3 levels a side) until all rest, a few seconds of requoting, SIGTERM:
 /// flat, and the exchange refused no unit and no read.
 async fn symbols_share_one_budget(symbols: &[&'static str], jitter_ms: u64, loaded: bool) {
-    let sim = start_sim_with(|c| c.instruments = bybit_sim::instrument::select(symbols).unwrap());
+    let sim = start_sim_with(|c| c.instruments = bybit_sim::market::instrument::select(symbols).unwrap());
     let admin = Admin::new(&sim.rest_url());
     if jitter_ms > 0 {
         admin.set_faults(&serde_json::json!({"latency_jitter_ms": jitter_ms})).await;

@@ -4,15 +4,21 @@
 //! there too. Files are gzip'd when written here; readers take gzip, zstd and plain text, told
 //! apart by their first bytes. docs/market-data.md describes the format.
 
+pub mod book;
 pub mod continuity;
 pub mod daily;
+pub mod event;
 pub mod import;
 pub mod line;
 pub mod reader;
+pub mod tape;
 pub mod writer;
 
+pub use book::{Book, Changes};
 pub use continuity::{BookContinuity, Continuity};
 pub use daily::{DailyFiles, Written};
+pub use event::{parse_event, Aggressor, BookFrame, Event, Kind, Trade};
 pub use line::{format_line, parse_line, Line, LineError};
 pub use reader::{Compression, ReadError, Reader, Record};
+pub use tape::{FileReport, Tape, TapeError, TapeItem};
 pub use writer::Writer;

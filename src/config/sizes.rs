@@ -16,7 +16,7 @@ pub fn size_warnings(c: &Config) -> Vec<String> {
         BelowMinimum::RoundUp => "rounded up to it (strategy.below_minimum = \"round_up\")",
         BelowMinimum::Skip => "not quoted (strategy.below_minimum = \"skip\")",
     };
-    let table = bybit_sim::instrument::instrument_table();
+    let table = bybit_sim::market::instrument::instrument_table();
     let mut out = Vec::new();
     for symbol in &c.symbols {
         let Some(spec) = table.iter().find(|s| &s.symbol == symbol) else {
