@@ -39,7 +39,7 @@ pub enum ReadError {
 }
 
 /// A file's text, decompressed as its first bytes say.
-pub fn open_text(path: &Path) -> io::Result<(Compression, Box<dyn BufRead>)> {
+pub fn open_text(path: &Path) -> io::Result<(Compression, Box<dyn BufRead + Send>)> {
     let mut file = BufReader::new(File::open(path)?);
     let head = file.fill_buf()?.to_vec();
     Ok(if head.starts_with(&GZIP_MAGIC) {
@@ -57,7 +57,7 @@ pub fn open_text(path: &Path) -> io::Result<(Compression, Box<dyn BufRead>)> {
 /// The lines of one recording, as [`Record`]s; malformed lines and a truncated tail as errors.
 pub struct Reader {
     file: PathBuf,
-    text: Box<dyn BufRead>,
+    text: Box<dyn BufRead + Send>,
     line: u64,
     done: bool,
     buf: Vec<u8>,

@@ -1,6 +1,8 @@
 //! `bybit-sim`: run the simulator on its own.
 //!
 //! `bybit-sim --listen 127.0.0.1:PORT --api-key K --api-secret S --seed N [faults]`
+//! `bybit-sim --market replay --replay FILE[,FILE…] [--queue-model prob_power:2] [--feed-latency-ms recorded]`
+//! `bybit-sim --market mirror --mirror-url WS_URL [--mirror-rest-url URL]`
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -9,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
+use bybit_sim::market::source::{FeedLatency, MarketSource};
 use bybit_sim::{Faults, MarketParams, RateLimits, SimConfig};
+use fill_model::QueueModel;
 
 #[derive(Parser, Debug)]
 #[command(name = "bybit-sim", version, about = "A Bybit-V5-compatible USDT-perpetual exchange on loopback")]
@@ -26,8 +30,35 @@ struct Args {
     #[arg(long = "account", value_name = "KEY:SECRET[:FLAGS]")]
     accounts: Vec<String>,
     /// Which instruments of the shipped table trade (comma-separated; `all` for every one).
-    #[arg(long, value_delimiter = ',', default_values_t = bybit_sim::market::instrument::DEFAULT_SYMBOLS.map(String::from))]
-    symbols: Vec<String>,
+    /// Default: BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT — or, on a replay, the recording's symbols.
+    #[arg(long, value_delimiter = ',')]
+    symbols: Option<Vec<String>>,
+    /// Where the market comes from: synthetic (a seeded random walk), replay (recordings in
+    /// the market-data format, on their own clock) or mirror (a live public stream).
+    #[arg(long, value_parser = ["synthetic", "replay", "mirror"], default_value = "synthetic")]
+    market: String,
+    /// The recordings a replay plays (comma-separated; .gz, .zst or plain).
+    #[arg(long, value_delimiter = ',')]
+    replay: Vec<std::path::PathBuf>,
+    /// Replay speed: exchange milliseconds per wall millisecond.
+    #[arg(long, default_value_t = 1.0)]
+    replay_speed: f64,
+    /// The public stream a mirror follows, e.g. wss://stream.bybit.com/v5/public/linear.
+    #[arg(long)]
+    mirror_url: Option<String>,
+    /// The same venue's REST API, for its real instruments (tick and lot sizes).
+    #[arg(long)]
+    mirror_rest_url: Option<String>,
+    /// How resting orders advance in their queues on a real market: risk_averse | prob_power:N.
+    #[arg(long, default_value = "risk_averse")]
+    queue_model: String,
+    /// Delay before clients see a market event: milliseconds, or `recorded` (each frame's own
+    /// local − exchange time, on a replay).
+    #[arg(long, default_value = "0")]
+    feed_latency_ms: String,
+    /// Delay before an order request reaches the matching engine, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    order_latency_ms: u64,
     /// Seed of the random-walk market: the same seed gives the same market.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -106,11 +137,34 @@ fn main() -> anyhow::Result<()> {
         accounts.push((k.clone(), s));
         account_options.insert(k, options);
     }
-    let instruments = if args.symbols.iter().any(|s| s == "all") {
+    let source = match args.market.as_str() {
+        "replay" if args.replay.is_empty() => anyhow::bail!("--market replay needs --replay FILE[,FILE…]"),
+        "replay" => MarketSource::Replay {
+            files: args.replay.clone(),
+            speed: args.replay_speed,
+        },
+        "mirror" => MarketSource::Mirror {
+            ws_url: args.mirror_url.clone().context("--market mirror needs --mirror-url")?,
+            rest_url: args.mirror_rest_url.clone(),
+        },
+        _ => MarketSource::Synthetic,
+    };
+    let symbols = match (&args.symbols, &source) {
+        (Some(s), _) => s.clone(),
+        (None, MarketSource::Replay { files, .. }) => {
+            let found = bybit_sim::market::replay::symbols_in(files).context("reading the recordings")?;
+            anyhow::ensure!(!found.is_empty(), "the recordings hold no market events");
+            found
+        }
+        (None, _) => bybit_sim::market::instrument::DEFAULT_SYMBOLS.map(String::from).to_vec(),
+    };
+    let instruments = if symbols.iter().any(|s| s == "all") {
         bybit_sim::market::instrument::instrument_table()
     } else {
-        bybit_sim::market::instrument::select(&args.symbols).map_err(anyhow::Error::msg)?
+        bybit_sim::market::instrument::select(&symbols).map_err(anyhow::Error::msg)?
     };
+    let queue_model = QueueModel::parse(&args.queue_model).context("--queue-model")?;
+    let feed_latency = FeedLatency::parse(&args.feed_latency_ms).map_err(anyhow::Error::msg)?;
     let config = SimConfig {
         listen: args.listen,
         instruments,
@@ -132,6 +186,10 @@ fn main() -> anyhow::Result<()> {
         faults,
         cancel_all_delay: Duration::from_millis(args.cancel_all_delay_ms),
         refuse_at_start: Duration::from_millis(args.refuse_ms),
+        source,
+        queue_model,
+        feed_latency,
+        order_latency: Duration::from_millis(args.order_latency_ms),
         ..Default::default()
     };
     let sim = bybit_sim::spawn(config).with_context(|| format!("starting bybit-sim on {}", args.listen))?;

@@ -9,8 +9,10 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use rust_decimal::Decimal;
 
+use bybit_sim::market::source::{FeedLatency, MarketSource};
 use bybit_sim::SimHandle;
 use bybit_v5::rest::{path, Instrument};
+use fill_model::QueueModel;
 use mmbot_actors::budget::rate_governor::Governor;
 use mmbot_actors::exchange::rest_client::{RestClient, RestError, RestSettings};
 use mmbot_actors::exchange::secret::Secret;
@@ -46,6 +48,7 @@ pub(super) fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
         sim.market.volatility_bps = c.paper.volatility_bps;
         sim.market.trade_probability = c.paper.trade_probability;
         sim.limits.orders_per_sec = c.paper.order_rate_limit;
+        paper_market(c, &mut sim)?;
         let handle = bybit_sim::spawn(sim).context("starting the embedded bybit-sim")?;
         log::info!("paper trading on the embedded bybit-sim at {}", handle.rest_url());
         return Ok(Exchange {
@@ -67,6 +70,35 @@ pub(super) fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
         api_secret: Secret::new(e.api_secret.clone()),
         sim: None,
     })
+}
+
+/// The embedded exchange's market: the random walk, a replay, or a mirror (`[paper] market`).
+fn paper_market(c: &Config, sim: &mut bybit_sim::SimConfig) -> anyhow::Result<()> {
+    let p = &c.paper;
+    sim.source = match p.market.as_str() {
+        "replay" => {
+            let found = bybit_sim::market::replay::symbols_in(&p.replay_files).context("reading [paper] replay_files")?;
+            if let Some(missing) = c.symbols.iter().find(|s| !found.contains(s)) {
+                bail!(
+                    "[paper] replay_files hold no market data for {missing} (they hold {})",
+                    found.join(", ")
+                );
+            }
+            MarketSource::Replay {
+                files: p.replay_files.clone(),
+                speed: p.replay_speed,
+            }
+        }
+        "mirror" => MarketSource::Mirror {
+            ws_url: p.mirror_url.clone(),
+            rest_url: Some(p.mirror_rest_url.clone()).filter(|u| !u.is_empty()),
+        },
+        _ => MarketSource::Synthetic,
+    };
+    sim.queue_model = QueueModel::parse(&p.queue_model).context("[paper] queue_model")?;
+    sim.feed_latency = FeedLatency::parse(&p.feed_latency_ms.as_arg()).map_err(anyhow::Error::msg)?;
+    sim.order_latency = Duration::from_millis(p.order_latency_ms);
+    Ok(())
 }
 
 pub(super) async fn load_filters(client: &RestClient, symbols: &[String]) -> anyhow::Result<HashMap<String, Filters>> {

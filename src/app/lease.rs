@@ -26,7 +26,6 @@ use mmbot_actors::orders::link_id::LinkIds;
 use mmbot_actors::shutdown::flatten::{DeadMan, Transports};
 use mmbot_actors::telemetry::metrics::Metrics;
 
-use super::view::unix_now_ms;
 use crate::startup;
 
 /// What the take-over needs, all of it addresses and settings known once the actors run.
@@ -55,7 +54,8 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
     // The leftovers listed (and cancelled), the dead-man switch armed and the positions read at
     // once: none waits for another. A fill on a leftover before its cancel changes the
     // positions, so they are read again after any leftover was cancelled.
-    let since_ms = unix_now_ms();
+    // On the exchange's clock, which stamps the executions this floor is compared with.
+    let since_ms = p.client.exchange_now_ms();
     let (reconciled, armed, positions) = tokio::join!(
         startup::reconcile_leftovers(&p.transports, &p.symbols, &p.ids, &p.settings, p.budget, &p.recorder),
         startup::arm_dead_man_switch(&rest, window_s, &p.recorder),
@@ -88,7 +88,7 @@ async fn take_over(p: TakeOverParts) -> anyhow::Result<()> {
     // positions (the previous run's, not this one's).
     let (since_ms, inherited) = match leftovers {
         0 => (since_ms, positions?),
-        _ => (unix_now_ms(), startup::inherited_positions(&rest, &p.symbols).await?),
+        _ => (p.client.exchange_now_ms(), startup::inherited_positions(&rest, &p.symbols).await?),
     };
     let sizes: BTreeMap<String, rust_decimal::Decimal> = p
         .symbols

@@ -291,7 +291,8 @@ async fn start_with(c: Config) -> anyhow::Result<(Running, SignalSlot)> {
     } else {
         startup::inherited_positions(&rest.clone().recipient(), &c.symbols).await?
     };
-    let run_started_ms = unix_now_ms();
+    // On the exchange's clock: executions are stamped in it, and this floor is compared with them.
+    let run_started_ms = client.exchange_now_ms();
 
     let order_manager = start_order_manager(
         &c,

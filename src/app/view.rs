@@ -24,10 +24,6 @@ pub(super) const OBSERVED_ENDPOINTS: &[&str] = &[
     path::POSITION_LIST,
 ];
 
-pub(super) fn unix_now_ms() -> u64 {
-    (unix_now_seconds() * 1000.0) as u64
-}
-
 pub(super) fn unix_now_seconds() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -272,6 +272,48 @@ pub fn validate(c: &Config) -> Vec<String> {
         "0 to 1",
     );
     need(c.paper.volatility_bps >= 0.0, "paper.volatility_bps", "0 or more");
+    let paper = &c.paper;
+    need(
+        ["synthetic", "replay", "mirror"].contains(&paper.market.as_str()),
+        "paper.market",
+        "synthetic, replay or mirror",
+    );
+    if paper.market == "replay" {
+        need(
+            !paper.replay_files.is_empty() && paper.replay_files.iter().all(|f| f.is_file()),
+            "paper.replay_files",
+            "recordings that exist (market = \"replay\" plays them)",
+        );
+        need(
+            paper.replay_speed.is_finite() && paper.replay_speed > 0.0,
+            "paper.replay_speed",
+            "more than 0",
+        );
+    }
+    if paper.market == "mirror" {
+        need(
+            paper.mirror_url.starts_with("ws://") || paper.mirror_url.starts_with("wss://"),
+            "paper.mirror_url",
+            "a ws:// or wss:// public stream (market = \"mirror\" follows it)",
+        );
+    }
+    if paper.market != "synthetic" {
+        need(
+            embedded,
+            "paper.market",
+            "the embedded exchange (no exchange.rest_url): it is the one that replays or mirrors",
+        );
+    }
+    need(
+        fill_model::QueueModel::parse(&paper.queue_model).is_ok(),
+        "paper.queue_model",
+        "risk_averse or prob_power:N (N > 0)",
+    );
+    need(
+        bybit_sim::market::source::FeedLatency::parse(&paper.feed_latency_ms.as_arg()).is_ok(),
+        "paper.feed_latency_ms",
+        "milliseconds or \"recorded\"",
+    );
     if let Some(ha) = &c.ha {
         need(
             c.mode != Mode::DryRun,

@@ -71,6 +71,10 @@ pub struct RestClient {
     settings: Rc<RestSettings>,
     /// Server time minus local time, learned from `/v5/market/time`.
     offset_ms: Rc<Cell<i64>>,
+    /// The exchange's time in its last answer (the envelope's `time`) minus local time: the
+    /// clock its orders and fills are stamped in. The same as `offset_ms` on Bybit; a replaying
+    /// simulator stamps in the recording's time while it checks signatures on the wall clock.
+    stamp_offset_ms: Rc<Cell<Option<i64>>>,
     governor: Governor,
     metrics: Option<std::sync::Arc<Metrics>>,
     /// Endpoints that answered a 403 without the ban text, held back over HTTP until then.
@@ -124,6 +128,7 @@ impl RestClient {
             http,
             settings: Rc::new(settings),
             offset_ms: Rc::new(Cell::new(0)),
+            stamp_offset_ms: Rc::new(Cell::new(None)),
             governor,
             metrics,
             forbidden_until: Rc::default(),
@@ -131,6 +136,12 @@ impl RestClient {
     }
 
     /// The offset to the exchange's clock learned by `sync_time`, in milliseconds.
+    /// Now on the clock the exchange stamps orders and fills with (its last answer's `time`).
+    pub fn exchange_now_ms(&self) -> u64 {
+        let offset = self.stamp_offset_ms.get().unwrap_or_else(|| self.offset_ms.get());
+        (local_ms() + offset).max(0) as u64
+    }
+
     pub fn clock_offset_ms(&self) -> i64 {
         self.offset_ms.get()
     }
@@ -477,6 +488,10 @@ impl RestClient {
                 .await
                 .map_err(|e| RestError::Transport(e.to_string()))?;
             let env: Envelope<Value> = serde_json::from_slice(&bytes).map_err(|e| RestError::Decode(e.to_string()))?;
+            // The account's answers: what its orders and fills are stamped in.
+            if env.time > 0 && !endpoint.starts_with("/v5/market/") {
+                self.stamp_offset_ms.set(Some(env.time as i64 - local_ms()));
+            }
             if env.ret_code != 0 {
                 return Err(self.refused(endpoint, env.code(), env.ret_msg, headers.reset_at));
             }

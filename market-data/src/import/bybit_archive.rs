@@ -29,7 +29,7 @@ fn text_of(path: &Path) -> Result<Box<dyn BufRead>, ImportError> {
         .and_then(|mut f| f.read(&mut head).map(|n| n == 4 && head == ZIP_MAGIC))
         .map_err(|e| unreadable(path, e))?;
     if !zipped {
-        return open_text(path).map(|(_, t)| t).map_err(|e| unreadable(path, e));
+        return open_text(path).map(|(_, t)| t as Box<dyn BufRead>).map_err(|e| unreadable(path, e));
     }
     let mut zip = zip::ZipArchive::new(File::open(path).map_err(|e| unreadable(path, e))?).map_err(|e| unreadable(path, e))?;
     let index = (0..zip.len())

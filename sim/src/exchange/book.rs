@@ -44,8 +44,8 @@ impl Exchange {
     /// The public book: synthetic liquidity plus every resting user order.
     pub fn aggregated(&self, symbol: &str) -> (BTreeMap<Decimal, Decimal>, BTreeMap<Decimal, Decimal>) {
         let m = &self.markets[symbol];
-        let mut bids = m.synthetic.bids.clone();
-        let mut asks = m.synthetic.asks.clone();
+        let mut bids = m.outside.bids.clone();
+        let mut asks = m.outside.asks.clone();
         for (book, out) in [(&m.bids, &mut bids), (&m.asks, &mut asks)] {
             for (price, queue) in book {
                 let total: Decimal = queue.iter().filter_map(|s| self.orders.get(s)).map(|o| o.info.leaves_qty).sum();
@@ -61,7 +61,7 @@ impl Exchange {
     pub fn best_bid(&self, symbol: &str) -> Option<Decimal> {
         let m = &self.markets[symbol];
         let user = m.bids.keys().next_back().copied();
-        match (user, m.synthetic.best_bid()) {
+        match (user, m.outside.best_bid()) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         }
@@ -70,7 +70,7 @@ impl Exchange {
     pub fn best_ask(&self, symbol: &str) -> Option<Decimal> {
         let m = &self.markets[symbol];
         let user = m.asks.keys().next().copied();
-        match (user, m.synthetic.best_ask()) {
+        match (user, m.outside.best_ask()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -105,6 +105,7 @@ impl Exchange {
                     topic,
                     u: Some(feed.u),
                     text,
+                    visible_at: self.visible_at,
                 });
             }
         }

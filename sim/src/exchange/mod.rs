@@ -17,11 +17,16 @@ use bybit_v5::ws::PrivateMessage;
 
 use crate::account::options::AccountOptions;
 use crate::account::position::PositionState;
+use crate::market::clock::Clock;
 use crate::market::feed::{DepthFeed, DEPTHS};
 use crate::market::instrument::InstrumentSpec;
-use crate::market::synthetic::{SyntheticBook, SyntheticParams};
+use crate::market::replay::Replay;
+use crate::market::source::{FeedLatency, MarketSource};
+use crate::market::synthetic::{Liquidity, SyntheticParams};
+use fill_model::QueueModel;
 
 mod book;
+mod source;
 mod ticker;
 mod views;
 
@@ -44,6 +49,8 @@ pub struct PublicEvent {
     pub topic: String,
     pub u: Option<u64>,
     pub text: Arc<str>,
+    /// When clients may see it (a feed latency); at once when None.
+    pub visible_at: Option<std::time::Instant>,
 }
 
 /// A frame on one account's private stream, tagged with its topic family.
@@ -79,7 +86,11 @@ impl Default for MarketParams {
 pub struct Market {
     pub spec: InstrumentSpec,
     pub mid: Decimal,
-    pub synthetic: SyntheticBook,
+    /// Everyone else's resting liquidity (synthetic, or the real market's book).
+    pub outside: Liquidity,
+    /// Set when the market is a real one (replayed or mirrored): its book as recorded, the
+    /// queue positions of the accounts' orders, its ticker.
+    pub real: Option<crate::market::real::RealMarket>,
     /// Resting user orders, price → order sequence numbers in time priority.
     pub bids: BTreeMap<Decimal, VecDeque<u64>>,
     pub asks: BTreeMap<Decimal, VecDeque<u64>>,
@@ -182,6 +193,17 @@ pub struct Exchange {
     /// While a batch runs: the symbols whose book changed, published once at its end (as Bybit's
     /// depth feeds coalesce changes between pushes).
     pub deferred_books: Option<std::collections::BTreeSet<String>>,
+    /// Where the market comes from, and the exchange's clock (a replay's is the recording's).
+    pub source: MarketSource,
+    pub clock: Clock,
+    /// The recording a replay reads, while it has events left.
+    pub replay: Option<Replay>,
+    pub queue_model: QueueModel,
+    pub feed_latency: FeedLatency,
+    /// The exchange time of the last market event applied (a tick, a replayed or mirrored frame).
+    pub market_time_ms: u64,
+    /// While a real market's event is applied: when clients may see what it publishes.
+    pub visible_at: Option<std::time::Instant>,
 }
 
 pub fn now_ms() -> u64 {
@@ -202,8 +224,8 @@ impl Exchange {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut markets = BTreeMap::new();
         for spec in instruments {
-            let mut synthetic = SyntheticBook::default();
-            synthetic.retarget(&spec, spec.start_price, params.synthetic, &mut rng);
+            let mut outside = Liquidity::default();
+            outside.retarget(&spec, spec.start_price, params.synthetic, &mut rng);
             markets.insert(
                 spec.symbol.clone(),
                 Market {
@@ -217,7 +239,8 @@ impl Exchange {
                         .iter()
                         .position(|i| i.symbol == spec.symbol)
                         .map_or(0, |i| i as u32 + 1),
-                    synthetic,
+                    outside,
+                    real: None,
                     bids: BTreeMap::new(),
                     asks: BTreeMap::new(),
                     feeds: DEPTHS.iter().map(|d| DepthFeed::new(*d)).collect(),
@@ -268,6 +291,13 @@ impl Exchange {
             next_seq: 1,
             deferred_books: None,
             public_tx,
+            source: MarketSource::Synthetic,
+            clock: Clock::Wall,
+            replay: None,
+            queue_model: QueueModel::RiskAverse,
+            feed_latency: FeedLatency::None,
+            market_time_ms: 0,
+            visible_at: None,
         };
         let symbols: Vec<String> = ex.markets.keys().cloned().collect();
         for s in symbols {

@@ -33,7 +33,7 @@ impl Exchange {
         let oi_value = (oi * m.mid).round_dp(2);
         let eight_hours = 8 * 3600 * 1000;
         let next_funding = (now_ms() / eight_hours + 1) * eight_hours;
-        BTreeMap::from([
+        let mut fields = BTreeMap::from([
             ("symbol", symbol.to_string()),
             ("tickDirection", m.tick_direction.to_string()),
             ("price24hPcnt", change.to_string()),
@@ -61,7 +61,18 @@ impl Exchange {
             ("preOpenPrice", String::new()),
             ("preQty", String::new()),
             ("curPreListingPhase", String::new()),
-        ])
+        ]);
+        // A real market's ticker is its source's, but for the top of the book, which has the
+        // accounts' orders in it, and the open interest, which counts positions here.
+        if let Some(real) = &m.real {
+            for (k, v) in fields.iter_mut() {
+                let ours = k.starts_with("bid1") || k.starts_with("ask1") || k.contains("penInterest") || *k == "symbol";
+                if let Some(theirs) = real.ticker.get(*k).filter(|_| !ours) {
+                    v.clone_from(theirs);
+                }
+            }
+        }
+        fields
     }
 
     /// The REST ticker: the stream's keys less `tickDirection`, plus the futures-only keys a
@@ -102,6 +113,7 @@ impl Exchange {
             topic,
             u: None,
             text: text.into(),
+            visible_at: self.visible_at,
         });
     }
 

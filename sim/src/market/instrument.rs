@@ -34,6 +34,20 @@ pub struct InstrumentSpec {
     pub start_price: Decimal,
     /// Listing time, ms since the epoch, as Bybit sends it.
     pub launch_time: String,
+    /// Fee rates of a fill as maker and as taker (a negative maker fee is a rebate); Bybit's
+    /// default (non-VIP) tier unless the table says otherwise.
+    #[serde(default = "default_maker_fee")]
+    pub maker_fee: Decimal,
+    #[serde(default = "default_taker_fee")]
+    pub taker_fee: Decimal,
+}
+
+fn default_maker_fee() -> Decimal {
+    crate::exchange::MAKER_FEE
+}
+
+fn default_taker_fee() -> Decimal {
+    crate::exchange::TAKER_FEE
 }
 
 impl InstrumentSpec {

@@ -29,13 +29,15 @@ impl Default for SyntheticParams {
     }
 }
 
+/// The market's resting liquidity other than the accounts' orders: the random walk's synthetic
+/// levels, or the real book of a replay or a mirror.
 #[derive(Debug, Clone, Default)]
-pub struct SyntheticBook {
+pub struct Liquidity {
     pub bids: BTreeMap<Decimal, Decimal>,
     pub asks: BTreeMap<Decimal, Decimal>,
 }
 
-impl SyntheticBook {
+impl Liquidity {
     /// Move the book to a new mid: drop levels that now sit inside the spread or too far out,
     /// fill missing levels with fresh sizes, and jitter a few sizes near the top.
     pub fn retarget(&mut self, spec: &InstrumentSpec, mid: Decimal, params: SyntheticParams, rng: &mut impl Rng) {
@@ -108,7 +110,7 @@ mod tests {
     fn book_is_never_crossed_and_on_tick() {
         let spec = &default_instruments()[0];
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut book = SyntheticBook::default();
+        let mut book = Liquidity::default();
         let mut mid = dec!(30000);
         for _ in 0..500 {
             mid = walk(mid, 2.0, &mut rng);

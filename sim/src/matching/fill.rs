@@ -1,7 +1,7 @@
 //! One fill of an open order: the order, its execution, the position and the wallet, and the
 //! private frames that tell the account.
 
-use crate::exchange::{Exchange, MAKER_FEE, TAKER_FEE};
+use crate::exchange::Exchange;
 use bybit_v5::rest::{Execution, ExecutionView, OrderView, PositionView};
 use bybit_v5::{OrderStatus, Side};
 use rust_decimal::Decimal;
@@ -9,7 +9,14 @@ use rust_decimal::Decimal;
 impl Exchange {
     /// Apply a fill of `qty` at `price` to an open order: order state, execution, position, wallet.
     pub(crate) fn fill(&mut self, seq: u64, price: Decimal, qty: Decimal, is_maker: bool, now: u64) {
-        let rate = if is_maker { MAKER_FEE } else { TAKER_FEE };
+        let rate = {
+            let spec = &self.markets[&self.orders[&seq].info.symbol].spec;
+            if is_maker {
+                spec.maker_fee
+            } else {
+                spec.taker_fee
+            }
+        };
         let fee = (qty * price * rate).round_dp(8);
         let (account, symbol, side, info) = {
             let o = self.orders.get_mut(&seq).expect("open order");

@@ -8,7 +8,8 @@ mod dcp;
 mod fill;
 pub mod order_ops;
 mod orders;
-mod take;
+mod real_market;
+pub(crate) mod take;
 mod tick;
 
 pub use orders::EC_POST_ONLY;

@@ -269,6 +269,11 @@ impl Exchange {
         }
         let spec = self.markets[&req.symbol].spec.clone();
         self.unrest(seq);
+        // On a real market the order keeps its place in the queue only for a smaller size.
+        let larger = req.qty.is_some_and(|q| spec.fmt_qty(q) > self.orders[&seq].info.qty);
+        if !same_price || larger {
+            self.queue_leave(seq);
+        }
         let new_price = req.price.map(|p| spec.fmt_price(p)).unwrap_or(old_price);
         {
             let o = &mut self.orders.get_mut(&seq).expect("open order").info;
@@ -327,6 +332,9 @@ impl Exchange {
         let m = self.markets.get_mut(&symbol).expect("known symbol");
         let book = if side == Side::Buy { &mut m.bids } else { &mut m.asks };
         book.entry(price).or_default().push_back(seq);
+        if m.real.is_some() {
+            self.queue_join(seq);
+        }
     }
 
     pub(crate) fn unrest(&mut self, seq: u64) {
@@ -347,6 +355,7 @@ impl Exchange {
     /// Close an open order with a final status and tell its owner.
     pub fn finish(&mut self, seq: u64, status: OrderStatus, cancel_type: &str, reject: &str, now: u64) -> OrderIds {
         self.unrest(seq);
+        self.queue_leave(seq);
         let mut order = self.orders.remove(&seq).expect("open order");
         order.info.order_status = status;
         order.info.cancel_type = cancel_type.into();

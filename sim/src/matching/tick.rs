@@ -13,6 +13,12 @@ impl Exchange {
     /// One step of the market: random walk, synthetic book follows, resting user orders the
     /// market walked through are filled, maybe a taker trade, then the book is published.
     pub fn tick(&mut self, now: u64) {
+        if self.source.is_real() {
+            // A real market moves by its source's events, not by the walk.
+            self.check_dcp(now);
+            return;
+        }
+        self.market_time_ms = now;
         let symbols: Vec<String> = self.markets.keys().cloned().collect();
         for symbol in symbols {
             let params = self.params.clone();
@@ -21,7 +27,7 @@ impl Exchange {
                 let mid = walk(m.mid, params.volatility_bps, &mut self.rng);
                 m.mid = mid.max(m.spec.tick_size * dec!(10));
                 let mid = m.mid;
-                m.synthetic.retarget(&m.spec, mid, params.synthetic, &mut self.rng);
+                m.outside.retarget(&m.spec, mid, params.synthetic, &mut self.rng);
             }
             self.fill_walked_through(&symbol, now);
             if self.rng.gen_bool(params.trade_probability.clamp(0.0, 1.0)) {
@@ -45,7 +51,7 @@ impl Exchange {
             let factor = Decimal::from_f64_retain(1.0 + bps / 10_000.0).unwrap_or(Decimal::ONE);
             m.mid = (m.mid * factor).max(m.spec.tick_size * dec!(10));
             let mid = m.mid;
-            m.synthetic.retarget(&m.spec, mid, params, &mut self.rng);
+            m.outside.retarget(&m.spec, mid, params, &mut self.rng);
         }
         self.fill_walked_through(symbol, now);
         self.trigger_waiting(symbol, now);
@@ -62,11 +68,11 @@ impl Exchange {
     pub(crate) fn fill_walked_through(&mut self, symbol: &str, now: u64) {
         loop {
             let m = &self.markets[symbol];
-            let crossed_bid = match (m.bids.keys().next_back(), m.synthetic.best_ask()) {
+            let crossed_bid = match (m.bids.keys().next_back(), m.outside.best_ask()) {
                 (Some(b), Some(a)) if *b >= a => Some(*b),
                 _ => None,
             };
-            let crossed_ask = match (m.asks.keys().next(), m.synthetic.best_bid()) {
+            let crossed_ask = match (m.asks.keys().next(), m.outside.best_bid()) {
                 (Some(a), Some(b)) if *a <= b => Some(*a),
                 _ => None,
             };

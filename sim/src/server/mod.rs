@@ -23,13 +23,19 @@ use crate::api::{admin, rest, ws::private as ws_private, ws::public as ws_public
 use crate::exchange::{now_ms, Exchange, MarketParams};
 use crate::faults::{Faults, Verdict};
 use crate::market::instrument::{default_instruments, InstrumentSpec};
+use crate::market::mirror;
+use crate::market::source::{FeedLatency, MarketSource};
 use crate::server::state::{now_us, AppState, Control, Shared, Stats};
+use fill_model::QueueModel;
 
 /// The `forbidden` fault's body: a CDN's refusal page (CloudFront's, as Bybit's edge sends).
 const FORBIDDEN_PAGE: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\">\
 <HTML><HEAD><TITLE>ERROR: The request could not be satisfied</TITLE></HEAD><BODY>\
 <H1>403 ERROR</H1><H2>The request could not be satisfied.</H2>\
 The Amazon CloudFront distribution is configured to block access from your country.</BODY></HTML>";
+
+/// How often a replay is caught up to its clock when nothing else looks at the exchange.
+const REPLAY_PUMP: Duration = Duration::from_millis(2);
 
 /// Request bodies above this are refused (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -53,6 +59,12 @@ pub struct SimConfig {
     pub workers: usize,
     /// Start listening only after this long (connections are refused meanwhile).
     pub refuse_at_start: Duration,
+    /// Where the market comes from: the random walk, a recording, or a live public stream.
+    pub source: MarketSource,
+    /// How the accounts' orders advance in their queues on a real market.
+    pub queue_model: QueueModel,
+    pub feed_latency: FeedLatency,
+    pub order_latency: Duration,
 }
 
 impl SimConfig {
@@ -79,6 +91,10 @@ impl Default for SimConfig {
             balance: dec!(100000),
             workers: 2,
             refuse_at_start: Duration::ZERO,
+            source: MarketSource::Synthetic,
+            queue_model: QueueModel::RiskAverse,
+            feed_latency: FeedLatency::None,
+            order_latency: Duration::ZERO,
         }
     }
 }
@@ -249,6 +265,16 @@ async fn run(
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) {
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let mut config = config;
+    if let MarketSource::Mirror { rest_url: Some(url), .. } = &config.source {
+        match mirror::instruments(url, &config.instruments).await {
+            Ok(specs) => config.instruments = specs,
+            Err(e) => {
+                let _ = ready.send(Err(std::io::Error::other(format!("mirror instruments from {url}: {e}"))));
+                return;
+            }
+        }
+    }
     let mut exchange = Exchange::new(
         config.instruments.clone(),
         config.accounts.clone(),
@@ -258,6 +284,10 @@ async fn run(
     );
     for (key, options) in &config.account_options {
         exchange.set_options(key, options.clone());
+    }
+    if let Err(e) = exchange.use_source(&config.source, config.queue_model, config.feed_latency) {
+        let _ = ready.send(Err(std::io::Error::other(e)));
+        return;
     }
     let state: AppState = Arc::new(Shared {
         exchange: Mutex::new(exchange),
@@ -270,6 +300,7 @@ async fn run(
         control: control_tx,
         conn_ids: AtomicU64::new(1),
         paused: Default::default(),
+        order_latency: config.order_latency,
     });
     let mut pending_listener = Some(listener);
     if !config.refuse_at_start.is_zero() {
@@ -296,10 +327,19 @@ async fn run(
     log::info!("bybit-sim listening on {addr}");
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // A replay's events are applied when the clock reaches them; looking at the exchange does it.
+    let mut replay_pump = tokio::time::interval(REPLAY_PUMP);
+    replay_pump.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let replaying = matches!(config.source, MarketSource::Replay { .. });
+    if let MarketSource::Mirror { ws_url, .. } = &config.source {
+        let symbols = config.instruments.iter().map(|i| i.symbol.clone()).collect();
+        actix_rt::spawn(mirror::run(state.clone(), ws_url.clone(), symbols));
+    }
     loop {
         tokio::select! {
             _ = &mut stop_rx => break,
             _ = ticker.tick() => if !state.paused.load(std::sync::atomic::Ordering::Relaxed) { state.exchange().tick(now_ms()) },
+            _ = replay_pump.tick(), if replaying => drop(state.exchange()),
             Some(cmd) = control_rx.recv() => match cmd {
                 Control::Refuse(ms) => {
                     log::warn!("refusing connections for {ms} ms");

@@ -62,6 +62,8 @@ pub struct Shared {
     pub conn_ids: AtomicU64,
     /// While set, the market's clock stands still: no walk, no trades, no book updates.
     pub paused: std::sync::atomic::AtomicBool,
+    /// How long an order request takes to reach the matching engine (order-entry latency).
+    pub order_latency: std::time::Duration,
 }
 
 pub type AppState = Arc<Shared>;
@@ -69,8 +71,12 @@ pub type AppState = Arc<Shared>;
 impl Shared {
     /// The exchange, even if a panicking handler poisoned the lock: state stays consistent
     /// because every method finishes its mutation before anything can panic.
+    ///
+    /// A replay is caught up to its clock first, so whoever looks sees every event up to now.
     pub fn exchange(&self) -> MutexGuard<'_, Exchange> {
-        self.exchange.lock().unwrap_or_else(|e| e.into_inner())
+        let mut ex = self.exchange.lock().unwrap_or_else(|e| e.into_inner());
+        ex.catch_up();
+        ex
     }
 
     pub fn faults(&self) -> Faults {

@@ -3,6 +3,7 @@
 //! and counters that tests and benchmarks read.
 
 pub mod account;
+mod market;
 
 use actix_web::{web, HttpResponse};
 use rust_decimal::Decimal;
@@ -82,17 +83,6 @@ async fn shock(state: web::Data<AppState>, body: web::Json<Shock>) -> HttpRespon
 }
 
 #[derive(Deserialize)]
-struct PauseQuery {
-    paused: bool,
-}
-
-/// Freeze (or resume) the market: no price moves, trades or book updates while paused.
-async fn market(state: web::Data<AppState>, q: web::Query<PauseQuery>) -> HttpResponse {
-    state.paused.store(q.paused, std::sync::atomic::Ordering::Relaxed);
-    HttpResponse::Ok().json(json!({"paused": q.paused}))
-}
-
-#[derive(Deserialize)]
 struct Inject {
     text: String,
     /// Send it on this account's private stream instead, as a push of `topic` (order,
@@ -135,6 +125,7 @@ async fn inject(state: web::Data<AppState>, body: web::Json<Inject>) -> HttpResp
             topic: crate::api::ws::public::INJECTED.into(),
             u: None,
             text: body.text.clone().into(),
+            visible_at: None,
         })
         .unwrap_or(0);
     HttpResponse::Ok().json(json!({"receivers": n}))
@@ -227,7 +218,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/ws/inject", web::post().to(inject))
             .route("/refuse", web::post().to(refuse))
             .route("/trade", web::post().to(trade))
-            .route("/market", web::post().to(market))
+            .route("/market", web::post().to(market::pause))
+            .route("/market", web::get().to(market::status))
             .route("/shock", web::post().to(shock))
             .route("/stats", web::get().to(stats))
             .route("/orders", web::get().to(orders))

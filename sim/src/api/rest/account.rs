@@ -8,7 +8,6 @@ use bybit_v5::rest::{DcpRequest, PositionView};
 use super::market::iso_date;
 use super::*;
 use crate::error::ApiError;
-use crate::exchange::{MAKER_FEE, TAKER_FEE};
 use crate::server::state::AppState;
 
 pub async fn positions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -60,7 +59,10 @@ pub async fn fee_rate(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             };
             let list: Vec<Value> = symbols
                 .iter()
-                .map(|s| json!({"symbol": s, "takerFeeRate": TAKER_FEE.to_string(), "makerFeeRate": MAKER_FEE.to_string()}))
+                .map(|s| {
+                    let spec = &ex.markets[s].spec;
+                    json!({"symbol": s, "takerFeeRate": spec.taker_fee.to_string(), "makerFeeRate": spec.maker_fee.to_string()})
+                })
                 .collect();
             Ok(json!({"list": list}))
         });

@@ -123,7 +123,7 @@ pub async fn orderbook(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         let (bids, asks) = ex.aggregated(&symbol);
         let m = &ex.markets[&symbol];
         let u = m.feeds.last().map(|f| f.u).unwrap_or(0);
-        let now = now_ms();
+        let now = ex.now();
         Ok(to_value(OrderbookResult {
             s: symbol.clone(),
             b: bids.iter().rev().take(limit).map(|(p, s)| (*p, *s)).collect(),

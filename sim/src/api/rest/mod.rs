@@ -49,11 +49,23 @@ pub(crate) enum Success {
 }
 
 pub(crate) fn respond_as(success: Success, result: Result<Value, ApiError>, ext: Option<Value>, budget: Option<Budget>) -> HttpResponse {
+    respond_at(success, result, ext, budget, now_ms())
+}
+
+/// An answer whose envelope `time` is `stamp`: the exchange's clock (a replay's is the
+/// recording's); the `Timenow` and rate-limit headers stay on the wall clock.
+pub(crate) fn respond_at(
+    success: Success,
+    result: Result<Value, ApiError>,
+    ext: Option<Value>,
+    budget: Option<Budget>,
+    stamp: u64,
+) -> HttpResponse {
     let now = now_ms();
     let body = match result {
         Ok(_) if success == Success::BareLower => json!({"retCode": 0, "retMsg": "success"}),
         Ok(v) => {
-            let mut e = Envelope::ok(v, now);
+            let mut e = Envelope::ok(v, stamp);
             e.ret_msg = match success {
                 Success::Ok => "OK",
                 Success::Lower | Success::BareLower => "success",
@@ -65,7 +77,7 @@ pub(crate) fn respond_as(success: Success, result: Result<Value, ApiError>, ext:
             }
             to_value(e)
         }
-        Err(e) => to_value(Envelope::error(e.code, e.msg, now)),
+        Err(e) => to_value(Envelope::error(e.code, e.msg, stamp)),
     };
     let mut b = HttpResponse::Ok();
     b.insert_header(("Ret_code", body["retCode"].to_string()));
@@ -127,8 +139,10 @@ where
     if ex.accounts[account].options.read_only && req.method() == actix_web::http::Method::POST {
         return respond(Err(read_only_refusal()), None, Some(budget));
     }
-    let (result, ext) = f(&mut ex, account, granted, now);
-    respond_as(success, result, ext, Some(budget))
+    // Signatures and budgets run on the wall clock; what the exchange does, on its own.
+    let stamp = ex.now();
+    let (result, ext) = f(&mut ex, account, granted, stamp);
+    respond_at(success, result, ext, Some(budget), stamp)
 }
 
 /// Spend `units` of the account's `budget_path` window (REST and the trade WebSocket share them);

@@ -9,13 +9,17 @@ use bybit_v5::Category;
 use super::market::limit_param;
 use super::*;
 use crate::error::ApiError;
-use crate::exchange::{now_ms, SimOrder};
+use crate::exchange::SimOrder;
 use crate::matching::cancel_all::CancelAllScope;
 use crate::matching::conditional::{cancel_all_kinds, listing_kinds, OrderKind};
 use crate::matching::order_ops::{self, OrderOp};
 use crate::server::state::AppState;
 
 pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if !state.order_latency.is_zero() {
+        // The way to the matching engine (order-entry latency).
+        tokio::time::sleep(state.order_latency).await;
+    }
     let text = match body_str(&body) {
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
@@ -56,7 +60,9 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
         let state = state.clone();
         actix_rt::spawn(async move {
             tokio::time::sleep(delay).await;
-            state.exchange().finish_cancels(&picked, "CancelByUser", now_ms());
+            let mut ex = state.exchange();
+            let now = ex.now();
+            ex.finish_cancels(&picked, "CancelByUser", now);
         });
     }
     response
@@ -65,6 +71,10 @@ pub async fn cancel_all(state: web::Data<AppState>, req: HttpRequest, body: web:
 /// One of the six order operations over REST: the body is the request object; batches spend a
 /// unit per order.
 pub(crate) async fn order_endpoint(op: OrderOp, state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if !state.order_latency.is_zero() {
+        // The way to the matching engine (order-entry latency).
+        tokio::time::sleep(state.order_latency).await;
+    }
     let text = match body_str(&body) {
         Ok(t) => t,
         Err(e) => return respond(Err(e), None, None),
@@ -157,7 +167,7 @@ pub async fn history(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
 
 pub async fn executions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let raw = req.query_string().to_string();
-    private(&state, &req, &raw, 1, |ex, acct, _, _| {
+    private(&state, &req, &raw, 1, |ex, acct, _, now| {
         let r = parse_query(&raw).and_then(|q| {
             require_linear(&q)?;
             let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50).clamp(1, 100);
@@ -169,7 +179,7 @@ pub async fn executions(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
             // Bybit: without times the last 7 days; a window may span at most 7 days.
             const WEEK_MS: u64 = 7 * 24 * 3600 * 1000;
             let (start, end) = match (ms("startTime")?, ms("endTime")?) {
-                (None, None) => (now_ms().saturating_sub(WEEK_MS), now_ms()),
+                (None, None) => (now.saturating_sub(WEEK_MS), now),
                 (Some(s), None) => (s, s + WEEK_MS),
                 (None, Some(e)) => (e.saturating_sub(WEEK_MS), e),
                 (Some(s), Some(e)) if e >= s && e - s <= WEEK_MS => (s, e),

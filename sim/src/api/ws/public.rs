@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::ws::session::{killed, limit_frames, malformed_answer, next_inbound, Inbound, IDLE_LIMIT};
-use crate::exchange::now_ms;
+use crate::exchange::PublicEvent;
 use crate::market::feed::DEPTHS;
 use crate::server::state::AppState;
 
@@ -54,7 +54,9 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
     let mut subs: HashMap<String, u64> = HashMap::new();
     let mut last_seen = Instant::now();
     let mut idle = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut pending: std::collections::VecDeque<PublicEvent> = std::collections::VecDeque::new();
     loop {
+        let next_visible = pending.front().map(|e| e.visible_at.unwrap_or_else(std::time::Instant::now));
         tokio::select! {
             inbound = next_inbound(&mut stream, &mut session, &mut last_seen) => match inbound {
                 Inbound::Closed => break,
@@ -99,24 +101,13 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
             },
             event = events.recv() => match event {
                 Ok(e) => {
-                    if e.topic == INJECTED {
-                        if session.text(e.text.to_string()).await.is_err() { break; }
+                    // A feed latency holds frames back; later ones wait behind them, in order.
+                    let held = e.visible_at.is_some_and(|t| t > std::time::Instant::now());
+                    if held || !pending.is_empty() {
+                        pending.push_back(e);
                         continue;
                     }
-                    let Some(last) = subs.get(&e.topic).copied() else { continue };
-                    match e.u {
-                        // Older than the snapshot this subscriber got: skip.
-                        Some(u) if u <= last && !e.topic.starts_with("orderbook.1.") => continue,
-                        Some(u) if u != last + 1 && !e.topic.starts_with("orderbook.1.") => {
-                            // A gap: give the subscriber a fresh snapshot instead.
-                            let t = e.topic.clone();
-                            if !send_snapshot(&state, &mut session, &mut subs, &t).await { break; }
-                        }
-                        _ => {
-                            if let Some(u) = e.u { subs.insert(e.topic.clone(), u); }
-                            if session.text(e.text.to_string()).await.is_err() { break; }
-                        }
-                    }
+                    if !deliver(&state, &mut session, &mut subs, e).await { break; }
                 }
                 Err(RecvError::Lagged(_)) => {
                     // This subscriber fell behind: resend snapshots of every book it follows.
@@ -127,6 +118,10 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                 }
                 Err(RecvError::Closed) => break,
             },
+            _ = tokio::time::sleep_until(next_visible.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)), if next_visible.is_some() => {
+                let Some(e) = pending.pop_front() else { continue };
+                if !deliver(&state, &mut session, &mut subs, e).await { break; }
+            }
             _ = killed(&mut kill) => return,
             _ = idle.tick() => if last_seen.elapsed() > IDLE_LIMIT { break },
         }
@@ -134,9 +129,30 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
     let _ = session.close(None).await;
 }
 
+/// Send one published frame to a subscriber of its topic, or a fresh snapshot where it would
+/// leave a gap. Returns false if the peer is gone.
+async fn deliver(state: &AppState, session: &mut actix_ws::Session, subs: &mut HashMap<String, u64>, e: PublicEvent) -> bool {
+    if e.topic == INJECTED {
+        return session.text(e.text.to_string()).await.is_ok();
+    }
+    let Some(last) = subs.get(&e.topic).copied() else { return true };
+    match e.u {
+        // Older than the snapshot this subscriber got: skip.
+        Some(u) if u <= last && !e.topic.starts_with("orderbook.1.") => true,
+        // A gap: give the subscriber a fresh snapshot instead.
+        Some(u) if u != last + 1 && !e.topic.starts_with("orderbook.1.") => send_snapshot(state, session, subs, &e.topic).await,
+        _ => {
+            if let Some(u) = e.u {
+                subs.insert(e.topic.clone(), u);
+            }
+            session.text(e.text.to_string()).await.is_ok()
+        }
+    }
+}
+
 /// Send the current snapshot of a topic and remember its `u`. Returns false if the peer is gone.
 async fn send_snapshot(state: &AppState, session: &mut actix_ws::Session, subs: &mut HashMap<String, u64>, topic: &str) -> bool {
-    let now = now_ms();
+    let now = state.exchange().now();
     let frame = match parse_topic(state, topic) {
         Some(Topic::Book { depth, symbol }) => state.exchange().book_snapshot(depth, &symbol, now).map(|(u, text)| (u, Some(text))),
         Some(Topic::Ticker { symbol }) => state.exchange().ticker_snapshot(&symbol, now).map(|t| (0, Some(t))),

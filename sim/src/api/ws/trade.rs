@@ -154,7 +154,8 @@ fn order_op(state: &AppState, conn: &mut Conn, op: OrderOp, op_name: &str, frame
         let e = crate::api::rest::read_only_refusal();
         answer(conn, req_id, op_name, e.code.code(), &e.msg)
     } else {
-        let (result, ext) = order_ops::execute(op, &mut ex, account, request, granted, faults.refuse_amends, now);
+        let stamp = ex.now();
+        let (result, ext) = order_ops::execute(op, &mut ex, account, request, granted, faults.refuse_amends, stamp);
         match result {
             Ok(data) => {
                 let mut a = answer(conn, req_id, op_name, 0, "OK");
@@ -240,7 +241,7 @@ async fn run(state: AppState, mut session: actix_ws::Session, mut stream: actix_
                     _ => continue,
                 };
                 record(&state, &text);
-                let latency = std::time::Duration::from_millis(state.faults().latency_for(FAULT_PATH));
+                let latency = std::time::Duration::from_millis(state.faults().latency_for(FAULT_PATH)) + state.order_latency;
                 if latency.is_zero() && due.is_empty() {
                     // No timer on the way (tokio's resolution is 1 ms).
                     if let Some(a) = handle_frame(&state, &mut conn, &text) {
