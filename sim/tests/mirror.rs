@@ -22,7 +22,16 @@ fn start_pair() -> (SimProcess, SimProcess) {
     let upstream = SimProcess::start(&["--symbols", "BTCUSDT", "--seed", "5", "--trade-probability", "0.3"]);
     let ws = format!("ws://{}/v5/public/linear", upstream.addr);
     let rest = format!("http://{}", upstream.addr);
-    let mirror = SimProcess::start(&["--symbols", "BTCUSDT", "--market", "mirror", "--mirror-url", &ws, "--mirror-rest-url", &rest]);
+    let mirror = SimProcess::start(&[
+        "--symbols",
+        "BTCUSDT",
+        "--market",
+        "mirror",
+        "--mirror-url",
+        &ws,
+        "--mirror-rest-url",
+        &rest,
+    ]);
     for _ in 0..100 {
         if !book(&mirror)["b"].as_array().unwrap().is_empty() {
             break;

@@ -49,8 +49,13 @@ pub(super) fn resolve_exchange(c: &Config) -> anyhow::Result<Exchange> {
         sim.market.trade_probability = c.paper.trade_probability;
         sim.limits.orders_per_sec = c.paper.order_rate_limit;
         paper_market(c, &mut sim)?;
+        let market = match &sim.source {
+            MarketSource::Replay { files, speed } => format!("replaying {} recording(s) at {speed}x", files.len()),
+            MarketSource::Mirror { ws_url, .. } => format!("mirroring {ws_url}"),
+            MarketSource::Synthetic => "a synthetic random-walk market".into(),
+        };
         let handle = bybit_sim::spawn(sim).context("starting the embedded bybit-sim")?;
-        log::info!("paper trading on the embedded bybit-sim at {}", handle.rest_url());
+        log::info!("paper trading on the embedded bybit-sim at {}: {market}", handle.rest_url());
         return Ok(Exchange {
             rest_url: handle.rest_url(),
             ws_public_url: handle.ws_public_url(),

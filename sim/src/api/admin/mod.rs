@@ -192,7 +192,7 @@ async fn orders(state: web::Data<AppState>, q: web::Query<OrdersQuery>) -> HttpR
         .chain(ex.orders.values())
         .filter(|o| o.info.order_link_id.starts_with(&q.prefix))
         .map(|o| {
-            json!({"order_link_id": o.info.order_link_id, "symbol": o.info.symbol, "side": o.info.side, "status": o.info.order_status,
+            json!({"order_link_id": o.info.order_link_id, "symbol": o.info.symbol, "side": o.info.side, "price": o.info.price, "status": o.info.order_status,
                    "api_key": ex.accounts[o.account].api_key,
                    "opened_us": o.opened.0, "opened_event": o.opened.1,
                    "closed_us": o.closed.map(|c| c.0), "closed_event": o.closed.map(|c| c.1)})
