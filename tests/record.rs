@@ -1,6 +1,7 @@
 //! `mmbot record` against a bybit-sim: the configured symbols' book, trades and tickers written
 //! in the market-data format until SIGTERM; then the files are whole (every gzip trailer
-//! written, no book gap) and the book rebuilt from each file is the exchange's last book.
+//! written, no book gap) and the book rebuilt from each file — and the book a bybit-sim
+//! replaying it ends on — is the exchange's last book.
 
 mod support;
 
@@ -90,7 +91,8 @@ async fn a_recording_stopped_by_sigterm_is_whole_and_rebuilds_the_last_book() {
             ..Default::default()
         },
     );
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // A minute of the market: hundreds of book updates per symbol.
+    tokio::time::sleep(Duration::from_secs(60)).await;
     assert!(rec.is_running(), "see {}", rec.stderr_path.display());
     // The market stops; what the recorder has then is the exchange's last book.
     let paused = awc::Client::new()
@@ -115,7 +117,43 @@ async fn a_recording_stopped_by_sigterm_is_whole_and_rebuilds_the_last_book() {
         apply(&mut want_b, &book.body["result"]["b"]);
         apply(&mut want_a, &book.body["result"]["a"]);
         assert_eq!(u, book.body["result"]["u"].as_u64().unwrap(), "{symbol}: the last update recorded");
-        assert_eq!((bids, asks), (want_b, want_a), "{symbol}: the book rebuilt from the file");
+        assert_eq!(
+            (bids, asks),
+            (want_b.clone(), want_a.clone()),
+            "{symbol}: the book rebuilt from the file"
+        );
+        // A bybit-sim replaying the file ends on the same book.
+        let file = std::fs::read_dir(out.join(symbol)).unwrap().next().unwrap().unwrap().path();
+        let replay = start_sim_with(|c| {
+            c.instruments = bybit_sim::market::instrument::select(&[symbol]).unwrap();
+            c.source = bybit_sim::market::source::MarketSource::Replay {
+                files: vec![file],
+                speed: 50.0,
+            };
+        });
+        let market = |sim: &bybit_sim::SimHandle| {
+            let url = format!("{}/sim/market", sim.rest_url());
+            async move { awc::Client::new().get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        for _ in 0..300 {
+            if market(&replay).await["ended"] == true {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(market(&replay).await["ended"], true);
+        let replayed = exchange(&replay)
+            .public("/v5/market/orderbook", &format!("category=linear&symbol={symbol}&limit=50"))
+            .await
+            .unwrap();
+        let (mut got_b, mut got_a) = (Side::new(), Side::new());
+        apply(&mut got_b, &replayed.body["result"]["b"]);
+        apply(&mut got_a, &replayed.body["result"]["a"]);
+        assert_eq!(
+            (got_b, got_a),
+            (want_b, want_a),
+            "{symbol}: the replay's last book is the upstream's"
+        );
     }
 }
 

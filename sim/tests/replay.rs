@@ -225,3 +225,98 @@ fn a_bad_line_a_gap_and_a_frame_out_of_order_are_counted_and_the_rest_plays() {
     assert_eq!(levels(&got["result"]["a"]), top(&want.asks, false, 200));
     post(&sim.url("/sim/market?paused=true"));
 }
+
+#[test]
+fn a_feed_latency_delays_what_clients_see_and_an_order_latency_what_reaches_the_engine() {
+    let dir = temp_dir("replay-latency");
+    let files = import_capture("cryptofeed-bybit-btcusdt-ethusdt.jsonl.zst", &dir);
+    let file = files["BTCUSDT"].display().to_string();
+    let sim = SimProcess::start(&[
+        "--market",
+        "replay",
+        "--replay",
+        &file,
+        "--feed-latency-ms",
+        "800",
+        "--order-latency-ms",
+        "600",
+    ]);
+    // The REST book is the engine's, at once; the stream's frames for it come 800 ms later.
+    let script = format!(
+        r#"
+import json, threading, time, urllib.request, websocket
+addr = "{addr}"
+seen_rest = {{}}
+seen_ws = {{}}
+def rest():
+    end = time.time() + 6
+    while time.time() < end:
+        with urllib.request.urlopen(f"http://{{addr}}/v5/market/orderbook?category=linear&symbol=BTCUSDT&limit=1000") as r:
+            u = json.loads(r.read())["result"]["u"]
+        seen_rest.setdefault(u, time.time())
+        time.sleep(0.01)
+ws = websocket.create_connection(f"ws://{{addr}}/v5/public/linear")
+ws.send(json.dumps({{"op": "subscribe", "args": ["orderbook.1000.BTCUSDT"]}}))
+t = threading.Thread(target=rest); t.start()
+ws.settimeout(1)
+end = time.time() + 6
+while time.time() < end:
+    try:
+        m = json.loads(ws.recv())
+    except Exception:
+        continue
+    if m.get("type") == "delta":
+        seen_ws.setdefault(m["data"]["u"], time.time())
+t.join()
+delays = [seen_ws[u] - seen_rest[u] for u in seen_ws if u in seen_rest]
+print(json.dumps(delays))
+"#,
+        addr = sim.addr
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let delays: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(delays.len() >= 10, "frames seen both ways: {delays:?}");
+    let mut sorted = delays.clone();
+    sorted.sort_by(f64::total_cmp);
+    // Wide margins: the REST poll runs every 10 ms and both cores may be busy.
+    assert!(
+        sorted[sorted.len() / 2] > 0.6,
+        "the stream is ~800 ms behind the engine: {sorted:?}"
+    );
+    // An order takes 600 ms to reach the engine: its answer cannot come sooner.
+    let started = std::time::Instant::now();
+    let book = get(&sim.url("/v5/market/orderbook?category=linear&symbol=BTCUSDT&limit=1"));
+    let bid = dec(&book["result"]["b"][0][0]) - Decimal::from(100);
+    let body = serde_json::json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
+        "qty": "0.001", "price": bid.to_string(), "timeInForce": "PostOnly"});
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    let sig = bybit_v5::sign::rest_headers("sim-key", "sim-secret", ts.parse().unwrap(), "5000", &body.to_string());
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sf",
+        "--max-time",
+        "10",
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        &body.to_string(),
+    ]);
+    for (k, v) in sig {
+        cmd.args(["-H", &format!("{k}: {v}")]);
+    }
+    let answer = cmd.arg(sim.url("/v5/order/create")).output().unwrap();
+    let answer: Value = serde_json::from_slice(&answer.stdout).unwrap();
+    assert_eq!(answer["retCode"], 0, "{answer}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+}

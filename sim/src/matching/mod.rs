@@ -15,4 +15,6 @@ mod tick;
 pub use orders::EC_POST_ONLY;
 
 #[cfg(test)]
+mod real_market_tests;
+#[cfg(test)]
 mod tests;

@@ -59,6 +59,9 @@ async fn trade(state: web::Data<AppState>, body: web::Json<TradeRequest>) -> Htt
     if !ex.markets.contains_key(&body.symbol) {
         return HttpResponse::BadRequest().json(json!({"error": format!("unknown symbol {}", body.symbol)}));
     }
+    if ex.source.is_real() {
+        return HttpResponse::Conflict().json(json!({"error": "a real market trades by its source"}));
+    }
     let now = now_ms();
     let filled = ex.market_trade(&body.symbol, body.side, body.qty, now);
     let symbol = body.symbol.clone();
@@ -77,6 +80,9 @@ async fn shock(state: web::Data<AppState>, body: web::Json<Shock>) -> HttpRespon
     let mut ex = state.exchange();
     if !ex.markets.contains_key(&body.symbol) {
         return HttpResponse::BadRequest().json(json!({"error": format!("unknown symbol {}", body.symbol)}));
+    }
+    if ex.source.is_real() {
+        return HttpResponse::Conflict().json(json!({"error": "a real market moves by its source, not by a shock"}));
     }
     ex.shock(&body.symbol, body.bps, now_ms());
     HttpResponse::Ok().json(json!({"mid": ex.markets[&body.symbol].mid}))
