@@ -117,6 +117,20 @@ pub struct RunArgs {
     /// Directory of recorder files and the generated control token (overrides recorder.dir).
     #[arg(long, env = "MMBOT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The symbols to trade or record (overrides symbols), e.g. BTCUSDT,ETHUSDT.
+    #[arg(long, env = "MMBOT_SYMBOLS", value_delimiter = ',')]
+    pub symbols: Option<Vec<String>>,
+    /// Paper-trade on recordings in the market-data format (the embedded exchange replays them on
+    /// their own clock; sets [paper] market = "replay"): files, or a shell glob.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub replay: Option<Vec<PathBuf>>,
+    /// Paper-trade on a live public stream, mirrored by the embedded exchange (sets [paper]
+    /// market = "mirror"), e.g. wss://stream.bybit.com/v5/public/linear.
+    #[arg(long)]
+    pub mirror_url: Option<String>,
+    /// The mirrored venue's REST API, for its real instruments, e.g. https://api.bybit.com.
+    #[arg(long)]
+    pub mirror_rest_url: Option<String>,
 }
 
 impl RunArgs {
@@ -137,6 +151,10 @@ impl RunArgs {
             }),
             control_listen: self.control_listen,
             data_dir: self.data_dir.clone(),
+            symbols: self.symbols.clone(),
+            replay: self.replay.clone(),
+            mirror_url: self.mirror_url.clone(),
+            mirror_rest_url: self.mirror_rest_url.clone(),
         }
     }
 }

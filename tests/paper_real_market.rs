@@ -176,7 +176,7 @@ async fn mmbot_paper_trades_on_a_mirror_of_a_live_market() {
 }
 
 #[test]
-fn paper_market_replay_runs_the_embedded_exchange_on_the_recording() {
+fn mmbot_run_replay_paper_trades_on_the_embedded_exchange_replaying_the_recordings() {
     let dir = temp_dir("paper-embedded-replay");
     let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
     let control = free_port();
@@ -184,8 +184,6 @@ fn paper_market_replay_runs_the_embedded_exchange_on_the_recording() {
         r#"mode = "paper"
 symbols = ["SOLUSDT", "DOGEUSDT"]
 [paper]
-market = "replay"
-replay_files = ["{sol}", "{doge}"]
 replay_speed = 4
 queue_model = "prob_power:2"
 feed_latency_ms = "recorded"
@@ -199,8 +197,6 @@ listen = "{control}"
 [recorder]
 dir = "{data}"
 "#,
-        sol = files["SOLUSDT"].display(),
-        doge = files["DOGEUSDT"].display(),
         data = dir.join("data").display(),
     );
     let path = dir.join("mmbot.toml");
@@ -210,6 +206,9 @@ dir = "{data}"
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mmbot"))
         .args(["run", "--config"])
         .arg(&path)
+        // What the README shows: the recordings named on the command line.
+        .arg("--replay")
+        .args([&files["SOLUSDT"], &files["DOGEUSDT"]])
         .env("MMBOT_CONTROL_TOKEN", TOKEN)
         .current_dir(&dir)
         .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())

@@ -284,6 +284,12 @@ pub struct Overrides {
     pub order_entry: Option<OrderEntry>,
     pub control_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    pub symbols: Option<Vec<String>>,
+    /// Paper-trade on these recordings (`[paper] market = "replay"`).
+    pub replay: Option<Vec<PathBuf>>,
+    /// Paper-trade on this live public stream (`[paper] market = "mirror"`).
+    pub mirror_url: Option<String>,
+    pub mirror_rest_url: Option<String>,
 }
 
 impl Overrides {
@@ -309,6 +315,18 @@ impl Overrides {
         if let Some(d) = &self.data_dir {
             c.recorder.dir = d.clone();
         }
+        if let Some(s) = self.symbols.as_ref().filter(|s| !s.is_empty()) {
+            c.symbols = s.clone();
+        }
+        if let Some(files) = self.replay.as_ref().filter(|f| !f.is_empty()) {
+            c.paper.market = "replay".into();
+            c.paper.replay_files = files.clone();
+        }
+        if let Some(url) = self.mirror_url.as_ref().filter(|u| !u.is_empty()) {
+            c.paper.market = "mirror".into();
+            c.paper.mirror_url = url.clone();
+        }
+        set(&mut c.paper.mirror_rest_url, &self.mirror_rest_url);
     }
 }
 
