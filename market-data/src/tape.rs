@@ -61,7 +61,29 @@ pub enum TapeError {
     Open(#[from] ReadError),
     #[error("no recording given")]
     Empty,
+    #[error(
+        "{0}: not the market-data format (`{{local_ts_ns}} {{frame}}` lines, gzip, zstd or plain); \
+         other sources go through `mmbot import --from {known}` first",
+        known = "bybit-archive|bybit-trades|cryptofeed"
+    )]
+    UnknownFormat(PathBuf),
 }
+
+/// Whether a file reads as recorded lines: of its first lines, at least one is one.
+fn is_recording(path: &Path) -> Result<bool, ReadError> {
+    let mut seen = 0;
+    for r in Reader::open(path)?.take(SNIFF_LINES) {
+        match r {
+            Ok(_) => return Ok(true),
+            Err(ReadError::Truncated { .. }) => break,
+            Err(_) => seen += 1,
+        }
+    }
+    Ok(seen == 0)
+}
+
+/// Lines read to tell a recording from another format.
+const SNIFF_LINES: usize = 20;
 
 impl Tape {
     pub fn open(files: &[impl AsRef<Path>]) -> Result<Self, TapeError> {
@@ -70,6 +92,9 @@ impl Tape {
         }
         let mut sources = Vec::new();
         for f in files {
+            if !is_recording(f.as_ref())? {
+                return Err(TapeError::UnknownFormat(f.as_ref().to_path_buf()));
+            }
             let reader = Reader::open(f.as_ref())?;
             sources.push(Source {
                 reader,
@@ -271,5 +296,17 @@ mod tests {
         assert_eq!((items[1].file, items[1].line), (1, 1));
         let r = &tape.reports()[0];
         assert_eq!((r.malformed, r.gaps, r.out_of_order), (1, 1, 1));
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_refused_naming_the_importer() {
+        let d = std::env::temp_dir().join(format!("tape-other-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let other = write(&d, "capture.jsonl", &[r#"{"t":"recv","conn":"x","data":"{}"}"#, r#"{"t":"recv"}"#]);
+        let e = Tape::open(&[&other]).err().expect("refused").to_string();
+        assert!(
+            e.contains("capture.jsonl") && e.contains("mmbot import --from bybit-archive|bybit-trades|cryptofeed"),
+            "{e}"
+        );
     }
 }

@@ -320,3 +320,19 @@ print(json.dumps(delays))
         started.elapsed()
     );
 }
+
+#[test]
+fn a_file_of_another_format_is_refused_with_the_formats_it_takes() {
+    let capture = shared("cryptofeed-bybit-btcusdt-ethusdt.jsonl.zst");
+    let out = Command::new(env!("CARGO_BIN_EXE_bybit-sim"))
+        .args(["--listen", "127.0.0.1:0", "--market", "replay", "--replay"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not the market-data format") && err.contains("mmbot import --from"),
+        "{err}"
+    );
+}
