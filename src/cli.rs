@@ -56,6 +56,12 @@ pub enum Command {
     /// Convert other sources of Bybit's market (its order-book archives, its trade CSVs,
     /// cryptofeed captures) into the market-data format, a file per symbol per UTC day.
     Import(ImportArgs),
+    /// Backtest the config's quoting on recordings, on a virtual clock (thousands of times real
+    /// time): a report (JSON, summary, fills CSV, chart); `--sweep` runs a grid on every core.
+    Backtest(crate::offline::backtest::BacktestArgs),
+    /// A paper or live run's recorder file in the backtest's report shape; `--compare A B` puts
+    /// two reports side by side.
+    Report(crate::offline::events_report::ReportArgs),
     /// Exit 0 if a running mmbot's /healthz answers 200 (for container health checks).
     Health {
         /// The /healthz URL to ask.

@@ -12,6 +12,7 @@ mod instance_lock;
 mod kill_switch;
 mod learned_limits;
 mod logging;
+mod offline;
 mod preflight;
 mod record;
 mod startup;
@@ -157,6 +158,8 @@ fn main() -> ExitCode {
         Some(Command::ClearKillSwitch(args)) => kill_switch::clear_command(&args),
         Some(Command::Record(args)) => record::command(&args),
         Some(Command::Import(args)) => import::command(&args),
+        Some(Command::Backtest(args)) => offline::backtest::command(&args),
+        Some(Command::Report(args)) => offline::events_report::command(&args),
         Some(Command::Health { url }) => match health::check(&url) {
             Ok(()) => exit_code::CLEAN,
             Err(e) => {

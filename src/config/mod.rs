@@ -7,7 +7,7 @@ mod advice;
 mod file_mode;
 mod sizes;
 pub mod token;
-mod validate;
+pub mod validate;
 
 pub use account::{AccountSettings, PositionMode};
 pub use advice::{advice, busy_poll_warning, humanize, usable_cpus};

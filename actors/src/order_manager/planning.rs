@@ -17,10 +17,11 @@ use crate::messages::events::Event;
 use crate::messages::quotes::DesiredQuotes;
 use crate::messages::record::Record;
 use crate::orders::batch_body::{batch_body, BatchItem};
-use crate::orders::order_diff::{diff, Action};
+use crate::orders::order_diff::Action;
 use crate::orders::order_table::{Phase, TrackedOrder};
 use crate::orders::refusal_breaker::Quoting;
 use crate::orders::requote_plan::{select, Held, Room, Wanted};
+use crate::orders::wanted::wanted_for;
 use crate::telemetry::metrics::labels;
 
 use super::*;
@@ -123,33 +124,9 @@ impl OrderManager {
                 Quoting::Halted => &[],
             };
             let live: Vec<&TrackedOrder> = self.table.for_symbol(symbol).collect();
-            for action in diff(desired, &live, self.settings.requote_tolerance_bps) {
-                let (action, level, off_bps) = match action {
-                    Action::Create(q) => (Action::Create(q), q.level, Decimal::MAX),
-                    Action::Amend { link_id, price, qty } => {
-                        let Some(o) = self.table.get(&link_id) else { continue };
-                        if self.replace.contains(&link_id) {
-                            // The exchange refused to amend it: cancel now, create on the next plan.
-                            (Action::Cancel { link_id }, o.level, Decimal::ZERO)
-                        } else {
-                            let off = price
-                                .filter(|p| !p.is_zero())
-                                .map_or(Decimal::ZERO, |p| (o.price - p).abs() / p * Decimal::from(10_000));
-                            (Action::Amend { link_id, price, qty }, o.level, off)
-                        }
-                    }
-                    Action::Cancel { link_id } => {
-                        let level = self.table.get(&link_id).map_or(0, |o| o.level);
-                        (Action::Cancel { link_id }, level, Decimal::ZERO)
-                    }
-                };
-                out.push(Wanted {
-                    symbol: symbol.clone(),
-                    action,
-                    level,
-                    off_bps,
-                });
-            }
+            out.extend(wanted_for(symbol, desired, &live, self.settings.requote_tolerance_bps, |id| {
+                self.replace.contains(id)
+            }));
         }
         out
     }

@@ -11,3 +11,4 @@ pub mod order_table;
 pub mod refusal_breaker;
 pub mod refusal_log;
 pub mod requote_plan;
+pub mod wanted;

@@ -1,0 +1,193 @@
+//! The Strategy's decisions as a plain type, with no actor or clock of its own: per symbol the
+//! book top, a volatility estimate and the position; across symbols PnL and the risk limits.
+//! It says which quotes are wanted now, when a requote is due (`min_requote_ms`), which books
+//! went stale and whether the kill switch trips. The Strategy actor drives it on the wall clock;
+//! the backtest drives the same code on a virtual one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use rust_decimal::prelude::*;
+
+use crate::market::book::Top;
+use crate::market::net_position::NetPosition;
+use crate::market::pnl::Pnl;
+use crate::market::quoting::{compute_quotes, rounds_far_up, BelowMinimum, Filters, MarketState, Quote, QuoteParams};
+use crate::market::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
+use crate::market::volatility::VolatilityEstimator;
+
+use super::settings::StrategySettings;
+
+pub struct SymbolQuoting {
+    pub params: QuoteParams,
+    pub filters: Filters,
+    /// The book's top and when it was received.
+    pub top: Option<(Top, Instant)>,
+    pub vol: VolatilityEstimator,
+    pub position: Decimal,
+    /// When quotes were last wanted (sent or not).
+    pub last_emit: Option<Instant>,
+    /// No book update for `risk.stale_book_ms`: its quotes are pulled.
+    pub stale: bool,
+    /// Not quoted: its minimum order is far above `order_notional` (`below_minimum = "skip"`).
+    pub skipped: bool,
+}
+
+/// When the next quotes for a symbol may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    Now,
+    /// Within `min_requote_ms` of the last: wait this long.
+    After(Duration),
+}
+
+pub struct Quoter {
+    pub settings: StrategySettings,
+    pub risk: RiskLimits,
+    pub symbols: HashMap<String, SymbolQuoting>,
+    pub pnl: Pnl,
+}
+
+impl Quoter {
+    pub fn new(settings: StrategySettings, risk: RiskLimits, filters: HashMap<String, Filters>) -> Self {
+        let symbols = filters
+            .into_iter()
+            .map(|(s, f)| {
+                let state = SymbolQuoting {
+                    params: settings.quote_params(&s),
+                    filters: f,
+                    top: None,
+                    vol: VolatilityEstimator::new(settings.volatility_half_life_s),
+                    position: Decimal::ZERO,
+                    last_emit: None,
+                    stale: false,
+                    skipped: false,
+                };
+                (s, state)
+            })
+            .collect();
+        Self {
+            settings,
+            risk,
+            symbols,
+            pnl: Pnl::default(),
+        }
+    }
+
+    /// The inventory and the PnL's baseline, from the positions as the exchange listed them.
+    pub fn inherit(&mut self, positions: &BTreeMap<String, NetPosition>) {
+        self.pnl = Pnl::default();
+        for (symbol, p) in positions {
+            if let Some(st) = self.symbols.get_mut(symbol) {
+                st.position = p.size;
+                if !p.size.is_zero() {
+                    self.pnl.inherit(symbol, p.size, p.entry_price);
+                }
+            }
+        }
+    }
+
+    fn total_notional(&self) -> Decimal {
+        self.symbols
+            .values()
+            .filter_map(|s| s.top.map(|(t, _)| (s.position * t.mid()).abs()))
+            .sum()
+    }
+
+    /// A new top of the book (None: the book is gone). True when the symbol had a top and lost
+    /// it (its quotes must be pulled at once).
+    pub fn book(&mut self, symbol: &str, top: Option<Top>, at: Instant) -> bool {
+        let Some(st) = self.symbols.get_mut(symbol) else { return false };
+        match top {
+            Some(top) => {
+                let mid = top.mid();
+                st.vol.update(mid.to_f64().unwrap_or(0.0), at);
+                st.top = Some((top, at));
+                st.stale = false;
+                self.pnl.mark(symbol, mid);
+                false
+            }
+            None => st.top.take().is_some(),
+        }
+    }
+
+    /// Whether quotes may go now or after a pause (`min_requote_ms` since the last).
+    pub fn pace(&self, symbol: &str, now: Instant) -> Pace {
+        let min = Duration::from_millis(self.settings.min_requote_ms);
+        match self.symbols.get(symbol).and_then(|s| s.last_emit) {
+            Some(t) if now.saturating_duration_since(t) < min => Pace::After(min - now.saturating_duration_since(t)),
+            _ => Pace::Now,
+        }
+    }
+
+    /// The quotes wanted for `symbol` now (none while its book is missing or stale, or it is
+    /// skipped); the emission is counted for the pace.
+    pub fn quotes(&mut self, symbol: &str, now: Instant) -> Vec<Quote> {
+        let total = self.total_notional();
+        let per_symbol_cap = (self.risk.max_open_orders as usize) / self.symbols.len().max(1);
+        let below_minimum = self.settings.below_minimum;
+        let Some(st) = self.symbols.get_mut(symbol) else {
+            return Vec::new();
+        };
+        st.last_emit = Some(now);
+        let Some((top, _)) = st.top.filter(|_| !st.stale) else {
+            return Vec::new();
+        };
+        if below_minimum == BelowMinimum::Skip && rounds_far_up(st.params.order_notional, &st.filters, top.mid()) {
+            if !st.skipped {
+                log::warn!(symbol = symbol; "{symbol}: its smallest order is over 1.5x order_notional {}: not quoted (strategy.below_minimum = \"skip\")", st.params.order_notional);
+            }
+            st.skipped = true;
+            return Vec::new();
+        }
+        st.skipped = false;
+        let sides = allowed_sides(&self.risk, st.position, top.mid(), total);
+        let state = MarketState {
+            top,
+            sigma: st.vol.sigma(),
+            inventory: st.position,
+        };
+        cap_orders(compute_quotes(&st.params, &st.filters, &state, sides), per_symbol_cap)
+    }
+
+    pub fn set_position(&mut self, symbol: &str, size: Decimal) -> bool {
+        match self.symbols.get_mut(symbol) {
+            Some(st) => {
+                st.position = size;
+                st.top.is_some()
+            }
+            None => false,
+        }
+    }
+
+    /// One of the bot's fills, into PnL (marked at the book's mid).
+    pub fn fill(&mut self, symbol: &str, side: bybit_v5::Side, qty: Decimal, price: Decimal, fee: Decimal) {
+        self.pnl.fill(symbol, side, qty, price, fee);
+        if let Some((top, _)) = self.symbols.get(symbol).and_then(|s| s.top) {
+            self.pnl.mark(symbol, top.mid());
+        }
+    }
+
+    pub fn funding(&mut self, symbol: &str, fee: Decimal) {
+        self.pnl.funding(symbol, fee);
+    }
+
+    /// The kill switch's reason, if the drawdown is past the limit.
+    pub fn kill_reason(&self) -> Option<String> {
+        kill_switch(&self.risk, self.pnl.drawdown())
+    }
+
+    /// Books that stopped updating for `risk.stale_book_ms`: now stale (their quotes are pulled).
+    pub fn newly_stale(&mut self, now: Instant) -> Vec<String> {
+        let limit = Duration::from_millis(self.risk.stale_book_ms);
+        let mut out = Vec::new();
+        for (symbol, s) in self.symbols.iter_mut() {
+            if !s.stale && s.top.is_some_and(|(_, at)| now.saturating_duration_since(at) > limit) {
+                s.stale = true;
+                out.push(symbol.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+}

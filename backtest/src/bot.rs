@@ -1,0 +1,315 @@
+//! The bot on the virtual clock: what the Strategy and the OrderManager actors do, through the
+//! same plain code — the `Quoter` (quotes, pacing, risk, kill switch), `wanted_for` and the
+//! requote plan's `select` (the diff, the tolerance, urgency under a tight budget), and the
+//! `RateGovernor` (admission, deferral, settling on answers) — with their timers as scheduled
+//! events instead of actor timers.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use bybit_v5::rest::{path, MAX_BATCH_ITEMS};
+use bybit_v5::Side;
+use mmbot_actors::budget::rate_governor::{Priority, RateGovernor};
+use mmbot_actors::market::book::Top;
+use mmbot_actors::market::quoting::Quote;
+use mmbot_actors::orders::order_diff::Action;
+use mmbot_actors::orders::order_table::{Phase, TrackedOrder};
+use mmbot_actors::orders::requote_plan::{select, Room, Wanted};
+use mmbot_actors::orders::wanted::wanted_for;
+use mmbot_actors::strategy::{Pace, Quoter};
+use rust_decimal::Decimal;
+
+use crate::schedule::{Outcome, Schedule, SeenFill, Timed};
+use crate::settings::Settings;
+
+pub struct Bot {
+    pub quoter: Quoter,
+    tolerance_bps: Decimal,
+    governor: RateGovernor,
+    /// The virtual clock: exchange time `t0` is `base`.
+    base: Instant,
+    t0: u64,
+    order_latency_ms: u64,
+    /// The bot's view of its orders, by link id.
+    pub table: BTreeMap<String, TrackedOrder>,
+    desired: HashMap<String, Vec<Quote>>,
+    next_id: u64,
+    requote_scheduled: BTreeSet<String>,
+    replan_at: Option<u64>,
+    held_back: bool,
+    /// The kill switch's reason, once tripped: no quote from then on.
+    pub killed: Option<String>,
+    /// Requests sent, per endpoint.
+    pub requests: BTreeMap<String, u64>,
+    /// Order changes the budget held back.
+    pub deferred: u64,
+    positions: HashMap<String, Decimal>,
+}
+
+fn kind_of(a: &Action) -> u8 {
+    match a {
+        Action::Cancel { .. } => 0,
+        Action::Amend { .. } => 1,
+        Action::Create(_) => 2,
+    }
+}
+
+impl Bot {
+    pub fn new(settings: &Settings, t0: u64) -> Self {
+        let filters = settings
+            .symbols
+            .iter()
+            .map(|s| (s.clone(), settings.instruments[s].filters.clone()))
+            .collect();
+        Self {
+            quoter: Quoter::new(settings.strategy.clone(), settings.risk.clone(), filters),
+            tolerance_bps: settings.requote_tolerance_bps,
+            governor: RateGovernor::new(settings.rate_limits.clone()),
+            base: Instant::now(),
+            t0,
+            order_latency_ms: settings.order_latency_ms,
+            table: BTreeMap::new(),
+            desired: HashMap::new(),
+            next_id: 0,
+            requote_scheduled: BTreeSet::new(),
+            replan_at: None,
+            held_back: false,
+            killed: None,
+            requests: BTreeMap::new(),
+            deferred: 0,
+            positions: HashMap::new(),
+        }
+    }
+
+    fn instant(&self, ms: u64) -> Instant {
+        self.base + Duration::from_millis(ms.saturating_sub(self.t0))
+    }
+
+    fn ms(&self, t: Instant) -> u64 {
+        self.t0 + t.saturating_duration_since(self.base).as_millis() as u64
+    }
+
+    pub fn book_seen(&mut self, symbol: &str, top: Option<Top>, now: u64, s: &mut Schedule) {
+        let lost = self.quoter.book(symbol, top, self.instant(now));
+        self.check(now, s);
+        match top {
+            Some(_) => self.requote_after(symbol, now, s),
+            None if lost => self.emit(symbol, now, s),
+            None => {}
+        }
+    }
+
+    /// Stale books and the kill switch, as the Strategy's timers check them.
+    fn check(&mut self, now: u64, s: &mut Schedule) {
+        for symbol in self.quoter.newly_stale(self.instant(now)) {
+            self.emit(&symbol, now, s);
+        }
+        if self.killed.is_none() {
+            if let Some(reason) = self.quoter.kill_reason() {
+                self.killed = Some(reason);
+                let symbols: Vec<String> = self.quoter.symbols.keys().cloned().collect();
+                for symbol in symbols {
+                    self.desired.insert(symbol, Vec::new());
+                }
+                self.plan(None, now, s);
+            }
+        }
+    }
+
+    pub fn requote_due(&mut self, symbol: &str, now: u64, s: &mut Schedule) {
+        self.requote_scheduled.remove(symbol);
+        self.requote_after(symbol, now, s);
+    }
+
+    fn requote_after(&mut self, symbol: &str, now: u64, s: &mut Schedule) {
+        match self.quoter.pace(symbol, self.instant(now)) {
+            Pace::Now => self.emit(symbol, now, s),
+            Pace::After(wait) => {
+                if self.requote_scheduled.insert(symbol.to_string()) {
+                    s.at(
+                        now + wait.as_millis().max(1) as u64,
+                        Timed::Requote {
+                            symbol: symbol.to_string(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn emit(&mut self, symbol: &str, now: u64, s: &mut Schedule) {
+        let quotes = match self.killed {
+            Some(_) => Vec::new(),
+            None => self.quoter.quotes(symbol, self.instant(now)),
+        };
+        self.desired.insert(symbol.to_string(), quotes);
+        let only = (!self.held_back).then_some(symbol);
+        self.plan(only, now, s);
+    }
+
+    pub fn replan(&mut self, now: u64, s: &mut Schedule) {
+        if self.replan_at.is_some_and(|t| t <= now) {
+            self.replan_at = None;
+        }
+        self.plan(None, now, s);
+    }
+
+    /// Desired quotes → the changes the budget admits now, sent in batches; the rest wait for room.
+    fn plan(&mut self, only: Option<&str>, now: u64, s: &mut Schedule) {
+        let at = self.instant(now);
+        let mut symbols: Vec<&String> = self.desired.keys().filter(|k| only.is_none_or(|o| o == k.as_str())).collect();
+        symbols.sort();
+        let mut wanted: Vec<Wanted> = Vec::new();
+        for symbol in symbols {
+            let live: Vec<&TrackedOrder> = self.table.values().filter(|o| &o.symbol == symbol).collect();
+            wanted.extend(wanted_for(symbol, &self.desired[symbol], &live, self.tolerance_bps, |_| false));
+        }
+        self.held_back = false;
+        if wanted.is_empty() {
+            return;
+        }
+        let room = Room {
+            create: self.governor.available(path::ORDER_CREATE_BATCH, Priority::Quote, at),
+            amend: self.governor.available(path::ORDER_AMEND_BATCH, Priority::Quote, at),
+            cancel: self.governor.available(path::ORDER_CANCEL_BATCH, Priority::Cancel, at),
+        };
+        let (chosen, held) = select(wanted, room);
+        let mut held_at: Vec<(&'static str, Priority)> = Vec::new();
+        for (endpoint, n, p) in [
+            (path::ORDER_CREATE_BATCH, held.create, Priority::Quote),
+            (path::ORDER_AMEND_BATCH, held.amend, Priority::Quote),
+            (path::ORDER_CANCEL_BATCH, held.cancel, Priority::Cancel),
+        ] {
+            if n > 0 {
+                self.deferred += n as u64;
+                self.governor.note_deferred(endpoint, n as u64);
+                held_at.push((endpoint, p));
+            }
+        }
+        let mut groups: BTreeMap<(String, u8), Vec<Action>> = BTreeMap::new();
+        for w in chosen {
+            groups.entry((w.symbol, kind_of(&w.action))).or_default().push(w.action);
+        }
+        for ((symbol, kind), actions) in groups {
+            let (endpoint, priority) = match kind {
+                0 => (path::ORDER_CANCEL_BATCH, Priority::Cancel),
+                1 => (path::ORDER_AMEND_BATCH, Priority::Quote),
+                _ => (path::ORDER_CREATE_BATCH, Priority::Quote),
+            };
+            let size = (self.governor.max_units(endpoint) as usize).clamp(1, MAX_BATCH_ITEMS);
+            for chunk in actions.chunks(size) {
+                if self.governor.try_admit(endpoint, chunk.len() as u32, priority, at).is_err() {
+                    if !held_at.contains(&(endpoint, priority)) {
+                        held_at.push((endpoint, priority));
+                    }
+                    continue;
+                }
+                let sent: Vec<(String, Action)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
+                *self.requests.entry(endpoint.to_string()).or_default() += 1;
+                s.at(
+                    now + self.order_latency_ms,
+                    Timed::Arrive {
+                        symbol: symbol.clone(),
+                        endpoint,
+                        actions: sent,
+                        sent_ms: now,
+                    },
+                );
+            }
+        }
+        if !held_at.is_empty() {
+            self.held_back = true;
+            let room_at = held_at.iter().map(|&(e, p)| self.governor.room_at(e, 1, p, at)).min().unwrap_or(at);
+            let when = self.ms(room_at).max(now + 1);
+            if !self.replan_at.is_some_and(|t| t > now && t <= when) {
+                self.replan_at = Some(when);
+                s.at(when, Timed::Replan);
+            }
+        }
+    }
+
+    /// The table's side of sending an action; the link id it goes with.
+    fn materialize(&mut self, symbol: &str, action: &Action) -> (String, Action) {
+        match action {
+            Action::Create(q) => {
+                self.next_id += 1;
+                let link_id = format!("bt-{}", self.next_id);
+                self.table.insert(
+                    link_id.clone(),
+                    TrackedOrder {
+                        link_id: link_id.clone(),
+                        order_id: None,
+                        symbol: symbol.to_string(),
+                        side: q.side,
+                        level: q.level,
+                        price: q.price,
+                        qty: q.qty,
+                        filled: Decimal::ZERO,
+                        phase: Phase::Creating,
+                        amend_from: None,
+                    },
+                );
+                (link_id, action.clone())
+            }
+            Action::Amend { link_id, price, qty } => {
+                if let Some(o) = self.table.get_mut(link_id) {
+                    o.amend_sent(*price, *qty);
+                }
+                (link_id.clone(), action.clone())
+            }
+            Action::Cancel { link_id } => {
+                if let Some(o) = self.table.get_mut(link_id) {
+                    o.phase = Phase::Cancelling;
+                }
+                (link_id.clone(), action.clone())
+            }
+        }
+    }
+
+    /// A batch's answer: the budget settles, each order's phase follows its outcome.
+    pub fn answer(&mut self, endpoint: &str, units: u32, sent_ms: u64, outcomes: &[(String, Outcome)], now: u64, s: &mut Schedule) {
+        self.governor.settle(endpoint, units, self.instant(sent_ms), self.instant(now));
+        let mut replan: BTreeSet<String> = BTreeSet::new();
+        for (id, outcome) in outcomes {
+            let Some(o) = self.table.get_mut(id) else { continue };
+            match (o.phase, outcome) {
+                (Phase::Cancelling, _) | (_, Outcome::NotFound) | (_, Outcome::PostOnlyCancelled) => {
+                    if o.phase != Phase::Cancelling {
+                        replan.insert(o.symbol.clone());
+                    }
+                    self.table.remove(id);
+                }
+                (_, Outcome::Done) => {
+                    o.phase = Phase::Live;
+                    o.amend_from = None;
+                }
+            }
+        }
+        for symbol in replan {
+            self.plan(Some(&symbol), now, s);
+        }
+    }
+
+    pub fn fill_seen(&mut self, f: &SeenFill, now: u64, s: &mut Schedule) {
+        let (symbol, link_id, side, price, qty, fee) = (f.symbol.as_str(), f.link_id.as_str(), f.side, f.price, f.qty, f.fee);
+        if let Some(o) = self.table.get_mut(link_id) {
+            o.filled += qty;
+            if o.filled >= o.qty {
+                self.table.remove(link_id);
+            }
+        }
+        self.quoter.fill(symbol, side, qty, price, fee);
+        let p = self.positions.entry(symbol.to_string()).or_default();
+        *p += if side == Side::Buy { qty } else { -qty };
+        let size = *p;
+        self.check(now, s);
+        if self.quoter.set_position(symbol, size) {
+            self.requote_after(symbol, now, s);
+        }
+    }
+
+    pub fn funding_seen(&mut self, symbol: &str, fee: Decimal, now: u64, s: &mut Schedule) {
+        self.quoter.funding(symbol, fee);
+        self.check(now, s);
+    }
+}

@@ -1,0 +1,211 @@
+//! The event loop: the recording's events in exchange-time order, and the timed events between
+//! the venue and the bot (what the bot sees `feed_latency_ms` after the venue; its requests
+//! reach the venue `order_latency_ms` after they leave, and their answers come back as late).
+//! At equal times, what was scheduled comes before the next recorded event. The run ends at the
+//! recording's last event.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use market_data::{Tape, TapeError};
+use mmbot_actors::market::book::Top;
+
+use crate::bot::Bot;
+use crate::collect::Collector;
+use crate::report::Report;
+use crate::schedule::{Schedule, SeenFill, Timed};
+use crate::settings::Settings;
+use crate::venue::Venue;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error(transparent)]
+    Tape(#[from] TapeError),
+    #[error("{0} has no instrument filters")]
+    UnknownSymbol(String),
+}
+
+/// Progress on stderr, for long runs on a terminal.
+struct Progress {
+    on: bool,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn tick(&mut self, events: u64, at: u64, from: u64, to_hint: Option<u64>) {
+        if !self.on || self.last.elapsed().as_millis() < 500 {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = events as f64 / secs.max(1e-9);
+        let eta = to_hint
+            .filter(|to| *to > from && at > from)
+            .map(|to| format!(", ETA {:.0} s", secs * (to - at) as f64 / (at - from) as f64))
+            .unwrap_or_default();
+        eprint!("\r{events} events, {:.0} k/s{eta}   ", rate / 1000.0);
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
+
+/// A run's report, and what it was made from (for the chart and the fills CSV).
+pub struct Outcome {
+    pub report: Report,
+    pub collect: Collector,
+}
+
+/// Run the backtest on `files`: its report.
+pub fn run(settings: &Settings, files: &[PathBuf]) -> Result<Report, BacktestError> {
+    Ok(run_full(settings, files)?.report)
+}
+
+/// Run the backtest on `files`.
+pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, BacktestError> {
+    let started = Instant::now();
+    for s in &settings.symbols {
+        if !settings.instruments.contains_key(s) {
+            return Err(BacktestError::UnknownSymbol(s.clone()));
+        }
+    }
+    let mut tape = Tape::open(files)?;
+    let t0 = tape.peek_ms().unwrap_or(0);
+    let mut venue = Venue::new(settings.queue_model, settings.instruments.clone());
+    let mut bot = Bot::new(settings, t0);
+    let mut collect = Collector::new(&settings.symbols);
+    let mut schedule = Schedule::default();
+    let mut progress = Progress {
+        on: settings.progress,
+        started,
+        last: started,
+    };
+    let feed = settings.feed_latency_ms;
+    let mut end = t0;
+    loop {
+        let market = tape.peek_ms();
+        let timed = schedule.next_ms();
+        let take_timed = match (market, timed) {
+            (None, None) => break,
+            (None, Some(t)) => {
+                if t > end {
+                    break;
+                }
+                true
+            }
+            (Some(_), None) => false,
+            (Some(m), Some(t)) => t <= m,
+        };
+        if take_timed {
+            let (now, what) = schedule.pop().expect("peeked");
+            handle(what, now, &mut bot, &mut venue, &mut collect, &mut schedule, settings);
+            continue;
+        }
+        let item = tape.next().expect("peeked");
+        let at = item.at_ms;
+        end = end.max(at);
+        let applied = venue.apply(at, &item.event);
+        for f in &applied.fills {
+            collect.fill(f, &venue);
+            schedule.at(
+                at + feed,
+                Timed::FillSeen(SeenFill {
+                    symbol: f.symbol.clone(),
+                    link_id: f.link_id.clone(),
+                    side: f.side,
+                    price: f.price,
+                    qty: f.qty,
+                    fee: f.fee,
+                }),
+            );
+        }
+        for (symbol, fee) in &applied.funding {
+            collect.funding(symbol, *fee);
+            schedule.at(
+                at + feed,
+                Timed::FundingSeen {
+                    symbol: symbol.clone(),
+                    fee: *fee,
+                },
+            );
+        }
+        collect.market(at, applied.book.as_deref(), &venue);
+        if let Some(symbol) = applied.book.filter(|s| settings.symbols.contains(s)) {
+            let b = &venue.markets[&symbol].book;
+            let top = match (b.best_bid(), b.best_ask(), applied.lost || !b.is_known()) {
+                (Some(bid), Some(ask), false) => Some((bid, b.bids[&bid], ask, b.asks[&ask])),
+                _ => None,
+            };
+            let seen = match top {
+                Some((bid, bid_size, ask, ask_size)) => Timed::BookSeen {
+                    symbol,
+                    bid,
+                    bid_size,
+                    ask,
+                    ask_size,
+                },
+                None => Timed::BookLost { symbol },
+            };
+            schedule.at(at + feed, seen);
+        }
+        progress.tick(collect.events, at, t0, None);
+    }
+    progress.done();
+    let report = Report::build(settings, files, &collect, &bot, started.elapsed().as_millis() as u64);
+    Ok(Outcome { report, collect })
+}
+
+fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, collect: &mut Collector, s: &mut Schedule, settings: &Settings) {
+    let _ = collect;
+    match what {
+        Timed::BookSeen {
+            symbol,
+            bid,
+            bid_size,
+            ask,
+            ask_size,
+        } => bot.book_seen(
+            &symbol,
+            Some(Top {
+                bid,
+                bid_size,
+                ask,
+                ask_size,
+            }),
+            now,
+            s,
+        ),
+        Timed::BookLost { symbol } => bot.book_seen(&symbol, None, now, s),
+        Timed::Requote { symbol } => bot.requote_due(&symbol, now, s),
+        Timed::Replan => bot.replan(now, s),
+        Timed::Arrive {
+            symbol,
+            endpoint,
+            actions,
+            sent_ms,
+        } => {
+            let outcomes = venue.arrive(&symbol, &actions);
+            s.at(
+                now + settings.order_latency_ms,
+                Timed::Answer {
+                    endpoint,
+                    units: actions.len() as u32,
+                    sent_ms,
+                    outcomes,
+                },
+            );
+        }
+        Timed::Answer {
+            endpoint,
+            units,
+            sent_ms,
+            outcomes,
+        } => bot.answer(endpoint, units, sent_ms, &outcomes, now, s),
+        Timed::FillSeen(f) => bot.fill_seen(&f, now, s),
+        Timed::FundingSeen { symbol, fee } => bot.funding_seen(&symbol, fee, now, s),
+    }
+}

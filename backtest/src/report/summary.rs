@@ -1,0 +1,62 @@
+//! The report for people: a few lines on stdout.
+
+use std::fmt::Write;
+
+use super::Report;
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("–".into(), |x| format!("{x:+.2}"))
+}
+
+pub fn summary(r: &Report) -> String {
+    let mut s = String::new();
+    let secs = r.to_ms.saturating_sub(r.from_ms) as f64 / 1000.0;
+    let _ = writeln!(
+        s,
+        "{} of {} ({:.0} s of market, {} events), {} in {} ms",
+        r.source,
+        r.symbols.join(","),
+        secs,
+        r.events,
+        r.data.len().max(1),
+        r.wall_ms
+    );
+    let _ = writeln!(
+        s,
+        "  PnL {:+.4} USDT = spread capture {:+.4} + inventory {:+.4} + fees {:+.4} + funding {:+.4}",
+        r.pnl.total, r.pnl.spread_capture, r.pnl.inventory, r.pnl.fees, r.pnl.funding
+    );
+    let _ = writeln!(
+        s,
+        "  fills {} (buy {}, sell {}), volume {:.2} USDT",
+        r.fills, r.volume.buy.fills, r.volume.sell.fills, r.volume.notional
+    );
+    let m = |k: &str| r.markouts_bps.get(k).copied().flatten();
+    let _ = writeln!(
+        s,
+        "  markouts (bps) 1s {} 5s {} 30s {} 60s {}",
+        opt(m("1s")),
+        opt(m("5s")),
+        opt(m("30s")),
+        opt(m("60s"))
+    );
+    let _ = writeln!(
+        s,
+        "  quoted both sides {:.1} % of the time, {} bps from the touch on average; max inventory {:.2} USDT, max drawdown {:.4} USDT",
+        r.quote_uptime * 100.0,
+        r.mean_touch_distance_bps.map_or("–".into(), |d| format!("{d:.2}")),
+        r.max_inventory,
+        r.max_drawdown
+    );
+    let requests: Vec<String> = r.requests.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(
+        s,
+        "  requests: {}; deferred by the budget: {}",
+        if requests.is_empty() { "none".into() } else { requests.join(", ") },
+        r.deferred
+    );
+    if let Some(k) = &r.kill_switch {
+        let _ = writeln!(s, "  kill switch tripped: {k}");
+    }
+    s
+}

@@ -1,0 +1,91 @@
+//! Timed events between the venue and the bot, in time order (ties: in the order scheduled),
+//! so a run is the same every time.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use bybit_v5::Side;
+use mmbot_actors::orders::order_diff::Action;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone)]
+pub enum Timed {
+    /// The bot sees the book of `symbol` as it was at the venue.
+    BookSeen {
+        symbol: String,
+        bid: Decimal,
+        bid_size: Decimal,
+        ask: Decimal,
+        ask_size: Decimal,
+    },
+    /// The bot sees that a book is gone (a gap).
+    BookLost { symbol: String },
+    /// The bot's pacing timer for `symbol`.
+    Requote { symbol: String },
+    /// The budget has room again: plan every symbol.
+    Replan,
+    /// A batch reaches the venue.
+    Arrive {
+        symbol: String,
+        endpoint: &'static str,
+        actions: Vec<(String, Action)>,
+        sent_ms: u64,
+    },
+    /// The venue's answer reaches the bot: each action's link id and whether it stands.
+    Answer {
+        endpoint: &'static str,
+        units: u32,
+        sent_ms: u64,
+        outcomes: Vec<(String, Outcome)>,
+    },
+    /// The bot hears of a fill.
+    FillSeen(SeenFill),
+    /// The bot hears of funding paid (positive) or received.
+    FundingSeen { symbol: String, fee: Decimal },
+}
+
+/// A fill as the bot hears of it.
+#[derive(Debug, Clone)]
+pub struct SeenFill {
+    pub symbol: String,
+    pub link_id: String,
+    pub side: Side,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub fee: Decimal,
+}
+
+/// What became of one order action at the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Resting (created or amended), or gone (cancelled) as asked.
+    Done,
+    /// A post-only order that would have crossed: cancelled.
+    PostOnlyCancelled,
+    /// The order was no longer there (filled or cancelled before).
+    NotFound,
+}
+
+#[derive(Default)]
+pub struct Schedule {
+    heap: BinaryHeap<Reverse<(u64, u64)>>,
+    items: std::collections::HashMap<u64, Timed>,
+    seq: u64,
+}
+
+impl Schedule {
+    pub fn at(&mut self, ms: u64, what: Timed) {
+        self.seq += 1;
+        self.heap.push(Reverse((ms, self.seq)));
+        self.items.insert(self.seq, what);
+    }
+
+    pub fn next_ms(&self) -> Option<u64> {
+        self.heap.peek().map(|Reverse((t, _))| *t)
+    }
+
+    pub fn pop(&mut self) -> Option<(u64, Timed)> {
+        let Reverse((t, seq)) = self.heap.pop()?;
+        self.items.remove(&seq).map(|w| (t, w))
+    }
+}

@@ -1,0 +1,94 @@
+//! `mmbot backtest --config FILE --data FILE… [--queue-model M] [--latency-ms N]
+//! [--feed-latency-ms N] [--symbols S] --report OUT.json [--fills OUT.csv] [--chart OUT.svg]
+//! [--sweep KEY=V1,V2 …]`: the config's quoting on the recordings, on a virtual clock; the
+//! report as JSON, a summary on stdout, the fills as CSV and a chart. With `--sweep`, every
+//! combination of the values, on every core, ranked by PnL.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use mmbot_actors::messages::report::exit_code;
+
+use super::settings::{settings, VenueFlags};
+use super::sweep;
+use crate::config::{load, Overrides};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BacktestArgs {
+    /// The bot's configuration (the same file `mmbot run` takes).
+    #[arg(long, short, default_value = "config/default.toml")]
+    pub config: PathBuf,
+    /// Recordings in the market-data format (`mmbot record`, `mmbot import`): files or a glob.
+    #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
+    pub data: Vec<PathBuf>,
+    /// risk_averse or prob_power:N (default: [paper] queue_model).
+    #[arg(long)]
+    pub queue_model: Option<String>,
+    /// Order-entry latency each way, ms (default: [paper] order_latency_ms).
+    #[arg(long)]
+    pub latency_ms: Option<u64>,
+    /// Market-data (and fill) latency, ms (default: [paper] feed_latency_ms).
+    #[arg(long)]
+    pub feed_latency_ms: Option<u64>,
+    /// The symbols to trade (default: the config's).
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Option<Vec<String>>,
+    /// Where the report goes (JSON).
+    #[arg(long)]
+    pub report: PathBuf,
+    /// The fills as CSV.
+    #[arg(long)]
+    pub fills: Option<PathBuf>,
+    /// A chart of mid, quotes, fills, inventory and PnL (SVG).
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// KEY=V1,V2,…: run every combination of the values (e.g. strategy.spread_bps=4,6,8).
+    #[arg(long = "sweep", value_name = "KEY=V1,V2")]
+    pub sweeps: Vec<String>,
+}
+
+pub fn command(args: &BacktestArgs) -> i32 {
+    match run(args) {
+        Ok(()) => exit_code::CLEAN,
+        Err(e) => {
+            crate::logging::fatal(&format!("backtest: {e:#}"));
+            exit_code::COULD_NOT_START
+        }
+    }
+}
+
+fn flags(args: &BacktestArgs) -> VenueFlags {
+    VenueFlags {
+        queue_model: args.queue_model.clone(),
+        latency_ms: args.latency_ms,
+        feed_latency_ms: args.feed_latency_ms,
+    }
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+fn run(args: &BacktestArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        symbols: args.symbols.clone(),
+        ..Default::default()
+    };
+    if !args.sweeps.is_empty() {
+        return sweep::run(args, &overrides, &flags(args));
+    }
+    let config = load(&args.config, &overrides)?;
+    let s = settings(&config, &flags(args), std::io::stderr().is_terminal())?;
+    let outcome = backtest::engine::run_full(&s, &args.data)?;
+    write(&args.report, &outcome.report.to_json())?;
+    if let Some(p) = &args.fills {
+        write(p, &backtest::report::fills_csv::fills_csv(&outcome.collect.fills))?;
+    }
+    if let Some(p) = &args.chart {
+        write(p, &backtest::report::chart::chart(&outcome.collect))?;
+    }
+    print!("{}", backtest::report::summary::summary(&outcome.report));
+    println!("  report: {}", args.report.display());
+    Ok(())
+}
