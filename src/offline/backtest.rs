@@ -71,8 +71,11 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn run(args: &BacktestArgs) -> anyhow::Result<()> {
+    // Offline: no exchange is contacted, so none of its credentials is needed.
     let overrides = Overrides {
         symbols: args.symbols.clone(),
+        api_key: Some("offline".into()),
+        api_secret: Some("offline".into()),
         ..Default::default()
     };
     if !args.sweeps.is_empty() {

@@ -1,0 +1,237 @@
+//! `mmbot backtest` and `mmbot report` through the real binary, on the shared real captures
+//! (imported here from `../shared/market-data`, never copied in): the same inputs give the same
+//! report byte for byte (but `wall_ms`), with every figure the report promises, its fills as CSV
+//! and a chart; a sweep ranks its grid by PnL; a paper run's recorder file reads as the same
+//! report, and the two compare side by side.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bybit_sim::market::source::MarketSource;
+use serde_json::Value;
+use support::*;
+
+fn import_capture(name: &str, out: &Path) -> BTreeMap<String, PathBuf> {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/market-data").join(name);
+    assert!(capture.exists(), "test input {} is missing", capture.display());
+    let mut files = market_data::DailyFiles::new(out);
+    market_data::import::cryptofeed::import(&capture, &mut |f| files.write(&f.symbol, f.local_ns, &f.text).unwrap()).unwrap();
+    files
+        .finish()
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned(), w.path))
+        .collect()
+}
+
+/// Quotes at the touch on SOLUSDT, so the capture's trades fill some.
+fn config(dir: &Path) -> PathBuf {
+    let path = dir.join("bt.toml");
+    std::fs::write(
+        &path,
+        r#"mode = "paper"
+symbols = ["SOLUSDT"]
+[strategy]
+levels = 2
+spread_bps = 1
+level_step_bps = 1
+order_notional = 50
+min_requote_ms = 200
+[paper]
+queue_model = "risk_averse"
+order_latency_ms = 20
+feed_latency_ms = 10
+"#,
+    )
+    .unwrap();
+    path
+}
+
+fn mmbot(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmbot")).args(args).output().expect("mmbot runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn without_wall_ms(json: &str) -> String {
+    json.lines()
+        .filter(|l| !l.trim_start().starts_with("\"wall_ms\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_backtest_is_the_same_every_time_and_reports_every_figure() {
+    let dir = temp_dir("backtest");
+    let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
+    let cfg = config(&dir);
+    let data = files["SOLUSDT"].display().to_string();
+    let mut reports = Vec::new();
+    for run in 0..2 {
+        let report = dir.join(format!("report-{run}.json"));
+        let (fills, chart) = (dir.join("fills.csv"), dir.join("chart.svg"));
+        let (code, out, err) = mmbot(&[
+            "backtest",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data",
+            &data,
+            "--report",
+            report.to_str().unwrap(),
+            "--fills",
+            fills.to_str().unwrap(),
+            "--chart",
+            chart.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("PnL") && out.contains("markouts"), "a summary on stdout: {out}");
+        reports.push(std::fs::read_to_string(&report).unwrap());
+        let r: Value = serde_json::from_str(&reports[run]).unwrap();
+        for key in [
+            "events",
+            "fills",
+            "volume",
+            "pnl",
+            "markouts_bps",
+            "max_inventory",
+            "max_drawdown",
+            "requests",
+            "deferred",
+            "wall_ms",
+        ] {
+            assert!(r.get(key).is_some(), "the report has {key}: {r}");
+        }
+        for part in ["total", "spread_capture", "inventory", "fees", "funding"] {
+            assert!(r["pnl"][part].is_number(), "pnl.{part}");
+        }
+        for h in ["1s", "5s", "30s", "60s"] {
+            assert!(r["markouts_bps"].get(h).is_some(), "markout {h}");
+        }
+        let fills_n = r["fills"].as_u64().unwrap();
+        assert!(fills_n > 0, "the capture's trades filled quotes at the touch: {r}");
+        assert!(r["events"].as_u64().unwrap() > 300);
+        let csv = std::fs::read_to_string(&fills).unwrap();
+        assert!(csv.starts_with("time_ms,symbol,side,price,qty,fee,mid,link_id\n"));
+        assert_eq!(csv.lines().count() as u64, fills_n + 1, "one row per fill");
+        let svg = std::fs::read_to_string(&chart).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("polyline") && svg.contains("circle"),
+            "a chart with fills"
+        );
+        // The parts add up to the total.
+        let p = &r["pnl"];
+        let sum: f64 = ["spread_capture", "inventory", "fees", "funding"]
+            .iter()
+            .map(|k| p[*k].as_f64().unwrap())
+            .sum();
+        assert!((sum - p["total"].as_f64().unwrap()).abs() < 1e-5, "{p}");
+    }
+    assert_eq!(
+        without_wall_ms(&reports[0]),
+        without_wall_ms(&reports[1]),
+        "the same inputs, the same report"
+    );
+}
+
+#[test]
+fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
+    let dir = temp_dir("backtest-sweep");
+    let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
+    let cfg = config(&dir);
+    let report = dir.join("sweep.json");
+    let (code, out, err) = mmbot(&[
+        "backtest",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        files["SOLUSDT"].to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--sweep",
+        "strategy.spread_bps=0.5,1,8",
+        "--sweep",
+        "strategy.levels=1,2",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("strategy.spread_bps=")).collect();
+    assert_eq!(rows.len(), 6, "{out}");
+    let pnl: Vec<f64> = rows.iter().map(|l| l.split_whitespace().nth(3).unwrap().parse().unwrap()).collect();
+    assert!(pnl.windows(2).all(|w| w[0] >= w[1]), "ranked by PnL: {out}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 6);
+    assert!(json["runs"][0]["params"]["strategy.spread_bps"].is_number());
+    assert!(!err.contains('\r'), "no progress when stderr is not a terminal");
+}
+
+#[actix_rt::test]
+async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_the_backtest() {
+    let dir = temp_dir("report-paper");
+    let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("recording"));
+    let sim = start_sim_with(|c| {
+        c.instruments = bybit_sim::market::instrument::select(&["SOLUSDT"]).unwrap();
+        c.source = MarketSource::Replay {
+            files: vec![files["SOLUSDT"].clone()],
+            speed: 2.0,
+        };
+    });
+    let mut bot = start_bot_in(
+        dir.clone(),
+        &sim,
+        BotOptions {
+            symbols: vec!["SOLUSDT"],
+            levels: 2,
+            recorder: "market = true",
+            tail: "[strategy.symbols.SOLUSDT]\nspread_bps = 1\nlevel_step_bps = 1\n".into(),
+            ..Default::default()
+        },
+    );
+    wait_for_orders(&sim, &mut bot, &["SOLUSDT"], 4, Duration::from_secs(30)).await;
+    let market = || async {
+        let url = format!("{}/sim/market", sim.rest_url());
+        awc::Client::new().get(url).send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    for _ in 0..600 {
+        if market().await["ended"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bot.signal(libc::SIGTERM);
+    let exit = bot.wait_exit(Duration::from_secs(40));
+    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
+    let events = recorder_file(&dir).expect("a recorder file");
+    let paper = dir.join("paper.json");
+    let (code, out, err) = mmbot(&["report", events.to_str().unwrap(), "--report", paper.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&paper).unwrap()).unwrap();
+    assert_eq!(r["source"], "paper");
+    assert!(r["fills"].as_u64().unwrap() > 0, "the run's fills: {r}");
+    assert!(r["events"].as_u64().unwrap() > 0, "its market tape was read: {r}");
+    assert!(r["markouts_bps"]["1s"].is_number(), "markouts from the tape: {r}");
+    assert!(r["quote_uptime"].as_f64().unwrap() > 0.5, "{r}");
+    // The backtest of the same recording with the same quoting, side by side.
+    let cfg = dir.join("mmbot.toml");
+    let bt = dir.join("backtest.json");
+    let (code, out, err) = mmbot(&[
+        "backtest",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        files["SOLUSDT"].to_str().unwrap(),
+        "--report",
+        bt.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = mmbot(&["report", "--compare", paper.to_str().unwrap(), bt.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    for row in ["fills", "PnL spread capture", "PnL fees", "markout 1s bps", "quote uptime"] {
+        assert!(out.contains(row), "{row} compared: {out}");
+    }
+}
