@@ -44,6 +44,9 @@ fn args() -> Args {
     a
 }
 
+/// (price in ticks, size in lots) per changed level.
+type Levels = Vec<(i64, i64)>;
+
 /// Prices in ticks of 0.1; sizes in lots of 0.001.
 struct Market {
     bids: BTreeMap<i64, i64>,
@@ -80,7 +83,7 @@ impl Market {
     }
 
     /// Recentre the book on `mid` (in ticks) and change a few sizes: the levels that changed.
-    fn step(&mut self, mid: i64, rng: &mut ChaCha8Rng) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    fn step(&mut self, mid: i64, rng: &mut ChaCha8Rng) -> (Levels, Levels) {
         let (best_bid, best_ask) = (mid - 1, mid + 1);
         let mut db = Vec::new();
         let mut da = Vec::new();
