@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use market_data::{Tape, TapeError};
+use market_data::TapeError;
 use mmbot_actors::market::book::Top;
 
 use crate::bot::Bot;
@@ -73,8 +73,9 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
             return Err(BacktestError::UnknownSymbol(s.clone()));
         }
     }
-    let mut tape = Tape::open(files)?;
-    let t0 = tape.peek_ms().unwrap_or(0);
+    // Parsed once: the next run over the same files reads the binary cache.
+    let mut tape = market_data::cache::open(files)?.peekable();
+    let t0 = tape.peek().map_or(0, |i| i.at_ms);
     let mut venue = Venue::new(settings.queue_model, settings.instruments.clone());
     let mut bot = Bot::new(settings, t0);
     let mut collect = Collector::new(&settings.symbols);
@@ -87,7 +88,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
     let feed = settings.feed_latency_ms;
     let mut end = t0;
     loop {
-        let market = tape.peek_ms();
+        let market = tape.peek().map(|i| i.at_ms);
         let timed = schedule.next_ms();
         let take_timed = match (market, timed) {
             (None, None) => break,

@@ -66,26 +66,54 @@ pub enum Outcome {
     NotFound,
 }
 
+/// One scheduled event, ordered by its time, then by when it was scheduled.
+struct Entry {
+    at: u64,
+    seq: u64,
+    what: Timed,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
 #[derive(Default)]
 pub struct Schedule {
-    heap: BinaryHeap<Reverse<(u64, u64)>>,
-    items: std::collections::HashMap<u64, Timed>,
+    heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
 }
 
 impl Schedule {
     pub fn at(&mut self, ms: u64, what: Timed) {
         self.seq += 1;
-        self.heap.push(Reverse((ms, self.seq)));
-        self.items.insert(self.seq, what);
+        self.heap.push(Reverse(Entry {
+            at: ms,
+            seq: self.seq,
+            what,
+        }));
     }
 
     pub fn next_ms(&self) -> Option<u64> {
-        self.heap.peek().map(|Reverse((t, _))| *t)
+        self.heap.peek().map(|Reverse(e)| e.at)
     }
 
     pub fn pop(&mut self) -> Option<(u64, Timed)> {
-        let Reverse((t, seq)) = self.heap.pop()?;
-        self.items.remove(&seq).map(|w| (t, w))
+        self.heap.pop().map(|Reverse(e)| (e.at, e.what))
     }
 }

@@ -41,6 +41,8 @@ pub struct Fill {
 pub struct SymbolMarket {
     pub book: Book,
     pub ticker: BTreeMap<String, String>,
+    /// The next funding time and rate the ticker announced (read once per ticker, not per event).
+    pub funding: Option<(u64, Decimal)>,
     pub funding_settled_ms: u64,
     /// Our position at the venue (for funding).
     pub position: Decimal,
@@ -112,6 +114,11 @@ impl Venue {
                     for (k, v) in fields.iter().filter(|(_, v)| !v.is_empty()) {
                         m.ticker.insert(k.clone(), v.clone());
                     }
+                    m.funding = m
+                        .ticker
+                        .get("nextFundingTime")
+                        .and_then(|t| t.parse::<u64>().ok())
+                        .zip(m.ticker.get("fundingRate").and_then(|r| r.parse::<Decimal>().ok()));
                 }
             }
             Kind::Gap { symbol, .. } => {
@@ -213,21 +220,21 @@ impl Venue {
 
     /// Funding due at `at` on every symbol: our position pays (long, positive rate) or receives.
     fn settle_funding(&mut self, at: u64, out: &mut Applied) {
-        let mut symbols: Vec<&String> = self.markets.keys().collect();
+        if !self
+            .markets
+            .values()
+            .any(|m| m.funding.is_some_and(|(t, _)| t > m.funding_settled_ms && at >= t))
+        {
+            return;
+        }
+        let mut symbols: Vec<String> = self.markets.keys().cloned().collect();
         symbols.sort();
-        let symbols: Vec<String> = symbols.into_iter().cloned().collect();
         for symbol in symbols {
             let mid = self.mid(&symbol);
             let m = self.markets.get_mut(&symbol).expect("known");
-            let (Some(time), Some(rate)) = (
-                m.ticker.get("nextFundingTime").and_then(|t| t.parse::<u64>().ok()),
-                m.ticker.get("fundingRate").and_then(|r| r.parse::<Decimal>().ok()),
-            ) else {
+            let Some((time, rate)) = m.funding.filter(|(t, _)| *t > m.funding_settled_ms && at >= *t) else {
                 continue;
             };
-            if time <= m.funding_settled_ms || at < time {
-                continue;
-            }
             m.funding_settled_ms = time;
             let mark = m.ticker.get("markPrice").and_then(|p| p.parse::<Decimal>().ok()).or(mid);
             if let (Some(mark), false) = (mark, m.position.is_zero()) {

@@ -5,6 +5,7 @@
 //! apart by their first bytes. docs/market-data.md describes the format.
 
 pub mod book;
+pub mod cache;
 pub mod continuity;
 pub mod daily;
 pub mod event;

@@ -191,3 +191,63 @@ impl Quoter {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn quoter() -> Quoter {
+        let filters = Filters {
+            tick_size: dec!(0.1),
+            qty_step: dec!(0.001),
+            min_qty: dec!(0.001),
+            max_qty: dec!(100),
+            min_notional: dec!(5),
+        };
+        let settings = StrategySettings {
+            min_requote_ms: 250,
+            ..Default::default()
+        };
+        let risk = RiskLimits {
+            stale_book_ms: 1_000,
+            ..Default::default()
+        };
+        Quoter::new(settings, risk, HashMap::from([("X".to_string(), filters)]))
+    }
+
+    fn top() -> Top {
+        Top {
+            bid: dec!(100),
+            bid_size: dec!(1),
+            ask: dec!(100.2),
+            ask_size: dec!(1),
+        }
+    }
+
+    #[test]
+    fn quotes_are_paced_pulled_when_the_book_goes_stale_and_none_without_a_book() {
+        let mut q = quoter();
+        let t0 = Instant::now();
+        assert!(q.quotes("X", t0).is_empty(), "no book, no quotes");
+        q.book("X", Some(top()), t0);
+        assert_eq!(q.pace("X", t0), Pace::After(Duration::from_millis(250)), "just emitted (empty)");
+        let t1 = t0 + Duration::from_millis(300);
+        assert_eq!(q.pace("X", t1), Pace::Now);
+        let quotes = q.quotes("X", t1);
+        assert!(!quotes.is_empty(), "a book, and the pause is over: quotes");
+        assert!(
+            quotes
+                .iter()
+                .all(|x| (x.side == bybit_v5::Side::Buy && x.price <= dec!(100))
+                    || (x.side == bybit_v5::Side::Sell && x.price >= dec!(100.2)))
+        );
+        assert!(q.newly_stale(t0 + Duration::from_millis(900)).is_empty());
+        assert_eq!(q.newly_stale(t0 + Duration::from_millis(1_100)), vec!["X".to_string()]);
+        assert!(
+            q.quotes("X", t0 + Duration::from_millis(1_200)).is_empty(),
+            "a stale book is not quoted"
+        );
+        assert!(q.book("X", None, t1), "a lost top says so");
+    }
+}

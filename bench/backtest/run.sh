@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The backtest against hftbacktest 2.4.4 on the same synthetic day of BTCUSDT (~1 M orderbook.50
+# deltas, ~1 M trades): speed (first run from the raw .gz; a run from the parsed data) and
+# agreement (fills, fill prices) of a one-level grid, risk-averse queue, 10 ms latency each way,
+# one-lot orders, no budget limit. Prints one JSON object; docs/benchmarks.md records it.
+# Usage: bench/backtest/run.sh [HOURS]   (24 by default; 2 for a quick look)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hours="${1:-24}"
+dir=target/bench-backtest
+mkdir -p "$dir"
+cargo build --release --quiet --bin mmbot --example synthetic_day
+data="$dir/day-${hours}h.gz"
+[ -f "$data" ] || ./target/release/examples/synthetic_day "$data" --hours "$hours"
+if [ ! -x "$dir/venv/bin/python" ]; then
+  python3 -m venv "$dir/venv"
+  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check hftbacktest==2.4.4
+fi
+"$dir/venv/bin/python" bench/backtest/hftbacktest_grid.py "$data" "$dir/hftbacktest.json" >/dev/null
+rm -f "$(dirname "$data")"/.day-"${hours}"h.gz.*.mmbt
+run() {
+  local start end
+  start=$(date +%s.%N)
+  ./target/release/mmbot backtest --config bench/backtest/one_level.toml --data "$data" \
+    --report "$dir/mmbot.json" --fills "$dir/mmbot-fills.csv" >/dev/null
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc
+}
+cold=$(run)
+warm=$(run)
+python3 - "$dir" "$cold" "$warm" <<'PY'
+import csv, json, sys
+d, cold, warm = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+h = json.load(open(f"{d}/hftbacktest.json"))
+m = json.load(open(f"{d}/mmbot.json"))
+ours = {round(float(r["price"]), 1) for r in csv.DictReader(open(f"{d}/mmbot-fills.csv"))}
+theirs = set(h["fill_prices"])
+events = m["events"]
+hbt_first = h["convert_s"] + h["jit_and_first_run_s"]
+print(json.dumps({
+    "events": events,
+    "hftbacktest": {"convert_s": h["convert_s"], "jit_and_first_run_s": h["jit_and_first_run_s"], "run_s": h["run_s"],
+                    "frames_per_s": int(events / h["run_s"]), "rows_per_s": h["events_per_s"], "fills": h["fills"]},
+    "mmbot": {"first_run_s": round(cold, 2), "cached_run_s": round(warm, 2), "events_per_s": int(events / warm), "fills": m["fills"]},
+    "first_run_speedup": round(hbt_first / cold, 2),
+    "run_speed_ratio": round(h["run_s"] / warm, 3),
+    "fill_count_difference_pct": round(100.0 * (m["fills"] - h["fills"]) / max(h["fills"], 1), 2),
+    "fill_prices_in_common": f"{len(ours & theirs)} of {len(ours | theirs)}",
+}, indent=1))
+PY
