@@ -4,7 +4,7 @@
 //! `RateGovernor` (admission, deferral, settling on answers) — with their timers as scheduled
 //! events instead of actor timers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use bybit_v5::rest::{path, MAX_BATCH_ITEMS};
@@ -32,7 +32,7 @@ pub struct Bot {
     order_latency_ms: u64,
     /// The bot's view of its orders, by link id.
     pub table: BTreeMap<String, TrackedOrder>,
-    desired: HashMap<String, Vec<Quote>>,
+    desired: BTreeMap<String, Vec<Quote>>,
     next_id: u64,
     requote_scheduled: BTreeSet<String>,
     replan_at: Option<u64>,
@@ -43,7 +43,7 @@ pub struct Bot {
     pub requests: BTreeMap<String, u64>,
     /// Order changes the budget held back.
     pub deferred: u64,
-    positions: HashMap<String, Decimal>,
+    positions: BTreeMap<String, Decimal>,
 }
 
 fn kind_of(a: &Action) -> u8 {
@@ -69,7 +69,7 @@ impl Bot {
             t0,
             order_latency_ms: settings.order_latency_ms,
             table: BTreeMap::new(),
-            desired: HashMap::new(),
+            desired: BTreeMap::new(),
             next_id: 0,
             requote_scheduled: BTreeSet::new(),
             replan_at: None,
@@ -77,7 +77,7 @@ impl Bot {
             killed: None,
             requests: BTreeMap::new(),
             deferred: 0,
-            positions: HashMap::new(),
+            positions: BTreeMap::new(),
         }
     }
 
@@ -157,8 +157,7 @@ impl Bot {
     /// Desired quotes → the changes the budget admits now, sent in batches; the rest wait for room.
     fn plan(&mut self, only: Option<&str>, now: u64, s: &mut Schedule) {
         let at = self.instant(now);
-        let mut symbols: Vec<&String> = self.desired.keys().filter(|k| only.is_none_or(|o| o == k.as_str())).collect();
-        symbols.sort();
+        let symbols: Vec<&String> = self.desired.keys().filter(|k| only.is_none_or(|o| o == k.as_str())).collect();
         let mut wanted: Vec<Wanted> = Vec::new();
         for symbol in symbols {
             let live: Vec<&TrackedOrder> = self.table.values().filter(|o| &o.symbol == symbol).collect();

@@ -86,7 +86,8 @@ impl Collector {
         }
         let book = &venue.markets[symbol].book;
         let Some(r) = self.symbols.get_mut(symbol) else { return };
-        if r.mids.last().is_none_or(|(_, m)| *m != mid) {
+        let moved = r.mids.last().is_none_or(|(_, m)| *m != mid);
+        if moved {
             r.mids.push((at, mid));
         }
         if let Some(last) = r.last_t {
@@ -117,7 +118,10 @@ impl Collector {
                 pnl,
             });
         }
-        self.track_equity(venue);
+        // Equity moves with a mid (or a fill, which tracks it there).
+        if moved {
+            self.track_equity(venue);
+        }
     }
 
     fn track_equity(&mut self, venue: &Venue) {

@@ -87,6 +87,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
     };
     let feed = settings.feed_latency_ms;
     let mut end = t0;
+    let mut tops = std::collections::BTreeMap::new();
     loop {
         let market = tape.peek().map(|i| i.at_ms);
         let timed = schedule.next_ms();
@@ -141,6 +142,12 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
                 (Some(bid), Some(ask), false) => Some((bid, b.bids[&bid], ask, b.asks[&ask])),
                 _ => None,
             };
+            // As the public stream tells the Strategy: only when the top of the book changed.
+            if tops.get(&symbol) == Some(&top) {
+                progress.tick(collect.events, at, t0, None);
+                continue;
+            }
+            tops.insert(symbol.clone(), top);
             let seen = match top {
                 Some((bid, bid_size, ask, ask_size)) => Timed::BookSeen {
                     symbol,

@@ -1,7 +1,7 @@
 //! What a backtest runs with: the bot's own settings (as `mmbot run` reads them from its
 //! config), the instruments' filters and fees, and the venue's model and latencies.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use fill_model::QueueModel;
 use mmbot_actors::budget::rate_governor::RateLimitSettings;
@@ -21,7 +21,7 @@ pub struct Instrument {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub symbols: Vec<String>,
-    pub instruments: HashMap<String, Instrument>,
+    pub instruments: BTreeMap<String, Instrument>,
     pub strategy: StrategySettings,
     pub risk: RiskLimits,
     pub requote_tolerance_bps: Decimal,

@@ -3,7 +3,7 @@
 //! bybit-sim applies on a replay, from the same crate. Our orders never move the recorded book.
 //! Funding is settled at the times the recorded tickers announce.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bybit_v5::Side;
 use fill_model::{QueueModel, Resting};
@@ -60,8 +60,8 @@ pub struct Applied {
 
 pub struct Venue {
     pub model: QueueModel,
-    pub instruments: HashMap<String, Instrument>,
-    pub markets: HashMap<String, SymbolMarket>,
+    pub instruments: BTreeMap<String, Instrument>,
+    pub markets: BTreeMap<String, SymbolMarket>,
     /// Our resting orders by link id, in a stable order.
     pub orders: BTreeMap<String, VenueOrder>,
 }
@@ -78,7 +78,7 @@ fn f64_of(d: Decimal) -> f64 {
 }
 
 impl Venue {
-    pub fn new(model: QueueModel, instruments: HashMap<String, Instrument>) -> Self {
+    pub fn new(model: QueueModel, instruments: BTreeMap<String, Instrument>) -> Self {
         let markets = instruments.keys().map(|s| (s.clone(), SymbolMarket::default())).collect();
         Self {
             model,
@@ -227,8 +227,7 @@ impl Venue {
         {
             return;
         }
-        let mut symbols: Vec<String> = self.markets.keys().cloned().collect();
-        symbols.sort();
+        let symbols: Vec<String> = self.markets.keys().cloned().collect();
         for symbol in symbols {
             let mid = self.mid(&symbol);
             let m = self.markets.get_mut(&symbol).expect("known");

@@ -12,7 +12,7 @@ mkdir -p "$dir"
 cargo build --release --quiet --bin mmbot --example synthetic_day
 data="$dir/day-${hours}h.gz"
 [ -f "$data" ] || ./target/release/examples/synthetic_day "$data" --hours "$hours"
-if [ ! -x "$dir/venv/bin/python" ]; then
+if ! "$dir/venv/bin/python" -c "import hftbacktest" 2>/dev/null; then
   python3 -m venv "$dir/venv"
   "$dir/venv/bin/pip" install --quiet --disable-pip-version-check hftbacktest==2.4.4
 fi
@@ -20,17 +20,17 @@ fi
 rm -f "$(dirname "$data")"/.day-"${hours}"h.gz.*.mmbt
 run() {
   local start end
-  start=$(date +%s.%N)
+  start=$(date +%s%N)
   ./target/release/mmbot backtest --config bench/backtest/one_level.toml --data "$data" \
     --report "$dir/mmbot.json" --fills "$dir/mmbot-fills.csv" >/dev/null
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc
+  end=$(date +%s%N)
+  echo $(( (end - start) / 1000000 ))
 }
 cold=$(run)
 warm=$(run)
 python3 - "$dir" "$cold" "$warm" <<'PY'
 import csv, json, sys
-d, cold, warm = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+d, cold, warm = sys.argv[1], float(sys.argv[2]) / 1000, float(sys.argv[3]) / 1000
 h = json.load(open(f"{d}/hftbacktest.json"))
 m = json.load(open(f"{d}/mmbot.json"))
 ours = {round(float(r["price"]), 1) for r in csv.DictReader(open(f"{d}/mmbot-fills.csv"))}

@@ -3,7 +3,7 @@
 //! fees from the simulator's shipped table; the venue's model and latencies from `[paper]`
 //! unless the command line says otherwise.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use backtest::settings::{Instrument, Settings};
@@ -22,7 +22,7 @@ pub struct VenueFlags {
 
 pub fn settings(c: &Config, flags: &VenueFlags, progress: bool) -> anyhow::Result<Settings> {
     let specs = bybit_sim::market::instrument::select(&c.symbols).map_err(anyhow::Error::msg)?;
-    let instruments: HashMap<String, Instrument> = specs
+    let instruments: BTreeMap<String, Instrument> = specs
         .into_iter()
         .map(|s| {
             let filters = Filters {

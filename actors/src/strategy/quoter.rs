@@ -44,7 +44,8 @@ pub enum Pace {
 pub struct Quoter {
     pub settings: StrategySettings,
     pub risk: RiskLimits,
-    pub symbols: HashMap<String, SymbolQuoting>,
+    /// By symbol, in a fixed order (a backtest's runs must not depend on a hash seed).
+    pub symbols: BTreeMap<String, SymbolQuoting>,
     pub pnl: Pnl,
 }
 
