@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use crate::event::{Aggressor, BookFrame, Event, Kind, Level, Trade};
 use crate::tape::{Tape, TapeError, TapeItem};
 
-const MAGIC: &[u8; 8] = b"MMBTAPE3";
+const MAGIC: &[u8; 8] = b"MMBTAPE4";
 
 /// Where the cache of `files` lives: beside the first file, named by a hash of the files' paths,
 /// sizes and modification times.
@@ -110,8 +110,11 @@ impl<T: Write> W<T> {
     fn u32(&mut self, v: u32) -> io::Result<()> {
         self.0.write_all(&v.to_le_bytes())
     }
+    /// A price or size: its scale, then its mantissa (prices and sizes fit an i64).
     fn dec(&mut self, d: Decimal) -> io::Result<()> {
-        self.0.write_all(&d.serialize())
+        let m = i64::try_from(d.mantissa()).map_err(|_| io::Error::other("a decimal too large for the cache"))?;
+        self.u8(d.scale() as u8)?;
+        self.0.write_all(&m.to_le_bytes())
     }
     fn str(&mut self, s: &str) -> io::Result<()> {
         self.u32(s.len() as u32)?;
@@ -217,7 +220,9 @@ impl<T: Read> R<T> {
         Ok(u64::from_le_bytes(self.bytes()?))
     }
     fn dec(&mut self) -> io::Result<Decimal> {
-        Ok(Decimal::deserialize(self.bytes()?))
+        let scale = self.u8()? as u32;
+        let m = i64::from_le_bytes(self.bytes()?);
+        Decimal::try_from_i128_with_scale(i128::from(m), scale).map_err(io::Error::other)
     }
     fn str(&mut self) -> io::Result<String> {
         let n = self.u32()? as usize;

@@ -86,9 +86,123 @@ fn number(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str()?.parse().ok())
 }
 
+/// A book frame read straight into its fields (no JSON tree): the common case, fast.
+#[derive(serde::Deserialize)]
+struct FastBook<'a> {
+    #[serde(borrow)]
+    topic: &'a str,
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default)]
+    ts: u64,
+    #[serde(default)]
+    cts: u64,
+    #[serde(borrow)]
+    data: FastBookData<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastBookData<'a> {
+    #[serde(borrow)]
+    s: &'a str,
+    #[serde(borrow)]
+    b: Vec<[&'a str; 2]>,
+    #[serde(borrow)]
+    a: Vec<[&'a str; 2]>,
+    u: u64,
+    #[serde(default)]
+    seq: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct FastTrades<'a> {
+    #[serde(borrow)]
+    topic: &'a str,
+    #[serde(default)]
+    ts: u64,
+    #[serde(borrow)]
+    data: Vec<FastTrade<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastTrade<'a> {
+    #[serde(rename = "T")]
+    t: u64,
+    #[serde(rename = "S", borrow)]
+    side: &'a str,
+    #[serde(borrow)]
+    v: &'a str,
+    #[serde(borrow)]
+    p: &'a str,
+    #[serde(default, borrow)]
+    i: &'a str,
+}
+
+fn fast_levels(l: &[[&str; 2]]) -> Option<Vec<Level>> {
+    l.iter().map(|[p, q]| Some((p.parse().ok()?, q.parse().ok()?))).collect()
+}
+
+/// The fast path for book and trade frames as Bybit writes them; None sends the frame down the
+/// general path (which also names what is wrong with a bad one).
+fn parse_fast(frame: &str) -> Option<Event> {
+    let at = frame.find("\"topic\":\"")? + 9;
+    let rest = frame.get(at..)?;
+    if rest.starts_with("orderbook.") {
+        let f: FastBook = serde_json::from_str(frame).ok()?;
+        let mut parts = f.topic.split('.');
+        let (_, depth) = (parts.next()?, parts.next()?.parse().ok()?);
+        let book = BookFrame {
+            symbol: f.data.s.to_string(),
+            depth,
+            snapshot: f.kind == "snapshot",
+            bids: fast_levels(&f.data.b)?,
+            asks: fast_levels(&f.data.a)?,
+            u: f.data.u,
+            seq: f.data.seq,
+        };
+        let exchange_ms = if f.cts > 0 { f.cts } else { f.ts };
+        return Some(Event {
+            exchange_ms,
+            kind: Kind::Book(book),
+        });
+    }
+    if rest.starts_with("publicTrade.") {
+        let f: FastTrades = serde_json::from_str(frame).ok()?;
+        let symbol = f.topic.split('.').nth(1)?.to_string();
+        let mut trades = Vec::with_capacity(f.data.len());
+        for t in &f.data {
+            let aggressor = match t.side {
+                "Buy" => Aggressor::Buy,
+                "Sell" => Aggressor::Sell,
+                _ => return None,
+            };
+            trades.push(Trade {
+                time_ms: t.t,
+                aggressor,
+                price: t.p.parse().ok()?,
+                qty: t.v.parse().ok()?,
+                id: t.i.to_string(),
+            });
+        }
+        let exchange_ms = trades.iter().map(|t| t.time_ms).max().unwrap_or(f.ts);
+        return Some(Event {
+            exchange_ms,
+            kind: Kind::Trades { symbol, trades },
+        });
+    }
+    None
+}
+
 /// Read one frame. `Ok(None)` for frames of no market meaning (subscription answers, pongs,
 /// the importer's `mmbot.source` line, topics not replayed).
 pub fn parse_event(frame: &str) -> Result<Option<Event>, EventError> {
+    if let Some(e) = parse_fast(frame) {
+        return Ok(Some(e));
+    }
+    parse_general(frame)
+}
+
+fn parse_general(frame: &str) -> Result<Option<Event>, EventError> {
     let v: Value = serde_json::from_str(frame).map_err(|e| EventError(format!("not JSON: {e}")))?;
     let topic = v["topic"].as_str().unwrap_or("");
     let ts = number(&v["ts"]).unwrap_or(0);
@@ -176,6 +290,17 @@ mod tests {
         let Kind::Trades { trades, .. } = e.kind else { panic!() };
         assert_eq!(trades[0].aggressor, Aggressor::Sell);
         assert_eq!(trades[1].qty, dec!(0.2));
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_general_one_reads() {
+        for f in [
+            r#"{"topic":"orderbook.200.BTCUSDT","type":"delta","ts":1000,"data":{"s":"BTCUSDT","b":[["100.5","0"]],"a":[["101","2.5"]],"u":7,"seq":70},"cts":998}"#,
+            r#"{"topic":"orderbook.50.X","type":"snapshot","ts":5,"data":{"s":"X","b":[],"a":[["1","2"]],"u":1}}"#,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1005,"data":[{"T":1001,"s":"BTCUSDT","S":"Sell","v":"0.1","p":"100.5","i":"a"}]}"#,
+        ] {
+            assert_eq!(parse_fast(f), parse_general(f).unwrap(), "{f}");
+        }
     }
 
     #[test]

@@ -110,7 +110,10 @@ impl Iterator for Reader {
                 }
             }
             self.line += 1;
-            let text = String::from_utf8_lossy(&self.buf);
+            let text = match std::str::from_utf8(&self.buf) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(&self.buf),
+            };
             if text.trim().is_empty() {
                 continue;
             }
