@@ -6,27 +6,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bybit_sim::market::source::MarketSource;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use support::captures::import_capture;
 use support::*;
-
-fn import_capture(name: &str, out: &Path) -> BTreeMap<String, PathBuf> {
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/market-data").join(name);
-    assert!(capture.exists(), "test input {} is missing", capture.display());
-    let mut files = market_data::DailyFiles::new(out);
-    market_data::import::cryptofeed::import(&capture, &mut |f| files.write(&f.symbol, f.local_ns, &f.text).unwrap()).unwrap();
-    files
-        .finish()
-        .unwrap()
-        .into_iter()
-        .map(|w| (w.path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned(), w.path))
-        .collect()
-}
 
 /// Quotes near the touch, so the real market's trades reach them within seconds.
 fn near_the_touch(symbol: &str) -> String {

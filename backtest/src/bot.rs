@@ -233,21 +233,7 @@ impl Bot {
             Action::Create(q) => {
                 self.next_id += 1;
                 let link_id = format!("bt-{}", self.next_id);
-                self.table.insert(
-                    link_id.clone(),
-                    TrackedOrder {
-                        link_id: link_id.clone(),
-                        order_id: None,
-                        symbol: symbol.to_string(),
-                        side: q.side,
-                        level: q.level,
-                        price: q.price,
-                        qty: q.qty,
-                        filled: Decimal::ZERO,
-                        phase: Phase::Creating,
-                        amend_from: None,
-                    },
-                );
+                self.table.insert(link_id.clone(), TrackedOrder::creating(&link_id, symbol, q));
                 (link_id, action.clone())
             }
             Action::Amend { link_id, price, qty } => {

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod captures;
+
 use bybit_sim::testkit::Client;
 use bybit_sim::{SimConfig, SimHandle};
 use serde_json::Value;

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use rust_decimal::Decimal;
 
 use bybit_v5::rest::{path, MAX_BATCH_ITEMS};
 
@@ -216,18 +215,7 @@ impl OrderManager {
                     price: Some(q.price),
                     qty: Some(q.qty),
                 });
-                self.table.insert(TrackedOrder {
-                    link_id: link_id.clone(),
-                    order_id: None,
-                    symbol: symbol.into(),
-                    side: q.side,
-                    level: q.level,
-                    price: q.price,
-                    qty: q.qty,
-                    filled: Decimal::ZERO,
-                    phase: Phase::Creating,
-                    amend_from: None,
-                });
+                self.table.insert(TrackedOrder::creating(&link_id, symbol, q));
                 let item = BatchItem::post_only(symbol, q.side, q.price, q.qty, &link_id);
                 (link_id, item)
             }

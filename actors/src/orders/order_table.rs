@@ -47,6 +47,22 @@ pub struct TrackedOrder {
 }
 
 impl TrackedOrder {
+    /// A create for quote `q` is on its way under `link_id`.
+    pub fn creating(link_id: &str, symbol: &str, q: &crate::market::quoting::Quote) -> Self {
+        Self {
+            link_id: link_id.to_string(),
+            order_id: None,
+            symbol: symbol.to_string(),
+            side: q.side,
+            level: q.level,
+            price: q.price,
+            qty: q.qty,
+            filled: Decimal::ZERO,
+            phase: Phase::Creating,
+            amend_from: None,
+        }
+    }
+
     /// An amend to `price`/`qty` is on its way: the order is judged by its target from now on.
     pub fn amend_sent(&mut self, price: Option<Decimal>, qty: Option<Decimal>) {
         self.amend_from = Some((self.price, self.qty));

@@ -12,11 +12,11 @@ use serde_json::Value;
 
 pub type Side = BTreeMap<Decimal, Decimal>;
 
-pub fn shared(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/market-data").join(name);
-    assert!(p.exists(), "test input {} is missing", p.display());
-    p
-}
+#[path = "../../../tests/support/captures.rs"]
+mod captures;
+// Each test binary that includes this uses part of it.
+#[allow(unused_imports)]
+pub use captures::{import_capture, shared_capture as shared};
 
 pub fn temp_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
@@ -26,18 +26,6 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("bybit-sim-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// The cryptofeed capture's linear frames, one market-data file per symbol; the files by symbol.
-pub fn import_capture(name: &str, out: &Path) -> BTreeMap<String, PathBuf> {
-    let mut files = market_data::DailyFiles::new(out);
-    market_data::import::cryptofeed::import(&shared(name), &mut |f| files.write(&f.symbol, f.local_ns, &f.text).unwrap()).unwrap();
-    files
-        .finish()
-        .unwrap()
-        .into_iter()
-        .map(|w| (w.path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned(), w.path))
-        .collect()
 }
 
 /// `bybit-sim` run as a process; killed when dropped.
