@@ -33,24 +33,50 @@ struct Progress {
 }
 
 impl Progress {
-    fn tick(&mut self, events: u64, at: u64, from: u64, to_hint: Option<u64>) {
+    fn tick(&mut self, events: u64, fraction: f64) {
         if !self.on || self.last.elapsed().as_millis() < 500 {
             return;
         }
         self.last = Instant::now();
         let secs = self.started.elapsed().as_secs_f64();
         let rate = events as f64 / secs.max(1e-9);
-        let eta = to_hint
-            .filter(|to| *to > from && at > from)
-            .map(|to| format!(", ETA {:.0} s", secs * (to - at) as f64 / (at - from) as f64))
-            .unwrap_or_default();
-        eprint!("\r{events} events, {:.0} k/s{eta}   ", rate / 1000.0);
+        let eta = if fraction > 0.0 { secs * (1.0 - fraction) / fraction } else { 0.0 };
+        eprint!(
+            "\r{events} events, {:.0} k/s, {:.0} % read, ETA {eta:.0} s   ",
+            rate / 1000.0,
+            fraction * 100.0
+        );
     }
 
     fn done(&self) {
         if self.on {
             eprintln!();
         }
+    }
+}
+
+/// The tape with its next item looked at, and how far the reading is.
+struct Peeked {
+    stream: Box<dyn market_data::cache::TapeStream>,
+    next: Option<market_data::TapeItem>,
+}
+
+impl Peeked {
+    fn new(mut stream: Box<dyn market_data::cache::TapeStream>) -> Self {
+        let next = stream.next();
+        Self { stream, next }
+    }
+
+    fn peek(&self) -> Option<&market_data::TapeItem> {
+        self.next.as_ref()
+    }
+
+    fn next(&mut self) -> Option<market_data::TapeItem> {
+        std::mem::replace(&mut self.next, self.stream.next())
+    }
+
+    fn fraction(&self) -> f64 {
+        self.stream.fraction_read()
     }
 }
 
@@ -74,7 +100,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
         }
     }
     // Parsed once: the next run over the same files reads the binary cache.
-    let mut tape = market_data::cache::open(files)?.peekable();
+    let mut tape = Peeked::new(market_data::cache::open(files)?);
     let t0 = tape.peek().map_or(0, |i| i.at_ms);
     let mut venue = Venue::new(settings.queue_model, settings.instruments.clone());
     let mut bot = Bot::new(settings, t0);
@@ -144,7 +170,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
             };
             // As the public stream tells the Strategy: only when the top of the book changed.
             if tops.get(&symbol) == Some(&top) {
-                progress.tick(collect.events, at, t0, None);
+                progress.tick(collect.events, tape.fraction());
                 continue;
             }
             tops.insert(symbol.clone(), top);
@@ -160,7 +186,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
             };
             schedule.at(at + feed, seen);
         }
-        progress.tick(collect.events, at, t0, None);
+        progress.tick(collect.events, tape.fraction());
     }
     progress.done();
     let report = Report::build(settings, files, &collect, &bot, started.elapsed().as_millis() as u64);

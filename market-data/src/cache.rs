@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 
 use crate::event::{Aggressor, BookFrame, Event, Kind, Level, Trade};
+use crate::reader::Counted;
 use crate::tape::{Tape, TapeError, TapeItem};
 
 const MAGIC: &[u8; 8] = b"MMBTAPE4";
@@ -33,7 +34,7 @@ pub fn cache_path(files: &[PathBuf]) -> io::Result<PathBuf> {
 
 /// The events of `files`, in order: from the cache when it is there and current; else from the
 /// files, written to the cache as they are read (kept only if the whole tape was read).
-pub fn open(files: &[PathBuf]) -> Result<Box<dyn Iterator<Item = TapeItem> + Send>, TapeError> {
+pub fn open(files: &[PathBuf]) -> Result<Box<dyn TapeStream>, TapeError> {
     let Ok(path) = cache_path(files) else {
         return Ok(Box::new(Tape::open(files)?));
     };
@@ -53,6 +54,34 @@ pub fn open(files: &[PathBuf]) -> Result<Box<dyn Iterator<Item = TapeItem> + Sen
                 path.display()
             );
             Ok(Box::new(tape))
+        }
+    }
+}
+
+/// A tape's events in order, and how far through it the reading is.
+pub trait TapeStream: Iterator<Item = TapeItem> + Send {
+    /// 0 to 1, by bytes read from disk.
+    fn fraction_read(&self) -> f64;
+}
+
+impl TapeStream for Tape {
+    fn fraction_read(&self) -> f64 {
+        Tape::fraction_read(self)
+    }
+}
+
+impl TapeStream for Tee {
+    fn fraction_read(&self) -> f64 {
+        self.tape.fraction_read()
+    }
+}
+
+impl TapeStream for CacheReader {
+    fn fraction_read(&self) -> f64 {
+        if self.size == 0 {
+            1.0
+        } else {
+            self.read.load(std::sync::atomic::Ordering::Relaxed) as f64 / self.size as f64
         }
     }
 }
@@ -238,17 +267,27 @@ impl<T: Read> R<T> {
 
 /// A cache read back, item by item.
 struct CacheReader {
-    r: R<BufReader<File>>,
+    r: R<BufReader<Counted<File>>>,
     done: bool,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    size: u64,
 }
 
 impl CacheReader {
     fn open(path: &Path) -> io::Result<Self> {
-        let mut r = R(BufReader::with_capacity(1 << 20, File::open(path)?));
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let file = File::open(path)?;
+        let size = file.metadata()?.len();
+        let mut r = R(BufReader::with_capacity(1 << 20, Counted::new(file, read.clone())));
         if &r.bytes::<8>()? != MAGIC {
             return Err(io::Error::other("another version's cache"));
         }
-        Ok(Self { r, done: false })
+        Ok(Self {
+            r,
+            done: false,
+            read,
+            size,
+        })
     }
 
     fn item(&mut self) -> io::Result<Option<TapeItem>> {

@@ -6,6 +6,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::line::{parse_line, LineError};
 
@@ -38,9 +40,34 @@ pub enum ReadError {
     Truncated { file: PathBuf, line: u64, why: String },
 }
 
+/// Counts the bytes read from a file (compressed, as on disk): how far a reader has come.
+pub struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R> Counted<R> {
+    pub fn new(inner: R, read: Arc<AtomicU64>) -> Self {
+        Self { inner, read }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// A file's text, decompressed as its first bytes say.
 pub fn open_text(path: &Path) -> io::Result<(Compression, Box<dyn BufRead + Send>)> {
-    let mut file = BufReader::new(File::open(path)?);
+    open_counted(path, Arc::default())
+}
+
+/// The same, counting the file's bytes read into `read`.
+pub fn open_counted(path: &Path, read: Arc<AtomicU64>) -> io::Result<(Compression, Box<dyn BufRead + Send>)> {
+    let mut file = BufReader::new(Counted::new(File::open(path)?, read));
     let head = file.fill_buf()?.to_vec();
     Ok(if head.starts_with(&GZIP_MAGIC) {
         (
@@ -62,11 +89,16 @@ pub struct Reader {
     done: bool,
     buf: Vec<u8>,
     pub compression: Compression,
+    read: Arc<AtomicU64>,
+    /// The file's size on disk.
+    pub size: u64,
 }
 
 impl Reader {
     pub fn open(path: &Path) -> Result<Self, ReadError> {
-        let (compression, text) = open_text(path).map_err(|source| ReadError::Open {
+        let read = Arc::new(AtomicU64::new(0));
+        let opened = std::fs::metadata(path).and_then(|m| Ok((m.len(), open_counted(path, read.clone())?)));
+        let (size, (compression, text)) = opened.map_err(|source| ReadError::Open {
             file: path.to_path_buf(),
             source,
         })?;
@@ -77,7 +109,14 @@ impl Reader {
             done: false,
             buf: Vec::new(),
             compression,
+            read,
+            size,
         })
+    }
+
+    /// Bytes of the file read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
     }
 }
 

@@ -122,6 +122,17 @@ impl Tape {
         self.sources.iter().filter_map(|s| s.next.as_ref().map(|n| n.at_ms)).min()
     }
 
+    /// How much of the files has been read, 0 to 1 (by bytes on disk).
+    pub fn fraction_read(&self) -> f64 {
+        let total: u64 = self.sources.iter().map(|s| s.reader.size).sum();
+        let read: u64 = self.sources.iter().map(|s| s.reader.bytes_read().min(s.reader.size)).sum();
+        if total == 0 {
+            1.0
+        } else {
+            read as f64 / total as f64
+        }
+    }
+
     pub fn reports(&self) -> Vec<FileReport> {
         self.sources.iter().map(|s| s.report.clone()).collect()
     }
