@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use bybit_sim::market::source::MarketSource;
 use serde_json::Value;
 use support::captures::import_capture;
+use support::replay::{replay_sim, wait_replay_end};
 use support::*;
 
 /// Quotes at the touch on SOLUSDT, so the capture's trades fill some.
@@ -47,6 +47,21 @@ fn mmbot(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `mmbot backtest --config CFG --data DATA --report REPORT EXTRA…`.
+fn backtest(cfg: &Path, data: &Path, report: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "backtest",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    mmbot(&args)
+}
+
 fn without_wall_ms(json: &str) -> String {
     json.lines()
         .filter(|l| !l.trim_start().starts_with("\"wall_ms\""))
@@ -59,24 +74,12 @@ fn a_backtest_is_the_same_every_time_and_reports_every_figure() {
     let dir = temp_dir("backtest");
     let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
     let cfg = config(&dir);
-    let data = files["SOLUSDT"].display().to_string();
     let mut reports = Vec::new();
     for run in 0..2 {
         let report = dir.join(format!("report-{run}.json"));
         let (fills, chart) = (dir.join("fills.csv"), dir.join("chart.svg"));
-        let (code, out, err) = mmbot(&[
-            "backtest",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--data",
-            &data,
-            "--report",
-            report.to_str().unwrap(),
-            "--fills",
-            fills.to_str().unwrap(),
-            "--chart",
-            chart.to_str().unwrap(),
-        ]);
+        let extra = ["--fills", fills.to_str().unwrap(), "--chart", chart.to_str().unwrap()];
+        let (code, out, err) = backtest(&cfg, &files["SOLUSDT"], &report, &extra);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("PnL") && out.contains("markouts"), "a summary on stdout: {out}");
         reports.push(std::fs::read_to_string(&report).unwrap());
@@ -133,19 +136,12 @@ fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
     let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
     let cfg = config(&dir);
     let report = dir.join("sweep.json");
-    let (code, out, err) = mmbot(&[
-        "backtest",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data",
-        files["SOLUSDT"].to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--sweep",
-        "strategy.spread_bps=0.5,1,8",
-        "--sweep",
-        "strategy.levels=1,2",
-    ]);
+    let (code, out, err) = backtest(
+        &cfg,
+        &files["SOLUSDT"],
+        &report,
+        &["--sweep", "strategy.spread_bps=0.5,1,8", "--sweep", "strategy.levels=1,2"],
+    );
     assert_eq!(code, 0, "{out}{err}");
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("strategy.spread_bps=")).collect();
     assert_eq!(rows.len(), 6, "{out}");
@@ -161,13 +157,7 @@ fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
 async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_the_backtest() {
     let dir = temp_dir("report-paper");
     let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("recording"));
-    let sim = start_sim_with(|c| {
-        c.instruments = bybit_sim::market::instrument::select(&["SOLUSDT"]).unwrap();
-        c.source = MarketSource::Replay {
-            files: vec![files["SOLUSDT"].clone()],
-            speed: 2.0,
-        };
-    });
+    let sim = replay_sim(&files["SOLUSDT"], "SOLUSDT", 2.0);
     let mut bot = start_bot_in(
         dir.clone(),
         &sim,
@@ -180,16 +170,7 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
         },
     );
     wait_for_orders(&sim, &mut bot, &["SOLUSDT"], 4, Duration::from_secs(30)).await;
-    let market = || async {
-        let url = format!("{}/sim/market", sim.rest_url());
-        awc::Client::new().get(url).send().await.unwrap().json::<Value>().await.unwrap()
-    };
-    for _ in 0..600 {
-        if market().await["ended"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_replay_end(&sim, Duration::from_secs(60)).await;
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
@@ -206,15 +187,7 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
     // The backtest of the same recording with the same quoting, side by side.
     let cfg = dir.join("mmbot.toml");
     let bt = dir.join("backtest.json");
-    let (code, out, err) = mmbot(&[
-        "backtest",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data",
-        files["SOLUSDT"].to_str().unwrap(),
-        "--report",
-        bt.to_str().unwrap(),
-    ]);
+    let (code, out, err) = backtest(&cfg, &files["SOLUSDT"], &bt, &[]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = mmbot(&["report", "--compare", paper.to_str().unwrap(), bt.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");

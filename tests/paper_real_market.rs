@@ -12,6 +12,7 @@ use bybit_sim::market::source::MarketSource;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use support::captures::import_capture;
+use support::replay::{replay_sim, wait_replay_end};
 use support::*;
 
 /// Quotes near the touch, so the real market's trades reach them within seconds.
@@ -61,13 +62,7 @@ fn near(orders: &[Value], mid: Decimal, bps: i64) -> bool {
 async fn mmbot_paper_trades_on_a_replay_of_bybits_market() {
     let dir = temp_dir("paper-replay");
     let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
-    let sim = start_sim_with(|c| {
-        c.instruments = bybit_sim::market::instrument::select(&["SOLUSDT"]).unwrap();
-        c.source = MarketSource::Replay {
-            files: vec![files["SOLUSDT"].clone()],
-            speed: 2.0,
-        };
-    });
+    let sim = replay_sim(&files["SOLUSDT"], "SOLUSDT", 2.0);
     let mut bot = start_bot_in(
         dir,
         &sim,
@@ -80,13 +75,7 @@ async fn mmbot_paper_trades_on_a_replay_of_bybits_market() {
     );
     wait_for_orders(&sim, &mut bot, &["SOLUSDT"], 4, Duration::from_secs(30)).await;
     // The whole capture plays (~40 s at twice the speed).
-    for _ in 0..600 {
-        if sim_json(&sim, "/sim/market").await["ended"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(sim_json(&sim, "/sim/market").await["ended"], true);
+    wait_replay_end(&sim, Duration::from_secs(60)).await;
     bot.signal(libc::SIGTERM);
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);

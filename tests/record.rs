@@ -124,24 +124,8 @@ async fn a_recording_stopped_by_sigterm_is_whole_and_rebuilds_the_last_book() {
         );
         // A bybit-sim replaying the file ends on the same book.
         let file = std::fs::read_dir(out.join(symbol)).unwrap().next().unwrap().unwrap().path();
-        let replay = start_sim_with(|c| {
-            c.instruments = bybit_sim::market::instrument::select(&[symbol]).unwrap();
-            c.source = bybit_sim::market::source::MarketSource::Replay {
-                files: vec![file],
-                speed: 50.0,
-            };
-        });
-        let market = |sim: &bybit_sim::SimHandle| {
-            let url = format!("{}/sim/market", sim.rest_url());
-            async move { awc::Client::new().get(url).send().await.unwrap().json::<Value>().await.unwrap() }
-        };
-        for _ in 0..300 {
-            if market(&replay).await["ended"] == true {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(market(&replay).await["ended"], true);
+        let replay = support::replay::replay_sim(&file, symbol, 50.0);
+        support::replay::wait_replay_end(&replay, Duration::from_secs(30)).await;
         let replayed = exchange(&replay)
             .public("/v5/market/orderbook", &format!("category=linear&symbol={symbol}&limit=50"))
             .await

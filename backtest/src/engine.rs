@@ -130,7 +130,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
         };
         if take_timed {
             let (now, what) = schedule.pop().expect("peeked");
-            handle(what, now, &mut bot, &mut venue, &mut collect, &mut schedule, settings);
+            handle(what, now, &mut bot, &mut venue, &mut schedule, settings);
             continue;
         }
         let item = tape.next().expect("peeked");
@@ -193,8 +193,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
     Ok(Outcome { report, collect })
 }
 
-fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, collect: &mut Collector, s: &mut Schedule, settings: &Settings) {
-    let _ = collect;
+fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, s: &mut Schedule, settings: &Settings) {
     match what {
         Timed::BookSeen {
             symbol,

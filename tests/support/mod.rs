@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod captures;
+pub mod replay;
 
 use bybit_sim::testkit::Client;
 use bybit_sim::{SimConfig, SimHandle};
