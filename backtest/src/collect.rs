@@ -39,6 +39,11 @@ pub struct SymbolRecord {
     pub touch_bps_sum: f64,
     pub touch_samples: u64,
     pub chart: Vec<ChartPoint>,
+    /// The last distances to the touch, by (our price, the best): most events change neither.
+    bid_touch: Option<((Decimal, Decimal), f64)>,
+    /// The last (best bid, best ask) and its mid.
+    top_mid: Option<((Decimal, Decimal), Decimal)>,
+    ask_touch: Option<((Decimal, Decimal), f64)>,
 }
 
 #[derive(Default)]
@@ -62,6 +67,18 @@ fn bps(a: Decimal, b: Decimal) -> f64 {
     }
 }
 
+/// `bps(ours, best)`, worked out again only when either moved.
+fn touch_bps(last: &mut Option<((Decimal, Decimal), f64)>, ours: Decimal, best: Decimal) -> f64 {
+    match last {
+        Some((key, v)) if *key == (ours, best) => *v,
+        _ => {
+            let v = bps(ours, best);
+            *last = Some(((ours, best), v));
+            v
+        }
+    }
+}
+
 impl Collector {
     pub fn new(symbols: &[String]) -> Self {
         Self {
@@ -76,7 +93,19 @@ impl Collector {
         self.first_ms.get_or_insert(at);
         self.last_ms = self.last_ms.max(at);
         let Some(symbol) = symbol else { return };
-        let Some(mid) = venue.mid(symbol) else { return };
+        let Some(r) = self.symbols.get_mut(symbol) else { return };
+        let book = &venue.markets[symbol].book;
+        let (Some(best_bid), Some(best_ask)) = (book.best_bid(), book.best_ask()) else {
+            return;
+        };
+        let mid = match r.top_mid {
+            Some((top, mid)) if top == (best_bid, best_ask) => mid,
+            _ => {
+                let mid = (best_bid + best_ask) / Decimal::TWO;
+                r.top_mid = Some(((best_bid, best_ask), mid));
+                mid
+            }
+        };
         let (mut own_bid, mut own_ask): (Option<Decimal>, Option<Decimal>) = (None, None);
         for o in venue.orders.values().filter(|o| o.symbol == symbol) {
             match o.side {
@@ -84,8 +113,6 @@ impl Collector {
                 Side::Sell => own_ask = Some(own_ask.map_or(o.price, |a| a.min(o.price))),
             }
         }
-        let book = &venue.markets[symbol].book;
-        let Some(r) = self.symbols.get_mut(symbol) else { return };
         let moved = r.mids.last().is_none_or(|(_, m)| *m != mid);
         if moved {
             r.mids.push((at, mid));
@@ -99,15 +126,14 @@ impl Collector {
         }
         r.last_t = Some(at);
         r.two_sided = own_bid.is_some() && own_ask.is_some();
-        if let (Some(b), Some(mb)) = (own_bid, book.best_bid()) {
-            r.touch_bps_sum += bps(b, mb);
+        if let Some(b) = own_bid {
+            r.touch_bps_sum += touch_bps(&mut r.bid_touch, b, best_bid);
             r.touch_samples += 1;
         }
-        if let (Some(a), Some(ma)) = (own_ask, book.best_ask()) {
-            r.touch_bps_sum += bps(a, ma);
+        if let Some(a) = own_ask {
+            r.touch_bps_sum += touch_bps(&mut r.ask_touch, a, best_ask);
             r.touch_samples += 1;
         }
-        let pnl = r.cash + r.position * mid - r.fees - r.funding;
         if r.chart.last().is_none_or(|p| at >= p.t + CHART_EVERY_MS) {
             r.chart.push(ChartPoint {
                 t: at,
@@ -115,7 +141,7 @@ impl Collector {
                 bid: own_bid,
                 ask: own_ask,
                 position: r.position,
-                pnl,
+                pnl: r.cash + r.position * mid - r.fees - r.funding,
             });
         }
         // Equity moves with a mid (or a fill, which tracks it there).

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use market_data::TapeError;
+use market_data::{Kind, TapeError};
 use mmbot_actors::market::book::Top;
 
 use crate::bot::Bot;
@@ -161,19 +161,30 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
                 },
             );
         }
-        collect.market(at, applied.book.as_deref(), &venue);
-        if let Some(symbol) = applied.book.filter(|s| settings.symbols.contains(s)) {
-            let b = &venue.markets[&symbol].book;
+        let symbol = match &item.event.kind {
+            Kind::Book(f) => f.symbol.as_str(),
+            Kind::Trades { symbol, .. } | Kind::Ticker { symbol, .. } | Kind::Gap { symbol, .. } => symbol.as_str(),
+        };
+        let changed = applied.book.then_some(symbol);
+        collect.market(at, changed, &venue);
+        if let Some(symbol) = changed.filter(|s| settings.symbols.iter().any(|k| k == s)) {
+            let b = &venue.markets[symbol].book;
             let top = match (b.best_bid(), b.best_ask(), applied.lost || !b.is_known()) {
                 (Some(bid), Some(ask), false) => Some((bid, b.bids[&bid], ask, b.asks[&ask])),
                 _ => None,
             };
             // As the public stream tells the Strategy: only when the top of the book changed.
-            if tops.get(&symbol) == Some(&top) {
-                progress.tick(collect.events, tape.fraction());
-                continue;
+            match tops.get_mut(symbol) {
+                Some(last) if *last == top => {
+                    progress.tick(collect.events, tape.fraction());
+                    continue;
+                }
+                Some(last) => *last = top,
+                None => {
+                    tops.insert(symbol.to_string(), top);
+                }
             }
-            tops.insert(symbol.clone(), top);
+            let symbol = symbol.to_string();
             let seen = match top {
                 Some((bid, bid_size, ask, ask_size)) => Timed::BookSeen {
                     symbol,

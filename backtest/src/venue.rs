@@ -53,8 +53,8 @@ pub struct SymbolMarket {
 pub struct Applied {
     pub fills: Vec<Fill>,
     pub funding: Vec<(String, Decimal)>,
-    /// The symbol whose book changed (or was lost: `lost`).
-    pub book: Option<String>,
+    /// The event's symbol's book changed (or was lost: `lost`).
+    pub book: bool,
     pub lost: bool,
 }
 
@@ -124,7 +124,7 @@ impl Venue {
             Kind::Gap { symbol, .. } => {
                 if let Some(m) = self.markets.get_mut(symbol) {
                     m.book.lose();
-                    out.book = Some(symbol.clone());
+                    out.book = true;
                     out.lost = true;
                 }
             }
@@ -143,7 +143,7 @@ impl Venue {
                 o.queue.on_level(&model, f64_of(*before), f64_of(*after));
             }
         }
-        out.book = Some(f.symbol.clone());
+        out.book = true;
         // The other side's best reaching an order's price fills it.
         let (best_bid, best_ask) = (m.book.best_bid(), m.book.best_ask());
         let crossed: Vec<(String, i64)> = self
@@ -170,7 +170,6 @@ impl Venue {
             Aggressor::Buy => fill_model::Side::Buy,
             Aggressor::Sell => fill_model::Side::Sell,
         };
-        let tick = self.tick_of(symbol, price);
         let hit: Vec<String> = self
             .orders
             .iter()
@@ -183,6 +182,10 @@ impl Venue {
             })
             .map(|(id, _)| id.clone())
             .collect();
+        if hit.is_empty() {
+            return;
+        }
+        let tick = self.tick_of(symbol, price);
         for id in hit {
             self.fill_by(&id, at, out, |r| r.on_trade(&model, side, tick, f64_of(qty), lot));
         }
