@@ -261,7 +261,11 @@ impl<T: Read> R<T> {
     }
     fn levels(&mut self) -> io::Result<Vec<Level>> {
         let n = self.u32()? as usize;
-        (0..n).map(|_| Ok((self.dec()?, self.dec()?))).collect()
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push((self.dec()?, self.dec()?));
+        }
+        Ok(out)
     }
 }
 
