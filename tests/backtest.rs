@@ -115,6 +115,20 @@ fn a_backtest_is_the_same_every_time_and_reports_every_figure() {
             svg.starts_with("<svg") && svg.contains("polyline") && svg.contains("circle"),
             "a chart with fills"
         );
+        // Every request is in the budget's count, and the governor kept each second within its limit.
+        let budget = &r["budget"]["endpoints"];
+        for (endpoint, n) in r["requests"].as_object().unwrap() {
+            let e = &budget[endpoint];
+            assert_eq!(&e["requests"], n, "{endpoint}: {e}");
+            let (units, peak, limit) = (
+                e["units"].as_u64().unwrap(),
+                e["peak_units_per_s"].as_u64().unwrap(),
+                e["limit_per_s"].as_u64().unwrap(),
+            );
+            assert!(units >= n.as_u64().unwrap() && peak >= 1 && peak <= units, "{endpoint}: {e}");
+            assert!(peak <= limit, "{endpoint}: the busiest second {peak} is within the limit {limit}");
+        }
+        assert!(r["budget"]["peak_requests_per_5s"].as_u64().unwrap() >= 1);
         // The parts add up to the total.
         let p = &r["pnl"];
         let sum: f64 = ["spread_capture", "inventory", "fees", "funding"]

@@ -19,6 +19,7 @@ use mmbot_actors::orders::wanted::wanted_for;
 use mmbot_actors::strategy::{Pace, Quoter};
 use rust_decimal::Decimal;
 
+use crate::budget_use::BudgetUse;
 use crate::schedule::{Outcome, Schedule, SeenFill, Timed};
 use crate::settings::Settings;
 
@@ -43,6 +44,8 @@ pub struct Bot {
     pub requests: BTreeMap<String, u64>,
     /// Order changes the budget held back.
     pub deferred: u64,
+    /// The busiest second per endpoint and the busiest 5 s, against the budget.
+    pub budget_use: BudgetUse,
     positions: BTreeMap<String, Decimal>,
 }
 
@@ -77,6 +80,7 @@ impl Bot {
             killed: None,
             requests: BTreeMap::new(),
             deferred: 0,
+            budget_use: BudgetUse::new(Some(settings.rate_limits.clone())),
             positions: BTreeMap::new(),
         }
     }
@@ -205,6 +209,7 @@ impl Bot {
                 }
                 let sent: Vec<(String, Action)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
                 *self.requests.entry(endpoint.to_string()).or_default() += 1;
+                self.budget_use.sent(endpoint, chunk.len() as u64, now);
                 s.at(
                     now + self.order_latency_ms,
                     Timed::Arrive {

@@ -10,9 +10,11 @@
 //! - [`venue`]: the simulated exchange: books, our resting orders, fills, funding;
 //! - [`bot`]: the bot's decisions on the virtual clock;
 //! - [`collect`]: what happened, as it happens;
+//! - [`budget_use`]: how close the requests came to the exchange's budget;
 //! - [`report`]: the report (JSON), its summary, chart, fills CSV and comparison.
 
 pub mod bot;
+pub mod budget_use;
 pub mod collect;
 pub mod engine;
 pub mod report;

@@ -3,13 +3,15 @@
 //! time both sides were quoted — and, when the run taped its market (`[recorder] market = true`,
 //! `<recorder.dir>/market/`), the mids for markouts, spread capture and inventory. Times are the
 //! recorder's (local) clock, as the tape's receive times are. `requests` counts the orders sent
-//! per action (create, amend, cancel). `mmbot report --compare A.json B.json` prints two reports
-//! side by side.
+//! per action (create, amend, cancel), and `budget` its busiest second and 5 s with each order as
+//! a request (the recorder notes orders, not batches). `mmbot report --compare A.json B.json`
+//! prints two reports side by side.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
+use backtest::budget_use::BudgetUse;
 use backtest::collect::Collector;
 use backtest::report::markouts::mid_at;
 use backtest::report::{Parts, Report};
@@ -132,6 +134,8 @@ pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Repo
     let mut mode = String::from("run");
     let mut symbols: Vec<String> = Vec::new();
     let mut requests: BTreeMap<String, u64> = BTreeMap::new();
+    // The recorder notes each order, not each batch: every order counts as one request here.
+    let mut budget = BudgetUse::new(None);
     // Live orders per symbol and side: link id → side.
     let mut live: HashMap<String, (String, Side)> = HashMap::new();
     let mut fills = Vec::new();
@@ -155,6 +159,7 @@ pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Repo
             "order_sent" => {
                 let action = v["action"].as_str().unwrap_or("").to_string();
                 *requests.entry(action.clone()).or_default() += 1;
+                budget.sent(&action, 1, t);
                 if action == "create" {
                     let side = if v["side"] == "Buy" { Side::Buy } else { Side::Sell };
                     live.insert(
@@ -225,6 +230,7 @@ pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Repo
         collect: &collect,
         requests,
         deferred: 0,
+        budget: budget.report(),
         kill_switch: None,
         settings: serde_json::json!({"market_tape": market.map(|m| m.display().to_string())}),
         wall_ms: 0,

@@ -23,6 +23,7 @@ use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::bot::Bot;
+use crate::budget_use::BudgetReport;
 use crate::collect::Collector;
 use crate::settings::Settings;
 
@@ -83,6 +84,9 @@ pub struct Report {
     pub requests: BTreeMap<String, u64>,
     /// Order changes the budget held back.
     pub deferred: u64,
+    /// The busiest second per endpoint and the busiest 5 s of requests, against the limits.
+    #[serde(default)]
+    pub budget: BudgetReport,
     pub kill_switch: Option<String>,
     pub per_symbol: BTreeMap<String, SymbolLine>,
     /// What the run was configured with (models, latencies, the strategy).
@@ -102,6 +106,7 @@ pub struct Parts<'a> {
     pub collect: &'a Collector,
     pub requests: BTreeMap<String, u64>,
     pub deferred: u64,
+    pub budget: BudgetReport,
     pub kill_switch: Option<String>,
     pub settings: serde_json::Value,
     pub wall_ms: u64,
@@ -124,6 +129,7 @@ impl Report {
             collect: c,
             requests: bot.requests.clone(),
             deferred: bot.deferred,
+            budget: bot.budget_use.report(),
             kill_switch: bot.killed.clone(),
             settings: described,
             wall_ms,
@@ -212,6 +218,7 @@ impl Report {
             max_drawdown: num(c.max_drawdown),
             requests: p.requests,
             deferred: p.deferred,
+            budget: p.budget,
             kill_switch: p.kill_switch,
             per_symbol,
             settings: p.settings,

@@ -55,6 +55,24 @@ pub fn summary(r: &Report) -> String {
         if requests.is_empty() { "none".into() } else { requests.join(", ") },
         r.deferred
     );
+    let busiest: Vec<String> = r
+        .budget
+        .endpoints
+        .iter()
+        .map(|(k, e)| match e.limit_per_s {
+            Some(limit) => format!("{k} {} of {limit}", e.peak_units_per_s),
+            None => format!("{k} {}", e.peak_units_per_s),
+        })
+        .collect();
+    if !busiest.is_empty() {
+        let _ = writeln!(
+            s,
+            "  busiest second (order units): {}; busiest 5 s: {} requests{}",
+            busiest.join(", "),
+            r.budget.peak_requests_per_5s,
+            r.budget.ip_limit_per_5s.map_or(String::new(), |l| format!(" of {l}"))
+        );
+    }
     if let Some(k) = &r.kill_switch {
         let _ = writeln!(s, "  kill switch tripped: {k}");
     }
