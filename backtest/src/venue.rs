@@ -333,3 +333,7 @@ impl Venue {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "venue_tests.rs"]
+mod tests;
