@@ -198,6 +198,15 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
     assert!(r["events"].as_u64().unwrap() > 0, "its market tape was read: {r}");
     assert!(r["markouts_bps"]["1s"].is_number(), "markouts from the tape: {r}");
     assert!(r["quote_uptime"].as_f64().unwrap() > 0.5, "{r}");
+    // Every order the run sent is in its budget figures, one unit each.
+    let sent: u64 = r["requests"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    let units: u64 = r["budget"]["endpoints"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|e| e["units"].as_u64().unwrap())
+        .sum();
+    assert!(sent > 0 && units == sent, "{r}");
     // The backtest of the same recording with the same quoting, side by side.
     let cfg = dir.join("mmbot.toml");
     let bt = dir.join("backtest.json");
@@ -205,7 +214,14 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = mmbot(&["report", "--compare", paper.to_str().unwrap(), bt.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    for row in ["fills", "PnL spread capture", "PnL fees", "markout 1s bps", "quote uptime"] {
+    for row in [
+        "fills",
+        "PnL spread capture",
+        "PnL fees",
+        "markout 1s bps",
+        "quote uptime",
+        "order changes sent",
+    ] {
         assert!(out.contains(row), "{row} compared: {out}");
     }
 }

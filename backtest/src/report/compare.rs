@@ -33,6 +33,9 @@ pub fn compare(a: &Report, b: &Report, a_name: &str, b_name: &str) -> String {
     row(&mut out, "quote uptime", a.quote_uptime, b.quote_uptime);
     row(&mut out, "max inventory USDT", a.max_inventory, b.max_inventory);
     row(&mut out, "max drawdown USDT", a.max_drawdown, b.max_drawdown);
+    // Order changes sent (a batch counts its orders), as both a run's recorder and the backtest count them.
+    let orders = |r: &Report| r.budget.endpoints.values().map(|e| e.units).sum::<u64>() as f64;
+    row(&mut out, "order changes sent", orders(a), orders(b));
     out
 }
 
