@@ -169,8 +169,8 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
         collect.market(at, changed, &venue);
         if let Some(symbol) = changed.filter(|s| settings.symbols.iter().any(|k| k == s)) {
             let b = &venue.markets[symbol].book;
-            let top = match (b.best_bid(), b.best_ask(), applied.lost || !b.is_known()) {
-                (Some(bid), Some(ask), false) => Some((bid, b.bids[&bid], ask, b.asks[&ask])),
+            let top = match (b.bids.last_key_value(), b.asks.first_key_value(), applied.lost || !b.is_known()) {
+                (Some((&bid, &bid_size)), Some((&ask, &ask_size)), false) => Some((bid, bid_size, ask, ask_size)),
                 _ => None,
             };
             // As the public stream tells the Strategy: only when the top of the book changed.

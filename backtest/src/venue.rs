@@ -195,7 +195,12 @@ impl Venue {
         let Some(o) = self.orders.get_mut(id) else { return };
         o.queue.leaves = f64_of(o.leaves);
         let step = self.instruments[&o.symbol].filters.qty_step;
-        let filled = Decimal::from_f64(rule(&mut o.queue)).unwrap_or_default();
+        let filled = rule(&mut o.queue);
+        // Most trades and book changes fill nothing: no decimal worked out for them.
+        if filled <= 0.0 {
+            return;
+        }
+        let filled = Decimal::from_f64(filled).unwrap_or_default();
         let qty = ((filled / step).floor() * step).min(o.leaves);
         if qty <= Decimal::ZERO {
             return;

@@ -1,0 +1,177 @@
+//! A binary cache of a merged tape: the events of a list of recordings, parsed, judged and
+//! merged once, written compactly so that the next run over the same files (a sweep, a second
+//! backtest) reads them without gunzip or JSON. The cache is keyed by the files' paths, sizes
+//! and modification times; any change, a cache written by another version or one cut short is
+//! ignored and rebuilt. A cache that cannot be written costs only the speed-up.
+//!
+//! - `bytes`: the encoding; `writer`: written while the tape is read; `reader`: read back.
+
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::path::PathBuf;
+
+use crate::tape::{Tape, TapeError, TapeItem};
+
+mod bytes;
+mod reader;
+mod writer;
+
+use reader::CacheReader;
+use writer::CacheWriter;
+
+/// At the start of a cache, and again at its end after the item count: a cache without its end
+/// was cut short and is not read.
+const MAGIC: &[u8; 8] = b"MMBTAPE5";
+
+/// Where the cache of `files` lives: beside the first file, named by a hash of the files' full
+/// paths (one cache whatever directory the run starts in), sizes and modification times.
+pub fn cache_path(files: &[PathBuf]) -> io::Result<PathBuf> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        let m = std::fs::metadata(f)?;
+        std::fs::canonicalize(f)?.hash(&mut h);
+        m.len().hash(&mut h);
+        m.modified()?.hash(&mut h);
+    }
+    let first = files.first().ok_or_else(|| io::Error::other("no file"))?;
+    let name = first.file_name().map_or("tape".into(), |n| n.to_string_lossy().into_owned());
+    Ok(first.with_file_name(format!(".{name}.{:016x}.mmbt", h.finish())))
+}
+
+/// The events of `files`, in order: from the cache when it is there and current; else from the
+/// files, written to the cache as they are read (kept only if the whole tape was read).
+pub fn open(files: &[PathBuf]) -> Result<Box<dyn TapeStream>, TapeError> {
+    let Ok(path) = cache_path(files) else {
+        return Ok(Box::new(Tape::open(files)?));
+    };
+    if let Ok(cached) = CacheReader::open(&path) {
+        return Ok(Box::new(cached));
+    }
+    let tape = Tape::open(files)?;
+    match CacheWriter::create(&path) {
+        Ok(writer) => Ok(Box::new(Tee {
+            tape,
+            writer: Some(writer),
+            path,
+        })),
+        Err(e) => {
+            log::info!(
+                "{}: no cache written ({e}); the next run parses the recordings again",
+                path.display()
+            );
+            Ok(Box::new(tape))
+        }
+    }
+}
+
+/// A tape's events in order, and how far through it the reading is.
+pub trait TapeStream: Iterator<Item = TapeItem> + Send {
+    /// 0 to 1, by bytes read from disk.
+    fn fraction_read(&self) -> f64;
+}
+
+impl TapeStream for Tape {
+    fn fraction_read(&self) -> f64 {
+        Tape::fraction_read(self)
+    }
+}
+
+impl TapeStream for Tee {
+    fn fraction_read(&self) -> f64 {
+        self.tape.fraction_read()
+    }
+}
+
+/// The tape, each item also written to the cache; the cache is put in place at the tape's end.
+struct Tee {
+    tape: Tape,
+    writer: Option<CacheWriter>,
+    path: PathBuf,
+}
+
+impl Iterator for Tee {
+    type Item = TapeItem;
+
+    fn next(&mut self) -> Option<TapeItem> {
+        let item = self.tape.next();
+        if let Some(w) = self.writer.as_mut() {
+            let done = match &item {
+                Some(it) => w.item(it).map(|_| false),
+                None => Ok(true),
+            };
+            match done {
+                Ok(false) => {}
+                Ok(true) => {
+                    if let Some(w) = self.writer.take() {
+                        if let Err(e) = w.finish(&self.path) {
+                            log::info!("{}: no cache written ({e})", self.path.display());
+                        }
+                    }
+                }
+                Err(e) => {
+                    log::info!("{}: no cache written ({e})", self.path.display());
+                    self.writer = None;
+                }
+            }
+        }
+        item
+    }
+}
+
+/// Every event of `files` at once (small inputs, tests).
+pub fn load(files: &[PathBuf]) -> Result<Vec<TapeItem>, TapeError> {
+    Ok(open(files)?.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes::{R, W};
+    use super::*;
+
+    #[test]
+    fn a_cached_tape_reads_back_the_same_events_and_a_changed_file_is_parsed_again() {
+        let d = std::env::temp_dir().join(format!("tape-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("rec.txt");
+        std::fs::write(
+            &f,
+            concat!(
+                "1 {\"topic\":\"orderbook.50.X\",\"type\":\"snapshot\",\"ts\":10,\"data\":{\"s\":\"X\",\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1,\"seq\":1},\"cts\":9}\n",
+                "2 {\"topic\":\"publicTrade.X\",\"ts\":11,\"data\":[{\"T\":11,\"S\":\"Sell\",\"v\":\"0.5\",\"p\":\"1.5\",\"i\":\"a\"}]}\n",
+                "3 {\"topic\":\"tickers.X\",\"ts\":12,\"data\":{\"markPrice\":\"1.55\"}}\n",
+            ),
+        )
+        .unwrap();
+        let files = vec![f.clone()];
+        let parsed = load(&files).unwrap();
+        assert!(cache_path(&files).unwrap().exists(), "written for next time");
+        assert_eq!(
+            cache_path(&[d.join(".").join("rec.txt")]).unwrap(),
+            cache_path(&files).unwrap(),
+            "one cache for one file, however it is named"
+        );
+        assert_eq!(load(&files).unwrap(), parsed, "the same events from the cache");
+        let cache = cache_path(&files).unwrap();
+        let whole = std::fs::read(&cache).unwrap();
+        std::fs::write(&cache, &whole[..whole.len() - 40]).unwrap();
+        assert_eq!(load(&files).unwrap(), parsed, "a cache cut short is not read: the files are");
+        assert_eq!(std::fs::read(&cache).unwrap(), whole, "and the cache is written whole again");
+        assert_eq!(parsed.len(), 3);
+        std::fs::write(&f, "1 {\"topic\":\"tickers.X\",\"ts\":5,\"data\":{}}\n").unwrap();
+        assert_eq!(load(&files).unwrap().len(), 1, "a changed file is parsed again");
+    }
+
+    #[test]
+    fn fields_larger_than_the_read_chunk_and_a_damaged_length_read_safely() {
+        let big = "7".repeat(3 << 20);
+        let mut bytes = Vec::new();
+        let mut w = W(&mut bytes);
+        w.str(&big).unwrap();
+        w.u64(42).unwrap();
+        w.u32(u32::MAX).unwrap();
+        let mut r = R::new(bytes.as_slice());
+        assert_eq!(r.str().unwrap(), big, "a 3 MiB field across 1 MiB chunks");
+        assert_eq!(r.u64().unwrap(), 42);
+        assert!(r.str().is_err(), "a 4 GiB length is refused, not allocated");
+    }
+}
