@@ -2,6 +2,7 @@
 pointed at the simulator. Usage: pip install pybit websocket-client; python3 pybit_check.py HOST:PORT KEY SECRET
 Checks instruments, book, post-only place/amend/cancel/cancel-all, open orders, the private
 order stream, DCP, and placing/cancelling over the trade WebSocket."""
+import logging
 import sys
 import threading
 import time
@@ -10,6 +11,11 @@ import pybit.unified_trading as unified
 from pybit.unified_trading import HTTP, WebSocket
 
 addr, key, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+# pybit's own account of a failed connect, auth or subscription, on stderr if the check fails.
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+# pybit signs a WebSocket auth valid for 1 s by default; on a loaded machine its background
+# thread can send it later than that. The window is a client option, not a change to it.
+AUTH_EXPIRE_S = 10
 http = HTTP(testnet=False, api_key=key, api_secret=secret)
 http.endpoint = f"http://{addr}"
 
@@ -21,7 +27,8 @@ price = f"{bid - 50 * tick:.1f}"
 
 updates = []
 unified.PRIVATE_WSS = f"ws://{addr}/v5/private"  # the documented URL template, pointed here
-ws = WebSocket(testnet=False, channel_type="private", api_key=key, api_secret=secret)
+ws = WebSocket(testnet=False, channel_type="private", api_key=key, api_secret=secret,
+               private_auth_expire=AUTH_EXPIRE_S)
 ws.order_stream(callback=lambda m: updates.append(m))
 time.sleep(1.5)  # pybit subscribes in the background
 
@@ -59,7 +66,7 @@ from pybit.unified_trading import WebSocketTrading
 
 trading.TRADE_WSS = f"ws://{addr}/v5/trade"  # the documented URL template, pointed here
 answers, errors = [], []
-trade = WebSocketTrading(testnet=False, api_key=key, api_secret=secret)
+trade = WebSocketTrading(testnet=False, api_key=key, api_secret=secret, private_auth_expire=AUTH_EXPIRE_S)
 trade.place_order(answers.append, errors.append, category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit",
                   qty="0.001", price=price, timeInForce="PostOnly", orderLinkId="pybit-ws-1")
 deadline = time.time() + 10
