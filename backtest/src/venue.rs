@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use bybit_v5::Side;
 use fill_model::{QueueModel, Resting};
-use market_data::{Aggressor, Book, BookFrame, Event, Kind};
+use market_data::{Aggressor, Book, BookFrame, Changes, Event, Kind};
 use mmbot_actors::orders::order_diff::Action;
 use rust_decimal::prelude::*;
 
@@ -64,6 +64,8 @@ pub struct Venue {
     pub markets: BTreeMap<String, SymbolMarket>,
     /// Our resting orders by link id, in a stable order.
     pub orders: BTreeMap<String, VenueOrder>,
+    /// What the last book frame changed (kept: no allocation per frame).
+    changes: Changes,
 }
 
 fn model_side(s: Side) -> fill_model::Side {
@@ -85,6 +87,7 @@ impl Venue {
             instruments,
             markets,
             orders: BTreeMap::new(),
+            changes: Changes::default(),
         }
     }
 
@@ -136,7 +139,10 @@ impl Venue {
     fn apply_book(&mut self, f: &BookFrame, at: u64, out: &mut Applied) {
         let model = self.model;
         let Some(m) = self.markets.get_mut(&f.symbol) else { return };
-        let Ok(changes) = m.book.apply(f) else { return };
+        if m.book.apply_into(f, &mut self.changes).is_err() {
+            return;
+        }
+        let changes = &self.changes;
         for o in self.orders.values_mut().filter(|o| o.symbol == f.symbol) {
             let levels = if o.side == Side::Buy { &changes.bids } else { &changes.asks };
             if let Some((_, before, after)) = levels.iter().find(|(p, _, _)| *p == o.price) {
@@ -165,7 +171,6 @@ impl Venue {
 
     fn apply_trade(&mut self, symbol: &str, aggressor: Aggressor, price: Decimal, qty: Decimal, at: u64, out: &mut Applied) {
         let model = self.model;
-        let lot = f64_of(self.instruments[symbol].filters.qty_step);
         let side = match aggressor {
             Aggressor::Buy => fill_model::Side::Buy,
             Aggressor::Sell => fill_model::Side::Sell,
@@ -185,27 +190,31 @@ impl Venue {
         if hit.is_empty() {
             return;
         }
-        let tick = self.tick_of(symbol, price);
+        // Most trades meet none of our orders: their figures are worked out only for those that do.
+        let (tick, qty, lot) = (self.tick_of(symbol, price), f64_of(qty), f64_of(self.instruments[symbol].filters.qty_step));
         for id in hit {
-            self.fill_by(&id, at, out, |r| r.on_trade(&model, side, tick, f64_of(qty), lot));
+            self.fill_by(&id, at, out, |r| r.on_trade(&model, side, tick, qty, lot));
         }
     }
 
     fn fill_by(&mut self, id: &str, at: u64, out: &mut Applied, rule: impl FnOnce(&mut Resting) -> f64) {
         let Some(o) = self.orders.get_mut(id) else { return };
-        o.queue.leaves = f64_of(o.leaves);
-        let step = self.instruments[&o.symbol].filters.qty_step;
+        // `queue.leaves` is `leaves` as f64, set wherever `leaves` changes: a rule that fills
+        // takes from it, and what it takes is rounded to whole lots below.
         let filled = rule(&mut o.queue);
         // Most trades and book changes fill nothing: no decimal worked out for them.
         if filled <= 0.0 {
             return;
         }
+        let step = self.instruments[&o.symbol].filters.qty_step;
         let filled = Decimal::from_f64(filled).unwrap_or_default();
         let qty = ((filled / step).floor() * step).min(o.leaves);
         if qty <= Decimal::ZERO {
+            o.queue.leaves = f64_of(o.leaves);
             return;
         }
         o.leaves -= qty;
+        o.queue.leaves = f64_of(o.leaves);
         let (symbol, side, price) = (o.symbol.clone(), o.side, o.price);
         if o.leaves.is_zero() {
             self.orders.remove(id);
@@ -315,7 +324,10 @@ impl Venue {
                 let leaves = new_qty - filled;
                 // The place in the queue is kept only for the same price and no larger size.
                 let queue = if new_price == o.price && new_qty <= o.qty {
-                    o.queue.clone()
+                    Resting {
+                        leaves: f64_of(leaves),
+                        ..o.queue.clone()
+                    }
                 } else {
                     self.join(symbol, o.side, new_price, leaves)
                 };

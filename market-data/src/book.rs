@@ -61,6 +61,15 @@ fn replace(side: &mut BTreeMap<Decimal, Decimal>, levels: &[Level], out: &mut Ve
 impl Book {
     /// Apply a frame if it follows; what it changed, or how it failed to follow.
     pub fn apply(&mut self, f: &BookFrame) -> Result<Changes, Continuity> {
+        let mut changes = Changes::default();
+        self.apply_into(f, &mut changes).map(|()| changes)
+    }
+
+    /// `apply`, with what it changed written into `changes` (cleared first): a caller applying
+    /// millions of frames keeps one and allocates nothing per frame.
+    pub fn apply_into(&mut self, f: &BookFrame, changes: &mut Changes) -> Result<(), Continuity> {
+        changes.bids.clear();
+        changes.asks.clear();
         let verdict = self.continuity.check(f.snapshot, f.u, f.seq);
         if !verdict.applies() {
             if matches!(verdict, Continuity::Gap { .. }) {
@@ -68,7 +77,6 @@ impl Book {
             }
             return Err(verdict);
         }
-        let mut changes = Changes::default();
         if f.snapshot {
             replace(&mut self.bids, &f.bids, &mut changes.bids);
             replace(&mut self.asks, &f.asks, &mut changes.asks);
@@ -77,7 +85,7 @@ impl Book {
             set(&mut self.bids, &f.bids, &mut changes.bids);
             set(&mut self.asks, &f.asks, &mut changes.asks);
         }
-        Ok(changes)
+        Ok(())
     }
 
     /// Frames were lost (a reconnect, a gap marker): nothing applies until a snapshot.

@@ -7,4 +7,5 @@ pub mod net_position;
 pub mod pnl;
 pub mod quoting;
 pub mod risk;
+pub mod steps;
 pub mod volatility;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use bybit_v5::Side;
 
 use crate::market::book::Top;
+use crate::market::steps::{ceil_ratio_to, ceil_to, floor_to};
 
 /// An instrument's trading filters, from `instruments-info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,14 +110,6 @@ pub struct Quote {
 
 const BPS: Decimal = dec!(0.0001);
 
-fn floor_to(x: Decimal, step: Decimal) -> Decimal {
-    (x / step).floor() * step
-}
-
-fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
-    (x / step).ceil() * step
-}
-
 /// What a symbol does when the instrument's minimums make its orders far larger than
 /// `order_notional` (BTCUSDT's 0.001 makes a 20 USDT order ~100 USDT).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -141,8 +134,10 @@ pub fn qty_for(notional: Decimal, f: &Filters, price: Decimal) -> Decimal {
     if price <= Decimal::ZERO {
         return f.min_qty;
     }
-    let wanted = notional.max(f.min_notional) / price;
-    ceil_to(wanted, f.qty_step).max(f.min_qty).min(f.max_qty).normalize()
+    ceil_ratio_to(notional.max(f.min_notional), price, f.qty_step)
+        .max(f.min_qty)
+        .min(f.max_qty)
+        .normalize()
 }
 
 /// Size of a first-level order at this price.
@@ -152,7 +147,11 @@ pub fn order_qty(params: &QuoteParams, f: &Filters, price: Decimal) -> Decimal {
 
 /// Center price and first-level half-spread (price units) for the model.
 pub fn center_and_half_spread(params: &QuoteParams, f: &Filters, m: &MarketState) -> (Decimal, Decimal) {
-    let mid = m.top.mid();
+    center_and_half_spread_at(params, f, m, m.top.mid())
+}
+
+/// `center_and_half_spread` with the top's mid worked out already.
+fn center_and_half_spread_at(params: &QuoteParams, f: &Filters, m: &MarketState, mid: Decimal) -> (Decimal, Decimal) {
     let unit = order_qty(params, f, mid);
     let q = if unit.is_zero() { Decimal::ZERO } else { m.inventory / unit };
     let floor = params.spread_bps * BPS * mid;
@@ -180,7 +179,7 @@ pub fn compute_quotes(params: &QuoteParams, f: &Filters, m: &MarketState, sides:
     if mid <= Decimal::ZERO || f.tick_size <= Decimal::ZERO {
         return vec![];
     }
-    let (center, half) = center_and_half_spread(params, f, m);
+    let (center, half) = center_and_half_spread_at(params, f, m, mid);
     let step = params.level_step_bps * BPS * mid;
     let mut out = Vec::with_capacity(params.levels as usize * 2);
     let mut notional = params.order_notional;

@@ -175,6 +175,10 @@ impl Quoter {
 
     /// The kill switch's reason, if the drawdown is past the limit.
     pub fn kill_reason(&self) -> Option<String> {
+        // Asked after every book change: the drawdown is worked out only when there is a limit.
+        if self.risk.max_drawdown <= Decimal::ZERO {
+            return None;
+        }
         kill_switch(&self.risk, self.pnl.drawdown())
     }
 

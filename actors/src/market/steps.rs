@@ -1,0 +1,118 @@
+//! Rounding to a tick or a lot step in whole numbers: `x / step` worked out as a ratio of
+//! integer mantissas, so the floor or ceiling is exact. Quotes are computed on every top change,
+//! and a decimal division is most of what one costs; these give the same values as
+//! `(x / step).floor() * step` (a decimal division rounds at 28 digits, these never do), and
+//! fall back to the decimal form where the mantissas would not fit in 128 bits.
+
+use rust_decimal::Decimal;
+
+/// `10^e` for `e` in 0..=38, or None.
+fn pow10(e: u32) -> Option<i128> {
+    10i128.checked_pow(e)
+}
+
+/// `a / (b · step)` as a fraction of integers, both positive parts nonzero; None when it does
+/// not fit (or `b · step` is not positive).
+fn ratio(a: Decimal, b: Decimal, step: Decimal) -> Option<(i128, i128)> {
+    let (am, bm, sm) = (a.mantissa(), b.mantissa(), step.mantissa());
+    if bm <= 0 || sm <= 0 {
+        return None;
+    }
+    // a/(b·s) = am·10^(bs + ss − as) / (bm·sm)
+    let e = b.scale() as i64 + step.scale() as i64 - a.scale() as i64;
+    let den = bm.checked_mul(sm)?;
+    if e >= 0 {
+        Some((am.checked_mul(pow10(e as u32)?)?, den))
+    } else {
+        Some((am, den.checked_mul(pow10((-e) as u32)?)?))
+    }
+}
+
+fn steps_to_decimal(n: i128, step: Decimal) -> Option<Decimal> {
+    Decimal::try_from_i128_with_scale(n.checked_mul(step.mantissa())?, step.scale()).ok()
+}
+
+/// `x` rounded down to a multiple of `step` (> 0).
+pub fn floor_to(x: Decimal, step: Decimal) -> Decimal {
+    ratio(x, Decimal::ONE, step)
+        .and_then(|(num, den)| steps_to_decimal(num.div_euclid(den), step))
+        .unwrap_or_else(|| (x / step).floor() * step)
+}
+
+/// `x` rounded up to a multiple of `step` (> 0).
+pub fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
+    ratio(x, Decimal::ONE, step)
+        .and_then(|(num, den)| steps_to_decimal(-(-num).div_euclid(den), step))
+        .unwrap_or_else(|| (x / step).ceil() * step)
+}
+
+/// `a / b` (b > 0) rounded up to a multiple of `step`: a size for a notional at a price, without
+/// the division's rounding.
+pub fn ceil_ratio_to(a: Decimal, b: Decimal, step: Decimal) -> Decimal {
+    ratio(a, b, step)
+        .and_then(|(num, den)| steps_to_decimal(-(-num).div_euclid(den), step))
+        .unwrap_or_else(|| ceil_to(a / b, step))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn decimal_floor(x: Decimal, step: Decimal) -> Decimal {
+        (x / step).floor() * step
+    }
+
+    fn decimal_ceil(x: Decimal, step: Decimal) -> Decimal {
+        (x / step).ceil() * step
+    }
+
+    #[test]
+    fn prices_and_sizes_round_as_the_decimal_division_does() {
+        assert_eq!(floor_to(dec!(65000.149), dec!(0.1)), dec!(65000.1));
+        assert_eq!(ceil_to(dec!(65000.101), dec!(0.1)), dec!(65000.2));
+        assert_eq!(ceil_to(dec!(65000.1), dec!(0.10)), dec!(65000.10));
+        assert_eq!(floor_to(dec!(-0.15), dec!(0.1)), dec!(-0.2));
+        assert_eq!(ceil_to(dec!(-0.15), dec!(0.1)), dec!(-0.1));
+        assert_eq!(floor_to(dec!(1.26), dec!(0.25)), dec!(1.25));
+        assert_eq!(ceil_ratio_to(dec!(60), dec!(65000.1), dec!(0.001)), dec!(0.001));
+        assert_eq!(ceil_ratio_to(dec!(100), dec!(2.5), dec!(1)), dec!(40));
+        assert_eq!(ceil_ratio_to(dec!(100), dec!(3), dec!(0.1)), dec!(33.4));
+        assert_eq!(ceil_ratio_to(Decimal::ZERO, dec!(3), dec!(0.1)), Decimal::ZERO);
+    }
+
+    #[test]
+    fn mantissas_too_large_for_128_bits_fall_back_to_the_decimal_form() {
+        // 10^19 · 10^20 does not fit; a step of 1.00000000000000000001.
+        let (x, step) = (Decimal::from(10u64.pow(19)), Decimal::from_i128_with_scale(10i128.pow(20) + 1, 20));
+        assert!(ratio(x, Decimal::ONE, step).is_none());
+        assert_eq!(floor_to(x, step), decimal_floor(x, step));
+        assert_eq!(ceil_to(x, step), decimal_ceil(x, step));
+        assert!(ratio(dec!(60), step, step).is_none());
+        assert_eq!(ceil_ratio_to(dec!(60), step, step), decimal_ceil(dec!(60) / step, step));
+    }
+
+    fn price() -> impl Strategy<Value = Decimal> {
+        // Prices as books carry them (0.0001 to 200 000, up to 6 decimals), and the products and
+        // differences the quoting makes of them (up to 28 digits).
+        (1i64..2_000_000_000_000, 0u32..=6, 0i64..1_000_000, 0u32..=22).prop_map(|(m, s, f, fs)| {
+            Decimal::new(m, s + 2) * (Decimal::ONE - Decimal::new(f, fs + 6))
+        })
+    }
+
+    fn step() -> impl Strategy<Value = Decimal> {
+        (prop::sample::select(vec![1i64, 2, 5, 10, 25, 50]), 0u32..=8).prop_map(|(m, s)| Decimal::new(m, s))
+    }
+
+    proptest! {
+        #[test]
+        fn the_same_values_as_the_decimal_division(x in price(), step in step(), notional in 1i64..10_000_000) {
+            prop_assert_eq!(floor_to(x, step), decimal_floor(x, step));
+            prop_assert_eq!(ceil_to(x, step), decimal_ceil(x, step));
+            prop_assert_eq!(floor_to(-x, step), decimal_floor(-x, step));
+            let notional = Decimal::new(notional, 2);
+            prop_assert_eq!(ceil_ratio_to(notional, x, step), decimal_ceil(notional / x, step));
+        }
+    }
+}
