@@ -55,24 +55,39 @@ impl Progress {
     }
 }
 
-/// The tape with its next item looked at, and how far the reading is.
+/// The tape with its next item looked at, and how far the reading is. Two items take turns
+/// (the current one and the next), so the reader can refill them in place.
 struct Peeked {
     stream: Box<dyn market_data::cache::TapeStream>,
-    next: Option<market_data::TapeItem>,
+    current: market_data::TapeItem,
+    next: market_data::TapeItem,
+    has_next: bool,
 }
 
 impl Peeked {
     fn new(mut stream: Box<dyn market_data::cache::TapeStream>) -> Self {
-        let next = stream.next();
-        Self { stream, next }
+        let mut next = market_data::cache::empty_item();
+        let has_next = stream.next_into(&mut next);
+        Self {
+            stream,
+            current: market_data::cache::empty_item(),
+            next,
+            has_next,
+        }
     }
 
     fn peek(&self) -> Option<&market_data::TapeItem> {
-        self.next.as_ref()
+        self.has_next.then_some(&self.next)
     }
 
-    fn next(&mut self) -> Option<market_data::TapeItem> {
-        std::mem::replace(&mut self.next, self.stream.next())
+    /// Move to the next item (`current`); false at the end.
+    fn advance(&mut self) -> bool {
+        if !self.has_next {
+            return false;
+        }
+        std::mem::swap(&mut self.current, &mut self.next);
+        self.has_next = self.stream.next_into(&mut self.next);
+        true
     }
 
     fn fraction(&self) -> f64 {
@@ -99,8 +114,9 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
             return Err(BacktestError::UnknownSymbol(s.clone()));
         }
     }
-    // Parsed once: the next run over the same files reads the binary cache.
-    let mut tape = Peeked::new(market_data::cache::open(files)?);
+    // Parsed once: the next run over the same files reads the binary cache. Either is read on
+    // a second core, ahead of the run.
+    let mut tape = Peeked::new(Box::new(market_data::cache::ReadAhead::new(market_data::cache::open(files)?)));
     let t0 = tape.peek().map_or(0, |i| i.at_ms);
     let mut venue = Venue::new(settings.queue_model, settings.instruments.clone());
     let mut bot = Bot::new(settings, t0);
@@ -133,7 +149,8 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
             handle(what, now, &mut bot, &mut venue, &mut schedule, settings);
             continue;
         }
-        let item = tape.next().expect("peeked");
+        tape.advance();
+        let item = &tape.current;
         let at = item.at_ms;
         end = end.max(at);
         let applied = venue.apply(at, &item.event);

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use bybit_v5::Side;
 use fill_model::{QueueModel, Resting};
 use market_data::{Aggressor, Book, BookFrame, Changes, Event, Kind};
+use mmbot_actors::market::steps::whole_steps;
 use mmbot_actors::orders::order_diff::Action;
 use rust_decimal::prelude::*;
 
@@ -93,7 +94,11 @@ impl Venue {
 
     fn tick_of(&self, symbol: &str, price: Decimal) -> i64 {
         let tick = self.instruments[symbol].filters.tick_size;
-        (price / tick).round().to_i64().unwrap_or(0)
+        // A price on its tick (all the book's and ours) without a decimal division.
+        match whole_steps(price, tick).and_then(|n| i64::try_from(n).ok()) {
+            Some(n) => n,
+            None => (price / tick).round().to_i64().unwrap_or(0),
+        }
     }
 
     pub fn mid(&self, symbol: &str) -> Option<Decimal> {
@@ -191,7 +196,11 @@ impl Venue {
             return;
         }
         // Most trades meet none of our orders: their figures are worked out only for those that do.
-        let (tick, qty, lot) = (self.tick_of(symbol, price), f64_of(qty), f64_of(self.instruments[symbol].filters.qty_step));
+        let (tick, qty, lot) = (
+            self.tick_of(symbol, price),
+            f64_of(qty),
+            f64_of(self.instruments[symbol].filters.qty_step),
+        );
         for id in hit {
             self.fill_by(&id, at, out, |r| r.on_trade(&model, side, tick, qty, lot));
         }

@@ -15,7 +15,7 @@ pub enum Aggressor {
 
 pub type Level = (Decimal, Decimal);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BookFrame {
     pub symbol: String,
     /// The topic's depth (`orderbook.{depth}.{symbol}`).

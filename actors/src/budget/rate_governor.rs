@@ -14,7 +14,7 @@
 //! shares — the one process-wide budget, like the metrics an exception to "actors share no
 //! state", because the budget is the account's, not any one actor's.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,8 @@ const IP_WINDOW: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct RateGovernor {
     settings: RateLimitSettings,
-    windows: HashMap<String, Window>,
+    /// By endpoint: a handful, asked on every plan (a sorted map: no hashing per look).
+    windows: BTreeMap<String, Window>,
     ip: VecDeque<Instant>,
     ip_banned_until: Option<Instant>,
     rejections: BTreeMap<String, BTreeMap<String, u64>>,
@@ -43,7 +44,7 @@ impl RateGovernor {
     pub fn new(settings: RateLimitSettings) -> Self {
         Self {
             settings,
-            windows: HashMap::new(),
+            windows: BTreeMap::new(),
             ip: VecDeque::new(),
             ip_banned_until: None,
             rejections: BTreeMap::new(),

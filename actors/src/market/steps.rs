@@ -46,6 +46,12 @@ pub fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
         .unwrap_or_else(|| (x / step).ceil() * step)
 }
 
+/// How many `step`s `x` is, when it is a whole number of them (a price on its tick): None otherwise.
+pub fn whole_steps(x: Decimal, step: Decimal) -> Option<i128> {
+    let (num, den) = ratio(x, Decimal::ONE, step)?;
+    (num % den == 0).then(|| num / den)
+}
+
 /// `a / b` (b > 0) rounded up to a multiple of `step`: a size for a notional at a price, without
 /// the division's rounding.
 pub fn ceil_ratio_to(a: Decimal, b: Decimal, step: Decimal) -> Decimal {
@@ -80,6 +86,9 @@ mod tests {
         assert_eq!(ceil_ratio_to(dec!(100), dec!(2.5), dec!(1)), dec!(40));
         assert_eq!(ceil_ratio_to(dec!(100), dec!(3), dec!(0.1)), dec!(33.4));
         assert_eq!(ceil_ratio_to(Decimal::ZERO, dec!(3), dec!(0.1)), Decimal::ZERO);
+        assert_eq!(whole_steps(dec!(65000.10), dec!(0.1)), Some(650001));
+        assert_eq!(whole_steps(dec!(1.25), dec!(0.25)), Some(5));
+        assert_eq!(whole_steps(dec!(65000.15), dec!(0.1)), None);
     }
 
     #[test]
@@ -96,9 +105,8 @@ mod tests {
     fn price() -> impl Strategy<Value = Decimal> {
         // Prices as books carry them (0.0001 to 200 000, up to 6 decimals), and the products and
         // differences the quoting makes of them (up to 28 digits).
-        (1i64..2_000_000_000_000, 0u32..=6, 0i64..1_000_000, 0u32..=22).prop_map(|(m, s, f, fs)| {
-            Decimal::new(m, s + 2) * (Decimal::ONE - Decimal::new(f, fs + 6))
-        })
+        (1i64..2_000_000_000_000, 0u32..=6, 0i64..1_000_000, 0u32..=22)
+            .prop_map(|(m, s, f, fs)| Decimal::new(m, s + 2) * (Decimal::ONE - Decimal::new(f, fs + 6)))
     }
 
     fn step() -> impl Strategy<Value = Decimal> {

@@ -112,12 +112,25 @@ impl<T: Read> R<T> {
         dec_of(self.take(9)?)
     }
     pub(super) fn str(&mut self) -> io::Result<String> {
-        let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).map_err(io::Error::other)
+        let mut s = String::new();
+        self.str_into(&mut s)?;
+        Ok(s)
     }
-    pub(super) fn levels(&mut self) -> io::Result<Vec<Level>> {
+    /// A string into `out`, reusing its allocation.
+    pub(super) fn str_into(&mut self, out: &mut String) -> io::Result<()> {
+        let n = self.u32()? as usize;
+        out.clear();
+        out.push_str(std::str::from_utf8(self.take(n)?).map_err(io::Error::other)?);
+        Ok(())
+    }
+    /// Price levels into `out`, reusing its allocation.
+    pub(super) fn levels_into(&mut self, out: &mut Vec<Level>) -> io::Result<()> {
         let n = self.u32()? as usize;
         let raw = self.take(n.saturating_mul(18))?;
-        raw.chunks_exact(18).map(|c| Ok((dec_of(&c[..9])?, dec_of(&c[9..])?))).collect()
+        out.clear();
+        for c in raw.chunks_exact(18) {
+            out.push((dec_of(&c[..9])?, dec_of(&c[9..])?));
+        }
+        Ok(())
     }
 }

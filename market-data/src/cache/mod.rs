@@ -4,7 +4,8 @@
 //! and modification times; any change, a cache written by another version or one cut short is
 //! ignored and rebuilt. A cache that cannot be written costs only the speed-up.
 //!
-//! - `bytes`: the encoding; `writer`: written while the tape is read; `reader`: read back.
+//! - `bytes`: the encoding; `writer`: written while the tape is read; `reader`: read back;
+//!   `read_ahead`: any tape read on a thread of its own, ahead of its consumer.
 
 use std::hash::{Hash, Hasher};
 use std::io;
@@ -13,7 +14,10 @@ use std::path::PathBuf;
 use crate::tape::{Tape, TapeError, TapeItem};
 
 mod bytes;
+mod read_ahead;
 mod reader;
+pub use read_ahead::ReadAhead;
+pub use reader::empty_item;
 mod writer;
 
 use reader::CacheReader;
@@ -68,6 +72,18 @@ pub fn open(files: &[PathBuf]) -> Result<Box<dyn TapeStream>, TapeError> {
 pub trait TapeStream: Iterator<Item = TapeItem> + Send {
     /// 0 to 1, by bytes read from disk.
     fn fraction_read(&self) -> f64;
+
+    /// The next item into `item` (false at the end): a reader that can reuses the item's
+    /// strings and lists, so a run over millions of events allocates none per event.
+    fn next_into(&mut self, item: &mut TapeItem) -> bool {
+        match self.next() {
+            Some(next) => {
+                *item = next;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl TapeStream for Tape {

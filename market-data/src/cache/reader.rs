@@ -36,6 +36,9 @@ pub(super) struct CacheReader {
     items: u64,
     seen: u64,
     path: PathBuf,
+    /// Each kind's last frame, kept for its allocations while the item holds another kind.
+    spare_book: BookFrame,
+    spare_trades: (String, Vec<Trade>),
 }
 
 impl CacheReader {
@@ -56,41 +59,62 @@ impl CacheReader {
             items,
             seen: 0,
             path: path.to_path_buf(),
+            spare_book: BookFrame::default(),
+            spare_trades: Default::default(),
         })
     }
 
-    fn item(&mut self) -> io::Result<Option<TapeItem>> {
-        let r = &mut self.r;
-        if r.u8()? == 0 {
+    /// The next item into `it`, its strings and lists reused: false at the cache's end.
+    fn item_into(&mut self, it: &mut TapeItem) -> io::Result<bool> {
+        if self.r.u8()? == 0 {
             if self.seen != self.items {
                 return Err(io::Error::other(format!("{} items of {}", self.seen, self.items)));
             }
-            return Ok(None);
+            return Ok(false);
         }
         self.seen += 1;
+        let r = &mut self.r;
         let (file, line, local_ns, at_ms, exchange_ms) = (r.u32()? as usize, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
-        let kind = match r.u8()? {
-            0 => Kind::Book(BookFrame {
-                symbol: r.str()?,
-                depth: r.u32()?,
-                snapshot: r.u8()? == 1,
-                u: r.u64()?,
-                seq: r.u64()?,
-                bids: r.levels()?,
-                asks: r.levels()?,
-            }),
+        (it.file, it.line, it.local_ns, it.at_ms, it.event.exchange_ms) = (file, line, local_ns, at_ms, exchange_ms);
+        // The item's last content goes back to the spares, and this kind's spare is filled.
+        match std::mem::replace(&mut it.event.kind, EMPTY) {
+            Kind::Book(f) => self.spare_book = f,
+            Kind::Trades { symbol, trades } => self.spare_trades = (symbol, trades),
+            _ => {}
+        }
+        let r = &mut self.r;
+        it.event.kind = match r.u8()? {
+            0 => {
+                let mut f = std::mem::take(&mut self.spare_book);
+                r.str_into(&mut f.symbol)?;
+                f.depth = r.u32()?;
+                f.snapshot = r.u8()? == 1;
+                f.u = r.u64()?;
+                f.seq = r.u64()?;
+                r.levels_into(&mut f.bids)?;
+                r.levels_into(&mut f.asks)?;
+                Kind::Book(f)
+            }
             1 => {
-                let symbol = r.str()?;
+                let (mut symbol, mut trades) = std::mem::take(&mut self.spare_trades);
+                r.str_into(&mut symbol)?;
                 let n = r.u32()? as usize;
-                let mut trades = Vec::with_capacity(n);
-                for _ in 0..n {
-                    trades.push(Trade {
-                        time_ms: r.u64()?,
-                        aggressor: if r.u8()? == 1 { Aggressor::Buy } else { Aggressor::Sell },
-                        price: r.dec()?,
-                        qty: r.dec()?,
-                        id: r.str()?,
-                    });
+                trades.truncate(n);
+                for i in 0..n {
+                    let (time_ms, aggressor) = (r.u64()?, if r.u8()? == 1 { Aggressor::Buy } else { Aggressor::Sell });
+                    let (price, qty) = (r.dec()?, r.dec()?);
+                    if i == trades.len() {
+                        trades.push(Trade {
+                            time_ms,
+                            aggressor,
+                            price,
+                            qty,
+                            id: String::new(),
+                        });
+                    }
+                    let t = &mut trades[i];
+                    (t.time_ms, t.aggressor, t.price, t.qty) = (time_ms, aggressor, price, qty);
+                    r.str_into(&mut t.id)?;
                 }
                 Kind::Trades { symbol, trades }
             }
@@ -106,28 +130,16 @@ impl CacheReader {
             },
             k => return Err(io::Error::other(format!("an unknown event kind {k}"))),
         };
-        Ok(Some(TapeItem {
-            file,
-            line,
-            local_ns,
-            at_ms,
-            event: Event { exchange_ms, kind },
-        }))
+        Ok(true)
     }
-}
 
-impl Iterator for CacheReader {
-    type Item = TapeItem;
-
-    fn next(&mut self) -> Option<TapeItem> {
-        if self.done {
-            return None;
-        }
-        match self.item() {
-            Ok(Some(it)) => Some(it),
-            Ok(None) => {
+    /// The cache's end, or damage inside it: no more items.
+    fn end(&mut self, read: io::Result<bool>) -> bool {
+        match read {
+            Ok(true) => true,
+            Ok(false) => {
                 self.done = true;
-                None
+                false
             }
             Err(e) => {
                 // Its end was checked at open: unreadable now means damaged inside. Said loudly,
@@ -138,13 +150,50 @@ impl Iterator for CacheReader {
                 );
                 let _ = std::fs::remove_file(&self.path);
                 self.done = true;
-                None
+                false
             }
         }
     }
 }
 
+/// A placeholder kind that allocates nothing.
+const EMPTY: Kind = Kind::Gap {
+    symbol: String::new(),
+    reason: String::new(),
+};
+
+/// An item to read into.
+pub fn empty_item() -> TapeItem {
+    TapeItem {
+        file: 0,
+        line: 0,
+        local_ns: 0,
+        at_ms: 0,
+        event: Event {
+            exchange_ms: 0,
+            kind: EMPTY,
+        },
+    }
+}
+
+impl Iterator for CacheReader {
+    type Item = TapeItem;
+
+    fn next(&mut self) -> Option<TapeItem> {
+        let mut it = empty_item();
+        self.next_into(&mut it).then_some(it)
+    }
+}
+
 impl TapeStream for CacheReader {
+    fn next_into(&mut self, item: &mut TapeItem) -> bool {
+        if self.done {
+            return false;
+        }
+        let read = self.item_into(item);
+        self.end(read)
+    }
+
     fn fraction_read(&self) -> f64 {
         if self.size == 0 {
             1.0
