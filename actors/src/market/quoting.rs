@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use bybit_v5::Side;
 
 use crate::market::book::Top;
-use crate::market::steps::{ceil_ratio_to, ceil_to, floor_to};
+use crate::market::steps::{ceil_ratio_to, ceil_to, floor_to, whole_steps};
 
 /// An instrument's trading filters, from `instruments-info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +153,14 @@ pub fn center_and_half_spread(params: &QuoteParams, f: &Filters, m: &MarketState
 /// `center_and_half_spread` with the top's mid worked out already.
 fn center_and_half_spread_at(params: &QuoteParams, f: &Filters, m: &MarketState, mid: Decimal) -> (Decimal, Decimal) {
     let unit = order_qty(params, f, mid);
-    let q = if unit.is_zero() { Decimal::ZERO } else { m.inventory / unit };
+    // The inventory in order sizes: most often a whole number of them, found without a division.
+    let q = if unit.is_zero() {
+        Decimal::ZERO
+    } else {
+        whole_steps(m.inventory, unit)
+            .and_then(|n| Decimal::try_from_i128_with_scale(n, 0).ok())
+            .unwrap_or_else(|| m.inventory / unit)
+    };
     let floor = params.spread_bps * BPS * mid;
     match params.model {
         Model::Fixed => (mid * (Decimal::ONE - q * params.inventory_skew_bps * BPS), floor),
