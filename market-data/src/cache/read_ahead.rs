@@ -98,7 +98,14 @@ impl TapeStream for ReadAhead {
             }
             match self.full.recv() {
                 Ok(b) => self.batch = b,
-                Err(_) => return false,
+                Err(_) => {
+                    // The reader is done. If it died instead (a panic in a parser), the run must
+                    // not go on as if the tape had ended there: its panic is the run's.
+                    if let Some(Err(panic)) = self.reader.take().map(JoinHandle::join) {
+                        std::panic::resume_unwind(panic);
+                    }
+                    return false;
+                }
             }
             self.next = 0;
         }
@@ -166,6 +173,30 @@ mod tests {
         let mut it = empty_item();
         while r.next_into(&mut it) {}
         assert_eq!(r.fraction_read(), 1.0);
+    }
+
+    /// Panics after `0` items.
+    struct Breaking(u64);
+
+    impl Iterator for Breaking {
+        type Item = TapeItem;
+        fn next(&mut self) -> Option<TapeItem> {
+            assert!(self.0 > 0, "a parser's bug");
+            self.0 -= 1;
+            Some(empty_item())
+        }
+    }
+
+    impl TapeStream for Breaking {
+        fn fraction_read(&self) -> f64 {
+            0.0
+        }
+    }
+
+    #[test]
+    fn a_reader_that_panics_is_not_taken_for_the_tapes_end() {
+        let run = std::panic::catch_unwind(|| ReadAhead::new(Box::new(Breaking(BATCH as u64 + 5))).count());
+        assert!(run.is_err(), "the reader's panic reaches the consumer, not a short tape");
     }
 
     #[test]
