@@ -30,7 +30,8 @@ pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -
             None => actions.push(Action::Create(*q)),
             Some(o) if o.phase.is_pending() => {}
             Some(o) => {
-                let price_moved = (o.price - q.price).abs() > q.price * tolerance_bps / Decimal::from(10_000);
+                // |Δ| > price × tolerance / 10 000, multiplied out: no division on every plan.
+                let price_moved = (o.price - q.price).abs() * Decimal::from(10_000) > q.price * tolerance_bps;
                 let qty_changed = o.qty - o.filled != q.qty && o.qty != q.qty;
                 if price_moved || qty_changed {
                     actions.push(Action::Amend {
@@ -107,6 +108,22 @@ mod tests {
                 Action::Create(quote(Side::Buy, 1, dec!(98.0))),
                 Action::Cancel { link_id: "c".into() },
             ]
+        );
+    }
+
+    #[test]
+    fn a_move_of_exactly_the_tolerance_keeps_the_order_and_one_past_it_amends() {
+        let at = live("a", Side::Buy, 0, dec!(100.1), Phase::Live);
+        assert!(
+            diff(&[quote(Side::Buy, 0, dec!(100))], &[&at], dec!(10)).is_empty(),
+            "0.1 is 10 bps of 100"
+        );
+        let past = live("a", Side::Buy, 0, dec!(100.11), Phase::Live);
+        assert_eq!(diff(&[quote(Side::Buy, 0, dec!(100))], &[&past], dec!(10)).len(), 1);
+        assert_eq!(
+            diff(&[quote(Side::Buy, 0, dec!(100))], &[&at], dec!(0)).len(),
+            1,
+            "no tolerance: any move"
         );
     }
 
