@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use bybit_v5::Side;
 use fill_model::{QueueModel, Resting};
 use market_data::{Aggressor, Book, BookFrame, Changes, Event, Kind};
-use mmbot_actors::market::steps::whole_steps;
+use mmbot_actors::market::steps::{floor_to, whole_steps};
 use mmbot_actors::orders::order_diff::Action;
 use rust_decimal::prelude::*;
 
@@ -217,7 +217,7 @@ impl Venue {
         }
         let step = self.instruments[&o.symbol].filters.qty_step;
         let filled = Decimal::from_f64(filled).unwrap_or_default();
-        let qty = ((filled / step).floor() * step).min(o.leaves);
+        let qty = floor_to(filled, step).min(o.leaves);
         if qty <= Decimal::ZERO {
             o.queue.leaves = f64_of(o.leaves);
             return;

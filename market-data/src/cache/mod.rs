@@ -68,6 +68,12 @@ pub fn open(files: &[PathBuf]) -> Result<Box<dyn TapeStream>, TapeError> {
     }
 }
 
+/// `Iterator::next` of a stream whose reading is `next_into`.
+fn next_item(stream: &mut impl TapeStream) -> Option<TapeItem> {
+    let mut item = empty_item();
+    stream.next_into(&mut item).then_some(item)
+}
+
 /// A tape's events in order, and how far through it the reading is.
 pub trait TapeStream: Iterator<Item = TapeItem> + Send {
     /// 0 to 1, by bytes read from disk.

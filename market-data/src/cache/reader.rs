@@ -180,8 +180,7 @@ impl Iterator for CacheReader {
     type Item = TapeItem;
 
     fn next(&mut self) -> Option<TapeItem> {
-        let mut it = empty_item();
-        self.next_into(&mut it).then_some(it)
+        super::next_item(self)
     }
 }
 
