@@ -129,7 +129,9 @@ impl Bot {
         match self.quoter.pace(symbol, self.instant(now)) {
             Pace::Now => self.emit(symbol, now, s),
             Pace::After(wait) => {
-                if self.requote_scheduled.insert(symbol.to_string()) {
+                // Checked before inserting: an insert takes an owned name, one allocation per top change.
+                if !self.requote_scheduled.contains(symbol) {
+                    self.requote_scheduled.insert(symbol.to_string());
                     s.at(
                         now + wait.as_millis().max(1) as u64,
                         Timed::Requote {
@@ -146,7 +148,12 @@ impl Bot {
             Some(_) => Vec::new(),
             None => self.quoter.quotes(symbol, self.instant(now)),
         };
-        self.desired.insert(symbol.to_string(), quotes);
+        match self.desired.get_mut(symbol) {
+            Some(d) => *d = quotes,
+            None => {
+                self.desired.insert(symbol.to_string(), quotes);
+            }
+        }
         let only = (!self.held_back).then_some(symbol);
         self.plan(only, now, s);
     }
@@ -208,7 +215,12 @@ impl Bot {
                     continue;
                 }
                 let sent: Vec<(String, Action)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
-                *self.requests.entry(endpoint.to_string()).or_default() += 1;
+                match self.requests.get_mut(endpoint) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.requests.insert(endpoint.to_string(), 1);
+                    }
+                }
                 self.budget_use.sent(endpoint, chunk.len() as u64, now);
                 s.at(
                     now + self.order_latency_ms,

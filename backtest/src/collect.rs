@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bybit_v5::Side;
+use mmbot_actors::market::steps::half;
 use rust_decimal::Decimal;
 
 use crate::venue::{Fill, Venue};
@@ -88,26 +89,27 @@ impl Collector {
     }
 
     /// After each market event: the symbol's mid, quoting state and the equity.
-    pub fn market(&mut self, at: u64, symbol: Option<&str>, venue: &Venue) {
+    /// `changed`: the symbol whose book changed, as the venue's index and by name.
+    pub fn market(&mut self, at: u64, changed: Option<(usize, &str)>, venue: &Venue) {
         self.events += 1;
         self.first_ms.get_or_insert(at);
         self.last_ms = self.last_ms.max(at);
-        let Some(symbol) = symbol else { return };
+        let Some((sym, symbol)) = changed else { return };
         let Some(r) = self.symbols.get_mut(symbol) else { return };
-        let book = &venue.markets[symbol].book;
+        let book = &venue.markets[sym].book;
         let (Some(best_bid), Some(best_ask)) = (book.best_bid(), book.best_ask()) else {
             return;
         };
         let mid = match r.top_mid {
             Some((top, mid)) if top == (best_bid, best_ask) => mid,
             _ => {
-                let mid = (best_bid + best_ask) / Decimal::TWO;
+                let mid = half(best_bid + best_ask);
                 r.top_mid = Some(((best_bid, best_ask), mid));
                 mid
             }
         };
         let (mut own_bid, mut own_ask): (Option<Decimal>, Option<Decimal>) = (None, None);
-        for o in venue.orders.values().filter(|o| o.symbol == symbol) {
+        for o in venue.orders.values().filter(|o| o.sym == sym) {
             match o.side {
                 Side::Buy => own_bid = Some(own_bid.map_or(o.price, |b| b.max(o.price))),
                 Side::Sell => own_ask = Some(own_ask.map_or(o.price, |a| a.min(o.price))),
@@ -154,7 +156,11 @@ impl Collector {
         let mut equity = Decimal::ZERO;
         let mut inventory = Decimal::ZERO;
         for (s, r) in &self.symbols {
-            let mid = venue.mid(s).or_else(|| r.mids.last().map(|(_, m)| *m)).unwrap_or_default();
+            let mid = venue
+                .id(s)
+                .and_then(|i| venue.mid(i))
+                .or_else(|| r.mids.last().map(|(_, m)| *m))
+                .unwrap_or_default();
             equity += r.cash + r.position * mid - r.fees - r.funding;
             inventory += (r.position * mid).abs();
         }

@@ -129,7 +129,9 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
     };
     let feed = settings.feed_latency_ms;
     let mut end = t0;
-    let mut tops = std::collections::BTreeMap::new();
+    // By the venue's symbol index: whether the bot quotes it, and the top it last saw.
+    let quoted: Vec<bool> = venue.names.iter().map(|n| settings.symbols.contains(n)).collect();
+    let mut tops = vec![None; venue.names.len()];
     loop {
         let market = tape.peek().map(|i| i.at_ms);
         let timed = schedule.next_ms();
@@ -153,7 +155,12 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
         let item = &tape.current;
         let at = item.at_ms;
         end = end.max(at);
-        let applied = venue.apply(at, &item.event);
+        let symbol = match &item.event.kind {
+            Kind::Book(f) => f.symbol.as_str(),
+            Kind::Trades { symbol, .. } | Kind::Ticker { symbol, .. } | Kind::Gap { symbol, .. } => symbol.as_str(),
+        };
+        let sym = venue.id(symbol);
+        let applied = venue.apply(at, sym, &item.event);
         for f in &applied.fills {
             collect.fill(f, &venue);
             schedule.at(
@@ -178,29 +185,20 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
                 },
             );
         }
-        let symbol = match &item.event.kind {
-            Kind::Book(f) => f.symbol.as_str(),
-            Kind::Trades { symbol, .. } | Kind::Ticker { symbol, .. } | Kind::Gap { symbol, .. } => symbol.as_str(),
-        };
-        let changed = applied.book.then_some(symbol);
-        collect.market(at, changed, &venue);
-        if let Some(symbol) = changed.filter(|s| settings.symbols.iter().any(|k| k == s)) {
-            let b = &venue.markets[symbol].book;
-            let top = match (b.bids.last_key_value(), b.asks.first_key_value(), applied.lost || !b.is_known()) {
-                (Some((&bid, &bid_size)), Some((&ask, &ask_size)), false) => Some((bid, bid_size, ask, ask_size)),
+        let changed = sym.filter(|_| applied.book);
+        collect.market(at, changed.map(|i| (i, symbol)), &venue);
+        if let Some(sym) = changed.filter(|&i| quoted[i]) {
+            let b = &venue.markets[sym].book;
+            let top = match (b.top_bid(), b.top_ask(), applied.lost || !b.is_known()) {
+                (Some((bid, bid_size)), Some((ask, ask_size)), false) => Some((bid, bid_size, ask, ask_size)),
                 _ => None,
             };
             // As the public stream tells the Strategy: only when the top of the book changed.
-            match tops.get_mut(symbol) {
-                Some(last) if *last == top => {
-                    progress.tick(collect.events, tape.fraction());
-                    continue;
-                }
-                Some(last) => *last = top,
-                None => {
-                    tops.insert(symbol.to_string(), top);
-                }
+            if tops[sym] == Some(top) {
+                progress.tick(collect.events, tape.fraction());
+                continue;
             }
+            tops[sym] = Some(top);
             let symbol = symbol.to_string();
             let seen = match top {
                 Some((bid, bid_size, ask, ask_size)) => Timed::BookSeen {

@@ -1,14 +1,15 @@
 //! The simulated exchange: each symbol's book as recorded (continuity checked), the bot's
 //! resting orders with their queue positions, and the fills the fill model gives — the rules
 //! bybit-sim applies on a replay, from the same crate. Our orders never move the recorded book.
-//! Funding is settled at the times the recorded tickers announce.
+//! Funding is settled at the times the recorded tickers announce. Prices are compared as
+//! `PriceKey`s: exact, and a pair of integers when both have the tick's decimals.
 
 use std::collections::BTreeMap;
 
 use bybit_v5::Side;
 use fill_model::{QueueModel, Resting};
-use market_data::{Aggressor, Book, BookFrame, Changes, Event, Kind};
-use mmbot_actors::market::steps::{floor_to, whole_steps};
+use market_data::{Aggressor, Book, BookFrame, Changes, Event, Kind, PriceKey};
+use mmbot_actors::market::steps::{floor_to, half, whole_steps};
 use mmbot_actors::orders::order_diff::Action;
 use rust_decimal::prelude::*;
 
@@ -17,7 +18,8 @@ use crate::settings::Instrument;
 
 #[derive(Debug, Clone)]
 pub struct VenueOrder {
-    pub symbol: String,
+    /// The symbol's index in the venue's `names`.
+    pub sym: usize,
     pub side: Side,
     pub price: Decimal,
     pub qty: Decimal,
@@ -61,8 +63,10 @@ pub struct Applied {
 
 pub struct Venue {
     pub model: QueueModel,
-    pub instruments: BTreeMap<String, Instrument>,
-    pub markets: BTreeMap<String, SymbolMarket>,
+    /// The symbols, in name order; everything else is by index in this (no name compared per event).
+    pub names: Vec<String>,
+    pub instruments: Vec<Instrument>,
+    pub markets: Vec<SymbolMarket>,
     /// Our resting orders by link id, in a stable order.
     pub orders: BTreeMap<String, VenueOrder>,
     /// What the last book frame changed (kept: no allocation per frame).
@@ -82,9 +86,11 @@ fn f64_of(d: Decimal) -> f64 {
 
 impl Venue {
     pub fn new(model: QueueModel, instruments: BTreeMap<String, Instrument>) -> Self {
-        let markets = instruments.keys().map(|s| (s.clone(), SymbolMarket::default())).collect();
+        let markets = instruments.keys().map(|_| SymbolMarket::default()).collect();
+        let (names, instruments) = instruments.into_iter().unzip();
         Self {
             model,
+            names,
             instruments,
             markets,
             orders: BTreeMap::new(),
@@ -92,8 +98,13 @@ impl Venue {
         }
     }
 
-    fn tick_of(&self, symbol: &str, price: Decimal) -> i64 {
-        let tick = self.instruments[symbol].filters.tick_size;
+    /// A symbol's index, if the venue lists it.
+    pub fn id(&self, symbol: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == symbol)
+    }
+
+    fn tick_of(&self, sym: usize, price: Decimal) -> i64 {
+        let tick = self.instruments[sym].filters.tick_size;
         // A price on its tick (all the book's and ours) without a decimal division.
         match whole_steps(price, tick).and_then(|n| i64::try_from(n).ok()) {
             Some(n) => n,
@@ -101,24 +112,25 @@ impl Venue {
         }
     }
 
-    pub fn mid(&self, symbol: &str) -> Option<Decimal> {
-        let b = &self.markets.get(symbol)?.book;
-        Some((b.best_bid()? + b.best_ask()?) / Decimal::TWO)
+    pub fn mid(&self, sym: usize) -> Option<Decimal> {
+        let b = &self.markets.get(sym)?.book;
+        Some(half(b.best_bid()? + b.best_ask()?))
     }
 
-    /// Apply one recorded event at exchange time `at`.
-    pub fn apply(&mut self, at: u64, event: &Event) -> Applied {
+    /// Apply one recorded event of symbol `sym` (None: one the venue does not list) at exchange time `at`.
+    pub fn apply(&mut self, at: u64, sym: Option<usize>, event: &Event) -> Applied {
         let mut out = Applied::default();
         self.settle_funding(at, &mut out);
+        let Some(sym) = sym else { return out };
         match &event.kind {
-            Kind::Book(f) => self.apply_book(f, at, &mut out),
-            Kind::Trades { symbol, trades } if self.instruments.contains_key(symbol) => {
+            Kind::Book(f) => self.apply_book(sym, f, at, &mut out),
+            Kind::Trades { trades, .. } => {
                 for t in trades {
-                    self.apply_trade(symbol, t.aggressor, t.price, t.qty, t.time_ms.max(at), &mut out);
+                    self.apply_trade(sym, t.aggressor, t.price, t.qty, t.time_ms.max(at), &mut out);
                 }
             }
-            Kind::Ticker { symbol, fields } => {
-                if let Some(m) = self.markets.get_mut(symbol) {
+            Kind::Ticker { fields, .. } => {
+                if let Some(m) = self.markets.get_mut(sym) {
                     for (k, v) in fields.iter().filter(|(_, v)| !v.is_empty()) {
                         m.ticker.insert(k.clone(), v.clone());
                     }
@@ -129,28 +141,27 @@ impl Venue {
                         .zip(m.ticker.get("fundingRate").and_then(|r| r.parse::<Decimal>().ok()));
                 }
             }
-            Kind::Gap { symbol, .. } => {
-                if let Some(m) = self.markets.get_mut(symbol) {
+            Kind::Gap { .. } => {
+                if let Some(m) = self.markets.get_mut(sym) {
                     m.book.lose();
                     out.book = true;
                     out.lost = true;
                 }
             }
-            Kind::Trades { .. } => {}
         }
         out
     }
 
-    fn apply_book(&mut self, f: &BookFrame, at: u64, out: &mut Applied) {
+    fn apply_book(&mut self, sym: usize, f: &BookFrame, at: u64, out: &mut Applied) {
         let model = self.model;
-        let Some(m) = self.markets.get_mut(&f.symbol) else { return };
+        let m = &mut self.markets[sym];
         if m.book.apply_into(f, &mut self.changes).is_err() {
             return;
         }
         let changes = &self.changes;
-        for o in self.orders.values_mut().filter(|o| o.symbol == f.symbol) {
+        for o in self.orders.values_mut().filter(|o| o.sym == sym) {
             let levels = if o.side == Side::Buy { &changes.bids } else { &changes.asks };
-            if let Some((_, before, after)) = levels.iter().find(|(p, _, _)| *p == o.price) {
+            if let Some((_, before, after)) = levels.iter().find(|(p, _, _)| PriceKey(*p) == PriceKey(o.price)) {
                 o.queue.on_level(&model, f64_of(*before), f64_of(*after));
             }
         }
@@ -160,13 +171,13 @@ impl Venue {
         let crossed: Vec<(String, i64)> = self
             .orders
             .iter()
-            .filter(|(_, o)| o.symbol == f.symbol)
+            .filter(|(_, o)| o.sym == sym)
             .filter_map(|(id, o)| {
                 let best = match o.side {
-                    Side::Buy => best_ask.filter(|a| *a <= o.price)?,
-                    Side::Sell => best_bid.filter(|b| *b >= o.price)?,
+                    Side::Buy => best_ask.filter(|a| PriceKey(*a) <= PriceKey(o.price))?,
+                    Side::Sell => best_bid.filter(|b| PriceKey(*b) >= PriceKey(o.price))?,
                 };
-                Some((id.clone(), self.tick_of(&f.symbol, best)))
+                Some((id.clone(), self.tick_of(sym, best)))
             })
             .collect();
         for (id, best) in crossed {
@@ -174,7 +185,7 @@ impl Venue {
         }
     }
 
-    fn apply_trade(&mut self, symbol: &str, aggressor: Aggressor, price: Decimal, qty: Decimal, at: u64, out: &mut Applied) {
+    fn apply_trade(&mut self, sym: usize, aggressor: Aggressor, price: Decimal, qty: Decimal, at: u64, out: &mut Applied) {
         let model = self.model;
         let side = match aggressor {
             Aggressor::Buy => fill_model::Side::Buy,
@@ -184,10 +195,10 @@ impl Venue {
             .orders
             .iter()
             .filter(|(_, o)| {
-                o.symbol == symbol
+                o.sym == sym
                     && match aggressor {
-                        Aggressor::Buy => o.side == Side::Sell && o.price <= price,
-                        Aggressor::Sell => o.side == Side::Buy && o.price >= price,
+                        Aggressor::Buy => o.side == Side::Sell && PriceKey(o.price) <= PriceKey(price),
+                        Aggressor::Sell => o.side == Side::Buy && PriceKey(o.price) >= PriceKey(price),
                     }
             })
             .map(|(id, _)| id.clone())
@@ -197,9 +208,9 @@ impl Venue {
         }
         // Most trades meet none of our orders: their figures are worked out only for those that do.
         let (tick, qty, lot) = (
-            self.tick_of(symbol, price),
+            self.tick_of(sym, price),
             f64_of(qty),
-            f64_of(self.instruments[symbol].filters.qty_step),
+            f64_of(self.instruments[sym].filters.qty_step),
         );
         for id in hit {
             self.fill_by(&id, at, out, |r| r.on_trade(&model, side, tick, qty, lot));
@@ -215,7 +226,7 @@ impl Venue {
         if filled <= 0.0 {
             return;
         }
-        let step = self.instruments[&o.symbol].filters.qty_step;
+        let step = self.instruments[o.sym].filters.qty_step;
         let filled = Decimal::from_f64(filled).unwrap_or_default();
         let qty = floor_to(filled, step).min(o.leaves);
         if qty <= Decimal::ZERO {
@@ -224,17 +235,16 @@ impl Venue {
         }
         o.leaves -= qty;
         o.queue.leaves = f64_of(o.leaves);
-        let (symbol, side, price) = (o.symbol.clone(), o.side, o.price);
+        let (sym, side, price) = (o.sym, o.side, o.price);
         if o.leaves.is_zero() {
             self.orders.remove(id);
         }
-        let fee = (qty * price * self.instruments[&symbol].maker_fee).round_dp(8);
-        let m = self.markets.get_mut(&symbol).expect("known symbol");
-        m.position += if side == Side::Buy { qty } else { -qty };
-        let mid = self.mid(&symbol).unwrap_or(price);
+        let fee = (qty * price * self.instruments[sym].maker_fee).round_dp(8);
+        self.markets[sym].position += if side == Side::Buy { qty } else { -qty };
+        let mid = self.mid(sym).unwrap_or(price);
         out.fills.push(Fill {
             at_ms: at,
-            symbol,
+            symbol: self.names[sym].clone(),
             link_id: id.to_string(),
             side,
             price,
@@ -248,65 +258,61 @@ impl Venue {
     fn settle_funding(&mut self, at: u64, out: &mut Applied) {
         if !self
             .markets
-            .values()
+            .iter()
             .any(|m| m.funding.is_some_and(|(t, _)| t > m.funding_settled_ms && at >= t))
         {
             return;
         }
-        let symbols: Vec<String> = self.markets.keys().cloned().collect();
-        for symbol in symbols {
-            let mid = self.mid(&symbol);
-            let m = self.markets.get_mut(&symbol).expect("known");
+        for sym in 0..self.markets.len() {
+            let mid = self.mid(sym);
+            let m = &mut self.markets[sym];
             let Some((time, rate)) = m.funding.filter(|(t, _)| *t > m.funding_settled_ms && at >= *t) else {
                 continue;
             };
             m.funding_settled_ms = time;
             let mark = m.ticker.get("markPrice").and_then(|p| p.parse::<Decimal>().ok()).or(mid);
             if let (Some(mark), false) = (mark, m.position.is_zero()) {
-                out.funding.push((symbol.clone(), (m.position * mark * rate).round_dp(8)));
+                out.funding.push((self.names[sym].clone(), (m.position * mark * rate).round_dp(8)));
             }
         }
     }
 
     /// A batch of the bot's order actions arrives: each one's outcome.
     pub fn arrive(&mut self, symbol: &str, actions: &[(String, Action)]) -> Vec<(String, Outcome)> {
-        actions.iter().map(|(id, a)| (id.clone(), self.act(symbol, id, a))).collect()
+        let sym = self.id(symbol).expect("the bot quotes only symbols the venue lists");
+        actions.iter().map(|(id, a)| (id.clone(), self.act(sym, id, a))).collect()
     }
 
-    fn crosses(&self, symbol: &str, side: Side, price: Decimal) -> bool {
-        let b = &self.markets[symbol].book;
+    fn crosses(&self, sym: usize, side: Side, price: Decimal) -> bool {
+        let b = &self.markets[sym].book;
         match side {
             Side::Buy => b.best_ask().is_some_and(|a| price >= a),
             Side::Sell => b.best_bid().is_some_and(|bid| price <= bid),
         }
     }
 
-    fn join(&self, symbol: &str, side: Side, price: Decimal, leaves: Decimal) -> Resting {
-        let b = &self.markets[symbol].book;
-        let level = match side {
-            Side::Buy => b.bids.get(&price),
-            Side::Sell => b.asks.get(&price),
-        };
+    fn join(&self, sym: usize, side: Side, price: Decimal, leaves: Decimal) -> Resting {
+        let level = self.markets[sym].book.size_at(side == Side::Buy, price);
         Resting::join(
             &self.model,
             model_side(side),
-            self.tick_of(symbol, price),
+            self.tick_of(sym, price),
             f64_of(leaves),
-            f64_of(level.copied().unwrap_or_default()),
+            f64_of(level),
         )
     }
 
-    fn act(&mut self, symbol: &str, id: &str, action: &Action) -> Outcome {
+    fn act(&mut self, sym: usize, id: &str, action: &Action) -> Outcome {
         match action {
             Action::Create(q) => {
-                if self.crosses(symbol, q.side, q.price) {
+                if self.crosses(sym, q.side, q.price) {
                     return Outcome::PostOnlyCancelled;
                 }
-                let queue = self.join(symbol, q.side, q.price, q.qty);
+                let queue = self.join(sym, q.side, q.price, q.qty);
                 self.orders.insert(
                     id.to_string(),
                     VenueOrder {
-                        symbol: symbol.to_string(),
+                        sym,
                         side: q.side,
                         price: q.price,
                         qty: q.qty,
@@ -317,7 +323,7 @@ impl Venue {
                 Outcome::Done
             }
             Action::Amend { price, qty, .. } => {
-                let Some(o) = self.orders.get(id).cloned() else {
+                let Some(o) = self.orders.get(id) else {
                     return Outcome::NotFound;
                 };
                 let new_price = price.unwrap_or(o.price);
@@ -326,7 +332,7 @@ impl Venue {
                 if new_qty <= filled {
                     return Outcome::NotFound;
                 }
-                if new_price != o.price && self.crosses(symbol, o.side, new_price) {
+                if new_price != o.price && self.crosses(sym, o.side, new_price) {
                     self.orders.remove(id);
                     return Outcome::PostOnlyCancelled;
                 }
@@ -338,18 +344,10 @@ impl Venue {
                         ..o.queue.clone()
                     }
                 } else {
-                    self.join(symbol, o.side, new_price, leaves)
+                    self.join(sym, o.side, new_price, leaves)
                 };
-                self.orders.insert(
-                    id.to_string(),
-                    VenueOrder {
-                        price: new_price,
-                        qty: new_qty,
-                        leaves,
-                        queue,
-                        ..o
-                    },
-                );
+                let o = self.orders.get_mut(id).expect("looked up above");
+                (o.price, o.qty, o.leaves, o.queue) = (new_price, new_qty, leaves, queue);
                 Outcome::Done
             }
             Action::Cancel { .. } => match self.orders.remove(id) {

@@ -44,8 +44,10 @@ fn book(v: &mut Venue, at: u64, snapshot: bool, u: u64, bids: &[Level], asks: &[
         u,
         seq: u,
     };
+    let sym = v.id(S);
     v.apply(
         at,
+        sym,
         &Event {
             exchange_ms: at,
             kind: Kind::Book(frame),
@@ -61,8 +63,10 @@ fn trade(v: &mut Venue, at: u64, aggressor: Aggressor, price: Decimal, qty: Deci
         qty,
         id: format!("t{at}"),
     }];
+    let sym = v.id(S);
     v.apply(
         at,
+        sym,
         &Event {
             exchange_ms: at,
             kind: Kind::Trades { symbol: S.into(), trades },
@@ -108,7 +112,7 @@ fn a_post_only_order_that_would_cross_is_cancelled_and_one_that_would_not_rests(
 fn trades_at_the_price_fill_once_the_queue_ahead_is_gone_and_our_order_leaves_the_book_as_recorded() {
     let mut v = market();
     create(&mut v, "bid", Side::Buy, dec!(100.0));
-    let before = v.markets[S].book.bids.clone();
+    let before = v.markets[v.id(S).unwrap()].book.bids.clone();
     // 2.0 ahead of us: 1.5 sold at our price leaves 0.5 ahead.
     assert!(trade(&mut v, 10, Aggressor::Sell, dec!(100.0), dec!(1.5)).fills.is_empty());
     // A buyer does not trade against our bid.
@@ -120,7 +124,11 @@ fn trades_at_the_price_fill_once_the_queue_ahead_is_gone_and_our_order_leaves_th
     assert_eq!(f.fee, dec!(0.00002), "maker fee on 0.1 USDT");
     assert_eq!(f.mid, dec!(100.05));
     assert!(v.orders.is_empty(), "filled whole");
-    assert_eq!(v.markets[S].book.bids, before, "trades do not move the recorded book; deltas do");
+    assert_eq!(
+        v.markets[v.id(S).unwrap()].book.bids,
+        before,
+        "trades do not move the recorded book; deltas do"
+    );
 }
 
 #[test]
@@ -191,7 +199,7 @@ fn funding_is_settled_once_at_the_announced_time_on_the_position() {
         exchange_ms: 20,
         kind: Kind::Ticker { symbol: S.into(), fields },
     };
-    assert!(v.apply(20, &ticker).funding.is_empty(), "not due yet");
+    assert!(v.apply(20, v.id(S), &ticker).funding.is_empty(), "not due yet");
     let due = trade(&mut v, 1_000, Aggressor::Buy, dec!(100.1), dec!(0.1)).funding;
     assert_eq!(due, vec![(S.to_string(), dec!(0.00001))], "long 0.001 × 100 × 0.0001 pays");
     assert!(

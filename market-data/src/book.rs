@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::continuity::{BookContinuity, Continuity};
 use crate::event::{BookFrame, Level};
+use crate::price_key::PriceKey;
 
 /// One level whose size changed, as `(price, size before, size after)`; 0 for an absent level.
 pub type LevelChange = (Decimal, Decimal, Decimal);
@@ -21,19 +22,19 @@ pub struct Changes {
 
 #[derive(Debug, Clone, Default)]
 pub struct Book {
-    pub bids: BTreeMap<Decimal, Decimal>,
-    pub asks: BTreeMap<Decimal, Decimal>,
+    pub bids: BTreeMap<PriceKey, Decimal>,
+    pub asks: BTreeMap<PriceKey, Decimal>,
     continuity: BookContinuity,
     /// Whether the book is whole: a snapshot seen and no gap since.
     known: bool,
 }
 
-fn set(side: &mut BTreeMap<Decimal, Decimal>, levels: &[Level], out: &mut Vec<LevelChange>) {
+fn set(side: &mut BTreeMap<PriceKey, Decimal>, levels: &[Level], out: &mut Vec<LevelChange>) {
     for (price, size) in levels {
         let before = if size.is_zero() {
-            side.remove(price)
+            side.remove(&PriceKey(*price))
         } else {
-            side.insert(*price, *size)
+            side.insert(PriceKey(*price), *size)
         };
         let before = before.unwrap_or_default();
         if before != *size {
@@ -42,17 +43,21 @@ fn set(side: &mut BTreeMap<Decimal, Decimal>, levels: &[Level], out: &mut Vec<Le
     }
 }
 
-fn replace(side: &mut BTreeMap<Decimal, Decimal>, levels: &[Level], out: &mut Vec<LevelChange>) {
-    let new: BTreeMap<Decimal, Decimal> = levels.iter().filter(|(_, s)| !s.is_zero()).copied().collect();
+fn replace(side: &mut BTreeMap<PriceKey, Decimal>, levels: &[Level], out: &mut Vec<LevelChange>) {
+    let new: BTreeMap<PriceKey, Decimal> = levels
+        .iter()
+        .filter(|(_, s)| !s.is_zero())
+        .map(|(p, s)| (PriceKey(*p), *s))
+        .collect();
     for (p, s) in side.iter() {
         if !new.contains_key(p) {
-            out.push((*p, *s, Decimal::ZERO));
+            out.push((p.0, *s, Decimal::ZERO));
         }
     }
     for (p, s) in &new {
         let before = side.get(p).copied().unwrap_or_default();
         if before != *s {
-            out.push((*p, before, *s));
+            out.push((p.0, before, *s));
         }
     }
     *side = new;
@@ -99,11 +104,27 @@ impl Book {
     }
 
     pub fn best_bid(&self) -> Option<Decimal> {
-        self.bids.keys().next_back().copied()
+        self.bids.keys().next_back().map(|p| p.0)
     }
 
     pub fn best_ask(&self) -> Option<Decimal> {
-        self.asks.keys().next().copied()
+        self.asks.keys().next().map(|p| p.0)
+    }
+
+    /// The best bid and its size.
+    pub fn top_bid(&self) -> Option<(Decimal, Decimal)> {
+        self.bids.last_key_value().map(|(p, s)| (p.0, *s))
+    }
+
+    /// The best ask and its size.
+    pub fn top_ask(&self) -> Option<(Decimal, Decimal)> {
+        self.asks.first_key_value().map(|(p, s)| (p.0, *s))
+    }
+
+    /// The size resting at `price` on the bid side (`bid`) or the ask side; 0 for no level.
+    pub fn size_at(&self, bid: bool, price: Decimal) -> Decimal {
+        let side = if bid { &self.bids } else { &self.asks };
+        side.get(&PriceKey(price)).copied().unwrap_or_default()
     }
 }
 

@@ -36,7 +36,7 @@ pub struct Top {
 
 impl Top {
     pub fn mid(&self) -> Decimal {
-        (self.bid + self.ask) / Decimal::TWO
+        crate::market::steps::half(self.bid + self.ask)
     }
 }
 
