@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bybit_v5::Side;
-use mmbot_actors::market::steps::half;
+use mmbot_actors::market::exact::{half, to_f64};
 use rust_decimal::Decimal;
 
 use crate::venue::{Fill, Venue};
@@ -60,11 +60,10 @@ pub struct Collector {
 }
 
 fn bps(a: Decimal, b: Decimal) -> f64 {
-    use rust_decimal::prelude::ToPrimitive;
     if b.is_zero() {
         0.0
     } else {
-        ((a - b).abs() / b * Decimal::from(10_000)).to_f64().unwrap_or(0.0)
+        to_f64((a - b).abs() / b * Decimal::from(10_000))
     }
 }
 

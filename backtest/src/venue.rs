@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use bybit_v5::Side;
 use fill_model::{QueueModel, Resting};
 use market_data::{Aggressor, Book, BookFrame, Changes, Event, Kind, PriceKey};
-use mmbot_actors::market::steps::{floor_to, half, whole_steps};
+use mmbot_actors::market::exact::{half, to_f64};
+use mmbot_actors::market::steps::{floor_to, whole_steps};
 use mmbot_actors::orders::order_diff::Action;
 use rust_decimal::prelude::*;
 
@@ -81,7 +82,7 @@ fn model_side(s: Side) -> fill_model::Side {
 }
 
 fn f64_of(d: Decimal) -> f64 {
-    d.to_f64().unwrap_or(0.0)
+    to_f64(d)
 }
 
 impl Venue {

@@ -36,7 +36,7 @@ pub struct Top {
 
 impl Top {
     pub fn mid(&self) -> Decimal {
-        crate::market::steps::half(self.bid + self.ask)
+        crate::market::exact::half(self.bid + self.ask)
     }
 }
 

@@ -77,22 +77,6 @@ pub fn ceil_ratio_to(a: Decimal, b: Decimal, step: Decimal) -> Decimal {
         .unwrap_or_else(|| ceil_to(a / b, step))
 }
 
-/// `x / 2`, written exactly as the decimal division writes it (the same digits and scale, so
-/// a mid prints the same), without the division: a mid is taken on every top change. An even
-/// mantissa halves at the same scale; an odd one times 50 two places further. Outside the
-/// prices' range (more than 12 decimals or 18 digits), or for zero, the division itself.
-pub fn half(x: Decimal) -> Decimal {
-    let (m, scale) = (x.mantissa(), x.scale());
-    if m == 0 || scale > 12 || m.unsigned_abs() >= 10u128.pow(18) {
-        return x / Decimal::TWO;
-    }
-    if m % 2 == 0 {
-        Decimal::from_i128_with_scale(m / 2, scale)
-    } else {
-        Decimal::from_i128_with_scale(m * 50, scale + 2)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,15 +106,6 @@ mod tests {
         assert_eq!(whole_steps(dec!(65000.10), dec!(0.1)), Some(650001));
         assert_eq!(whole_steps(dec!(1.25), dec!(0.25)), Some(5));
         assert_eq!(whole_steps(dec!(65000.15), dec!(0.1)), None);
-        for (x, written) in [
-            (dec!(130000.3), "65000.150"),
-            (dec!(130000.2), "65000.1"),
-            (dec!(-3), "-1.50"),
-            (dec!(0.0), "0"),
-        ] {
-            assert_eq!(half(x).to_string(), written);
-            assert_eq!((x / Decimal::TWO).to_string(), written);
-        }
     }
 
     #[test]
@@ -156,14 +131,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn half_is_the_division_by_two_digit_for_digit(m in any::<i128>(), digits in 1u32..=28, scale in 0u32..=28) {
-            let m = m % 10i128.pow(digits);
-            let x = Decimal::from_i128_with_scale(m, scale);
-            let (h, d) = (half(x), x / Decimal::TWO);
-            prop_assert_eq!((h.mantissa(), h.scale(), h.to_string()), (d.mantissa(), d.scale(), d.to_string()));
-        }
-
         #[test]
         fn the_same_values_as_the_decimal_division(x in price(), step in step(), notional in 1i64..10_000_000, k in -100_000i64..100_000) {
             let whole = |x: Decimal| {

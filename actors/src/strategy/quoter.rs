@@ -102,7 +102,7 @@ impl Quoter {
         match top {
             Some(top) => {
                 let mid = top.mid();
-                st.vol.update(mid.to_f64().unwrap_or(0.0), at);
+                st.vol.update(crate::market::exact::to_f64(mid), at);
                 st.top = Some((top, at));
                 st.stale = false;
                 self.pnl.mark(symbol, mid);
