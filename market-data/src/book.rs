@@ -2,13 +2,11 @@
 //! or (size 0) removes levels, and a delta after a gap is not applied — the book is *unknown*
 //! until the next snapshot, never run on a gap.
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 
 use crate::continuity::{BookContinuity, Continuity};
 use crate::event::{BookFrame, Level};
-use crate::price_key::PriceKey;
+use crate::ladder::Ladder;
 
 /// One level whose size changed, as `(price, size before, size after)`; 0 for an absent level.
 pub type LevelChange = (Decimal, Decimal, Decimal);
@@ -20,21 +18,32 @@ pub struct Changes {
     pub asks: Vec<LevelChange>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Book {
-    pub bids: BTreeMap<PriceKey, Decimal>,
-    pub asks: BTreeMap<PriceKey, Decimal>,
+    pub bids: Ladder,
+    pub asks: Ladder,
     continuity: BookContinuity,
     /// Whether the book is whole: a snapshot seen and no gap since.
     known: bool,
 }
 
-fn set(side: &mut BTreeMap<PriceKey, Decimal>, levels: &[Level], out: &mut Vec<LevelChange>) {
+impl Default for Book {
+    fn default() -> Self {
+        Self {
+            bids: Ladder::bids(),
+            asks: Ladder::asks(),
+            continuity: BookContinuity::default(),
+            known: false,
+        }
+    }
+}
+
+fn set(side: &mut Ladder, levels: &[Level], out: &mut Vec<LevelChange>) {
     for (price, size) in levels {
         let before = if size.is_zero() {
-            side.remove(&PriceKey(*price))
+            side.remove(*price)
         } else {
-            side.insert(PriceKey(*price), *size)
+            side.insert(*price, *size)
         };
         let before = before.unwrap_or_default();
         if before != *size {
@@ -43,24 +52,21 @@ fn set(side: &mut BTreeMap<PriceKey, Decimal>, levels: &[Level], out: &mut Vec<L
     }
 }
 
-fn replace(side: &mut BTreeMap<PriceKey, Decimal>, levels: &[Level], out: &mut Vec<LevelChange>) {
-    let new: BTreeMap<PriceKey, Decimal> = levels
-        .iter()
-        .filter(|(_, s)| !s.is_zero())
-        .map(|(p, s)| (PriceKey(*p), *s))
-        .collect();
-    for (p, s) in side.iter() {
-        if !new.contains_key(p) {
-            out.push((p.0, *s, Decimal::ZERO));
+/// A snapshot's side: what went (lowest price first), then what came or changed size.
+fn replace(side: &mut Ladder, levels: &[Level], out: &mut Vec<LevelChange>) {
+    let old = side.clone();
+    side.replace(levels.iter().copied());
+    for (p, s) in old.ascending() {
+        if side.get(p).is_none() {
+            out.push((p, s, Decimal::ZERO));
         }
     }
-    for (p, s) in &new {
-        let before = side.get(p).copied().unwrap_or_default();
-        if before != *s {
-            out.push((p.0, before, *s));
+    for (p, s) in side.ascending() {
+        let before = old.get(p).unwrap_or_default();
+        if before != s {
+            out.push((p, before, s));
         }
     }
-    *side = new;
 }
 
 impl Book {
@@ -104,27 +110,27 @@ impl Book {
     }
 
     pub fn best_bid(&self) -> Option<Decimal> {
-        self.bids.keys().next_back().map(|p| p.0)
+        self.bids.best().map(|(p, _)| p)
     }
 
     pub fn best_ask(&self) -> Option<Decimal> {
-        self.asks.keys().next().map(|p| p.0)
+        self.asks.best().map(|(p, _)| p)
     }
 
     /// The best bid and its size.
     pub fn top_bid(&self) -> Option<(Decimal, Decimal)> {
-        self.bids.last_key_value().map(|(p, s)| (p.0, *s))
+        self.bids.best()
     }
 
     /// The best ask and its size.
     pub fn top_ask(&self) -> Option<(Decimal, Decimal)> {
-        self.asks.first_key_value().map(|(p, s)| (p.0, *s))
+        self.asks.best()
     }
 
     /// The size resting at `price` on the bid side (`bid`) or the ask side; 0 for no level.
     pub fn size_at(&self, bid: bool, price: Decimal) -> Decimal {
         let side = if bid { &self.bids } else { &self.asks };
-        side.get(&PriceKey(price)).copied().unwrap_or_default()
+        side.get(price).unwrap_or_default()
     }
 }
 
