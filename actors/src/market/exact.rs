@@ -1,10 +1,40 @@
-//! Two decimal operations the hot path makes on every top change, done in 64-bit integers and
-//! giving bit for bit what `rust_decimal` gives: `x / 2` (a mid; the same digits and scale, so
-//! it prints the same) and `x` as an `f64` (a queue's sizes, the volatility's mid). The decimal
-//! forms go through 128-bit division; prices and sizes fit in 64 bits. Outside that range these
-//! are the decimal forms themselves. Property tests compare them with the decimal forms.
+//! Decimal operations the hot path makes on every top change, done in integers and giving bit
+//! for bit what `rust_decimal` gives: `x / 2` (a mid; the same digits and scale, so it prints
+//! the same), `x` as an `f64` (a queue's sizes, the volatility's mid), and the larger or smaller
+//! of two (a quote's bounds and sizes). The decimal forms go through 128-bit division or a
+//! comparison that rescales; prices and sizes fit in 64 bits and mostly share a scale. Outside
+//! that range these are the decimal forms themselves. Property tests compare them.
+
+use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
+
+/// `a.cmp(&b)`: two integers when both have the same scale (a negative zero's mantissa is 0).
+pub fn cmp(a: Decimal, b: Decimal) -> Ordering {
+    if a.scale() == b.scale() {
+        a.mantissa().cmp(&b.mantissa())
+    } else {
+        a.cmp(&b)
+    }
+}
+
+/// `a.max(b)`: `a` unless it is less (of two equal values, `a`, however it is written).
+pub fn max(a: Decimal, b: Decimal) -> Decimal {
+    if cmp(a, b) == Ordering::Less {
+        b
+    } else {
+        a
+    }
+}
+
+/// `a.min(b)`: `a` unless it is greater.
+pub fn min(a: Decimal, b: Decimal) -> Decimal {
+    if cmp(a, b) == Ordering::Greater {
+        b
+    } else {
+        a
+    }
+}
 
 /// `x / 2`, exactly as the decimal division writes it. An even mantissa halves at the same
 /// scale; an odd one is times 50 two places further (that is how the division writes it up to
@@ -86,6 +116,19 @@ mod tests {
         #[test]
         fn to_f64_is_the_decimal_conversion_bit_for_bit(x in decimal()) {
             prop_assert_eq!(to_f64(x).to_bits(), x.to_f64().unwrap().to_bits());
+        }
+
+        #[test]
+        fn max_and_min_pick_what_the_decimal_ones_pick(a in decimal(), b in decimal(), same_scale in any::<bool>()) {
+            // Often the same scale (a book's prices), sometimes equal values written differently.
+            let b = if same_scale { Decimal::from_i128_with_scale(b.mantissa() % 10i128.pow(20), a.scale()) } else { b };
+            let c = Decimal::try_from_i128_with_scale(a.mantissa() * 10, a.scale() + 1).unwrap_or(a);
+            for (x, y) in [(a, b), (b, a), (a, c), (c, a)] {
+                let repr = |d: Decimal| (d.mantissa(), d.scale());
+                prop_assert_eq!(cmp(x, y), x.cmp(&y));
+                prop_assert_eq!(repr(max(x, y)), repr(x.max(y)));
+                prop_assert_eq!(repr(min(x, y)), repr(x.min(y)));
+            }
         }
     }
 }

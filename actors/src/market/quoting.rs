@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use bybit_v5::Side;
 
 use crate::market::book::Top;
+use crate::market::exact::{max, min};
 use crate::market::steps::{ceil_ratio_to, ceil_to, floor_to, whole_steps};
 
 /// An instrument's trading filters, from `instruments-info`.
@@ -134,10 +135,8 @@ pub fn qty_for(notional: Decimal, f: &Filters, price: Decimal) -> Decimal {
     if price <= Decimal::ZERO {
         return f.min_qty;
     }
-    ceil_ratio_to(notional.max(f.min_notional), price, f.qty_step)
-        .max(f.min_qty)
-        .min(f.max_qty)
-        .normalize()
+    let qty = ceil_ratio_to(max(notional, f.min_notional), price, f.qty_step);
+    min(max(qty, f.min_qty), f.max_qty).normalize()
 }
 
 /// Size of a first-level order at this price.
@@ -193,8 +192,8 @@ pub fn compute_quotes(params: &QuoteParams, f: &Filters, m: &MarketState, sides:
     for level in 0..params.levels {
         let off = half + step * Decimal::from(level);
         // Post-only must not cross: bids stay below the best ask, asks above the best bid.
-        let bid = floor_to(center - off, f.tick_size).min(top.ask - f.tick_size);
-        let ask = ceil_to(center + off, f.tick_size).max(top.bid + f.tick_size);
+        let bid = min(floor_to(center - off, f.tick_size), top.ask - f.tick_size);
+        let ask = max(ceil_to(center + off, f.tick_size), top.bid + f.tick_size);
         if sides.buy && bid > Decimal::ZERO {
             out.push(Quote {
                 side: Side::Buy,

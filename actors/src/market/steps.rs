@@ -6,9 +6,18 @@
 
 use rust_decimal::Decimal;
 
-/// `10^e` for `e` in 0..=38, or None.
+/// `10^e` for `e` in 0..=38, or None: looked up (a rounding takes one or two).
 fn pow10(e: u32) -> Option<i128> {
-    10i128.checked_pow(e)
+    const POW10: [i128; 39] = {
+        let mut t = [1i128; 39];
+        let mut i = 1;
+        while i < 39 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    POW10.get(e as usize).copied()
 }
 
 /// `a / (b · step)` as a fraction of integers, both positive parts nonzero; None when it does
