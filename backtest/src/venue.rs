@@ -81,6 +81,14 @@ fn model_side(s: Side) -> fill_model::Side {
     }
 }
 
+/// A price in ticks: a price on its tick (all the book's and ours) without a decimal division.
+fn ticks(price: Decimal, tick: Decimal) -> i64 {
+    match whole_steps(price, tick).and_then(|n| i64::try_from(n).ok()) {
+        Some(n) => n,
+        None => (price / tick).round().to_i64().unwrap_or(0),
+    }
+}
+
 fn f64_of(d: Decimal) -> f64 {
     to_f64(d)
 }
@@ -105,12 +113,7 @@ impl Venue {
     }
 
     fn tick_of(&self, sym: usize, price: Decimal) -> i64 {
-        let tick = self.instruments[sym].filters.tick_size;
-        // A price on its tick (all the book's and ours) without a decimal division.
-        match whole_steps(price, tick).and_then(|n| i64::try_from(n).ok()) {
-            Some(n) => n,
-            None => (price / tick).round().to_i64().unwrap_or(0),
-        }
+        ticks(price, self.instruments[sym].filters.tick_size)
     }
 
     pub fn mid(&self, sym: usize) -> Option<Decimal> {
@@ -167,22 +170,31 @@ impl Venue {
             }
         }
         out.book = true;
-        // The other side's best reaching an order's price fills it.
+        // The other side's best reaching an order's price fills it. The rules run on the orders
+        // in place; only what filled is settled after (one order's rule reads nothing another's
+        // settling changes).
         let (best_bid, best_ask) = (m.book.best_bid(), m.book.best_ask());
-        let crossed: Vec<(String, i64)> = self
-            .orders
-            .iter()
-            .filter(|(_, o)| o.sym == sym)
-            .filter_map(|(id, o)| {
-                let best = match o.side {
-                    Side::Buy => best_ask.filter(|a| PriceKey(*a) <= PriceKey(o.price))?,
-                    Side::Sell => best_bid.filter(|b| PriceKey(*b) >= PriceKey(o.price))?,
-                };
-                Some((id.clone(), self.tick_of(sym, best)))
-            })
-            .collect();
-        for (id, best) in crossed {
-            self.fill_by(&id, at, out, |r| r.on_opposite_best(best));
+        let tick_size = self.instruments[sym].filters.tick_size;
+        let (mut bid_tick, mut ask_tick) = (None, None);
+        let mut filled: Vec<(String, f64)> = Vec::new();
+        for (id, o) in self.orders.iter_mut().filter(|(_, o)| o.sym == sym) {
+            let best = match o.side {
+                Side::Buy => best_ask
+                    .filter(|a| PriceKey(*a) <= PriceKey(o.price))
+                    .map(|a| *ask_tick.get_or_insert_with(|| ticks(a, tick_size))),
+                Side::Sell => best_bid
+                    .filter(|b| PriceKey(*b) >= PriceKey(o.price))
+                    .map(|b| *bid_tick.get_or_insert_with(|| ticks(b, tick_size))),
+            };
+            if let Some(best) = best {
+                let f = o.queue.on_opposite_best(best);
+                if f > 0.0 {
+                    filled.push((id.clone(), f));
+                }
+            }
+        }
+        for (id, f) in filled {
+            self.settle(&id, f, at, out);
         }
     }
 
@@ -192,41 +204,35 @@ impl Venue {
             Aggressor::Buy => fill_model::Side::Buy,
             Aggressor::Sell => fill_model::Side::Sell,
         };
-        let hit: Vec<String> = self
-            .orders
-            .iter()
-            .filter(|(_, o)| {
-                o.sym == sym
-                    && match aggressor {
-                        Aggressor::Buy => o.side == Side::Sell && PriceKey(o.price) <= PriceKey(price),
-                        Aggressor::Sell => o.side == Side::Buy && PriceKey(o.price) >= PriceKey(price),
-                    }
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        if hit.is_empty() {
-            return;
+        let filters = &self.instruments[sym].filters;
+        // Most trades meet none of our orders: their figures are worked out once one does.
+        let mut figures: Option<(i64, f64, f64)> = None;
+        let mut filled: Vec<(String, f64)> = Vec::new();
+        for (id, o) in self.orders.iter_mut() {
+            let hit = o.sym == sym
+                && match aggressor {
+                    Aggressor::Buy => o.side == Side::Sell && PriceKey(o.price) <= PriceKey(price),
+                    Aggressor::Sell => o.side == Side::Buy && PriceKey(o.price) >= PriceKey(price),
+                };
+            if !hit {
+                continue;
+            }
+            let (tick, qty, lot) = *figures.get_or_insert_with(|| (ticks(price, filters.tick_size), f64_of(qty), f64_of(filters.qty_step)));
+            let f = o.queue.on_trade(&model, side, tick, qty, lot);
+            if f > 0.0 {
+                filled.push((id.clone(), f));
+            }
         }
-        // Most trades meet none of our orders: their figures are worked out only for those that do.
-        let (tick, qty, lot) = (
-            self.tick_of(sym, price),
-            f64_of(qty),
-            f64_of(self.instruments[sym].filters.qty_step),
-        );
-        for id in hit {
-            self.fill_by(&id, at, out, |r| r.on_trade(&model, side, tick, qty, lot));
+        for (id, f) in filled {
+            self.settle(&id, f, at, out);
         }
     }
 
-    fn fill_by(&mut self, id: &str, at: u64, out: &mut Applied, rule: impl FnOnce(&mut Resting) -> f64) {
+    /// An order's rule filled `filled` (as f64): its lots, its leaves, the fill.
+    fn settle(&mut self, id: &str, filled: f64, at: u64, out: &mut Applied) {
         let Some(o) = self.orders.get_mut(id) else { return };
         // `queue.leaves` is `leaves` as f64, set wherever `leaves` changes: a rule that fills
-        // takes from it, and what it takes is rounded to whole lots below.
-        let filled = rule(&mut o.queue);
-        // Most trades and book changes fill nothing: no decimal worked out for them.
-        if filled <= 0.0 {
-            return;
-        }
+        // takes from it, and what it takes is rounded to whole lots here.
         let step = self.instruments[o.sym].filters.qty_step;
         let filled = Decimal::from_f64(filled).unwrap_or_default();
         let qty = floor_to(filled, step).min(o.leaves);

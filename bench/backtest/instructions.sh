@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instructions a backtest takes, counted by valgrind (callgrind): within 0.1 % run to run, where
+# Instructions a backtest takes, counted by valgrind (callgrind): within 0.5 % run to run, where
 # wall times on a shared VM move ±15–30 %. For a speed change to the backtest or the quoting code:
 # count the build before and the build after. The 2 h synthetic day, the one-level grid, read from
 # its cache (a first run makes the cache, uncounted). Prints each build's count and the ratio;
