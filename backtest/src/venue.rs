@@ -89,10 +89,6 @@ fn ticks(price: Decimal, tick: Decimal) -> i64 {
     }
 }
 
-fn f64_of(d: Decimal) -> f64 {
-    to_f64(d)
-}
-
 impl Venue {
     pub fn new(model: QueueModel, instruments: BTreeMap<String, Instrument>) -> Self {
         let markets = instruments.keys().map(|_| SymbolMarket::default()).collect();
@@ -110,10 +106,6 @@ impl Venue {
     /// A symbol's index, if the venue lists it.
     pub fn id(&self, symbol: &str) -> Option<usize> {
         self.names.iter().position(|n| n == symbol)
-    }
-
-    fn tick_of(&self, sym: usize, price: Decimal) -> i64 {
-        ticks(price, self.instruments[sym].filters.tick_size)
     }
 
     pub fn mid(&self, sym: usize) -> Option<Decimal> {
@@ -166,7 +158,7 @@ impl Venue {
         for o in self.orders.values_mut().filter(|o| o.sym == sym) {
             let levels = if o.side == Side::Buy { &changes.bids } else { &changes.asks };
             if let Some((_, before, after)) = levels.iter().find(|(p, _, _)| PriceKey(*p) == PriceKey(o.price)) {
-                o.queue.on_level(&model, f64_of(*before), f64_of(*after));
+                o.queue.on_level(&model, to_f64(*before), to_f64(*after));
             }
         }
         out.book = true;
@@ -217,7 +209,7 @@ impl Venue {
             if !hit {
                 continue;
             }
-            let (tick, qty, lot) = *figures.get_or_insert_with(|| (ticks(price, filters.tick_size), f64_of(qty), f64_of(filters.qty_step)));
+            let (tick, qty, lot) = *figures.get_or_insert_with(|| (ticks(price, filters.tick_size), to_f64(qty), to_f64(filters.qty_step)));
             let f = o.queue.on_trade(&model, side, tick, qty, lot);
             if f > 0.0 {
                 filled.push((id.clone(), f));
@@ -237,11 +229,11 @@ impl Venue {
         let filled = Decimal::from_f64(filled).unwrap_or_default();
         let qty = floor_to(filled, step).min(o.leaves);
         if qty <= Decimal::ZERO {
-            o.queue.leaves = f64_of(o.leaves);
+            o.queue.leaves = to_f64(o.leaves);
             return;
         }
         o.leaves -= qty;
-        o.queue.leaves = f64_of(o.leaves);
+        o.queue.leaves = to_f64(o.leaves);
         let (sym, side, price) = (o.sym, o.side, o.price);
         if o.leaves.is_zero() {
             self.orders.remove(id);
@@ -303,9 +295,9 @@ impl Venue {
         Resting::join(
             &self.model,
             model_side(side),
-            self.tick_of(sym, price),
-            f64_of(leaves),
-            f64_of(level),
+            ticks(price, self.instruments[sym].filters.tick_size),
+            to_f64(leaves),
+            to_f64(level),
         )
     }
 
@@ -347,7 +339,7 @@ impl Venue {
                 // The place in the queue is kept only for the same price and no larger size.
                 let queue = if new_price == o.price && new_qty <= o.qty {
                     Resting {
-                        leaves: f64_of(leaves),
+                        leaves: to_f64(leaves),
                         ..o.queue.clone()
                     }
                 } else {
