@@ -168,11 +168,10 @@ impl Bot {
     /// Desired quotes → the changes the budget admits now, sent in batches; the rest wait for room.
     fn plan(&mut self, only: Option<&str>, now: u64, s: &mut Schedule) {
         let at = self.instant(now);
-        let symbols: Vec<&String> = self.desired.keys().filter(|k| only.is_none_or(|o| o == k.as_str())).collect();
         let mut wanted: Vec<Wanted> = Vec::new();
-        for symbol in symbols {
+        for (symbol, desired) in self.desired.iter().filter(|(k, _)| only.is_none_or(|o| o == k.as_str())) {
             let live: Vec<&TrackedOrder> = self.table.values().filter(|o| &o.symbol == symbol).collect();
-            wanted.extend(wanted_for(symbol, &self.desired[symbol], &live, self.tolerance_bps, |_| false));
+            wanted.extend(wanted_for(symbol, desired, &live, self.tolerance_bps, |_| false));
         }
         self.held_back = false;
         if wanted.is_empty() {
@@ -196,25 +195,25 @@ impl Bot {
                 held_at.push((endpoint, p));
             }
         }
-        let mut groups: BTreeMap<(String, u8), Vec<Action>> = BTreeMap::new();
-        for w in chosen {
-            groups.entry((w.symbol, kind_of(&w.action))).or_default().push(w.action);
-        }
-        for ((symbol, kind), actions) in groups {
-            let (endpoint, priority) = match kind {
+        // One batch per symbol and kind, symbols in order, each kept in the order chosen.
+        let mut chosen = chosen;
+        chosen.sort_by(|a, b| (a.symbol.as_str(), kind_of(&a.action)).cmp(&(b.symbol.as_str(), kind_of(&b.action))));
+        for group in chosen.chunk_by(|a, b| a.symbol == b.symbol && kind_of(&a.action) == kind_of(&b.action)) {
+            let symbol = &group[0].symbol;
+            let (endpoint, priority) = match kind_of(&group[0].action) {
                 0 => (path::ORDER_CANCEL_BATCH, Priority::Cancel),
                 1 => (path::ORDER_AMEND_BATCH, Priority::Quote),
                 _ => (path::ORDER_CREATE_BATCH, Priority::Quote),
             };
             let size = (self.governor.max_units(endpoint) as usize).clamp(1, MAX_BATCH_ITEMS);
-            for chunk in actions.chunks(size) {
+            for chunk in group.chunks(size) {
                 if self.governor.try_admit(endpoint, chunk.len() as u32, priority, at).is_err() {
                     if !held_at.contains(&(endpoint, priority)) {
                         held_at.push((endpoint, priority));
                     }
                     continue;
                 }
-                let sent: Vec<(String, Action)> = chunk.iter().map(|a| self.materialize(&symbol, a)).collect();
+                let sent: Vec<(String, Action)> = chunk.iter().map(|w| self.materialize(symbol, &w.action)).collect();
                 match self.requests.get_mut(endpoint) {
                     Some(n) => *n += 1,
                     None => {

@@ -226,7 +226,13 @@ impl Venue {
         // `queue.leaves` is `leaves` as f64, set wherever `leaves` changes: a rule that fills
         // takes from it, and what it takes is rounded to whole lots here.
         let step = self.instruments[o.sym].filters.qty_step;
-        let filled = Decimal::from_f64(filled).unwrap_or_default();
+        // A rule that took all the leaves took exactly them: nothing to read back from a float
+        // (the costliest step of a fill, and the one that could land a hair under a lot).
+        let filled = if filled >= to_f64(o.leaves) {
+            o.leaves
+        } else {
+            Decimal::from_f64(filled).unwrap_or_default()
+        };
         let qty = floor_to(filled, step).min(o.leaves);
         if qty <= Decimal::ZERO {
             o.queue.leaves = to_f64(o.leaves);

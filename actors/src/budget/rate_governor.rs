@@ -30,8 +30,10 @@ const IP_WINDOW: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct RateGovernor {
     settings: RateLimitSettings,
-    /// By endpoint: a handful, asked on every plan (a sorted map: no hashing per look).
-    windows: BTreeMap<String, Window>,
+    /// By endpoint, in the order first used: a handful, asked several times on every plan. A
+    /// scan compares lengths first, and the endpoints share a long prefix a map would compare
+    /// on every step of its search.
+    windows: Vec<(String, Window)>,
     ip: VecDeque<Instant>,
     ip_banned_until: Option<Instant>,
     rejections: BTreeMap<String, BTreeMap<String, u64>>,
@@ -44,7 +46,7 @@ impl RateGovernor {
     pub fn new(settings: RateLimitSettings) -> Self {
         Self {
             settings,
-            windows: BTreeMap::new(),
+            windows: Vec::new(),
             ip: VecDeque::new(),
             ip_banned_until: None,
             rejections: BTreeMap::new(),
@@ -57,12 +59,16 @@ impl RateGovernor {
     }
 
     fn window(&mut self, endpoint: &str) -> Option<&mut Window> {
-        if !self.windows.contains_key(endpoint) {
-            let configured = self.settings.limit_for(endpoint)?;
-            self.windows
-                .insert(endpoint.to_string(), Window::new(configured, self.settings.unit_hold()));
-        }
-        self.windows.get_mut(endpoint)
+        let i = match self.windows.iter().position(|(e, _)| e == endpoint) {
+            Some(i) => i,
+            None => {
+                let configured = self.settings.limit_for(endpoint)?;
+                self.windows
+                    .push((endpoint.to_string(), Window::new(configured, self.settings.unit_hold())));
+                self.windows.len() - 1
+            }
+        };
+        Some(&mut self.windows[i].1)
     }
 
     fn ip_used(&mut self, now: Instant) -> u32 {
@@ -271,7 +277,7 @@ impl RateGovernor {
 
     /// The exchange's limit for `endpoint` as last learned from its headers.
     pub fn learned(&self, endpoint: &str) -> Option<u32> {
-        self.windows.get(endpoint).and_then(|w| w.learned)
+        self.windows.iter().find(|(e, _)| e == endpoint).and_then(|(_, w)| w.learned)
     }
 
     /// Every limit the exchange's headers have named so far, by endpoint.
@@ -280,13 +286,11 @@ impl RateGovernor {
     }
 
     pub fn snapshot(&mut self, now: Instant) -> BudgetSnapshot {
-        let names: Vec<String> = self.windows.keys().cloned().collect();
         let mut endpoints = BTreeMap::new();
-        for name in names {
-            let w = self.windows.get_mut(&name).expect("listed");
+        for (name, w) in &mut self.windows {
             let used = w.used(Priority::Quote, None, now);
             endpoints.insert(
-                name,
+                name.clone(),
                 EndpointBudget {
                     limit: w.limit(),
                     configured: w.configured,
