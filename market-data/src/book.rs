@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use crate::continuity::{BookContinuity, Continuity};
 use crate::event::{BookFrame, Level};
 use crate::ladder::Ladder;
+use crate::price_key::same_value;
 
 /// One level whose size changed, as `(price, size before, size after)`; 0 for an absent level.
 pub type LevelChange = (Decimal, Decimal, Decimal);
@@ -46,7 +47,7 @@ fn set(side: &mut Ladder, levels: &[Level], out: &mut Vec<LevelChange>) {
             side.insert(*price, *size)
         };
         let before = before.unwrap_or_default();
-        if before != *size {
+        if !same_value(before, *size) {
             out.push((*price, before, *size));
         }
     }

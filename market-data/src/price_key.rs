@@ -35,6 +35,12 @@ impl PartialEq for PriceKey {
 
 impl Eq for PriceKey {}
 
+/// `a == b` by value, as one integer compare when both have the same scale (a feed writes all
+/// its sizes, as all its prices, to one number of decimals).
+pub fn same_value(a: Decimal, b: Decimal) -> bool {
+    PriceKey(a) == PriceKey(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
