@@ -162,6 +162,8 @@ fn center_and_half_spread_at(params: &QuoteParams, f: &Filters, m: &MarketState,
     };
     let floor = params.spread_bps * BPS * mid;
     match params.model {
+        // Flat or unskewed: the center is the mid (the same value, three products fewer).
+        Model::Fixed if q.is_zero() || params.inventory_skew_bps.is_zero() => (mid, floor),
         Model::Fixed => (mid * (Decimal::ONE - q * params.inventory_skew_bps * BPS), floor),
         Model::Avellaneda => {
             let gamma = params.risk_aversion.to_f64().unwrap_or(0.1).max(1e-9);
@@ -186,11 +188,17 @@ pub fn compute_quotes(params: &QuoteParams, f: &Filters, m: &MarketState, sides:
         return vec![];
     }
     let (center, half) = center_and_half_spread_at(params, f, m, mid);
-    let step = params.level_step_bps * BPS * mid;
+    // Prices and sizes are rounded to steps and normalized: only the values worked out here
+    // matter, never how many decimals they carry, so a product known beforehand is skipped.
+    let step = if params.levels > 1 {
+        params.level_step_bps * BPS * mid
+    } else {
+        Decimal::ZERO
+    };
     let mut out = Vec::with_capacity(params.levels as usize * 2);
     let mut notional = params.order_notional;
     for level in 0..params.levels {
-        let off = half + step * Decimal::from(level);
+        let off = if level == 0 { half } else { half + step * Decimal::from(level) };
         // Post-only must not cross: bids stay below the best ask, asks above the best bid.
         let bid = min(floor_to(center - off, f.tick_size), top.ask - f.tick_size);
         let ask = max(ceil_to(center + off, f.tick_size), top.bid + f.tick_size);
@@ -210,7 +218,9 @@ pub fn compute_quotes(params: &QuoteParams, f: &Filters, m: &MarketState, sides:
                 qty: qty_for(notional, f, ask),
             });
         }
-        notional *= params.size_growth.max(Decimal::ZERO);
+        if level + 1 < params.levels {
+            notional *= params.size_growth.max(Decimal::ZERO);
+        }
     }
     out
 }
@@ -218,6 +228,7 @@ pub fn compute_quotes(params: &QuoteParams, f: &Filters, m: &MarketState, sides:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn btc() -> Filters {
         Filters {
@@ -302,6 +313,92 @@ mod tests {
         );
         assert!(q.iter().all(|x| x.side == Side::Sell));
         assert!(q[1].qty > q[0].qty && q[2].qty > q[1].qty);
+    }
+
+    /// `compute_quotes` as it was before its shortcuts, every product worked out: the oracle.
+    fn every_product(params: &QuoteParams, f: &Filters, m: &MarketState, sides: Sides) -> Vec<Quote> {
+        let top = &m.top;
+        let mid = top.mid();
+        if mid <= Decimal::ZERO || f.tick_size <= Decimal::ZERO {
+            return vec![];
+        }
+        let (center, half) = match params.model {
+            Model::Fixed => {
+                let unit = order_qty(params, f, mid);
+                let q = if unit.is_zero() { Decimal::ZERO } else { m.inventory / unit };
+                let floor = params.spread_bps * BPS * mid;
+                (mid * (Decimal::ONE - q * params.inventory_skew_bps * BPS), floor)
+            }
+            Model::Avellaneda => center_and_half_spread_at(params, f, m, mid),
+        };
+        let step = params.level_step_bps * BPS * mid;
+        let mut out = Vec::new();
+        let mut notional = params.order_notional;
+        for level in 0..params.levels {
+            let off = half + step * Decimal::from(level);
+            let bid = (floor_to(center - off, f.tick_size)).min(top.ask - f.tick_size);
+            let ask = (ceil_to(center + off, f.tick_size)).max(top.bid + f.tick_size);
+            if sides.buy && bid > Decimal::ZERO {
+                out.push(Quote {
+                    side: Side::Buy,
+                    level,
+                    price: bid.normalize(),
+                    qty: qty_for(notional, f, bid),
+                });
+            }
+            if sides.sell {
+                out.push(Quote {
+                    side: Side::Sell,
+                    level,
+                    price: ask.normalize(),
+                    qty: qty_for(notional, f, ask),
+                });
+            }
+            notional *= params.size_growth.max(Decimal::ZERO);
+        }
+        out
+    }
+
+    proptest! {
+        /// The same quotes, to the digit and the number of decimals, as with every product
+        /// worked out: flat and not, skewed and not, one level and several.
+        #[test]
+        fn the_shortcuts_give_what_every_product_gives(
+            bid_ticks in 1i64..2_000_000,
+            spread_ticks in 1i64..40,
+            inventory_lots in prop_oneof![Just(0i64), -50i64..50],
+            skew in prop_oneof![Just(0i64), 0i64..400],
+            spread in 0i64..200,
+            step in 0i64..100,
+            levels in 0u32..4,
+            growth in prop_oneof![Just(10i64), 0i64..30],
+            notional in 1i64..5_000,
+            buy in any::<bool>(),
+        ) {
+            let f = btc();
+            let m = MarketState {
+                top: Top {
+                    bid: Decimal::new(bid_ticks, 1),
+                    bid_size: dec!(1),
+                    ask: Decimal::new(bid_ticks + spread_ticks, 1),
+                    ask_size: dec!(1),
+                },
+                sigma: 3.0,
+                inventory: Decimal::new(inventory_lots, 3),
+            };
+            let p = QuoteParams {
+                levels,
+                spread_bps: Decimal::new(spread, 2),
+                level_step_bps: Decimal::new(step, 2),
+                inventory_skew_bps: Decimal::new(skew, 2),
+                size_growth: Decimal::new(growth, 1),
+                order_notional: Decimal::from(notional),
+                ..Default::default()
+            };
+            let sides = Sides { buy, sell: true };
+            let (got, want) = (compute_quotes(&p, &f, &m, sides), every_product(&p, &f, &m, sides));
+            prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+        }
     }
 
     #[test]
