@@ -11,9 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod captures;
+mod exchange;
+mod recorder;
 pub mod replay;
 
-use bybit_sim::testkit::Client;
+pub use exchange::*;
+pub use recorder::*;
+
 use bybit_sim::{SimConfig, SimHandle};
 use serde_json::Value;
 
@@ -377,133 +381,11 @@ impl Bot {
     }
 }
 
-/// Every line of the recorder file under `dir/data`, parsed.
-/// The recorder's file under `dir`'s data directory, once there is one.
-pub fn recorder_file(dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(dir.join("data"))
-        .ok()?
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events-"))
-}
-
-pub fn recorder_lines_in(dir: &Path) -> Vec<Value> {
-    let file = recorder_file(dir).expect("recorder file");
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect()
-}
-
-pub fn exchange(sim: &SimHandle) -> Client {
-    exchange_at(&sim.rest_url())
-}
-
-/// The test account's signed client for the exchange at `rest_url`.
-pub fn exchange_at(rest_url: &str) -> Client {
-    Client::new(rest_url, KEY, SECRET)
-}
-
-pub async fn bot_orders(sim: &SimHandle, symbols: &[&str]) -> Vec<Value> {
-    exchange(sim)
-        .open_orders_with_prefix(symbols, PREFIX)
-        .await
-        .expect("exchange answers")
-}
-
-/// Wait until the exchange holds at least `n` of the bot's orders.
-pub async fn wait_for_orders(sim: &SimHandle, bot: &mut Bot, symbols: &[&str], n: usize, limit: Duration) -> usize {
-    let started = Instant::now();
-    loop {
-        let have = bot_orders(sim, symbols).await.len();
-        if have >= n {
-            return have;
-        }
-        assert!(bot.is_running(), "mmbot exited early; see {}", bot.stderr_path.display());
-        assert!(
-            started.elapsed() < limit,
-            "only {have} of {n} orders after {limit:?}; see {}",
-            bot.stderr_path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Per symbol, the path the recorded shutdown says flattened it ("cancel-batch", …; "none").
-pub fn flattened_by(dir: &Path) -> Vec<(String, String)> {
-    let lines = recorder_lines_in(dir);
-    let cancel = lines
-        .iter()
-        .find(|l| l["kind"] == "shutdown_cancel_orders")
-        .expect("shutdown_cancel_orders recorded");
-    cancel["symbols"]
-        .as_array()
-        .expect("per-symbol outcome recorded")
-        .iter()
-        .map(|s| {
-            (
-                s["symbol"].as_str().unwrap().to_string(),
-                s["path"].as_str().unwrap_or("none").to_string(),
-            )
-        })
-        .collect()
-}
-
-/// How many requests the exchange received on `path` since `since_us`.
-pub async fn requests_on(sim: &SimHandle, path: &str, since_us: u64) -> usize {
-    bybit_sim::testkit::Admin::new(&sim.rest_url())
-        .requests(since_us)
-        .await
-        .iter()
-        .filter(|r| r["path"] == path)
-        .count()
-}
-
 /// The `[exchange]` line that sends order requests by REST (the default, pinned for tests of
 /// REST's own faults).
 pub const REST_ORDER_ENTRY: &str = "order_entry = \"rest\"";
 /// The `[exchange]` line that sends order requests over the trade socket.
 pub const WS_ORDER_ENTRY: &str = "order_entry = \"websocket\"";
-
-/// The names an order endpoint's requests are counted under by the simulator: its REST path
-/// and its trade-socket op (`/v5/trade:order.amend-batch`).
-pub fn either_transport(endpoint: &str) -> [String; 2] {
-    let op = bybit_v5::rest::trade_op(endpoint).expect("an order endpoint");
-    [endpoint.to_string(), format!("/v5/trade:{op}")]
-}
-
-/// Requests for an order endpoint by either transport, from `/sim/stats`.
-pub fn order_requests(stats: &Value, endpoint: &str) -> u64 {
-    either_transport(endpoint)
-        .iter()
-        .filter_map(|p| stats["requests"][p].as_u64())
-        .sum()
-}
-
-pub async fn set_faults(sim: &SimHandle, faults: Value) {
-    bybit_sim::testkit::Admin::new(&sim.rest_url()).set_faults(&faults).await;
-}
-
-/// Every event the bot logged as recorded ("recorded #N") is in the file, and the file ends
-/// with the shutdown report.
-pub fn assert_recorder_complete(dir: &Path, exit: &Exit) {
-    let lines = recorder_lines_in(dir);
-    let seqs: std::collections::HashSet<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
-    let mut logged = 0;
-    for line in exit.stderr.lines() {
-        if let Some(rest) = line.split("recorded #").nth(1) {
-            let n: u64 = rest.split_whitespace().next().unwrap().parse().unwrap();
-            assert!(seqs.contains(&n), "event #{n} was logged as recorded but is not in the file");
-            logged += 1;
-        }
-    }
-    assert!(logged > 10, "the bot logged its recorded events ({logged})");
-    assert_eq!(
-        lines.last().unwrap()["kind"],
-        "shutdown_report",
-        "the file ends with the shutdown report"
-    );
-}
 
 pub const STEPS: [&str; 7] = [
     "order_manager",
@@ -529,36 +411,6 @@ pub fn assert_all_steps_ok(stdout: &str) {
 /// The value of the first series in Prometheus text that starts with `series`; -1 when absent.
 pub fn metric(metrics: &str, series: &str) -> f64 {
     bybit_sim::testkit::metric_value(metrics, series).unwrap_or(-1.0)
-}
-
-/// A decimal field as Bybit sends it (a string; a number also read).
-pub fn dec(v: &Value) -> rust_decimal::Decimal {
-    match v {
-        Value::String(s) => s.parse().unwrap_or_default(),
-        Value::Number(n) => n.to_string().parse().unwrap_or_default(),
-        _ => rust_decimal::Decimal::ZERO,
-    }
-}
-
-/// The exchange's net position of the bot's account in `symbol`.
-pub async fn exchange_position(sim: &bybit_sim::SimHandle, symbol: &str) -> rust_decimal::Decimal {
-    let a = exchange(sim)
-        .get("/v5/position/list", &format!("category=linear&symbol={symbol}"))
-        .await
-        .unwrap();
-    a.body["result"]["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let size = dec(&p["size"]);
-            if p["side"] == "Sell" {
-                -size
-            } else {
-                size
-            }
-        })
-        .sum()
 }
 
 /// `mmbot <command> --config <dir>/mmbot.toml` (a bot's config) with the test's secrets: its exit
