@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bybit_v5::Side;
+use market_data::price_key::same_value;
 use mmbot_actors::market::exact::{half, to_f64};
 use rust_decimal::Decimal;
 
@@ -67,8 +68,12 @@ fn bps(a: Decimal, b: Decimal) -> f64 {
     }
 }
 
-/// `bps(ours, best)`, worked out again only when either moved.
+/// `bps(ours, best)`, worked out again only when either moved; at the touch, no division.
 fn touch_bps(last: &mut Option<((Decimal, Decimal), f64)>, ours: Decimal, best: Decimal) -> f64 {
+    if same_value(ours, best) && !best.is_zero() && best.is_sign_positive() {
+        // What the division gives: |0| / best · 10 000 is zero.
+        return 0.0;
+    }
     match last {
         Some((key, v)) if *key == (ours, best) => *v,
         _ => {

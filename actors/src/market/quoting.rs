@@ -151,25 +151,23 @@ pub fn center_and_half_spread(params: &QuoteParams, f: &Filters, m: &MarketState
 
 /// `center_and_half_spread` with the top's mid worked out already.
 fn center_and_half_spread_at(params: &QuoteParams, f: &Filters, m: &MarketState, mid: Decimal) -> (Decimal, Decimal) {
-    let unit = order_qty(params, f, mid);
-    // The inventory in order sizes: most often a whole number of them, found without a division.
-    let q = if unit.is_zero() {
-        Decimal::ZERO
-    } else {
-        whole_steps(m.inventory, unit)
-            .and_then(|n| Decimal::try_from_i128_with_scale(n, 0).ok())
-            .unwrap_or_else(|| m.inventory / unit)
-    };
     let floor = params.spread_bps * BPS * mid;
     match params.model {
-        // Flat or unskewed: the center is the mid (the same value, three products fewer).
-        Model::Fixed if q.is_zero() || params.inventory_skew_bps.is_zero() => (mid, floor),
-        Model::Fixed => (mid * (Decimal::ONE - q * params.inventory_skew_bps * BPS), floor),
+        // Flat or unskewed: the center is the mid (the same value; no size or product needed).
+        Model::Fixed if m.inventory.is_zero() || params.inventory_skew_bps.is_zero() => (mid, floor),
+        Model::Fixed => {
+            let q = inventory_in_orders(params, f, m, mid);
+            if q.is_zero() {
+                (mid, floor)
+            } else {
+                (mid * (Decimal::ONE - q * params.inventory_skew_bps * BPS), floor)
+            }
+        }
         Model::Avellaneda => {
             let gamma = params.risk_aversion.to_f64().unwrap_or(0.1).max(1e-9);
             let t = params.horizon_s.to_f64().unwrap_or(60.0).max(0.0);
             let var = m.sigma * m.sigma;
-            let q = q.to_f64().unwrap_or(0.0);
+            let q = inventory_in_orders(params, f, m, mid).to_f64().unwrap_or(0.0);
             let r = mid.to_f64().unwrap_or(0.0) - q * gamma * var * t;
             // k is given per bp of the mid, so the arrival term scales with the price.
             let k = params.liquidity_k.to_f64().unwrap_or(1.5).max(1e-9) / (mid.to_f64().unwrap_or(1.0) * 1e-4);
@@ -178,6 +176,18 @@ fn center_and_half_spread_at(params: &QuoteParams, f: &Filters, m: &MarketState,
             (Decimal::from_f64(r).unwrap_or(mid), half)
         }
     }
+}
+
+/// The inventory in first-level order sizes at the mid.
+fn inventory_in_orders(params: &QuoteParams, f: &Filters, m: &MarketState, mid: Decimal) -> Decimal {
+    let unit = order_qty(params, f, mid);
+    if unit.is_zero() {
+        return Decimal::ZERO;
+    }
+    // Most often a whole number of them, found without a division.
+    whole_steps(m.inventory, unit)
+        .and_then(|n| Decimal::try_from_i128_with_scale(n, 0).ok())
+        .unwrap_or_else(|| m.inventory / unit)
 }
 
 /// The quotes for one symbol.
