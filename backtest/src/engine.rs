@@ -95,19 +95,22 @@ impl Peeked {
     }
 }
 
-/// A run's report, and what it was made from (for the chart and the fills CSV).
+/// A run's report, and what it was made from (for the chart).
 pub struct Outcome {
     pub report: Report,
     pub collect: Collector,
+    /// The fills as CSV, when asked for.
+    pub fills_csv: Option<String>,
 }
 
 /// Run the backtest on `files`: its report.
 pub fn run(settings: &Settings, files: &[PathBuf]) -> Result<Report, BacktestError> {
-    Ok(run_full(settings, files)?.report)
+    Ok(run_full(settings, files, false)?.report)
 }
 
-/// Run the backtest on `files`.
-pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, BacktestError> {
+/// Run the backtest on `files`; with `fills_csv`, the fills as CSV too, written on a second core
+/// while the report is built (the reader's core is free by then).
+pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Result<Outcome, BacktestError> {
     let started = Instant::now();
     for s in &settings.symbols {
         if !settings.instruments.contains_key(s) {
@@ -215,8 +218,16 @@ pub fn run_full(settings: &Settings, files: &[PathBuf]) -> Result<Outcome, Backt
         progress.tick(collect.events, tape.fraction());
     }
     progress.done();
-    let report = Report::build(settings, files, &collect, &bot, started.elapsed().as_millis() as u64);
-    Ok(Outcome { report, collect })
+    let (report, fills_csv) = std::thread::scope(|scope| {
+        let csv = fills_csv.then(|| scope.spawn(|| crate::report::fills_csv::fills_csv(&collect.fills)));
+        let report = Report::build(settings, files, &collect, &bot, started.elapsed().as_millis() as u64);
+        (report, csv.map(|h| h.join().expect("the fills CSV is plain formatting")))
+    });
+    Ok(Outcome {
+        report,
+        collect,
+        fills_csv,
+    })
 }
 
 fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, s: &mut Schedule, settings: &Settings) {

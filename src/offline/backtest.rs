@@ -83,10 +83,10 @@ fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     }
     let config = load(&args.config, &overrides)?;
     let s = settings(&config, &flags(args), std::io::stderr().is_terminal())?;
-    let outcome = backtest::engine::run_full(&s, &args.data)?;
+    let outcome = backtest::engine::run_full(&s, &args.data, args.fills.is_some())?;
     write(&args.report, &outcome.report.to_json())?;
-    if let Some(p) = &args.fills {
-        write(p, &backtest::report::fills_csv::fills_csv(&outcome.collect.fills))?;
+    if let (Some(p), Some(csv)) = (&args.fills, &outcome.fills_csv) {
+        write(p, csv)?;
     }
     if let Some(p) = &args.chart {
         write(p, &backtest::report::chart::chart(&outcome.collect))?;
