@@ -342,31 +342,28 @@ mod tests {
             Model::Avellaneda => center_and_half_spread_at(params, f, m, mid),
         };
         let step = params.level_step_bps * BPS * mid;
-        let mut out = Vec::new();
-        let mut notional = params.order_notional;
-        for level in 0..params.levels {
-            let off = half + step * Decimal::from(level);
-            let bid = (floor_to(center - off, f.tick_size)).min(top.ask - f.tick_size);
-            let ask = (ceil_to(center + off, f.tick_size)).max(top.bid + f.tick_size);
-            if sides.buy && bid > Decimal::ZERO {
-                out.push(Quote {
-                    side: Side::Buy,
-                    level,
-                    price: bid.normalize(),
-                    qty: qty_for(notional, f, bid),
-                });
-            }
-            if sides.sell {
-                out.push(Quote {
-                    side: Side::Sell,
-                    level,
-                    price: ask.normalize(),
-                    qty: qty_for(notional, f, ask),
-                });
-            }
-            notional *= params.size_growth.max(Decimal::ZERO);
-        }
-        out
+        let growth = params.size_growth.max(Decimal::ZERO);
+        // Level by level: its distance and size; then each side's quote, buys first.
+        let sized = (0..params.levels).scan(params.order_notional, |n, level| {
+            let here = *n;
+            *n *= growth;
+            Some((level, half + step * Decimal::from(level), here))
+        });
+        let quote = |side, level, price: Decimal, notional| Quote {
+            side,
+            level,
+            price: price.normalize(),
+            qty: qty_for(notional, f, price),
+        };
+        sized
+            .flat_map(|(level, off, notional)| {
+                let bid = floor_to(center - off, f.tick_size).min(top.ask - f.tick_size);
+                let ask = ceil_to(center + off, f.tick_size).max(top.bid + f.tick_size);
+                let buy = (sides.buy && bid > Decimal::ZERO).then(|| quote(Side::Buy, level, bid, notional));
+                let sell = sides.sell.then(|| quote(Side::Sell, level, ask, notional));
+                buy.into_iter().chain(sell)
+            })
+            .collect()
     }
 
     proptest! {
