@@ -8,6 +8,7 @@
 //!
 //! - [`engine`]: the event loop (the tape, the venue, the bot, timed events);
 //! - [`venue`]: the simulated exchange: books, our resting orders, fills, funding;
+//! - [`resting_orders`]: our orders at the venue, by link id;
 //! - [`bot`]: the bot's decisions on the virtual clock;
 //! - [`collect`]: what happened, as it happens;
 //! - [`budget_use`]: how close the requests came to the exchange's budget;
@@ -18,6 +19,7 @@ pub mod budget_use;
 pub mod collect;
 pub mod engine;
 pub mod report;
+pub mod resting_orders;
 pub mod schedule;
 pub mod settings;
 pub mod venue;

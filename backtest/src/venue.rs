@@ -14,6 +14,7 @@ use mmbot_actors::market::steps::{floor_to, whole_steps};
 use mmbot_actors::orders::order_diff::Action;
 use rust_decimal::prelude::*;
 
+use crate::resting_orders::RestingOrders;
 use crate::schedule::Outcome;
 use crate::settings::Instrument;
 
@@ -69,7 +70,7 @@ pub struct Venue {
     pub instruments: Vec<Instrument>,
     pub markets: Vec<SymbolMarket>,
     /// Our resting orders by link id, in a stable order.
-    pub orders: BTreeMap<String, VenueOrder>,
+    pub orders: RestingOrders,
     /// What the last book frame changed (kept: no allocation per frame).
     changes: Changes,
 }
@@ -98,7 +99,7 @@ impl Venue {
             names,
             instruments,
             markets,
-            orders: BTreeMap::new(),
+            orders: RestingOrders::default(),
             changes: Changes::default(),
         }
     }
@@ -181,7 +182,7 @@ impl Venue {
             if let Some(best) = best {
                 let f = o.queue.on_opposite_best(best);
                 if f > 0.0 {
-                    filled.push((id.clone(), f));
+                    filled.push((id.to_string(), f));
                 }
             }
         }
@@ -212,7 +213,7 @@ impl Venue {
             let (tick, qty, lot) = *figures.get_or_insert_with(|| (ticks(price, filters.tick_size), to_f64(qty), to_f64(filters.qty_step)));
             let f = o.queue.on_trade(&model, side, tick, qty, lot);
             if f > 0.0 {
-                filled.push((id.clone(), f));
+                filled.push((id.to_string(), f));
             }
         }
         for (id, f) in filled {
