@@ -3,6 +3,7 @@
 //! `market/`; its decisions are the plain `Quoter`, which the backtest drives too.
 
 pub mod actor;
+pub mod quote_memo;
 pub mod quoter;
 pub mod settings;
 

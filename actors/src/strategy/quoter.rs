@@ -12,10 +12,11 @@ use rust_decimal::prelude::*;
 use crate::market::book::Top;
 use crate::market::net_position::NetPosition;
 use crate::market::pnl::Pnl;
-use crate::market::quoting::{compute_quotes, rounds_far_up, BelowMinimum, Filters, MarketState, Quote, QuoteParams};
+use crate::market::quoting::{rounds_far_up, BelowMinimum, Filters, MarketState, Quote, QuoteParams};
 use crate::market::risk::{allowed_sides, cap_orders, kill_switch, RiskLimits};
 use crate::market::volatility::VolatilityEstimator;
 
+use super::quote_memo::QuoteMemo;
 use super::settings::StrategySettings;
 
 pub struct SymbolQuoting {
@@ -31,6 +32,8 @@ pub struct SymbolQuoting {
     pub stale: bool,
     /// Not quoted: its minimum order is far above `order_notional` (`below_minimum = "skip"`).
     pub skipped: bool,
+    /// The last quotes and what they were worked out from.
+    pub memo: QuoteMemo,
 }
 
 /// When the next quotes for a symbol may go.
@@ -63,6 +66,7 @@ impl Quoter {
                     last_emit: None,
                     stale: false,
                     skipped: false,
+                    memo: QuoteMemo::default(),
                 };
                 (s, state)
             })
@@ -148,7 +152,7 @@ impl Quoter {
             sigma: st.vol.sigma(),
             inventory: st.position,
         };
-        cap_orders(compute_quotes(&st.params, &st.filters, &state, sides), per_symbol_cap)
+        cap_orders(st.memo.quotes(&st.params, &st.filters, &state, sides), per_symbol_cap)
     }
 
     pub fn set_position(&mut self, symbol: &str, size: Decimal) -> bool {
