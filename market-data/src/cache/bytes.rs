@@ -116,11 +116,15 @@ impl<T: Read> R<T> {
         self.str_into(&mut s)?;
         Ok(s)
     }
-    /// A string into `out`, reusing its allocation.
+    /// A string into `out`, reusing its allocation. Most are what `out` holds already (a
+    /// symbol, a ticker's field names): those bytes are left as they are, valid already.
     pub(super) fn str_into(&mut self, out: &mut String) -> io::Result<()> {
         let n = self.u32()? as usize;
-        out.clear();
-        out.push_str(std::str::from_utf8(self.take(n)?).map_err(io::Error::other)?);
+        let bytes = self.take(n)?;
+        if out.as_bytes() != bytes {
+            out.clear();
+            out.push_str(std::str::from_utf8(bytes).map_err(io::Error::other)?);
+        }
         Ok(())
     }
     /// Price levels into `out`, reusing its allocation.

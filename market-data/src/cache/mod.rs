@@ -149,6 +149,7 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<TapeItem>, TapeError> {
 mod tests {
     use super::bytes::{R, W};
     use super::*;
+    use crate::Kind;
 
     #[test]
     fn a_cached_tape_reads_back_the_same_events_and_a_changed_file_is_parsed_again() {
@@ -181,6 +182,71 @@ mod tests {
         assert_eq!(parsed.len(), 3);
         std::fs::write(&f, "1 {\"topic\":\"tickers.X\",\"ts\":5,\"data\":{}}\n").unwrap();
         assert_eq!(load(&files).unwrap().len(), 1, "a changed file is parsed again");
+    }
+
+    /// Items read into slots that held other kinds, more or fewer trades, levels and ticker
+    /// fields, longer or shorter strings (as the read-ahead's batches are refilled) are the
+    /// items parsed, one by one.
+    #[test]
+    fn items_read_into_reused_slots_are_the_items_parsed() {
+        let d = std::env::temp_dir().join(format!("tape-reuse-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("rec.txt");
+        let mut lines = String::from(
+            "1 {\"topic\":\"orderbook.50.X\",\"type\":\"snapshot\",\"ts\":10,\"data\":{\"s\":\"X\",\"b\":[[\"1.5\",\"2\"],[\"1.4\",\"1\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1,\"seq\":1},\"cts\":9}\n",
+        );
+        let mut u = 1;
+        for i in 0..300u64 {
+            let ts = 20 + i;
+            let line = match i % 5 {
+                0 | 3 => {
+                    u += 1;
+                    let levels: Vec<String> = (0..(i % 4)).map(|k| format!("[\"1.{}\",\"{}\"]", 4 - k % 3, (i + k) % 3)).collect();
+                    format!(
+                        "{{\"topic\":\"orderbook.50.X\",\"type\":\"delta\",\"ts\":{ts},\"data\":{{\"s\":\"X\",\"b\":[{}],\"a\":[],\"u\":{},\"seq\":{}}},\"cts\":{ts}}}",
+                        levels.join(","),
+                        u,
+                        u
+                    )
+                }
+                1 => {
+                    let trades: Vec<String> = (0..(1 + i % 3))
+                        .map(|k| format!("{{\"T\":{ts},\"S\":\"Buy\",\"v\":\"0.{k}1\",\"p\":\"1.6\",\"i\":\"{}\"}}", "t".repeat((i % 7 + k) as usize)))
+                        .collect();
+                    format!("{{\"topic\":\"publicTrade.X\",\"ts\":{ts},\"data\":[{}]}}", trades.join(","))
+                }
+                2 => {
+                    let fields: Vec<String> = ["markPrice", "fundingRate", "lastPrice"][..(i % 3 + 1) as usize]
+                        .iter()
+                        .map(|k| format!("\"{k}\":\"{}\"", "1.5".repeat((i % 4 + 1) as usize)))
+                        .collect();
+                    format!("{{\"topic\":\"tickers.{}\",\"ts\":{ts},\"data\":{{{}}}}}", if i % 2 == 0 { "X" } else { "XY" }, fields.join(","))
+                }
+                _ => format!("{{\"topic\":\"publicTrade.XY\",\"ts\":{ts},\"data\":[{{\"T\":{ts},\"S\":\"Sell\",\"v\":\"2\",\"p\":\"3\",\"i\":\"x\"}}]}}"),
+            };
+            lines.push_str(&format!("{} {line}\n", ts * 1_000_000));
+        }
+        std::fs::write(&f, lines).unwrap();
+        let files = vec![f];
+        let parsed = load(&files).unwrap();
+        assert!(cache_path(&files).unwrap().exists(), "read back from the cache");
+        let kinds = |k: fn(&Kind) -> bool| parsed.iter().filter(|i| k(&i.event.kind)).count();
+        assert!(
+            kinds(|k| matches!(k, Kind::Book(f) if !f.bids.is_empty())) > 50,
+            "books with levels"
+        );
+        assert!(kinds(|k| matches!(k, Kind::Ticker { .. })) > 50 && kinds(|k| matches!(k, Kind::Trades { .. })) > 50);
+        for slots in [1, 3, 7] {
+            let mut stream = open(&files).unwrap();
+            let mut items: Vec<TapeItem> = (0..slots).map(|_| empty_item()).collect();
+            for (n, want) in parsed.iter().enumerate() {
+                let slot = &mut items[n % slots];
+                assert!(stream.next_into(slot), "item {n} of {}", parsed.len());
+                assert_eq!(slot, want, "item {n}, {slots} slots");
+            }
+            assert!(!stream.next_into(&mut items[0]), "and then the end");
+        }
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

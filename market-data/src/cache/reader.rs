@@ -36,9 +36,17 @@ pub(super) struct CacheReader {
     items: u64,
     seen: u64,
     path: PathBuf,
-    /// Each kind's last frame, kept for its allocations while the item holds another kind.
-    spare_book: BookFrame,
-    spare_trades: (String, Vec<Trade>),
+    /// Frames the items held before, per kind, kept for their allocations: an item takes one of
+    /// its kind's and gives back what it held, so strings and lists are allocated only until
+    /// there are enough of each kind in circulation (at most one per item slot).
+    spare: Spares,
+}
+
+#[derive(Default)]
+struct Spares {
+    books: Vec<BookFrame>,
+    trades: Vec<(String, Vec<Trade>)>,
+    tickers: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl CacheReader {
@@ -59,8 +67,7 @@ impl CacheReader {
             items,
             seen: 0,
             path: path.to_path_buf(),
-            spare_book: BookFrame::default(),
-            spare_trades: Default::default(),
+            spare: Spares::default(),
         })
     }
 
@@ -76,16 +83,17 @@ impl CacheReader {
         let r = &mut self.r;
         let (file, line, local_ns, at_ms, exchange_ms) = (r.u32()? as usize, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
         (it.file, it.line, it.local_ns, it.at_ms, it.event.exchange_ms) = (file, line, local_ns, at_ms, exchange_ms);
-        // The item's last content goes back to the spares, and this kind's spare is filled.
+        // The item's last content goes back to the spares, and a spare of this kind is filled.
         match std::mem::replace(&mut it.event.kind, EMPTY) {
-            Kind::Book(f) => self.spare_book = f,
-            Kind::Trades { symbol, trades } => self.spare_trades = (symbol, trades),
-            _ => {}
+            Kind::Book(f) => self.spare.books.push(f),
+            Kind::Trades { symbol, trades } => self.spare.trades.push((symbol, trades)),
+            Kind::Ticker { symbol, fields } => self.spare.tickers.push((symbol, fields)),
+            Kind::Gap { .. } => {}
         }
         let r = &mut self.r;
         it.event.kind = match r.u8()? {
             0 => {
-                let mut f = std::mem::take(&mut self.spare_book);
+                let mut f = self.spare.books.pop().unwrap_or_default();
                 r.str_into(&mut f.symbol)?;
                 f.depth = r.u32()?;
                 f.snapshot = r.u8()? == 1;
@@ -96,7 +104,7 @@ impl CacheReader {
                 Kind::Book(f)
             }
             1 => {
-                let (mut symbol, mut trades) = std::mem::take(&mut self.spare_trades);
+                let (mut symbol, mut trades) = self.spare.trades.pop().unwrap_or_default();
                 r.str_into(&mut symbol)?;
                 let n = r.u32()? as usize;
                 trades.truncate(n);
@@ -119,9 +127,18 @@ impl CacheReader {
                 Kind::Trades { symbol, trades }
             }
             2 => {
-                let symbol = r.str()?;
+                let (mut symbol, mut fields) = self.spare.tickers.pop().unwrap_or_default();
+                r.str_into(&mut symbol)?;
                 let n = r.u32()? as usize;
-                let fields = (0..n).map(|_| Ok((r.str()?, r.str()?))).collect::<io::Result<_>>()?;
+                fields.truncate(n);
+                for i in 0..n {
+                    if i == fields.len() {
+                        fields.push(Default::default());
+                    }
+                    let (name, value) = &mut fields[i];
+                    r.str_into(name)?;
+                    r.str_into(value)?;
+                }
                 Kind::Ticker { symbol, fields }
             }
             3 => Kind::Gap {
