@@ -4,7 +4,10 @@
 # hftbacktest's own 100 ms grid) and agreement (fill count, fills matched one by one against
 # hftbacktest running mmbot's quoting loop) — risk-averse queue, 10 ms latency each way, one-lot
 # orders, no budget limit. Runs from parsed data are timed five times each: the fastest and the
-# median. Prints one JSON object; docs/benchmarks.md records it.
+# median. The same day is also run with the quoting taken out (bench/backtest/market_only.toml: the
+# Strategy never quotes), which splits the run's time into the engine's market side (read, book,
+# venue, collector, the bot woken on every top change) and what quoting and order handling add.
+# Prints one JSON object; docs/benchmarks.md records it.
 # Usage: bench/backtest/run.sh [HOURS]   (24 by default; 2 for a quick look)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,19 +26,26 @@ rm -f "$(dirname "$data")"/.day-"${hours}"h.gz.*.mmbt
 run() {
   local start end
   start=$(date +%s%N)
-  ./target/release/mmbot backtest --config bench/backtest/one_level.toml --data "$data" \
-    --report "$dir/mmbot.json" --fills "$dir/mmbot-fills.csv" >/dev/null
+  # Its log is kept aside (the market-only run warns that it does not quote), shown if it fails.
+  ./target/release/mmbot backtest --config "bench/backtest/${1:-one_level}.toml" --data "$data" \
+    --report "$dir/mmbot${1:+-$1}.json" --fills "$dir/mmbot${1:+-$1}-fills.csv" >/dev/null 2>"$dir/run.log" ||
+    { cat "$dir/run.log" >&2; exit 1; }
   end=$(date +%s%N)
   echo $(( (end - start) / 1000000 ))
 }
 cold=$(run)
-# From the cache, five times (as hftbacktest's runs): the fastest and the median.
+# From the cache, five times (as hftbacktest's runs): the fastest and the median; then the
+# market side alone, as many times.
 warm=$(for _ in 1 2 3 4 5; do run; done | tr '\n' ' ')
-python3 - "$dir" "$cold" "$warm" <<'PY'
+market=$(for _ in 1 2 3 4 5; do run market_only; done | tr '\n' ' ')
+python3 - "$dir" "$cold" "$warm" "$market" <<'PY'
 import bisect, csv, json, statistics, sys
 d, cold = sys.argv[1], float(sys.argv[2]) / 1000
 warm_runs = [float(x) / 1000 for x in sys.argv[3].split()]
 warm, warm_median = min(warm_runs), statistics.median(warm_runs)
+market_runs = [float(x) / 1000 for x in sys.argv[4].split()]
+market, market_median = min(market_runs), statistics.median(market_runs)
+assert json.load(open(f"{d}/mmbot-market_only.json"))["fills"] == 0, "the market-only run quoted"
 h = json.load(open(f"{d}/hftbacktest.json"))
 m = json.load(open(f"{d}/mmbot.json"))
 ours = [(int(r["time_ms"]), r["side"], round(float(r["price"]), 1)) for r in csv.DictReader(open(f"{d}/mmbot-fills.csv"))]
@@ -66,6 +76,11 @@ print(json.dumps({
     "run_speed_ratio": round(h["run_s"] / warm, 3),
     "run_speed_ratio_median": round(h["run_median_s"] / warm_median, 3),
     "paced_speed_ratio": round(h["paced_run_s"] / warm, 3),
+    # The run split: the engine's market side alone (no quote ever sent), and what quoting and
+    # order handling add to it; the market side's speed against hftbacktest's whole grid run.
+    "market_side_s": round(market, 2), "market_side_median_s": round(market_median, 2),
+    "quoting_and_orders_s": round(warm - market, 2),
+    "market_side_speed_ratio": round(h["run_s"] / market, 3),
     "fill_count_difference_pct": round(100.0 * (m["fills"] - h["paced_fills"]) / max(h["paced_fills"], 1), 2),
     "fills_matched": f"{matched} of {len(ours)} ours, {len(theirs)} theirs",
     "fills_matched_pct": round(100.0 * matched / max(len(ours), 1), 2),
