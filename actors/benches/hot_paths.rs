@@ -88,13 +88,7 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let f = Filters {
-        tick_size: dec!(0.1),
-        qty_step: dec!(0.001),
-        min_qty: dec!(0.001),
-        max_qty: dec!(100),
-        min_notional: dec!(5),
-    };
+    let f = Filters::btcusdt();
     let state = MarketState {
         top: Top {
             bid: dec!(29999.9),

@@ -21,13 +21,7 @@ const S: &str = "BTCUSDT";
 
 fn venue() -> Venue {
     let instrument = Instrument {
-        filters: Filters {
-            tick_size: dec!(0.1),
-            qty_step: dec!(0.001),
-            min_qty: dec!(0.001),
-            max_qty: dec!(100),
-            min_notional: dec!(5),
-        },
+        filters: Filters::btcusdt(),
         maker_fee: dec!(0.0002),
         taker_fee: dec!(0.00055),
     };

@@ -30,6 +30,19 @@ pub struct Filters {
     pub min_notional: Decimal,
 }
 
+impl Filters {
+    /// BTCUSDT's, as Bybit lists them: a 0.1 tick, 0.001 lots, at least 5 USDT an order.
+    pub fn btcusdt() -> Self {
+        Self {
+            tick_size: dec!(0.1),
+            qty_step: dec!(0.001),
+            min_qty: dec!(0.001),
+            max_qty: dec!(100),
+            min_notional: dec!(5),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Model {
@@ -241,13 +254,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn btc() -> Filters {
-        Filters {
-            tick_size: dec!(0.1),
-            qty_step: dec!(0.001),
-            min_qty: dec!(0.001),
-            max_qty: dec!(100),
-            min_notional: dec!(5),
-        }
+        Filters::btcusdt()
     }
 
     fn state(bid: Decimal, ask: Decimal, inventory: Decimal) -> MarketState {

@@ -45,13 +45,7 @@ impl HotPathRehearsal {
     /// `params`: the quoting of one of the bot's symbols, so the rehearsal loops over as many
     /// levels as the real path.
     pub fn new(params: QuoteParams) -> Self {
-        let filters = Filters {
-            tick_size: Decimal::new(1, 1),
-            qty_step: Decimal::new(1, 3),
-            min_qty: Decimal::new(1, 3),
-            max_qty: Decimal::new(100, 0),
-            min_notional: Decimal::new(5, 0),
-        };
+        let filters = Filters::btcusdt();
         let mut me = Self {
             frame: frame(300_000),
             params,

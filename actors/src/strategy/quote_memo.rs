@@ -63,16 +63,6 @@ mod tests {
     use rust_decimal::Decimal;
     use rust_decimal_macros::dec;
 
-    fn btc() -> Filters {
-        Filters {
-            tick_size: dec!(0.1),
-            qty_step: dec!(0.001),
-            min_qty: dec!(0.001),
-            max_qty: dec!(100),
-            min_notional: dec!(5),
-        }
-    }
-
     fn params(model: Model) -> QuoteParams {
         QuoteParams {
             model,
@@ -105,7 +95,7 @@ mod tests {
         #[test]
         fn the_memo_answers_what_compute_quotes_answers(walk in states(), avellaneda in any::<bool>()) {
             let model = if avellaneda { Model::Avellaneda } else { Model::Fixed };
-            let (p, f) = (params(model), btc());
+            let (p, f) = (params(model), Filters::btcusdt());
             let mut memo = QuoteMemo::default();
             let mut last: Option<(MarketState, Sides)> = None;
             for (bid_ticks, spread, rescale, inventory, buy, sell, repeat) in walk {

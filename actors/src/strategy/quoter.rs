@@ -207,13 +207,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn quoter() -> Quoter {
-        let filters = Filters {
-            tick_size: dec!(0.1),
-            qty_step: dec!(0.001),
-            min_qty: dec!(0.001),
-            max_qty: dec!(100),
-            min_notional: dec!(5),
-        };
+        let filters = Filters::btcusdt();
         let settings = StrategySettings {
             min_requote_ms: 250,
             ..Default::default()
