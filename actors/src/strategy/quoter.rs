@@ -20,6 +20,8 @@ use super::quote_memo::QuoteMemo;
 use super::settings::StrategySettings;
 
 pub struct SymbolQuoting {
+    /// The symbol's quoting and its instrument's filters: fixed for the run (`memo` answers for
+    /// them; a change to either would have to clear it).
     pub params: QuoteParams,
     pub filters: Filters,
     /// The book's top and when it was received.
@@ -32,7 +34,7 @@ pub struct SymbolQuoting {
     pub stale: bool,
     /// Not quoted: its minimum order is far above `order_notional` (`below_minimum = "skip"`).
     pub skipped: bool,
-    /// The last quotes and what they were worked out from.
+    /// The last quotes and the top, inventory, sides and σ they were worked out from.
     pub memo: QuoteMemo,
 }
 
