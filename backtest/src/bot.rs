@@ -182,7 +182,7 @@ impl Bot {
             amend: self.governor.available(path::ORDER_AMEND_BATCH, Priority::Quote, at),
             cancel: self.governor.available(path::ORDER_CANCEL_BATCH, Priority::Cancel, at),
         };
-        let (chosen, held) = select(wanted, room);
+        let (mut chosen, held) = select(wanted, room);
         let mut held_at: Vec<(&'static str, Priority)> = Vec::new();
         for (endpoint, n, p) in [
             (path::ORDER_CREATE_BATCH, held.create, Priority::Quote),
@@ -196,7 +196,6 @@ impl Bot {
             }
         }
         // One batch per symbol and kind, symbols in order, each kept in the order chosen.
-        let mut chosen = chosen;
         chosen.sort_by(|a, b| (a.symbol.as_str(), kind_of(&a.action)).cmp(&(b.symbol.as_str(), kind_of(&b.action))));
         for group in chosen.chunk_by(|a, b| a.symbol == b.symbol && kind_of(&a.action) == kind_of(&b.action)) {
             let symbol = &group[0].symbol;

@@ -7,7 +7,8 @@
 use crate::market::quoting::{compute_quotes, Filters, MarketState, Model, Quote, QuoteParams, Sides};
 
 /// What the quotes depend on, bit for bit: a decimal by its mantissa and scale (not its
-/// value), σ by its bits, so equal keys are the same inputs however they are written.
+/// value), σ by its bits. Equal keys are the very same inputs, so the answer kept is what
+/// `compute_quotes` would give, down to how each number is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Inputs {
     bid: [u8; 16],

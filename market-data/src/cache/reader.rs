@@ -130,12 +130,8 @@ impl CacheReader {
                 let (mut symbol, mut fields) = self.spare.tickers.pop().unwrap_or_default();
                 r.str_into(&mut symbol)?;
                 let n = r.u32()? as usize;
-                fields.truncate(n);
-                for i in 0..n {
-                    if i == fields.len() {
-                        fields.push(Default::default());
-                    }
-                    let (name, value) = &mut fields[i];
+                fields.resize_with(n, Default::default);
+                for (name, value) in &mut fields {
                     r.str_into(name)?;
                     r.str_into(value)?;
                 }
