@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,8 +66,23 @@ async fn screenshot(page: &mut Page, name: &str) {
     }
 }
 
+/// A headless Chromium with its own profile: killed, then its profile removed, when dropped.
+struct Chromium {
+    child: std::process::Child,
+    _profile: TestDir,
+}
+
+impl Drop for Chromium {
+    /// The whole process group: its renderer and GPU processes would write on into the profile.
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group of our own child, which leads it.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
 /// Headless Chromium on `url`, and its page over the DevTools protocol.
-async fn open_in_chromium(url: &str) -> (std::process::Child, Page) {
+async fn open_in_chromium(url: &str) -> (Chromium, Page) {
     let profile = temp_dir("chromium-profile");
     let browser = Command::new(CHROMIUM)
         .args([
@@ -84,8 +100,11 @@ async fn open_in_chromium(url: &str) -> (std::process::Child, Page) {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
+        // Its shared-memory files too, so they go with the profile.
+        .env("TMPDIR", &*profile)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("chromium starts");
     let started = Instant::now();
@@ -123,6 +142,10 @@ async fn open_in_chromium(url: &str) -> (std::process::Child, Page) {
         .connect()
         .await
         .unwrap();
+    let browser = Chromium {
+        child: browser,
+        _profile: profile,
+    };
     (browser, Page { conn, next_id: 0 })
 }
 
@@ -137,7 +160,7 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     let mut bot = start_bot("dashboard", &sim, BotOptions::default());
     wait_for_orders(&sim, &mut bot, &symbols, 24, Duration::from_secs(30)).await;
     let started = Instant::now();
-    let (mut browser, mut page) = open_in_chromium(&bot.control_url("/")).await;
+    let (browser, mut page) = open_in_chromium(&bot.control_url("/")).await;
     // The page renders the orders from /status.
     let rendered = loop {
         let n = page
@@ -236,8 +259,7 @@ async fn dashboard_renders_orders_and_its_button_shuts_the_bot_down() {
     let meta = page.eval("document.getElementById('meta').textContent").await;
     let steps = page.eval("document.querySelectorAll('#steps tbody tr').length").await;
     screenshot(&mut page, "dashboard-stopped").await;
-    let _ = browser.kill();
-    let _ = browser.wait();
+    drop(browser);
     assert_eq!(exit.code, 0);
     assert!(exit.stdout.contains("reason: POST /shutdown"), "{}", exit.stdout);
     set_faults(&sim, json!({})).await;
@@ -267,7 +289,7 @@ async fn off_loopback_the_dashboard_asks_for_the_token_once_per_tab() {
     );
     wait_for_orders(&sim, &mut bot, &symbols, 8, Duration::from_secs(30)).await;
     let url = format!("http://127.0.0.1:{}/", control.port());
-    let (mut browser, mut page) = open_in_chromium(&url).await;
+    let (browser, mut page) = open_in_chromium(&url).await;
     let started = Instant::now();
     let orders_rendered = "document.querySelectorAll('#orders tbody tr').length";
     // The page asks for the token, saying why, and shows no order.
@@ -317,8 +339,7 @@ async fn off_loopback_the_dashboard_asks_for_the_token_once_per_tab() {
         assert!(reloaded.elapsed() < Duration::from_secs(30), "{meta}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let _ = browser.kill();
-    let _ = browser.wait();
+    drop(browser);
     bot.signal(libc::SIGTERM);
     assert_eq!(bot.wait_exit(Duration::from_secs(40)).code, 0);
 }

@@ -19,7 +19,7 @@ const CANCEL: &str = "/v5/order/cancel";
 
 struct Stopped {
     exit: Exit,
-    dir: std::path::PathBuf,
+    dir: TestDir,
     since_us: u64,
 }
 

@@ -54,7 +54,8 @@ fn topic(v: &Value) -> &str {
 
 #[test]
 fn a_cryptofeed_capture_keeps_the_linear_frames_with_their_receive_times() {
-    let out = temp_dir("import-cryptofeed").join("out");
+    let dir = temp_dir("import-cryptofeed");
+    let out = dir.join("out");
     let (code, stdout, stderr) = import("cryptofeed", &out, &[], &[&shared("cryptofeed-bybit-btcusdt-ethusdt.jsonl.zst")]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let f = frames(&out, "BTCUSDT");
@@ -82,7 +83,8 @@ fn a_cryptofeed_capture_keeps_the_linear_frames_with_their_receive_times() {
 
 #[test]
 fn a_zipped_bybit_archive_gets_the_assumed_feed_latency_and_says_so() {
-    let out = temp_dir("import-archive").join("out");
+    let dir = temp_dir("import-archive");
+    let out = dir.join("out");
     let (code, stdout, stderr) = import(
         "bybit-archive",
         &out,

@@ -216,6 +216,7 @@ mod tests {
             assert!(bad.contains(name) && bad.contains("line 2"), "{bad}");
             assert_eq!(items[2].as_ref().unwrap().local_ns, 2);
         }
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -234,6 +235,7 @@ mod tests {
         assert_eq!(good, 100, "every flushed line is read");
         let last = items.last().unwrap().as_ref().unwrap_err().to_string();
         assert!(last.contains("cut short after line 100"), "{last}");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -252,5 +254,6 @@ mod tests {
                 frame: "{\"x\":1}".into()
             }]
         );
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -307,6 +307,7 @@ mod tests {
         assert_eq!((items[1].file, items[1].line), (1, 1));
         let r = &tape.reports()[0];
         assert_eq!((r.malformed, r.gaps, r.out_of_order), (1, 1, 1));
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -319,5 +320,6 @@ mod tests {
             e.contains("capture.jsonl") && e.contains("mmbot import --from bybit-archive|bybit-trades|cryptofeed"),
             "{e}"
         );
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -7,17 +7,18 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::TestDir;
+
 pub const ETCD: &str = "/usr/bin/etcd";
 
 pub struct Etcd {
     child: Option<Child>,
-    dir: PathBuf,
+    dir: TestDir,
     client: SocketAddr,
     peer: SocketAddr,
 }
@@ -29,7 +30,7 @@ fn free() -> SocketAddr {
 impl Etcd {
     /// A fresh etcd in `dir`. Missing etcd fails the test: CI installs it, and a high-availability
     /// test that passes without one proves nothing.
-    pub fn start(dir: PathBuf) -> Etcd {
+    pub fn start(dir: TestDir) -> Etcd {
         assert!(
             std::path::Path::new(ETCD).exists(),
             "{ETCD} is not installed (apt-get install etcd-server); .ci/run installs it"

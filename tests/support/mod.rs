@@ -14,9 +14,11 @@ pub mod captures;
 mod exchange;
 mod recorder;
 pub mod replay;
+mod test_dir;
 
 pub use exchange::*;
 pub use recorder::*;
+pub use test_dir::TestDir;
 
 use bybit_sim::{SimConfig, SimHandle};
 use serde_json::Value;
@@ -62,15 +64,9 @@ pub async fn buy_by_hand(sim: &SimHandle, qty: &str) -> rust_decimal::Decimal {
     exchange_position(sim, "BTCUSDT").await
 }
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!("mmbot-e2e-{name}-{}-{nanos}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// The test's own directory: removed when the test passes, kept when it fails.
+pub fn temp_dir(name: &str) -> TestDir {
+    TestDir::new("mmbot-e2e", name)
 }
 
 /// Settings a test may change.
@@ -143,7 +139,7 @@ impl Default for BotOptions {
 pub struct Bot {
     pub child: Child,
     pub control: SocketAddr,
-    pub dir: PathBuf,
+    pub dir: TestDir,
     pub stdout_path: PathBuf,
     pub stderr_path: PathBuf,
 }
@@ -160,7 +156,7 @@ pub fn start_bot(name: &str, sim: &SimHandle, opts: BotOptions) -> Bot {
 }
 
 /// Start the bot with its files in `dir` (which may already hold a `data/` directory).
-pub fn start_bot_in(dir: PathBuf, sim: &SimHandle, opts: BotOptions) -> Bot {
+pub fn start_bot_in(dir: TestDir, sim: &SimHandle, opts: BotOptions) -> Bot {
     let control = opts.control.unwrap_or_else(free_port);
     let symbols = opts.symbols.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
     let config = format!(

@@ -182,6 +182,7 @@ mod tests {
         assert_eq!(parsed.len(), 3);
         std::fs::write(&f, "1 {\"topic\":\"tickers.X\",\"ts\":5,\"data\":{}}\n").unwrap();
         assert_eq!(load(&files).unwrap().len(), 1, "a changed file is parsed again");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     /// Items read into slots that held other kinds, more or fewer trades, levels and ticker

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use rust_decimal::Decimal;
@@ -17,15 +17,13 @@ mod captures;
 // Each test binary that includes this uses part of it.
 #[allow(unused_imports)]
 pub use captures::{import_capture, shared_capture as shared};
+#[path = "../../../tests/support/test_dir.rs"]
+mod test_dir;
+pub use test_dir::TestDir;
 
-pub fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!("bybit-sim-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// The test's own directory: removed when the test passes, kept when it fails.
+pub fn temp_dir(name: &str) -> TestDir {
+    TestDir::new("bybit-sim", name)
 }
 
 /// `bybit-sim` run as a process; killed when dropped.
