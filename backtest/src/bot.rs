@@ -47,6 +47,11 @@ pub struct Bot {
     /// The busiest second per endpoint and the busiest 5 s, against the budget.
     pub budget_use: BudgetUse,
     positions: BTreeMap<String, Decimal>,
+    /// Bumped by every change to `table`: a plan's inputs are the desired quotes and the table.
+    table_version: u64,
+    /// Per symbol, the table's version when a plan last found nothing to change for it (with
+    /// the desired quotes it has now).
+    calm: BTreeMap<String, u64>,
 }
 
 fn kind_of(a: &Action) -> u8 {
@@ -82,6 +87,8 @@ impl Bot {
             deferred: 0,
             budget_use: BudgetUse::new(Some(settings.rate_limits.clone())),
             positions: BTreeMap::new(),
+            table_version: 0,
+            calm: BTreeMap::new(),
         }
     }
 
@@ -115,6 +122,7 @@ impl Bot {
                 for symbol in symbols {
                     self.desired.insert(symbol, Vec::new());
                 }
+                self.calm.clear();
                 self.plan(None, now, s);
             }
         }
@@ -148,11 +156,23 @@ impl Bot {
             Some(_) => Vec::new(),
             None => self.quoter.quotes(symbol, self.instant(now)),
         };
-        match self.desired.get_mut(symbol) {
-            Some(d) => *d = quotes,
+        let same = match self.desired.get_mut(symbol) {
+            Some(d) => {
+                let same = *d == quotes;
+                *d = quotes;
+                if !same {
+                    self.calm.remove(symbol);
+                }
+                same
+            }
             None => {
                 self.desired.insert(symbol.to_string(), quotes);
+                false
             }
+        };
+        // The same quotes over the same table: the plan would find again that nothing changes.
+        if same && !self.held_back && self.calm.get(symbol) == Some(&self.table_version) {
+            return;
         }
         let only = (!self.held_back).then_some(symbol);
         self.plan(only, now, s);
@@ -171,16 +191,32 @@ impl Bot {
         let mut wanted: Vec<Wanted> = Vec::new();
         for (symbol, desired) in self.desired.iter().filter(|(k, _)| only.is_none_or(|o| o == k.as_str())) {
             let live: Vec<&TrackedOrder> = self.table.values().filter(|o| &o.symbol == symbol).collect();
-            wanted.extend(wanted_for(symbol, desired, &live, self.tolerance_bps, |_| false));
+            let changes = wanted_for(symbol, desired, &live, self.tolerance_bps, |_| false);
+            if changes.is_empty() {
+                match self.calm.get_mut(symbol) {
+                    Some(v) => *v = self.table_version,
+                    None => {
+                        self.calm.insert(symbol.clone(), self.table_version);
+                    }
+                }
+            }
+            wanted.extend(changes);
         }
         self.held_back = false;
         if wanted.is_empty() {
             return;
         }
+        // Room only where a change wants it: asking the budget is most of a small plan's cost.
+        let wants = |k: u8| wanted.iter().any(|w| kind_of(&w.action) == k);
+        let (cancels, amends, creates) = (wants(0), wants(1), wants(2));
+        let mut available = |wanted: bool, endpoint: &str, priority: Priority| match wanted {
+            true => self.governor.available(endpoint, priority, at),
+            false => 0,
+        };
         let room = Room {
-            create: self.governor.available(path::ORDER_CREATE_BATCH, Priority::Quote, at),
-            amend: self.governor.available(path::ORDER_AMEND_BATCH, Priority::Quote, at),
-            cancel: self.governor.available(path::ORDER_CANCEL_BATCH, Priority::Cancel, at),
+            create: available(creates, path::ORDER_CREATE_BATCH, Priority::Quote),
+            amend: available(amends, path::ORDER_AMEND_BATCH, Priority::Quote),
+            cancel: available(cancels, path::ORDER_CANCEL_BATCH, Priority::Cancel),
         };
         let (mut chosen, held) = select(wanted, room);
         let mut held_at: Vec<(&'static str, Priority)> = Vec::new();
@@ -244,6 +280,7 @@ impl Bot {
 
     /// The table's side of sending an action; the link id it goes with.
     fn materialize(&mut self, symbol: &str, action: &Action) -> (String, Action) {
+        self.table_version += 1;
         match action {
             Action::Create(q) => {
                 self.next_id += 1;
@@ -269,6 +306,7 @@ impl Bot {
     /// A batch's answer: the budget settles, each order's phase follows its outcome.
     pub fn answer(&mut self, endpoint: &str, units: u32, sent_ms: u64, outcomes: &[(String, Outcome)], now: u64, s: &mut Schedule) {
         self.governor.settle(endpoint, units, self.instant(sent_ms), self.instant(now));
+        self.table_version += 1;
         let mut replan: BTreeSet<String> = BTreeSet::new();
         for (id, outcome) in outcomes {
             let Some(o) = self.table.get_mut(id) else { continue };
@@ -293,6 +331,7 @@ impl Bot {
     pub fn fill_seen(&mut self, f: &SeenFill, now: u64, s: &mut Schedule) {
         let (symbol, link_id, side, price, qty, fee) = (f.symbol.as_str(), f.link_id.as_str(), f.side, f.price, f.qty, f.fee);
         if let Some(o) = self.table.get_mut(link_id) {
+            self.table_version += 1;
             o.filled += qty;
             if o.filled >= o.qty {
                 self.table.remove(link_id);

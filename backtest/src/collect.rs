@@ -9,6 +9,7 @@ use market_data::price_key::same_value;
 use mmbot_actors::market::exact::{half, to_f64};
 use rust_decimal::Decimal;
 
+use crate::ratio_memo::RatioMemo;
 use crate::venue::{Fill, Venue};
 
 /// One point of the chart: per symbol, sampled at most every `CHART_EVERY_MS`.
@@ -41,11 +42,10 @@ pub struct SymbolRecord {
     pub touch_bps_sum: f64,
     pub touch_samples: u64,
     pub chart: Vec<ChartPoint>,
-    /// The last distances to the touch, by (our price, the best): most events change neither.
-    bid_touch: Option<((Decimal, Decimal), f64)>,
+    /// Distances to the touch, by (our price, the best).
+    touch: RatioMemo,
     /// The last (best bid, best ask) and its mid.
     top_mid: Option<((Decimal, Decimal), Decimal)>,
-    ask_touch: Option<((Decimal, Decimal), f64)>,
 }
 
 #[derive(Default)]
@@ -68,20 +68,13 @@ fn bps(a: Decimal, b: Decimal) -> f64 {
     }
 }
 
-/// `bps(ours, best)`, worked out again only when either moved; at the touch, no division.
-fn touch_bps(last: &mut Option<((Decimal, Decimal), f64)>, ours: Decimal, best: Decimal) -> f64 {
+/// `bps(ours, best)`, once per pair of prices; at the touch, no division.
+fn touch_bps(memo: &mut RatioMemo, ours: Decimal, best: Decimal) -> f64 {
     if same_value(ours, best) && !best.is_zero() && best.is_sign_positive() {
         // What the division gives: |0| / best · 10 000 is zero.
         return 0.0;
     }
-    match last {
-        Some((key, v)) if *key == (ours, best) => *v,
-        _ => {
-            let v = bps(ours, best);
-            *last = Some(((ours, best), v));
-            v
-        }
-    }
+    memo.get(ours, best, bps)
 }
 
 impl Collector {
@@ -133,11 +126,11 @@ impl Collector {
         r.last_t = Some(at);
         r.two_sided = own_bid.is_some() && own_ask.is_some();
         if let Some(b) = own_bid {
-            r.touch_bps_sum += touch_bps(&mut r.bid_touch, b, best_bid);
+            r.touch_bps_sum += touch_bps(&mut r.touch, b, best_bid);
             r.touch_samples += 1;
         }
         if let Some(a) = own_ask {
-            r.touch_bps_sum += touch_bps(&mut r.ask_touch, a, best_ask);
+            r.touch_bps_sum += touch_bps(&mut r.touch, a, best_ask);
             r.touch_samples += 1;
         }
         if r.chart.last().is_none_or(|p| at >= p.t + CHART_EVERY_MS) {

@@ -12,12 +12,14 @@
 //! - [`bot`]: the bot's decisions on the virtual clock;
 //! - [`collect`]: what happened, as it happens;
 //! - [`budget_use`]: how close the requests came to the exchange's budget;
+//! - [`ratio_memo`]: distances in basis points, each pair of prices divided once;
 //! - [`report`]: the report (JSON), its summary, chart, fills CSV and comparison.
 
 pub mod bot;
 pub mod budget_use;
 pub mod collect;
 pub mod engine;
+pub mod ratio_memo;
 pub mod report;
 pub mod resting_orders;
 pub mod schedule;

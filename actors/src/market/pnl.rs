@@ -112,7 +112,13 @@ impl Pnl {
 
     pub fn mark(&mut self, symbol: &str, mid: Decimal) {
         if let Some(s) = self.symbols.get_mut(symbol) {
+            let before = s.unrealised;
             s.mark(mid);
+            // Most marks are a size change at the touch or a flat position: the total is what it
+            // was, and so is the peak (once the baseline is set, the peak is never below it).
+            if self.baseline_set && s.unrealised == before {
+                return;
+            }
             self.update_peak();
         }
     }

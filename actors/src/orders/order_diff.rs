@@ -22,6 +22,22 @@ pub enum Action {
     },
 }
 
+/// Whether `from` → `to` is a move of more than `tolerance_bps` of `to`: |Δ| > `to` × tolerance
+/// / 10 000, multiplied out (no division on every plan). An unmoved price never is (for a
+/// price and a tolerance not below zero); with no tolerance, any move is — both without the
+/// products.
+fn moved_beyond(from: Decimal, to: Decimal, tolerance_bps: Decimal) -> bool {
+    if !to.is_sign_negative() && !tolerance_bps.is_sign_negative() {
+        if from == to {
+            return false;
+        }
+        if tolerance_bps.is_zero() {
+            return true;
+        }
+    }
+    (from - to).abs() * Decimal::from(10_000) > to * tolerance_bps
+}
+
 /// `tolerance_bps` is the largest price move, in basis points of the price, that keeps an order as it is.
 pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -> Vec<Action> {
     let mut actions = Vec::new();
@@ -30,8 +46,7 @@ pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -
             None => actions.push(Action::Create(*q)),
             Some(o) if o.phase.is_pending() => {}
             Some(o) => {
-                // |Δ| > price × tolerance / 10 000, multiplied out: no division on every plan.
-                let price_moved = (o.price - q.price).abs() * Decimal::from(10_000) > q.price * tolerance_bps;
+                let price_moved = moved_beyond(o.price, q.price, tolerance_bps);
                 let qty_changed = o.qty - o.filled != q.qty && o.qty != q.qty;
                 if price_moved || qty_changed {
                     actions.push(Action::Amend {
@@ -58,7 +73,23 @@ pub fn diff(desired: &[Quote], live: &[&TrackedOrder], tolerance_bps: Decimal) -
 mod tests {
     use super::*;
     use bybit_v5::Side;
+    use proptest::prelude::*;
     use rust_decimal_macros::dec;
+
+    fn decimal() -> impl Strategy<Value = Decimal> {
+        (-1_000_000i64..1_000_000, 0u32..6).prop_map(|(m, s)| Decimal::new(m, s))
+    }
+
+    proptest! {
+        /// The shortcuts answer what the products answer, for any signs and scales.
+        #[test]
+        fn moved_beyond_is_the_tolerance_band(from in decimal(), to in decimal(), tol in decimal(), same in any::<bool>(), zero in any::<bool>()) {
+            // The same value, written with more decimals.
+            let from = if same { let mut f = to; f.rescale(to.scale() + 2); f } else { from };
+            let tol = if zero { Decimal::ZERO } else { tol };
+            prop_assert_eq!(moved_beyond(from, to, tol), (from - to).abs() * Decimal::from(10_000) > to * tol);
+        }
+    }
 
     fn live(link: &str, side: Side, level: u32, price: Decimal, phase: Phase) -> TrackedOrder {
         TrackedOrder {

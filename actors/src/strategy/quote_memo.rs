@@ -1,15 +1,18 @@
 //! A symbol's last quotes and what they were worked out from. `compute_quotes` is a pure
 //! function of the parameters and filters (fixed per symbol), the top's two prices, the
 //! inventory, the sides risk allows and — avellaneda only — σ. Most quotes are asked for after
-//! a size at the touch changed, not a price: the same question as the last time, answered
-//! without working it out again.
+//! a size at the touch changed, not a price, or after the price came back to where it was: a
+//! question asked before, answered without working it out again. The answers kept are bounded
+//! (the oldest half is dropped when full), so a long run's memory stays flat.
+
+use std::collections::HashMap;
 
 use crate::market::quoting::{compute_quotes, Filters, MarketState, Model, Quote, QuoteParams, Sides};
 
 /// What the quotes depend on, bit for bit: a decimal by its mantissa and scale (not its
 /// value), σ by its bits. Equal keys are the very same inputs, so the answer kept is what
 /// `compute_quotes` would give, down to how each number is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Inputs {
     bid: [u8; 16],
     ask: [u8; 16],
@@ -36,23 +39,52 @@ impl Inputs {
     }
 }
 
+/// Answers kept at most: a few hours of a busy symbol's distinct tops, a few MB.
+const KEPT: usize = 8_192;
+
 #[derive(Debug, Default)]
 pub struct QuoteMemo {
     last: Option<(Inputs, Vec<Quote>)>,
+    /// Earlier answers, each with when it was last asked (a count of questions). foldhash: a
+    /// key is ~60 bytes, and SipHash would cost a fifth of working the answer out.
+    seen: HashMap<Inputs, (u64, Vec<Quote>), foldhash::fast::FixedState>,
+    asked: u64,
 }
 
 impl QuoteMemo {
     /// `compute_quotes(params, f, m, sides)`, for the parameters and filters this memo is kept with.
     pub fn quotes(&mut self, params: &QuoteParams, f: &Filters, m: &MarketState, sides: Sides) -> Vec<Quote> {
         let inputs = Inputs::of(params, m, sides);
-        match &self.last {
-            Some((seen, quotes)) if *seen == inputs => quotes.clone(),
-            _ => {
-                let quotes = compute_quotes(params, f, m, sides);
-                self.last = Some((inputs, quotes.clone()));
-                quotes
+        if let Some((seen, quotes)) = &self.last {
+            if *seen == inputs {
+                return quotes.clone();
             }
         }
+        self.asked += 1;
+        let quotes = match self.seen.get_mut(&inputs) {
+            Some((asked, quotes)) => {
+                *asked = self.asked;
+                quotes.clone()
+            }
+            None => {
+                let quotes = compute_quotes(params, f, m, sides);
+                if self.seen.len() >= KEPT {
+                    self.forget_oldest_half();
+                }
+                self.seen.insert(inputs, (self.asked, quotes.clone()));
+                quotes
+            }
+        };
+        self.last = Some((inputs, quotes.clone()));
+        quotes
+    }
+
+    fn forget_oldest_half(&mut self) {
+        let mut ages: Vec<u64> = self.seen.values().map(|(asked, _)| *asked).collect();
+        let middle = ages.len() / 2;
+        let (_, cut, _) = ages.select_nth_unstable(middle);
+        let cut = *cut;
+        self.seen.retain(|_, (asked, _)| *asked > cut);
     }
 }
 

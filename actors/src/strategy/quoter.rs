@@ -26,6 +26,8 @@ pub struct SymbolQuoting {
     pub filters: Filters,
     /// The book's top and when it was received.
     pub top: Option<(Top, Instant)>,
+    /// The top's mid (worked out once per top: every quote, risk check and mark reads it).
+    pub mid: Decimal,
     pub vol: VolatilityEstimator,
     pub position: Decimal,
     /// When quotes were last wanted (sent or not).
@@ -63,6 +65,7 @@ impl Quoter {
                     params: settings.quote_params(&s),
                     filters: f,
                     top: None,
+                    mid: Decimal::ZERO,
                     vol: VolatilityEstimator::new(settings.volatility_half_life_s),
                     position: Decimal::ZERO,
                     last_emit: None,
@@ -97,7 +100,7 @@ impl Quoter {
     fn total_notional(&self) -> Decimal {
         self.symbols
             .values()
-            .filter_map(|s| s.top.map(|(t, _)| (s.position * t.mid()).abs()))
+            .filter_map(|s| s.top.map(|_| (s.position * s.mid).abs()))
             .sum()
     }
 
@@ -110,6 +113,7 @@ impl Quoter {
                 let mid = top.mid();
                 st.vol.update(crate::market::exact::to_f64(mid), at);
                 st.top = Some((top, at));
+                st.mid = mid;
                 st.stale = false;
                 self.pnl.mark(symbol, mid);
                 false
@@ -140,7 +144,7 @@ impl Quoter {
         let Some((top, _)) = st.top.filter(|_| !st.stale) else {
             return Vec::new();
         };
-        if below_minimum == BelowMinimum::Skip && rounds_far_up(st.params.order_notional, &st.filters, top.mid()) {
+        if below_minimum == BelowMinimum::Skip && rounds_far_up(st.params.order_notional, &st.filters, st.mid) {
             if !st.skipped {
                 log::warn!(symbol = symbol; "{symbol}: its smallest order is over 1.5x order_notional {}: not quoted (strategy.below_minimum = \"skip\")", st.params.order_notional);
             }
@@ -148,7 +152,7 @@ impl Quoter {
             return Vec::new();
         }
         st.skipped = false;
-        let sides = allowed_sides(&self.risk, st.position, top.mid(), total);
+        let sides = allowed_sides(&self.risk, st.position, st.mid, total);
         let state = MarketState {
             top,
             sigma: st.vol.sigma(),
@@ -170,8 +174,8 @@ impl Quoter {
     /// One of the bot's fills, into PnL (marked at the book's mid).
     pub fn fill(&mut self, symbol: &str, side: bybit_v5::Side, qty: Decimal, price: Decimal, fee: Decimal) {
         self.pnl.fill(symbol, side, qty, price, fee);
-        if let Some((top, _)) = self.symbols.get(symbol).and_then(|s| s.top) {
-            self.pnl.mark(symbol, top.mid());
+        if let Some(st) = self.symbols.get(symbol).filter(|s| s.top.is_some()) {
+            self.pnl.mark(symbol, st.mid);
         }
     }
 

@@ -5,6 +5,7 @@
 use bybit_v5::Side;
 use rust_decimal::prelude::*;
 
+use crate::ratio_memo::RatioMemo;
 use crate::venue::Fill;
 
 pub const HORIZONS_MS: [(&str, u64); 4] = [("1s", 1_000), ("5s", 5_000), ("30s", 30_000), ("60s", 60_000)];
@@ -17,6 +18,11 @@ pub fn mid_at(mids: &[(u64, Decimal)], t: u64) -> Option<Decimal> {
 
 /// One fill's markout at `horizon_ms`, if the data reaches that far.
 pub fn markout_bps(f: &Fill, mids: &[(u64, Decimal)], horizon_ms: u64, data_end: u64) -> Option<f64> {
+    markout_bps_with(&mut RatioMemo::default(), f, mids, horizon_ms, data_end)
+}
+
+/// `markout_bps`, each (edge, price) divided once in `memo`.
+fn markout_bps_with(memo: &mut RatioMemo, f: &Fill, mids: &[(u64, Decimal)], horizon_ms: u64, data_end: u64) -> Option<f64> {
     let t = f.at_ms + horizon_ms;
     if t > data_end || f.price.is_zero() {
         return None;
@@ -26,7 +32,9 @@ pub fn markout_bps(f: &Fill, mids: &[(u64, Decimal)], horizon_ms: u64, data_end:
         Side::Buy => m - f.price,
         Side::Sell => f.price - m,
     };
-    (edge / f.price * Decimal::from(10_000)).to_f64()
+    // NaN stands for a ratio with no f64 (none that a price gives): never kept as a number.
+    let v = memo.get(edge, f.price, |e, p| (e / p * Decimal::from(10_000)).to_f64().unwrap_or(f64::NAN));
+    (!v.is_nan()).then_some(v)
 }
 
 /// The mean markout per horizon, rounded to 0.01 bps (None: no fill reached that far).
@@ -35,12 +43,13 @@ pub fn mean_markouts<'a>(
     mids: impl Fn(&str) -> &'a [(u64, Decimal)],
     data_end: u64,
 ) -> Vec<(&'static str, Option<f64>)> {
+    let mut memo = RatioMemo::default();
     HORIZONS_MS
         .iter()
         .map(|(name, h)| {
             let v: Vec<f64> = fills
                 .clone()
-                .filter_map(|f| markout_bps(f, mids(&f.symbol), *h, data_end))
+                .filter_map(|f| markout_bps_with(&mut memo, f, mids(&f.symbol), *h, data_end))
                 .collect();
             let mean = (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 100.0).round() / 100.0);
             (*name, mean)
