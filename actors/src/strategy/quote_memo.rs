@@ -122,6 +122,38 @@ mod tests {
         )
     }
 
+    #[test]
+    fn a_full_memo_forgets_the_oldest_half_and_still_answers_what_compute_quotes_answers() {
+        let (p, f) = (params(Model::Fixed), Filters::btcusdt());
+        let mut memo = QuoteMemo::default();
+        let state = |i: i64| MarketState {
+            top: Top {
+                bid: Decimal::new(600_000 + i, 1),
+                bid_size: dec!(1),
+                ask: Decimal::new(600_002 + i, 1),
+                ask_size: dec!(1),
+            },
+            sigma: 0.5,
+            inventory: Decimal::ZERO,
+        };
+        // Twice round more distinct tops than it keeps, then the newest again.
+        for i in (0..KEPT as i64 + 500)
+            .chain(0..KEPT as i64 + 500)
+            .chain((KEPT as i64)..(KEPT as i64 + 500))
+        {
+            let m = state(i);
+            same_quotes(memo.quotes(&p, &f, &m, Sides::BOTH), compute_quotes(&p, &f, &m, Sides::BOTH));
+            assert!(memo.seen.len() <= KEPT, "{} kept", memo.seen.len());
+        }
+        assert!(memo.seen.len() > KEPT / 2, "the newest half stays");
+    }
+
+    fn same_quotes(got: Vec<Quote>, want: Vec<Quote>) {
+        let printed = |q: &[Quote]| q.iter().map(|x| format!("{} {}", x.price, x.qty)).collect::<Vec<_>>();
+        assert_eq!(printed(&got), printed(&want));
+        assert_eq!(got, want);
+    }
+
     proptest! {
         /// Asked in any order, with inputs repeated or not, the memo answers what
         /// `compute_quotes` answers, down to the printed digits.
