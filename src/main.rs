@@ -27,6 +27,9 @@ use mmbot_actors::telemetry::console;
 
 /// mimalloc: the allocations of one book update → order request (decode, quotes, batch body)
 /// cost ~30 % less than with the system allocator on the tick bench (docs/benchmarks.md).
+/// Built without transparent huge pages (`no_thp`): a fault on one zeroes 2 MiB in the faulting
+/// thread, and mimalloc returns freed memory and faults it in again — 11 % of a backtest's CPU
+/// samples were that zeroing, and the stall lands on whatever thread allocates next.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
