@@ -5,7 +5,8 @@
 //! ignored and rebuilt. A cache that cannot be written costs only the speed-up.
 //!
 //! - `bytes`: the encoding; `writer`: written while the tape is read; `reader`: read back;
-//!   `read_ahead`: any tape read on a thread of its own, ahead of its consumer.
+//!   `read_ahead`: any tape read on a thread of its own, ahead of its consumer; `prefetch`: its
+//!   items' data asked for before the consumer reads it.
 
 use std::hash::{Hash, Hasher};
 use std::io;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use crate::tape::{Tape, TapeError, TapeItem};
 
 mod bytes;
+mod prefetch;
 mod read_ahead;
 mod reader;
 pub use read_ahead::ReadAhead;

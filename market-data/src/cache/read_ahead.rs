@@ -15,6 +15,9 @@ use crate::tape::TapeItem;
 const BATCH: usize = 4096;
 /// Batches in flight: the reader stays at most this far ahead.
 const AHEAD: usize = 4;
+/// How many items ahead of the consumer their data is asked for (`prefetch`): a few events'
+/// work hides the fetch from the other core, and the lines stay in this core's cache until read.
+const PREFETCH_LEAD: usize = 6;
 
 pub struct ReadAhead {
     full: Receiver<Vec<TapeItem>>,
@@ -111,6 +114,9 @@ impl TapeStream for ReadAhead {
         // The caller's last item goes back into the batch, to be refilled by the reader.
         std::mem::swap(item, &mut self.batch[self.next]);
         self.next += 1;
+        if let Some(ahead) = self.batch.get(self.next + PREFETCH_LEAD) {
+            super::prefetch::item(ahead);
+        }
         true
     }
 }
