@@ -38,6 +38,11 @@ fn read(mut inner: Box<dyn TapeStream>, full: SyncSender<Vec<TapeItem>>, empty: 
             if n == batch.len() {
                 batch.push(empty_item());
             }
+            // A returned batch's items were last read on the consumer's core: the same misses
+            // the other way, on the strings and lists about to be refilled.
+            if let Some(ahead) = batch.get(n + PREFETCH_LEAD) {
+                super::prefetch::item(ahead);
+            }
             if !inner.next_into(&mut batch[n]) {
                 break;
             }
