@@ -209,7 +209,7 @@ impl Bot {
         // Room only where a change wants it: asking the budget is most of a small plan's cost.
         let wants = |k: u8| wanted.iter().any(|w| kind_of(&w.action) == k);
         let (cancels, amends, creates) = (wants(0), wants(1), wants(2));
-        let mut available = |wanted: bool, endpoint: &str, priority: Priority| match wanted {
+        let mut available = |needed: bool, endpoint: &str, priority: Priority| match needed {
             true => self.governor.available(endpoint, priority, at),
             false => 0,
         };
