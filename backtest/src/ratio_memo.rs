@@ -3,8 +3,7 @@
 //! and a decimal division (then its conversion to f64) costs ten times a lookup. Keyed by each
 //! decimal's bits, not its value: a hit is the very computation the miss would do.
 
-use std::collections::HashMap;
-
+use mmbot_actors::market::bounded_memo::BoundedMemo;
 use rust_decimal::Decimal;
 
 /// Pairs kept at most (the oldest half is dropped when full): memory stays flat on long runs.
@@ -13,39 +12,27 @@ const KEPT: usize = 16_384;
 /// Two decimals by their bits.
 type Pair = ([u8; 16], [u8; 16]);
 
-#[derive(Debug, Default)]
-pub struct RatioMemo {
-    /// Each pair's ratio, with when it was last asked (a count of questions).
-    seen: HashMap<Pair, (u64, f64), foldhash::fast::FixedState>,
-    asked: u64,
+#[derive(Debug)]
+pub struct RatioMemo(BoundedMemo<Pair, f64>);
+
+impl Default for RatioMemo {
+    fn default() -> Self {
+        Self(BoundedMemo::new(KEPT))
+    }
 }
 
 impl RatioMemo {
     /// `work(a, b)`, from the memo when this pair was asked before.
     pub fn get(&mut self, a: Decimal, b: Decimal, work: impl FnOnce(Decimal, Decimal) -> f64) -> f64 {
-        self.asked += 1;
-        let key = (a.serialize(), b.serialize());
-        if let Some((asked, v)) = self.seen.get_mut(&key) {
-            *asked = self.asked;
-            return *v;
-        }
-        let v = work(a, b);
-        if self.seen.len() >= KEPT {
-            let mut ages: Vec<u64> = self.seen.values().map(|(asked, _)| *asked).collect();
-            let middle = ages.len() / 2;
-            let cut = *ages.select_nth_unstable(middle).1;
-            self.seen.retain(|_, (asked, _)| *asked > cut);
-        }
-        self.seen.insert(key, (self.asked, v));
-        v
+        self.0.get_or_work((a.serialize(), b.serialize()), || work(a, b))
     }
 
     pub fn len(&self) -> usize {
-        self.seen.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
+        self.0.is_empty()
     }
 }
 

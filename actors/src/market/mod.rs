@@ -3,6 +3,7 @@
 //! actor: the Strategy (`strategy/`) and the market thread's rehearsal call it.
 
 pub mod book;
+pub mod bounded_memo;
 pub mod exact;
 pub mod net_position;
 pub mod pnl;

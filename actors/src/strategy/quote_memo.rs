@@ -5,7 +5,7 @@
 //! question asked before, answered without working it out again. The answers kept are bounded
 //! (the oldest half is dropped when full), so a long run's memory stays flat.
 
-use std::collections::HashMap;
+use crate::market::bounded_memo::BoundedMemo;
 
 use crate::market::quoting::{compute_quotes, Filters, MarketState, Model, Quote, QuoteParams, Sides};
 
@@ -42,13 +42,20 @@ impl Inputs {
 /// Answers kept at most: a few hours of a busy symbol's distinct tops, a few MB.
 const KEPT: usize = 8_192;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct QuoteMemo {
     last: Option<(Inputs, Vec<Quote>)>,
-    /// Earlier answers, each with when it was last asked (a count of questions). foldhash: a
-    /// key is ~60 bytes, and SipHash would cost a fifth of working the answer out.
-    seen: HashMap<Inputs, (u64, Vec<Quote>), foldhash::fast::FixedState>,
-    asked: u64,
+    /// Earlier answers.
+    seen: BoundedMemo<Inputs, Vec<Quote>>,
+}
+
+impl Default for QuoteMemo {
+    fn default() -> Self {
+        Self {
+            last: None,
+            seen: BoundedMemo::new(KEPT),
+        }
+    }
 }
 
 impl QuoteMemo {
@@ -60,31 +67,9 @@ impl QuoteMemo {
                 return quotes.clone();
             }
         }
-        self.asked += 1;
-        let quotes = match self.seen.get_mut(&inputs) {
-            Some((asked, quotes)) => {
-                *asked = self.asked;
-                quotes.clone()
-            }
-            None => {
-                let quotes = compute_quotes(params, f, m, sides);
-                if self.seen.len() >= KEPT {
-                    self.forget_oldest_half();
-                }
-                self.seen.insert(inputs, (self.asked, quotes.clone()));
-                quotes
-            }
-        };
+        let quotes = self.seen.get_or_work(inputs, || compute_quotes(params, f, m, sides));
         self.last = Some((inputs, quotes.clone()));
         quotes
-    }
-
-    fn forget_oldest_half(&mut self) {
-        let mut ages: Vec<u64> = self.seen.values().map(|(asked, _)| *asked).collect();
-        let middle = ages.len() / 2;
-        let (_, cut, _) = ages.select_nth_unstable(middle);
-        let cut = *cut;
-        self.seen.retain(|_, (asked, _)| *asked > cut);
     }
 }
 
