@@ -2,7 +2,8 @@
 //! same plain code — the `Quoter` (quotes, pacing, risk, kill switch), `wanted_for` and the
 //! requote plan's `select` (the diff, the tolerance, urgency under a tight budget), and the
 //! `RateGovernor` (admission, deferral, settling on answers) — with their timers as scheduled
-//! events instead of actor timers.
+//! events instead of actor timers. Symbols are the venue's indices (its names, in name order);
+//! the Quoter hears them by name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ use crate::settings::Settings;
 
 pub struct Bot {
     pub quoter: Quoter,
+    /// Every instrument's name, by the venue's index.
+    names: Vec<String>,
     tolerance_bps: Decimal,
     governor: RateGovernor,
     /// The virtual clock: exchange time `t0` is `base`.
@@ -33,9 +36,10 @@ pub struct Bot {
     order_latency_ms: u64,
     /// The bot's view of its orders, by link id.
     pub table: BTreeMap<String, TrackedOrder>,
-    desired: BTreeMap<String, Vec<Quote>>,
+    /// By symbol index: the quotes last wanted (None: never asked).
+    desired: Vec<Option<Vec<Quote>>>,
     next_id: u64,
-    requote_scheduled: BTreeSet<String>,
+    requote_scheduled: Vec<bool>,
     replan_at: Option<u64>,
     held_back: bool,
     /// The kill switch's reason, once tripped: no quote from then on.
@@ -46,12 +50,21 @@ pub struct Bot {
     pub deferred: u64,
     /// The busiest second per endpoint and the busiest 5 s, against the budget.
     pub budget_use: BudgetUse,
-    positions: BTreeMap<String, Decimal>,
+    positions: Vec<Decimal>,
     /// Bumped by every change to `table`: a plan's inputs are the desired quotes and the table.
     table_version: u64,
     /// Per symbol, the table's version when a plan last found nothing to change for it (with
     /// the desired quotes it has now).
-    calm: BTreeMap<String, u64>,
+    calm: Vec<Option<u64>>,
+}
+
+/// A symbol's index among the venue's names (rare: names are looked up only where an actor's
+/// code hands one back).
+fn index_of(names: &[String], symbol: &str) -> usize {
+    names
+        .iter()
+        .position(|n| n == symbol)
+        .expect("the bot quotes only symbols the venue lists")
 }
 
 fn kind_of(a: &Action) -> u8 {
@@ -69,26 +82,29 @@ impl Bot {
             .iter()
             .map(|s| (s.clone(), settings.instruments[s].filters.clone()))
             .collect();
+        let names: Vec<String> = settings.instruments.keys().cloned().collect();
+        let n = names.len();
         Self {
             quoter: Quoter::new(settings.strategy.clone(), settings.risk.clone(), filters),
+            names,
             tolerance_bps: settings.requote_tolerance_bps,
             governor: RateGovernor::new(settings.rate_limits.clone()),
             base: Instant::now(),
             t0,
             order_latency_ms: settings.order_latency_ms,
             table: BTreeMap::new(),
-            desired: BTreeMap::new(),
+            desired: vec![None; n],
             next_id: 0,
-            requote_scheduled: BTreeSet::new(),
+            requote_scheduled: vec![false; n],
             replan_at: None,
             held_back: false,
             killed: None,
             requests: BTreeMap::new(),
             deferred: 0,
             budget_use: BudgetUse::new(Some(settings.rate_limits.clone())),
-            positions: BTreeMap::new(),
+            positions: vec![Decimal::ZERO; n],
             table_version: 0,
-            calm: BTreeMap::new(),
+            calm: vec![None; n],
         }
     }
 
@@ -100,81 +116,83 @@ impl Bot {
         self.t0 + t.saturating_duration_since(self.base).as_millis() as u64
     }
 
-    pub fn book_seen(&mut self, symbol: &str, top: Option<Top>, now: u64, s: &mut Schedule) {
-        let lost = self.quoter.book(symbol, top, self.instant(now));
+    pub fn book_seen(&mut self, sym: usize, top: Option<Top>, now: u64, s: &mut Schedule) {
+        let at = self.instant(now);
+        let lost = self.quoter.book(&self.names[sym], top, at);
         self.check(now, s);
         match top {
-            Some(_) => self.requote_after(symbol, now, s),
-            None if lost => self.emit(symbol, now, s),
+            Some(_) => self.requote_after(sym, now, s),
+            None if lost => self.emit(sym, now, s),
             None => {}
         }
+    }
+
+    fn sym(&self, symbol: &str) -> usize {
+        index_of(&self.names, symbol)
     }
 
     /// Stale books and the kill switch, as the Strategy's timers check them.
     fn check(&mut self, now: u64, s: &mut Schedule) {
         for symbol in self.quoter.newly_stale(self.instant(now)) {
-            self.emit(&symbol, now, s);
+            self.emit(self.sym(&symbol), now, s);
         }
         if self.killed.is_none() {
             if let Some(reason) = self.quoter.kill_reason() {
                 self.killed = Some(reason);
-                let symbols: Vec<String> = self.quoter.symbols.keys().cloned().collect();
-                for symbol in symbols {
-                    self.desired.insert(symbol, Vec::new());
+                let syms: Vec<usize> = self.quoter.symbols.keys().map(|s| self.sym(s)).collect();
+                for sym in syms {
+                    self.desired[sym] = Some(Vec::new());
                 }
-                self.calm.clear();
+                self.calm.fill(None);
                 self.plan(None, now, s);
             }
         }
     }
 
-    pub fn requote_due(&mut self, symbol: &str, now: u64, s: &mut Schedule) {
-        self.requote_scheduled.remove(symbol);
-        self.requote_after(symbol, now, s);
+    pub fn requote_due(&mut self, sym: usize, now: u64, s: &mut Schedule) {
+        self.requote_scheduled[sym] = false;
+        self.requote_after(sym, now, s);
     }
 
-    fn requote_after(&mut self, symbol: &str, now: u64, s: &mut Schedule) {
-        match self.quoter.pace(symbol, self.instant(now)) {
-            Pace::Now => self.emit(symbol, now, s),
+    fn requote_after(&mut self, sym: usize, now: u64, s: &mut Schedule) {
+        match self.quoter.pace(&self.names[sym], self.instant(now)) {
+            Pace::Now => self.emit(sym, now, s),
             Pace::After(wait) => {
-                // Checked before inserting: an insert takes an owned name, one allocation per top change.
-                if !self.requote_scheduled.contains(symbol) {
-                    self.requote_scheduled.insert(symbol.to_string());
-                    s.at(
-                        now + wait.as_millis().max(1) as u64,
-                        Timed::Requote {
-                            symbol: symbol.to_string(),
-                        },
-                    );
+                if !self.requote_scheduled[sym] {
+                    self.requote_scheduled[sym] = true;
+                    s.at(now + wait.as_millis().max(1) as u64, Timed::Requote { sym });
                 }
             }
         }
     }
 
-    fn emit(&mut self, symbol: &str, now: u64, s: &mut Schedule) {
+    fn emit(&mut self, sym: usize, now: u64, s: &mut Schedule) {
         let quotes = match self.killed {
             Some(_) => Vec::new(),
-            None => self.quoter.quotes(symbol, self.instant(now)),
+            None => {
+                let at = self.instant(now);
+                self.quoter.quotes(&self.names[sym], at)
+            }
         };
-        let same = match self.desired.get_mut(symbol) {
+        let same = match &mut self.desired[sym] {
             Some(d) => {
                 let same = *d == quotes;
                 *d = quotes;
-                if !same {
-                    self.calm.remove(symbol);
-                }
                 same
             }
-            None => {
-                self.desired.insert(symbol.to_string(), quotes);
+            d => {
+                *d = Some(quotes);
                 false
             }
         };
+        if !same {
+            self.calm[sym] = None;
+        }
         // The same quotes over the same table: the plan would find again that nothing changes.
-        if same && !self.held_back && self.calm.get(symbol) == Some(&self.table_version) {
+        if same && !self.held_back && self.calm[sym] == Some(self.table_version) {
             return;
         }
-        let only = (!self.held_back).then_some(symbol);
+        let only = (!self.held_back).then_some(sym);
         self.plan(only, now, s);
     }
 
@@ -186,19 +204,16 @@ impl Bot {
     }
 
     /// Desired quotes → the changes the budget admits now, sent in batches; the rest wait for room.
-    fn plan(&mut self, only: Option<&str>, now: u64, s: &mut Schedule) {
+    fn plan(&mut self, only: Option<usize>, now: u64, s: &mut Schedule) {
         let at = self.instant(now);
         let mut wanted: Vec<Wanted> = Vec::new();
-        for (symbol, desired) in self.desired.iter().filter(|(k, _)| only.is_none_or(|o| o == k.as_str())) {
+        for (sym, desired) in self.desired.iter().enumerate().filter(|(i, _)| only.is_none_or(|o| o == *i)) {
+            let Some(desired) = desired else { continue };
+            let symbol = &self.names[sym];
             let live: Vec<&TrackedOrder> = self.table.values().filter(|o| &o.symbol == symbol).collect();
             let changes = wanted_for(symbol, desired, &live, self.tolerance_bps, |_| false);
             if changes.is_empty() {
-                match self.calm.get_mut(symbol) {
-                    Some(v) => *v = self.table_version,
-                    None => {
-                        self.calm.insert(symbol.clone(), self.table_version);
-                    }
-                }
+                self.calm[sym] = Some(self.table_version);
             }
             wanted.extend(changes);
         }
@@ -235,6 +250,7 @@ impl Bot {
         chosen.sort_by(|a, b| (a.symbol.as_str(), kind_of(&a.action)).cmp(&(b.symbol.as_str(), kind_of(&b.action))));
         for group in chosen.chunk_by(|a, b| a.symbol == b.symbol && kind_of(&a.action) == kind_of(&b.action)) {
             let symbol = &group[0].symbol;
+            let sym = self.sym(symbol);
             let (endpoint, priority) = match kind_of(&group[0].action) {
                 0 => (path::ORDER_CANCEL_BATCH, Priority::Cancel),
                 1 => (path::ORDER_AMEND_BATCH, Priority::Quote),
@@ -259,7 +275,7 @@ impl Bot {
                 s.at(
                     now + self.order_latency_ms,
                     Timed::Arrive {
-                        symbol: symbol.clone(),
+                        sym,
                         endpoint,
                         actions: sent,
                         sent_ms: now,
@@ -307,13 +323,13 @@ impl Bot {
     pub fn answer(&mut self, endpoint: &str, units: u32, sent_ms: u64, outcomes: &[(String, Outcome)], now: u64, s: &mut Schedule) {
         self.governor.settle(endpoint, units, self.instant(sent_ms), self.instant(now));
         self.table_version += 1;
-        let mut replan: BTreeSet<String> = BTreeSet::new();
+        let mut replan: BTreeSet<usize> = BTreeSet::new();
         for (id, outcome) in outcomes {
             let Some(o) = self.table.get_mut(id) else { continue };
             match (o.phase, outcome) {
                 (Phase::Cancelling, _) | (_, Outcome::NotFound) | (_, Outcome::PostOnlyCancelled) => {
                     if o.phase != Phase::Cancelling {
-                        replan.insert(o.symbol.clone());
+                        replan.insert(index_of(&self.names, &o.symbol));
                     }
                     self.table.remove(id);
                 }
@@ -323,13 +339,13 @@ impl Bot {
                 }
             }
         }
-        for symbol in replan {
-            self.plan(Some(&symbol), now, s);
+        for sym in replan {
+            self.plan(Some(sym), now, s);
         }
     }
 
     pub fn fill_seen(&mut self, f: &SeenFill, now: u64, s: &mut Schedule) {
-        let (symbol, link_id, side, price, qty, fee) = (f.symbol.as_str(), f.link_id.as_str(), f.side, f.price, f.qty, f.fee);
+        let (sym, link_id, side, price, qty, fee) = (f.sym, f.link_id.as_str(), f.side, f.price, f.qty, f.fee);
         if let Some(o) = self.table.get_mut(link_id) {
             self.table_version += 1;
             o.filled += qty;
@@ -337,18 +353,18 @@ impl Bot {
                 self.table.remove(link_id);
             }
         }
-        self.quoter.fill(symbol, side, qty, price, fee);
-        let p = self.positions.entry(symbol.to_string()).or_default();
+        self.quoter.fill(&self.names[sym], side, qty, price, fee);
+        let p = &mut self.positions[sym];
         *p += if side == Side::Buy { qty } else { -qty };
         let size = *p;
         self.check(now, s);
-        if self.quoter.set_position(symbol, size) {
-            self.requote_after(symbol, now, s);
+        if self.quoter.set_position(&self.names[sym], size) {
+            self.requote_after(sym, now, s);
         }
     }
 
-    pub fn funding_seen(&mut self, symbol: &str, fee: Decimal, now: u64, s: &mut Schedule) {
-        self.quoter.funding(symbol, fee);
+    pub fn funding_seen(&mut self, sym: usize, fee: Decimal, now: u64, s: &mut Schedule) {
+        self.quoter.funding(&self.names[sym], fee);
         self.check(now, s);
     }
 }

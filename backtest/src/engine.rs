@@ -169,7 +169,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
             schedule.at(
                 at + feed,
                 Timed::FillSeen(SeenFill {
-                    symbol: f.symbol.clone(),
+                    sym: sym.expect("a fill is of a symbol the venue lists"),
                     link_id: f.link_id.clone(),
                     side: f.side,
                     price: f.price,
@@ -178,15 +178,9 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
                 }),
             );
         }
-        for (symbol, fee) in &applied.funding {
-            collect.funding(symbol, *fee);
-            schedule.at(
-                at + feed,
-                Timed::FundingSeen {
-                    symbol: symbol.clone(),
-                    fee: *fee,
-                },
-            );
+        for &(sym, fee) in &applied.funding {
+            collect.funding(&venue.names[sym], fee);
+            schedule.at(at + feed, Timed::FundingSeen { sym, fee });
         }
         let changed = sym.filter(|_| applied.book);
         collect.market(at, changed.map(|i| (i, symbol)), &venue);
@@ -202,16 +196,15 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
                 continue;
             }
             tops[sym] = Some(top);
-            let symbol = symbol.to_string();
             let seen = match top {
                 Some((bid, bid_size, ask, ask_size)) => Timed::BookSeen {
-                    symbol,
+                    sym,
                     bid,
                     bid_size,
                     ask,
                     ask_size,
                 },
-                None => Timed::BookLost { symbol },
+                None => Timed::BookLost { sym },
             };
             schedule.at(at + feed, seen);
         }
@@ -233,13 +226,13 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
 fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, s: &mut Schedule, settings: &Settings) {
     match what {
         Timed::BookSeen {
-            symbol,
+            sym,
             bid,
             bid_size,
             ask,
             ask_size,
         } => bot.book_seen(
-            &symbol,
+            sym,
             Some(Top {
                 bid,
                 bid_size,
@@ -249,16 +242,16 @@ fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, s: &mut Sched
             now,
             s,
         ),
-        Timed::BookLost { symbol } => bot.book_seen(&symbol, None, now, s),
-        Timed::Requote { symbol } => bot.requote_due(&symbol, now, s),
+        Timed::BookLost { sym } => bot.book_seen(sym, None, now, s),
+        Timed::Requote { sym } => bot.requote_due(sym, now, s),
         Timed::Replan => bot.replan(now, s),
         Timed::Arrive {
-            symbol,
+            sym,
             endpoint,
             actions,
             sent_ms,
         } => {
-            let outcomes = venue.arrive(&symbol, &actions);
+            let outcomes = venue.arrive(sym, &actions);
             s.at(
                 now + settings.order_latency_ms,
                 Timed::Answer {
@@ -276,6 +269,6 @@ fn handle(what: Timed, now: u64, bot: &mut Bot, venue: &mut Venue, s: &mut Sched
             outcomes,
         } => bot.answer(endpoint, units, sent_ms, &outcomes, now, s),
         Timed::FillSeen(f) => bot.fill_seen(&f, now, s),
-        Timed::FundingSeen { symbol, fee } => bot.funding_seen(&symbol, fee, now, s),
+        Timed::FundingSeen { sym, fee } => bot.funding_seen(sym, fee, now, s),
     }
 }

@@ -1,5 +1,6 @@
 //! Timed events between the venue and the bot, in time order (ties: in the order scheduled),
-//! so a run is the same every time.
+//! so a run is the same every time. A symbol travels as its index in the venue's names (the
+//! instruments in name order), never as a name: no allocation or comparison of names per event.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -12,21 +13,21 @@ use rust_decimal::Decimal;
 pub enum Timed {
     /// The bot sees the book of `symbol` as it was at the venue.
     BookSeen {
-        symbol: String,
+        sym: usize,
         bid: Decimal,
         bid_size: Decimal,
         ask: Decimal,
         ask_size: Decimal,
     },
     /// The bot sees that a book is gone (a gap).
-    BookLost { symbol: String },
+    BookLost { sym: usize },
     /// The bot's pacing timer for `symbol`.
-    Requote { symbol: String },
+    Requote { sym: usize },
     /// The budget has room again: plan every symbol.
     Replan,
     /// A batch reaches the venue.
     Arrive {
-        symbol: String,
+        sym: usize,
         endpoint: &'static str,
         actions: Vec<(String, Action)>,
         sent_ms: u64,
@@ -41,13 +42,13 @@ pub enum Timed {
     /// The bot hears of a fill.
     FillSeen(SeenFill),
     /// The bot hears of funding paid (positive) or received.
-    FundingSeen { symbol: String, fee: Decimal },
+    FundingSeen { sym: usize, fee: Decimal },
 }
 
 /// A fill as the bot hears of it.
 #[derive(Debug, Clone)]
 pub struct SeenFill {
-    pub symbol: String,
+    pub sym: usize,
     pub link_id: String,
     pub side: Side,
     pub price: Decimal,

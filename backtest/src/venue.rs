@@ -57,7 +57,8 @@ pub struct SymbolMarket {
 #[derive(Default)]
 pub struct Applied {
     pub fills: Vec<Fill>,
-    pub funding: Vec<(String, Decimal)>,
+    /// By symbol index.
+    pub funding: Vec<(usize, Decimal)>,
     /// The event's symbol's book changed (or was lost: `lost`).
     pub book: bool,
     pub lost: bool,
@@ -278,14 +279,13 @@ impl Venue {
             m.funding_settled_ms = time;
             let mark = m.ticker.get("markPrice").and_then(|p| p.parse::<Decimal>().ok()).or(mid);
             if let (Some(mark), false) = (mark, m.position.is_zero()) {
-                out.funding.push((self.names[sym].clone(), (m.position * mark * rate).round_dp(8)));
+                out.funding.push((sym, (m.position * mark * rate).round_dp(8)));
             }
         }
     }
 
     /// A batch of the bot's order actions arrives: each one's outcome.
-    pub fn arrive(&mut self, symbol: &str, actions: &[(String, Action)]) -> Vec<(String, Outcome)> {
-        let sym = self.id(symbol).expect("the bot quotes only symbols the venue lists");
+    pub fn arrive(&mut self, sym: usize, actions: &[(String, Action)]) -> Vec<(String, Outcome)> {
         actions.iter().map(|(id, a)| (id.clone(), self.act(sym, id, a))).collect()
     }
 

@@ -89,7 +89,7 @@ fn create(v: &mut Venue, id: &str, side: Side, price: Decimal) -> Outcome {
         price,
         qty: dec!(0.001),
     };
-    let out = v.arrive(S, &[(id.to_string(), Action::Create(q))]);
+    let out = v.arrive(0, &[(id.to_string(), Action::Create(q))]);
     out[0].1
 }
 
@@ -158,7 +158,7 @@ fn a_shrinking_level_caps_the_queue_an_amend_in_place_keeps_it_and_one_to_a_new_
         price: Some(dec!(100.0)),
         qty: None,
     };
-    assert_eq!(v.arrive(S, &[("bid".into(), kept)])[0].1, Outcome::Done);
+    assert_eq!(v.arrive(0, &[("bid".into(), kept)])[0].1, Outcome::Done);
     assert_eq!(trade(&mut v, 10, Aggressor::Sell, dec!(100.0), dec!(0.3)).fills.len(), 1);
 
     let mut v = market();
@@ -169,14 +169,14 @@ fn a_shrinking_level_caps_the_queue_an_amend_in_place_keeps_it_and_one_to_a_new_
         price: Some(dec!(99.9)),
         qty: None,
     };
-    assert_eq!(v.arrive(S, &[("bid".into(), moved)])[0].1, Outcome::Done);
+    assert_eq!(v.arrive(0, &[("bid".into(), moved)])[0].1, Outcome::Done);
     // At 99.9 it is behind the level's 5: 0.3 there fills nothing.
     assert!(trade(&mut v, 10, Aggressor::Sell, dec!(99.9), dec!(0.3)).fills.is_empty());
     assert_eq!(v.orders["bid"].price, dec!(99.9));
     // An amend or cancel of an order that is gone is "not found".
     v.orders.clear();
     let cancel = Action::Cancel { link_id: "bid".into() };
-    assert_eq!(v.arrive(S, &[("bid".into(), cancel)])[0].1, Outcome::NotFound);
+    assert_eq!(v.arrive(0, &[("bid".into(), cancel)])[0].1, Outcome::NotFound);
 }
 
 #[test]
@@ -195,7 +195,7 @@ fn funding_is_settled_once_at_the_announced_time_on_the_position() {
     };
     assert!(v.apply(20, v.id(S), &ticker).funding.is_empty(), "not due yet");
     let due = trade(&mut v, 1_000, Aggressor::Buy, dec!(100.1), dec!(0.1)).funding;
-    assert_eq!(due, vec![(S.to_string(), dec!(0.00001))], "long 0.001 × 100 × 0.0001 pays");
+    assert_eq!(due, vec![(0, dec!(0.00001))], "long 0.001 × 100 × 0.0001 pays");
     assert!(
         trade(&mut v, 1_001, Aggressor::Buy, dec!(100.1), dec!(0.1)).funding.is_empty(),
         "once"
