@@ -44,11 +44,10 @@ pub struct Bot {
     held_back: bool,
     /// The kill switch's reason, once tripped: no quote from then on.
     pub killed: Option<String>,
-    /// Requests sent, per endpoint.
-    pub requests: BTreeMap<String, u64>,
     /// Order changes the budget held back.
     pub deferred: u64,
-    /// The busiest second per endpoint and the busiest 5 s, against the budget.
+    /// Requests sent per endpoint; the busiest second per endpoint and the busiest 5 s, against
+    /// the budget.
     pub budget_use: BudgetUse,
     positions: Vec<Decimal>,
     /// Bumped by every change to `table`: a plan's inputs are the desired quotes and the table.
@@ -99,7 +98,6 @@ impl Bot {
             replan_at: None,
             held_back: false,
             killed: None,
-            requests: BTreeMap::new(),
             deferred: 0,
             budget_use: BudgetUse::new(Some(settings.rate_limits.clone())),
             positions: vec![Decimal::ZERO; n],
@@ -265,12 +263,6 @@ impl Bot {
                     continue;
                 }
                 let sent: Vec<(String, Action)> = chunk.iter().map(|w| self.materialize(symbol, &w.action)).collect();
-                match self.requests.get_mut(endpoint) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.requests.insert(endpoint.to_string(), 1);
-                    }
-                }
                 self.budget_use.sent(endpoint, chunk.len() as u64, now);
                 s.at(
                     now + self.order_latency_ms,

@@ -63,7 +63,8 @@ impl Peak {
 /// Requests as they are sent, in time order.
 #[derive(Debug)]
 pub struct BudgetUse {
-    endpoints: BTreeMap<String, (EndpointUse, Peak)>,
+    /// A handful of endpoints, found by a walk (a request is sent for most plans).
+    endpoints: Vec<(String, EndpointUse, Peak)>,
     ip: Peak,
     limits: Option<RateLimitSettings>,
 }
@@ -73,22 +74,26 @@ impl BudgetUse {
     /// file read afterwards).
     pub fn new(limits: Option<RateLimitSettings>) -> Self {
         Self {
-            endpoints: BTreeMap::new(),
+            endpoints: Vec::new(),
             ip: Peak::new(5_000),
             limits,
         }
     }
 
     pub fn sent(&mut self, endpoint: &str, units: u64, at_ms: u64) {
-        if !self.endpoints.contains_key(endpoint) {
-            let limit = self.limits.as_ref().and_then(|l| l.limit_for(endpoint));
-            let lane = EndpointUse {
-                limit_per_s: limit,
-                ..EndpointUse::default()
-            };
-            self.endpoints.insert(endpoint.to_string(), (lane, Peak::new(1_000)));
-        }
-        let (lane, peak) = self.endpoints.get_mut(endpoint).expect("inserted");
+        let i = match self.endpoints.iter().position(|(e, _, _)| e == endpoint) {
+            Some(i) => i,
+            None => {
+                let limit = self.limits.as_ref().and_then(|l| l.limit_for(endpoint));
+                let lane = EndpointUse {
+                    limit_per_s: limit,
+                    ..EndpointUse::default()
+                };
+                self.endpoints.push((endpoint.to_string(), lane, Peak::new(1_000)));
+                self.endpoints.len() - 1
+            }
+        };
+        let (_, lane, peak) = &mut self.endpoints[i];
         lane.requests += 1;
         lane.units += units;
         peak.add(at_ms, units);
@@ -96,9 +101,14 @@ impl BudgetUse {
         self.ip.add(at_ms, 1);
     }
 
+    /// Requests sent, per endpoint.
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.endpoints.iter().map(|(k, lane, _)| (k.clone(), lane.requests)).collect()
+    }
+
     pub fn report(&self) -> BudgetReport {
         BudgetReport {
-            endpoints: self.endpoints.iter().map(|(k, (lane, _))| (k.clone(), lane.clone())).collect(),
+            endpoints: self.endpoints.iter().map(|(k, lane, _)| (k.clone(), lane.clone())).collect(),
             peak_requests_per_5s: self.ip.peak,
             ip_limit_per_5s: self.limits.as_ref().map(|l| l.ip_requests_per_5s),
         }

@@ -127,7 +127,7 @@ impl Report {
             source: "backtest",
             data: files.iter().map(|f| f.display().to_string()).collect(),
             collect: c,
-            requests: bot.requests.clone(),
+            requests: bot.budget_use.requests(),
             deferred: bot.deferred,
             budget: bot.budget_use.report(),
             kill_switch: bot.killed.clone(),
