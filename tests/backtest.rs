@@ -144,6 +144,28 @@ fn a_backtest_is_the_same_every_time_and_reports_every_figure() {
     );
 }
 
+/// The README's flow on a recording of fewer symbols than the shipped config quotes: `--symbols`
+/// picks them, and the config's quoting for a symbol left out does not stand in the way.
+#[test]
+fn the_shipped_config_backtests_one_symbol_picked_with_symbols() {
+    let dir = temp_dir("backtest-symbols");
+    let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let report = dir.join("bt.json");
+    let (code, out, err) = backtest(&shipped, &files["SOLUSDT"], &report, &["--symbols", "SOLUSDT"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(json["events"].as_u64().unwrap() > 0, "{json}");
+    assert!(json["requests"].as_object().is_some_and(|r| !r.is_empty()), "it quoted: {json}");
+    // A config that cannot be read says so once, with its path and cause.
+    let missing = dir.join("missing.toml");
+    let (code, _, err) = backtest(&missing, &files["SOLUSDT"], &report, &[]);
+    assert_ne!(code, 0);
+    assert_eq!(err.matches("cannot read").count(), 1, "{err}");
+    assert_eq!(err.matches("missing.toml").count(), 1, "{err}");
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+}
+
 #[test]
 fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
     let dir = temp_dir("backtest-sweep");

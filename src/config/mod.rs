@@ -202,8 +202,10 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    /// The io error is in the message, not the chain: printed with its chain (`{:#}`) it would
+    /// say the same thing twice.
+    #[error("{file}: cannot read: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("{file}: {message}")]
     Parse { file: String, message: String },
     #[error("{file}: {}", problems.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
@@ -255,7 +257,10 @@ impl Overrides {
             c.recorder.dir = d.clone();
         }
         if let Some(s) = self.symbols.as_ref().filter(|s| !s.is_empty()) {
-            c.symbols = s.clone();
+            // Quoting set for a symbol the file lists but this run leaves out does not apply;
+            // one for a symbol the file does not list either stays, for validation to name.
+            let listed = std::mem::replace(&mut c.symbols, s.clone());
+            c.strategy.symbols.retain(|sym, _| s.contains(sym) || !listed.contains(sym));
         }
         if let Some(files) = self.replay.as_ref().filter(|f| !f.is_empty()) {
             c.paper.market = "replay".into();
@@ -299,10 +304,7 @@ pub fn cancel_scope_line(c: &Config) -> &'static str {
 
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { file: file.clone(), error })?;
     let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         file: file.clone(),
         message: humanize(e.to_string().trim_end()),
@@ -490,5 +492,38 @@ mod tests {
         .apply(&mut c);
         assert_eq!(c.exchange.api_key, "env-key");
         assert_eq!(c.exchange.rest_url, "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn fewer_symbols_leave_the_others_quoting_behind_but_not_a_misspelt_one() {
+        // The shipped config quotes ETHUSDT its own way; `--symbols BTCUSDT` (a recording of one
+        // symbol) runs without it.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let only_btc = Overrides {
+            symbols: Some(vec!["BTCUSDT".into()]),
+            ..Default::default()
+        };
+        let c = load(&path, &only_btc).unwrap();
+        assert_eq!(c.symbols, ["BTCUSDT"]);
+        assert!(c.strategy.symbols.is_empty(), "{:?}", c.strategy.symbols.keys());
+        let kept = load(&path, &Overrides::default()).unwrap();
+        assert!(kept.strategy.symbols.contains_key("ETHUSDT"), "without --symbols it stays");
+        // A quoting set for a symbol the file never lists is a mistake, named with or without
+        // --symbols.
+        let mut c = parse("mode = \"paper\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n[strategy.symbols.ETHUSD]\nlevels = 2\n");
+        only_btc.apply(&mut c);
+        assert!(
+            validate(&c).iter().any(|p| p.contains("strategy.symbols.ETHUSD")),
+            "{:?}",
+            validate(&c)
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_is_named_once_with_its_cause_once() {
+        let e = load(Path::new("/nonexistent/mmbot.toml"), &Overrides::default()).unwrap_err();
+        let chained = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(chained.matches("No such file").count(), 1, "{chained}");
+        assert!(chained.starts_with("/nonexistent/mmbot.toml: cannot read"), "{chained}");
     }
 }
