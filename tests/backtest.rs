@@ -145,9 +145,10 @@ fn a_backtest_is_the_same_every_time_and_reports_every_figure() {
 }
 
 /// The README's flow on a recording of fewer symbols than the shipped config quotes: `--symbols`
-/// picks them, and the config's quoting for a symbol left out does not stand in the way.
+/// picks them, and the config's quoting for a symbol left out does not stand in the way; without
+/// it, the symbols the recording lacks are named, not counted as zeros.
 #[test]
-fn the_shipped_config_backtests_one_symbol_picked_with_symbols() {
+fn the_shipped_config_backtests_the_symbols_a_recording_has() {
     let dir = temp_dir("backtest-symbols");
     let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
@@ -157,6 +158,29 @@ fn the_shipped_config_backtests_one_symbol_picked_with_symbols() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(json["events"].as_u64().unwrap() > 0, "{json}");
     assert!(json["requests"].as_object().is_some_and(|r| !r.is_empty()), "it quoted: {json}");
+    // Without --symbols the shipped config's BTCUSDT and ETHUSDT have no data here: they are
+    // named as not backtested, left out of the averages (SOLUSDT alone, quoted all along), not
+    // reported as a day of zeros.
+    let (code, out, err) = backtest(&shipped, &files["SOLUSDT"], &report, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let partial: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(partial["missing_symbols"], serde_json::json!(["BTCUSDT", "ETHUSDT"]), "{partial}");
+    assert_eq!(partial["symbols"], serde_json::json!(["SOLUSDT"]));
+    assert_eq!(partial["quote_uptime"], json["quote_uptime"], "the same as SOLUSDT alone");
+    assert!(
+        out.contains("not backtested, no market data in the recordings: BTCUSDT, ETHUSDT"),
+        "{out}"
+    );
+    assert!(err.contains("no market data for BTCUSDT, ETHUSDT"), "{err}");
+    // None of them there: refused, nothing reported as if it ran.
+    let nothing = dir.join("nothing.json");
+    let (code, _, err) = backtest(&shipped, &files["SOLUSDT"], &nothing, &["--symbols", "BTCUSDT"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no market data for BTCUSDT in the recordings: nothing was backtested"),
+        "{err}"
+    );
+    assert!(!nothing.exists());
     // A config that cannot be read says so once, with its path and cause.
     let missing = dir.join("missing.toml");
     let (code, _, err) = backtest(&missing, &files["SOLUSDT"], &report, &[]);

@@ -23,6 +23,8 @@ pub enum BacktestError {
     Tape(#[from] TapeError),
     #[error("{0} has no instrument filters")]
     UnknownSymbol(String),
+    #[error("no market data for {0} in the recordings: nothing was backtested (--symbols picks the symbols a recording has)")]
+    NoMarketData(String),
 }
 
 /// Progress on stderr, for long runs on a terminal.
@@ -211,9 +213,25 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
         progress.tick(collect.events, tape.fraction());
     }
     progress.done();
+    // A symbol whose book never applied has no figures: unknown, not zero (and not averaged in).
+    let missing: Vec<String> = settings
+        .symbols
+        .iter()
+        .filter(|s| venue.id(s).is_none_or(|i| tops[i].is_none()))
+        .cloned()
+        .collect();
+    if missing.len() == settings.symbols.len() {
+        return Err(BacktestError::NoMarketData(missing.join(", ")));
+    }
+    if !missing.is_empty() {
+        log::warn!(
+            "no market data for {} in the recordings: not backtested (--symbols picks the symbols a recording has)",
+            missing.join(", ")
+        );
+    }
     let (report, fills_csv) = std::thread::scope(|scope| {
         let csv = fills_csv.then(|| scope.spawn(|| crate::report::fills_csv::fills_csv(&collect.fills)));
-        let report = Report::build(settings, files, &collect, &bot, started.elapsed().as_millis() as u64);
+        let report = Report::build(settings, files, &collect, &bot, &missing, started.elapsed().as_millis() as u64);
         (report, csv.map(|h| h.join().expect("the fills CSV is plain formatting")))
     });
     Ok(Outcome {

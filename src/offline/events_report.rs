@@ -233,6 +233,7 @@ pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Repo
         budget: budget.report(),
         kill_switch: None,
         settings: serde_json::json!({"market_tape": market.map(|m| m.display().to_string())}),
+        missing: &[],
         wall_ms: 0,
     });
     Ok((report, collect))

@@ -72,6 +72,10 @@ pub struct Report {
     pub pnl: PnlParts,
     /// Mean markout per horizon (bps, positive good for us); null where no fill reached it.
     pub markouts_bps: BTreeMap<String, Option<f64>>,
+    /// Symbols the config quotes that had no market data in the recordings: not backtested, and
+    /// left out of `symbols`, `per_symbol` and the averages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_symbols: Vec<String>,
     /// Share of the observed time both sides were quoted (averaged over symbols).
     pub quote_uptime: f64,
     /// Mean distance of our best quote from the same side's best price, in bps.
@@ -109,11 +113,13 @@ pub struct Parts<'a> {
     pub budget: BudgetReport,
     pub kill_switch: Option<String>,
     pub settings: serde_json::Value,
+    /// Symbols with no market data (see `Report::missing_symbols`).
+    pub missing: &'a [String],
     pub wall_ms: u64,
 }
 
 impl Report {
-    pub fn build(settings: &Settings, files: &[PathBuf], c: &Collector, bot: &Bot, wall_ms: u64) -> Self {
+    pub fn build(settings: &Settings, files: &[PathBuf], c: &Collector, bot: &Bot, missing: &[String], wall_ms: u64) -> Self {
         let described = serde_json::json!({
             "queue_model": settings.queue_model.name(),
             "order_latency_ms": settings.order_latency_ms,
@@ -132,6 +138,7 @@ impl Report {
             budget: bot.budget_use.report(),
             kill_switch: bot.killed.clone(),
             settings: described,
+            missing,
             wall_ms,
         })
     }
@@ -144,7 +151,7 @@ impl Report {
         let mut per_symbol = BTreeMap::new();
         let (mut uptime_sum, mut uptime_n) = (0.0, 0);
         let (mut touch_sum, mut touch_n) = (0.0, 0u64);
-        for (s, r) in &c.symbols {
+        for (s, r) in c.symbols.iter().filter(|(s, _)| !p.missing.contains(s)) {
             let mid = last.get(s).copied().unwrap_or_default();
             let t = r.cash + r.position * mid - r.fees - r.funding;
             total += t;
@@ -200,7 +207,8 @@ impl Report {
         Self {
             source: p.source.to_string(),
             data: p.data,
-            symbols: c.symbols.keys().cloned().collect(),
+            symbols: c.symbols.keys().filter(|s| !p.missing.contains(s)).cloned().collect(),
+            missing_symbols: p.missing.to_vec(),
             from_ms: c.first_ms.unwrap_or(0),
             to_ms: c.last_ms,
             events: c.events,

@@ -73,6 +73,13 @@ pub fn summary(r: &Report) -> String {
             r.budget.ip_limit_per_5s.map_or(String::new(), |l| format!(" of {l}"))
         );
     }
+    if !r.missing_symbols.is_empty() {
+        let _ = writeln!(
+            s,
+            "  not backtested, no market data in the recordings: {} (--symbols picks the symbols a recording has)",
+            r.missing_symbols.join(", ")
+        );
+    }
     if let Some(k) = &r.kill_switch {
         let _ = writeln!(s, "  kill switch tripped: {k}");
     }
