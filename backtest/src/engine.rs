@@ -27,33 +27,24 @@ pub enum BacktestError {
     NoMarketData(String),
 }
 
-/// Progress on stderr, for long runs on a terminal.
-struct Progress {
-    on: bool,
-    started: Instant,
+/// Told, about twice a second, the market events read so far and the share of the recordings
+/// read (0–1): for progress on a terminal.
+pub type OnProgress<'a> = &'a (dyn Fn(u64, f64) + Sync);
+
+/// Calls `OnProgress` at most every half second; the clock is read once per 4 096 events.
+struct Progress<'a> {
+    on: Option<OnProgress<'a>>,
     last: Instant,
 }
 
-impl Progress {
-    fn tick(&mut self, events: u64, fraction: f64) {
-        if !self.on || self.last.elapsed().as_millis() < 500 {
+impl Progress<'_> {
+    fn tick(&mut self, events: u64, fraction: impl FnOnce() -> f64) {
+        let Some(on) = self.on else { return };
+        if !events.is_multiple_of(4096) || self.last.elapsed().as_millis() < 500 {
             return;
         }
         self.last = Instant::now();
-        let secs = self.started.elapsed().as_secs_f64();
-        let rate = events as f64 / secs.max(1e-9);
-        let eta = if fraction > 0.0 { secs * (1.0 - fraction) / fraction } else { 0.0 };
-        eprint!(
-            "\r{events} events, {:.0} k/s, {:.0} % read, ETA {eta:.0} s   ",
-            rate / 1000.0,
-            fraction * 100.0
-        );
-    }
-
-    fn done(&self) {
-        if self.on {
-            eprintln!();
-        }
+        on(events, fraction());
     }
 }
 
@@ -107,12 +98,18 @@ pub struct Outcome {
 
 /// Run the backtest on `files`: its report.
 pub fn run(settings: &Settings, files: &[PathBuf]) -> Result<Report, BacktestError> {
-    Ok(run_full(settings, files, false)?.report)
+    Ok(run_full(settings, files, false, None)?.report)
 }
 
 /// Run the backtest on `files`; with `fills_csv`, the fills as CSV too, written on a second core
-/// while the report is built (the reader's core is free by then).
-pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Result<Outcome, BacktestError> {
+/// while the report is built (the reader's core is free by then); `on_progress` hears how far
+/// it is.
+pub fn run_full(
+    settings: &Settings,
+    files: &[PathBuf],
+    fills_csv: bool,
+    on_progress: Option<OnProgress<'_>>,
+) -> Result<Outcome, BacktestError> {
     let started = Instant::now();
     for s in &settings.symbols {
         if !settings.instruments.contains_key(s) {
@@ -128,8 +125,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
     let mut collect = Collector::new(&settings.symbols);
     let mut schedule = Schedule::default();
     let mut progress = Progress {
-        on: settings.progress,
-        started,
+        on: on_progress,
         last: started,
     };
     let feed = settings.feed_latency_ms;
@@ -194,7 +190,7 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
             };
             // As the public stream tells the Strategy: only when the top of the book changed.
             if tops[sym] == Some(top) {
-                progress.tick(collect.events, tape.fraction());
+                progress.tick(collect.events, || tape.fraction());
                 continue;
             }
             tops[sym] = Some(top);
@@ -210,9 +206,8 @@ pub fn run_full(settings: &Settings, files: &[PathBuf], fills_csv: bool) -> Resu
             };
             schedule.at(at + feed, seen);
         }
-        progress.tick(collect.events, tape.fraction());
+        progress.tick(collect.events, || tape.fraction());
     }
-    progress.done();
     // A symbol whose book never applied has no figures: unknown, not zero (and not averaged in).
     let missing: Vec<String> = settings
         .symbols

@@ -31,6 +31,4 @@ pub struct Settings {
     pub order_latency_ms: u64,
     /// A market event's (and a fill's) way from the venue to the bot.
     pub feed_latency_ms: u64,
-    /// Print progress (events, ETA) to stderr.
-    pub progress: bool,
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use mmbot_actors::messages::report::exit_code;
 
+use super::progress::RunProgress;
 use super::settings::{settings, VenueFlags};
 use super::sweep;
 use crate::config::{load, Overrides};
@@ -82,8 +83,15 @@ fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         return sweep::run(args, &overrides, &flags(args));
     }
     let config = load(&args.config, &overrides)?;
-    let s = settings(&config, &flags(args), std::io::stderr().is_terminal())?;
-    let outcome = backtest::engine::run_full(&s, &args.data, args.fills.is_some())?;
+    let s = settings(&config, &flags(args))?;
+    let progress = RunProgress::new();
+    let show = |events, fraction| progress.show(events, fraction);
+    let terminal = std::io::stderr().is_terminal();
+    let outcome = backtest::engine::run_full(&s, &args.data, args.fills.is_some(), terminal.then_some(&show as _));
+    if terminal {
+        eprintln!();
+    }
+    let outcome = outcome?;
     write(&args.report, &outcome.report.to_json())?;
     if let (Some(p), Some(csv)) = (&args.fills, &outcome.fills_csv) {
         write(p, csv)?;

@@ -4,5 +4,6 @@
 
 pub mod backtest;
 pub mod events_report;
+pub mod progress;
 pub mod settings;
 pub mod sweep;

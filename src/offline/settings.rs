@@ -20,7 +20,7 @@ pub struct VenueFlags {
     pub feed_latency_ms: Option<u64>,
 }
 
-pub fn settings(c: &Config, flags: &VenueFlags, progress: bool) -> anyhow::Result<Settings> {
+pub fn settings(c: &Config, flags: &VenueFlags) -> anyhow::Result<Settings> {
     let specs = bybit_sim::market::instrument::select(&c.symbols).map_err(anyhow::Error::msg)?;
     let instruments: BTreeMap<String, Instrument> = specs
         .into_iter()
@@ -60,6 +60,5 @@ pub fn settings(c: &Config, flags: &VenueFlags, progress: bool) -> anyhow::Resul
         queue_model: QueueModel::parse(&model).context("--queue-model")?,
         order_latency_ms: flags.latency_ms.unwrap_or(c.paper.order_latency_ms),
         feed_latency_ms: feed,
-        progress,
     })
 }

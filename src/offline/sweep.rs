@@ -10,6 +10,7 @@ use anyhow::{bail, Context as _};
 use backtest::Report;
 
 use super::backtest::BacktestArgs;
+use super::progress::SweepProgress;
 use super::settings::{settings, VenueFlags};
 use crate::config::{Config, Overrides};
 
@@ -89,6 +90,7 @@ pub fn run(args: &BacktestArgs, overrides: &Overrides, flags: &VenueFlags) -> an
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(combos.len());
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = SweepProgress::new(combos.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -96,13 +98,15 @@ pub fn run(args: &BacktestArgs, overrides: &Overrides, flags: &VenueFlags) -> an
                 if i >= combos.len() {
                     break;
                 }
-                let r = settings(&configs[i], flags, false).and_then(|s| Ok(backtest::run(&s, &args.data)?));
-                let mut all = results.lock().unwrap_or_else(|e| e.into_inner());
-                all[i] = Some(r);
+                let show = |events, fraction| progress.show(i, events, fraction);
+                let r = settings(&configs[i], flags).and_then(|s| {
+                    let run = backtest::engine::run_full(&s, &args.data, false, terminal.then_some(&show as _))?;
+                    Ok(run.report)
+                });
                 if terminal {
-                    let done = all.iter().filter(|r| r.is_some()).count();
-                    eprint!("\r{done}/{} runs   ", combos.len());
+                    progress.show(i, r.as_ref().map_or(0, |r| r.events), 1.0);
                 }
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
             });
         }
     });
