@@ -235,6 +235,18 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
     let exit = bot.wait_exit(Duration::from_secs(40));
     assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
     let events = recorder_file(&dir).expect("a recorder file");
+    // The run's own market tape backtested first: its parsed cache, kept beside the tape, is
+    // not taken for a recording by the report that reads the tape after.
+    let tape: Vec<PathBuf> = std::fs::read_dir(dir.join("data/market/SOLUSDT"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(tape.len(), 1, "{tape:?}");
+    let cfg = dir.join("mmbot.toml");
+    let own = dir.join("own-tape.json");
+    let (code, out, err) = backtest(&cfg, &tape[0], &own, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let own: Value = serde_json::from_str(&std::fs::read_to_string(&own).unwrap()).unwrap();
     let paper = dir.join("paper.json");
     let (code, out, err) = mmbot(&["report", events.to_str().unwrap(), "--report", paper.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
@@ -242,6 +254,10 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
     assert_eq!(r["source"], "paper");
     assert!(r["fills"].as_u64().unwrap() > 0, "the run's fills: {r}");
     assert!(r["events"].as_u64().unwrap() > 0, "its market tape was read: {r}");
+    assert_eq!(
+        r["events"], own["events"],
+        "market events read, counted as a backtest of the tape counts them"
+    );
     assert!(r["markouts_bps"]["1s"].is_number(), "markouts from the tape: {r}");
     assert!(r["quote_uptime"].as_f64().unwrap() > 0.5, "{r}");
     // Every order the run sent is in its budget figures, one unit each.
@@ -254,7 +270,6 @@ async fn a_paper_runs_recorder_file_reads_as_the_same_report_and_compares_with_t
         .sum();
     assert!(sent > 0 && units == sent, "{r}");
     // The backtest of the same recording with the same quoting, side by side.
-    let cfg = dir.join("mmbot.toml");
     let bt = dir.join("backtest.json");
     let (code, out, err) = backtest(&cfg, &files["SOLUSDT"], &bt, &[]);
     assert_eq!(code, 0, "{out}{err}");

@@ -79,28 +79,36 @@ fn run(args: &ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every market-data file under `dir` (one folder per symbol).
+/// Every market-data file under `dir` (one folder per symbol). Hidden files are left out, as a
+/// shell's `market/*/*.gz` leaves them: a backtest of the tape keeps its parsed cache beside it
+/// as `.NAME.HASH.mmbt`.
 fn tape_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten().map(|f| f.path()))
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();
     files.sort();
     files
 }
 
-/// Per symbol, the mid each time it changed, on the tape's receive (local) clock.
-fn mids_from(dir: &Path) -> anyhow::Result<HashMap<String, Vec<(u64, Decimal)>>> {
+/// Per symbol, the mid each time it changed: (local ms, mid).
+type Mids = HashMap<String, Vec<(u64, Decimal)>>;
+
+/// Per symbol, the mid each time it changed, on the tape's receive (local) clock; and the market
+/// events read (as a backtest of the tape counts them).
+fn mids_from(dir: &Path) -> anyhow::Result<(Mids, u64)> {
     let files = tape_files(dir);
     if files.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), 0));
     }
     let mut books: HashMap<String, Book> = HashMap::new();
-    let mut mids: HashMap<String, Vec<(u64, Decimal)>> = HashMap::new();
+    let mut mids: Mids = HashMap::new();
+    let mut events = 0;
     for item in Tape::open(&files)? {
+        events += 1;
         let Kind::Book(f) = &item.event.kind else { continue };
         let book = books.entry(f.symbol.clone()).or_default();
         if book.apply(f).is_err() {
@@ -115,7 +123,7 @@ fn mids_from(dir: &Path) -> anyhow::Result<HashMap<String, Vec<(u64, Decimal)>>>
             }
         }
     }
-    Ok(mids)
+    Ok((mids, events))
 }
 
 fn dec(v: &Value) -> Decimal {
@@ -127,9 +135,9 @@ fn dec(v: &Value) -> Decimal {
 
 pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Report, Collector)> {
     let text = std::fs::read_to_string(events).with_context(|| format!("reading {}", events.display()))?;
-    let mids = match market {
+    let (mids, market_events) = match market {
         Some(dir) => mids_from(dir)?,
-        None => HashMap::new(),
+        None => (HashMap::new(), 0),
     };
     let mut mode = String::from("run");
     let mut symbols: Vec<String> = Vec::new();
@@ -207,7 +215,7 @@ pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Repo
         bail!("{}: no `started` line: not a recorder file", events.display());
     }
     let mut collect = Collector::new(&symbols);
-    collect.events = mids.values().map(|m| m.len() as u64).sum();
+    collect.events = market_events;
     collect.first_ms = first;
     collect.last_ms = last.max(mids.values().filter_map(|m| m.last().map(|(t, _)| *t)).max().unwrap_or(0));
     for (s, m) in &mids {
