@@ -146,7 +146,7 @@ fn table(rows: &[(Vec<(String, toml::Value)>, Report)]) -> String {
     );
     for (rank, i) in order.iter().enumerate() {
         let (combo, r) = &rows[*i];
-        let mk = |h: &str| r.markouts_bps.get(h).copied().flatten().map_or("–".into(), |x| format!("{x:+.2}"));
+        let mk = |h: &str| r.markouts_bps.get(h).copied().flatten().map_or("–".into(), |x| format!("{x:+.3}"));
         out += &format!(
             "{:<4} {:<40} {:>12.4} {:>10.4} {:>7} {:>9} {:>9} {:>7.1}%\n",
             rank + 1,

@@ -37,7 +37,9 @@ fn markout_bps_with(memo: &mut RatioMemo, f: &Fill, mids: &[(u64, Decimal)], hor
     (!v.is_nan()).then_some(v)
 }
 
-/// The mean markout per horizon, rounded to 0.01 bps (None: no fill reached that far).
+/// The mean markout per horizon, rounded to 0.0001 bps (None: no fill reached that far). One
+/// tick of BTCUSDT is ~0.015 bps: a coarser rounding would hide the adverse selection of a
+/// quote at the touch.
 pub fn mean_markouts<'a>(
     fills: impl Iterator<Item = &'a Fill> + Clone,
     mids: impl Fn(&str) -> &'a [(u64, Decimal)],
@@ -51,7 +53,7 @@ pub fn mean_markouts<'a>(
                 .clone()
                 .filter_map(|f| markout_bps_with(&mut memo, f, mids(&f.symbol), *h, data_end))
                 .collect();
-            let mean = (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 100.0).round() / 100.0);
+            let mean = (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 10_000.0).round() / 10_000.0);
             (*name, mean)
         })
         .collect()
@@ -84,5 +86,14 @@ mod tests {
         assert_eq!(markout_bps(&buy, &mids, 60_000, 10_000), None, "past the data");
         let sell = fill(Side::Sell, 0, dec!(100));
         assert_eq!(markout_bps(&sell, &mids, 1_000, 10_000), Some(-10.0));
+    }
+
+    #[test]
+    fn a_mean_keeps_a_fraction_of_a_tick() {
+        // BTCUSDT's tick (0.1) at 65 000 is 0.0154 bps: one tick against each of two fills.
+        let mids = [(0, dec!(64999.95)), (500, dec!(64999.9))];
+        let fills = [fill(Side::Buy, 0, dec!(65000)), fill(Side::Buy, 0, dec!(65000))];
+        let means = mean_markouts(fills.iter(), |_| &mids[..], 10_000);
+        assert_eq!(means[0], ("1s", Some(-0.0154)));
     }
 }

@@ -4,8 +4,9 @@ use std::fmt::Write;
 
 use super::Report;
 
+/// A markout: to 0.001 bps, finer than one tick of BTCUSDT (~0.015 bps).
 fn opt(v: Option<f64>) -> String {
-    v.map_or("–".into(), |x| format!("{x:+.2}"))
+    v.map_or("–".into(), |x| format!("{x:+.3}"))
 }
 
 pub fn summary(r: &Report) -> String {
