@@ -190,6 +190,29 @@ fn the_shipped_config_backtests_the_symbols_a_recording_has() {
     assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
 }
 
+/// A recording cut short (a recorder killed mid-write) is backtested up to the cut, and the
+/// report says where it was cut — also on the next run, read from the parsed cache, which logs
+/// nothing of the file.
+#[test]
+fn a_recording_cut_short_is_reported_as_such_from_the_parse_and_from_the_cache() {
+    let dir = temp_dir("backtest-cut");
+    let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
+    let whole = std::fs::read(&files["SOLUSDT"]).unwrap();
+    let cut = dir.join("cut.gz");
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    let cfg = config(&dir);
+    for run in ["parsed", "cached"] {
+        let report = dir.join(format!("{run}.json"));
+        let (code, out, err) = backtest(&cfg, &cut, &report, &[]);
+        assert_eq!(code, 0, "{run}: {out}{err}");
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let quality = &json["data_quality"][0];
+        assert!(quality["truncated_after"].as_u64().is_some_and(|n| n > 1), "{run}: {json}");
+        assert_eq!(quality["events"], json["events"], "{run}: every event read was backtested");
+        assert!(out.contains("cut short: ") && out.contains("cut.gz after line"), "{run}: {out}");
+    }
+}
+
 #[test]
 fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
     let dir = temp_dir("backtest-sweep");

@@ -226,7 +226,16 @@ pub fn run_full(
     }
     let (report, fills_csv) = std::thread::scope(|scope| {
         let csv = fills_csv.then(|| scope.spawn(|| crate::report::fills_csv::fills_csv(&collect.fills)));
-        let report = Report::build(settings, files, &collect, &bot, &missing, started.elapsed().as_millis() as u64);
+        let quality = tape.stream.file_reports();
+        let report = Report::build(
+            settings,
+            files,
+            &collect,
+            &bot,
+            &missing,
+            quality,
+            started.elapsed().as_millis() as u64,
+        );
         (report, csv.map(|h| h.join().expect("the fills CSV is plain formatting")))
     });
     Ok(Outcome {

@@ -27,7 +27,7 @@ pub struct TapeItem {
 }
 
 /// What reading one file met.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub file: PathBuf,
     pub events: u64,

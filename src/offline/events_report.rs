@@ -242,6 +242,7 @@ pub fn from_events(events: &Path, market: Option<&Path>) -> anyhow::Result<(Repo
         kill_switch: None,
         settings: serde_json::json!({"market_tape": market.map(|m| m.display().to_string())}),
         missing: &[],
+        data_quality: Vec::new(),
         wall_ms: 0,
     });
     Ok((report, collect))

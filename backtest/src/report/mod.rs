@@ -22,6 +22,8 @@ use bybit_v5::Side;
 use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use market_data::FileReport;
+
 use crate::bot::Bot;
 use crate::budget_use::BudgetReport;
 use crate::collect::Collector;
@@ -62,6 +64,10 @@ pub struct Report {
     /// `backtest`, or the run's mode (`paper`, `live`) when read from a recorder file.
     pub source: String,
     pub data: Vec<String>,
+    /// What reading each recording met: its events, malformed lines, book gaps, frames out of
+    /// order, and the line after which a file was cut short.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_quality: Vec<FileReport>,
     pub symbols: Vec<String>,
     pub from_ms: u64,
     pub to_ms: u64,
@@ -115,11 +121,20 @@ pub struct Parts<'a> {
     pub settings: serde_json::Value,
     /// Symbols with no market data (see `Report::missing_symbols`).
     pub missing: &'a [String],
+    pub data_quality: Vec<FileReport>,
     pub wall_ms: u64,
 }
 
 impl Report {
-    pub fn build(settings: &Settings, files: &[PathBuf], c: &Collector, bot: &Bot, missing: &[String], wall_ms: u64) -> Self {
+    pub fn build(
+        settings: &Settings,
+        files: &[PathBuf],
+        c: &Collector,
+        bot: &Bot,
+        missing: &[String],
+        data_quality: Vec<FileReport>,
+        wall_ms: u64,
+    ) -> Self {
         let described = serde_json::json!({
             "queue_model": settings.queue_model.name(),
             "order_latency_ms": settings.order_latency_ms,
@@ -139,6 +154,7 @@ impl Report {
             kill_switch: bot.killed.clone(),
             settings: described,
             missing,
+            data_quality,
             wall_ms,
         })
     }
@@ -207,6 +223,7 @@ impl Report {
         Self {
             source: p.source.to_string(),
             data: p.data,
+            data_quality: p.data_quality,
             symbols: c.symbols.keys().filter(|s| !p.missing.contains(s)).cloned().collect(),
             missing_symbols: p.missing.to_vec(),
             from_ms: c.first_ms.unwrap_or(0),

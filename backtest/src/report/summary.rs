@@ -2,11 +2,38 @@
 
 use std::fmt::Write;
 
+use market_data::FileReport;
+
 use super::Report;
 
 /// A markout: to 0.001 bps, finer than one tick of BTCUSDT (~0.015 bps).
 fn opt(v: Option<f64>) -> String {
     v.map_or("–".into(), |x| format!("{x:+.3}"))
+}
+
+/// What reading the recordings met, in one line (None for a report with no recordings read).
+fn data_line(files: &[FileReport]) -> Option<String> {
+    if files.is_empty() {
+        return None;
+    }
+    let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
+    let mut line = format!(
+        "  data: {} file{}, {} events; book gaps {}, malformed lines {}, frames out of order {}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        sum(|f| f.events),
+        sum(|f| f.gaps),
+        sum(|f| f.malformed),
+        sum(|f| f.out_of_order)
+    );
+    let cut: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.truncated_after.map(|n| format!("{} after line {n}", f.file.display())))
+        .collect();
+    if !cut.is_empty() {
+        line += &format!("; cut short: {}", cut.join(", "));
+    }
+    Some(line)
 }
 
 pub fn summary(r: &Report) -> String {
@@ -73,6 +100,9 @@ pub fn summary(r: &Report) -> String {
             r.budget.peak_requests_per_5s,
             r.budget.ip_limit_per_5s.map_or(String::new(), |l| format!(" of {l}"))
         );
+    }
+    if let Some(line) = data_line(&r.data_quality) {
+        let _ = writeln!(s, "{line}");
     }
     if !r.missing_symbols.is_empty() {
         let _ = writeln!(

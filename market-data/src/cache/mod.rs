@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::PathBuf;
 
-use crate::tape::{Tape, TapeError, TapeItem};
+use crate::tape::{FileReport, Tape, TapeError, TapeItem};
 
 mod bytes;
 mod prefetch;
@@ -27,7 +27,7 @@ use writer::CacheWriter;
 
 /// At the start of a cache, and again at its end after the item count: a cache without its end
 /// was cut short and is not read.
-const MAGIC: &[u8; 8] = b"MMBTAPE5";
+const MAGIC: &[u8; 8] = b"MMBTAPE6";
 
 /// Where the cache of `files` lives: beside the first file, named by a hash of the files' full
 /// paths (one cache whatever directory the run starts in), sizes and modification times.
@@ -81,6 +81,10 @@ pub trait TapeStream: Iterator<Item = TapeItem> + Send {
     /// 0 to 1, by bytes read from disk.
     fn fraction_read(&self) -> f64;
 
+    /// What reading each file met (events, malformed lines, book gaps, a cut-short end), once
+    /// the stream has ended; a cache gives what the parse that wrote it met.
+    fn file_reports(&self) -> Vec<FileReport>;
+
     /// The next item into `item` (false at the end): a reader that can reuses the item's
     /// strings and lists, so a run over millions of events allocates none per event.
     fn next_into(&mut self, item: &mut TapeItem) -> bool {
@@ -98,11 +102,19 @@ impl TapeStream for Tape {
     fn fraction_read(&self) -> f64 {
         Tape::fraction_read(self)
     }
+
+    fn file_reports(&self) -> Vec<FileReport> {
+        self.reports()
+    }
 }
 
 impl TapeStream for Tee {
     fn fraction_read(&self) -> f64 {
         self.tape.fraction_read()
+    }
+
+    fn file_reports(&self) -> Vec<FileReport> {
+        self.tape.reports()
     }
 }
 
@@ -127,7 +139,7 @@ impl Iterator for Tee {
                 Ok(false) => {}
                 Ok(true) => {
                     if let Some(w) = self.writer.take() {
-                        if let Err(e) = w.finish(&self.path) {
+                        if let Err(e) = w.finish(&self.path, &self.tape.reports()) {
                             log::info!("{}: no cache written ({e})", self.path.display());
                         }
                     }
@@ -249,6 +261,46 @@ mod tests {
             }
             assert!(!stream.next_into(&mut items[0]), "and then the end");
         }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// What reading the files met is the same from the parse, from the cache it wrote, and
+    /// through the read-ahead.
+    #[test]
+    fn the_files_reports_survive_the_cache_and_the_read_ahead() {
+        let d = std::env::temp_dir().join(format!("tape-reports-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("rec.txt");
+        std::fs::write(
+            &f,
+            concat!(
+                "1 {\"topic\":\"orderbook.50.X\",\"type\":\"snapshot\",\"ts\":10,\"data\":{\"s\":\"X\",\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1,\"seq\":1},\"cts\":9}\n",
+                "2 not a frame\n",
+                "3 {\"topic\":\"orderbook.50.X\",\"type\":\"delta\",\"ts\":12,\"data\":{\"s\":\"X\",\"b\":[],\"a\":[],\"u\":5,\"seq\":5},\"cts\":11}\n",
+                "4 {\"topic\":\"publicTrade.X\",\"ts\":13,\"data\":[{\"T\":13,\"S\":\"Sell\",\"v\":\"0.5\",\"p\":\"1.5\",\"i\":\"a\"}]}\n",
+            ),
+        )
+        .unwrap();
+        let files = vec![f];
+        let drained = |mut s: Box<dyn TapeStream>| {
+            let mut item = empty_item();
+            while s.next_into(&mut item) {}
+            s.file_reports()
+        };
+        let parsed = drained(open(&files).unwrap());
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(
+            (parsed[0].malformed, parsed[0].gaps, parsed[0].truncated_after),
+            (1, 1, None),
+            "{parsed:?}"
+        );
+        assert!(cache_path(&files).unwrap().exists());
+        assert_eq!(drained(open(&files).unwrap()), parsed, "from the cache");
+        assert_eq!(
+            drained(Box::new(ReadAhead::new(open(&files).unwrap()))),
+            parsed,
+            "through the read-ahead"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::{empty_item, TapeStream};
-use crate::tape::TapeItem;
+use crate::tape::{FileReport, TapeItem};
 
 /// Items per batch: a channel operation per this many events, not per event.
 const BATCH: usize = 4096;
@@ -26,11 +26,18 @@ pub struct ReadAhead {
     next: usize,
     /// `fraction_read` of the inner stream, as f64 bits, updated per batch.
     fraction: Arc<AtomicU64>,
-    reader: Option<JoinHandle<()>>,
+    reader: Option<JoinHandle<Vec<FileReport>>>,
+    /// The inner stream's file reports, once it ended.
+    reports: Vec<FileReport>,
 }
 
-/// Fill batches from `inner` until it ends or the consumer goes away.
-fn read(mut inner: Box<dyn TapeStream>, full: SyncSender<Vec<TapeItem>>, empty: Receiver<Vec<TapeItem>>, fraction: Arc<AtomicU64>) {
+/// Fill batches from `inner` until it ends (its file reports) or the consumer goes away.
+fn read(
+    mut inner: Box<dyn TapeStream>,
+    full: SyncSender<Vec<TapeItem>>,
+    empty: Receiver<Vec<TapeItem>>,
+    fraction: Arc<AtomicU64>,
+) -> Vec<FileReport> {
     loop {
         let mut batch = empty.try_recv().unwrap_or_default();
         let mut n = 0;
@@ -53,11 +60,11 @@ fn read(mut inner: Box<dyn TapeStream>, full: SyncSender<Vec<TapeItem>>, empty: 
         fraction.store(inner.fraction_read().to_bits(), Ordering::Relaxed);
         let end = n < BATCH;
         if n > 0 && full.send(batch).is_err() {
-            return;
+            return Vec::new();
         }
         drop(spare);
         if end {
-            return;
+            return inner.file_reports();
         }
     }
 }
@@ -79,6 +86,7 @@ impl ReadAhead {
             next: 0,
             fraction,
             reader: Some(reader),
+            reports: Vec::new(),
         }
     }
 }
@@ -96,6 +104,10 @@ impl TapeStream for ReadAhead {
         f64::from_bits(self.fraction.load(Ordering::Relaxed))
     }
 
+    fn file_reports(&self) -> Vec<FileReport> {
+        self.reports.clone()
+    }
+
     fn next_into(&mut self, item: &mut TapeItem) -> bool {
         if self.next == self.batch.len() {
             let done = std::mem::take(&mut self.batch);
@@ -108,8 +120,10 @@ impl TapeStream for ReadAhead {
                 Err(_) => {
                     // The reader is done. If it died instead (a panic in a parser), the run must
                     // not go on as if the tape had ended there: its panic is the run's.
-                    if let Some(Err(panic)) = self.reader.take().map(JoinHandle::join) {
-                        std::panic::resume_unwind(panic);
+                    match self.reader.take().map(JoinHandle::join) {
+                        Some(Err(panic)) => std::panic::resume_unwind(panic),
+                        Some(Ok(reports)) => self.reports = reports,
+                        None => {}
                     }
                     return false;
                 }
@@ -171,6 +185,10 @@ mod tests {
         fn fraction_read(&self) -> f64 {
             self.0 as f64 / self.1 as f64
         }
+
+        fn file_reports(&self) -> Vec<FileReport> {
+            Vec::new()
+        }
     }
 
     #[test]
@@ -200,6 +218,10 @@ mod tests {
     impl TapeStream for Breaking {
         fn fraction_read(&self) -> f64 {
             0.0
+        }
+
+        fn file_reports(&self) -> Vec<FileReport> {
+            Vec::new()
         }
     }
 

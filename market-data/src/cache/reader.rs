@@ -8,22 +8,42 @@ use super::bytes::R;
 use super::{TapeStream, MAGIC};
 use crate::event::{Aggressor, BookFrame, Event, Kind, Trade};
 use crate::reader::Counted;
-use crate::tape::TapeItem;
+use crate::tape::{FileReport, TapeItem};
 
 /// The item count a whole cache ends with (then `file` is rewound); an error for one cut short.
+/// (The end marker and the files' reports before the count are read when the items reach them.)
 fn whole_cache_items(file: &mut File, size: u64) -> io::Result<u64> {
     use std::io::{Seek, SeekFrom};
-    if size < 8 + 1 + 8 + 8 {
+    if size < 8 + 1 + 4 + 8 + 8 {
         return Err(io::Error::other("a cache cut short"));
     }
-    let mut end = [0u8; 17];
-    file.seek(SeekFrom::End(-17))?;
+    let mut end = [0u8; 16];
+    file.seek(SeekFrom::End(-16))?;
     file.read_exact(&mut end)?;
     file.seek(SeekFrom::Start(0))?;
-    if end[0] != 0 || &end[9..] != MAGIC {
+    if &end[8..] != MAGIC {
         return Err(io::Error::other("a cache cut short, or another version's"));
     }
-    Ok(u64::from_le_bytes(end[1..9].try_into().expect("8 bytes")))
+    Ok(u64::from_le_bytes(end[..8].try_into().expect("8 bytes")))
+}
+
+/// What reading each file met, as the parse that wrote the cache found it.
+fn file_reports(r: &mut R<Counted<File>>) -> io::Result<Vec<FileReport>> {
+    let n = r.u32()?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let file = PathBuf::from(r.str()?);
+        let (events, malformed, gaps, out_of_order, cut) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        out.push(FileReport {
+            file,
+            events,
+            malformed,
+            gaps,
+            out_of_order,
+            truncated_after: cut.checked_sub(1),
+        });
+    }
+    Ok(out)
 }
 
 /// A cache read back, item by item.
@@ -36,6 +56,8 @@ pub(super) struct CacheReader {
     items: u64,
     seen: u64,
     path: PathBuf,
+    /// The files' reports, read at the end of the items.
+    reports: Vec<FileReport>,
     /// Frames the items held before, per kind, kept for their allocations: an item takes one of
     /// its kind's and gives back what it held, so strings and lists are allocated only until
     /// there are enough of each kind in circulation (at most one per item slot).
@@ -67,6 +89,7 @@ impl CacheReader {
             items,
             seen: 0,
             path: path.to_path_buf(),
+            reports: Vec::new(),
             spare: Spares::default(),
         })
     }
@@ -74,6 +97,7 @@ impl CacheReader {
     /// The next item into `it`, its strings and lists reused: false at the cache's end.
     fn item_into(&mut self, it: &mut TapeItem) -> io::Result<bool> {
         if self.r.u8()? == 0 {
+            self.reports = file_reports(&mut self.r)?;
             if self.seen != self.items {
                 return Err(io::Error::other(format!("{} items of {}", self.seen, self.items)));
             }
@@ -212,5 +236,9 @@ impl TapeStream for CacheReader {
         } else {
             self.read.load(std::sync::atomic::Ordering::Relaxed) as f64 / self.size as f64
         }
+    }
+
+    fn file_reports(&self) -> Vec<FileReport> {
+        self.reports.clone()
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::bytes::W;
 use super::MAGIC;
 use crate::event::{Aggressor, Kind};
-use crate::tape::TapeItem;
+use crate::tape::{FileReport, TapeItem};
 
 pub(super) struct CacheWriter {
     w: W<BufWriter<File>>,
@@ -74,9 +74,19 @@ impl CacheWriter {
         Ok(())
     }
 
-    /// The end marker, the item count and the magic again; the cache in place.
-    pub(super) fn finish(mut self, path: &Path) -> io::Result<()> {
+    /// The end marker, what reading each file met, the item count and the magic again; the
+    /// cache in place.
+    pub(super) fn finish(mut self, path: &Path, reports: &[FileReport]) -> io::Result<()> {
         self.w.u8(0)?;
+        self.w.u32(reports.len() as u32)?;
+        for r in reports {
+            self.w.str(&r.file.to_string_lossy())?;
+            for n in [r.events, r.malformed, r.gaps, r.out_of_order] {
+                self.w.u64(n)?;
+            }
+            // A file cut short after line n: n + 1; read whole: 0.
+            self.w.u64(r.truncated_after.map_or(0, |n| n + 1))?;
+        }
         self.w.u64(self.items)?;
         self.w.0.write_all(MAGIC)?;
         self.w.0.flush()?;
