@@ -181,6 +181,19 @@ fn the_shipped_config_backtests_the_symbols_a_recording_has() {
         "{err}"
     );
     assert!(!nothing.exists());
+    // The recordings' directory stands for every recording under it (the backtest's hidden
+    // caches beside them left out).
+    let (code, out, err) = backtest(&shipped, &dir.join("market"), &report, &["--symbols", "SOLUSDT"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let whole: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let read: Vec<&str> = whole["data_quality"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(read.len(), 2, "SOLUSDT's and DOGEUSDT's recordings: {read:?}");
+    assert!(read.iter().all(|f| f.ends_with(".gz")), "{read:?}");
     // A config that cannot be read says so once, with its path and cause.
     let missing = dir.join("missing.toml");
     let (code, _, err) = backtest(&missing, &files["SOLUSDT"], &report, &[]);
@@ -234,6 +247,15 @@ fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
     assert_eq!(json["runs"].as_array().unwrap().len(), 6);
     assert!(json["runs"][0]["params"]["strategy.spread_bps"].is_number());
     assert!(!err.contains('\r'), "no progress when stderr is not a terminal");
+    // A sweep has one report for its runs: a fills file or a chart for it is refused, not ignored.
+    let (code, _, err) = backtest(
+        &cfg,
+        &files["SOLUSDT"],
+        &report,
+        &["--sweep", "strategy.levels=1,2", "--fills", "f.csv"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("--fills and --chart go with one run"), "{err}");
 }
 
 #[actix_rt::test]

@@ -32,8 +32,10 @@ pub struct Record {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{file}: cannot open: {source}")]
-    Open { file: PathBuf, source: io::Error },
+    /// The io error is in the message, not the chain (printed with its chain, `{:#}`, it would
+    /// say the same thing twice).
+    #[error("{file}: cannot open: {error}")]
+    Open { file: PathBuf, error: io::Error },
     #[error("{file}: line {line}: {why}")]
     Malformed { file: PathBuf, line: u64, why: LineError },
     #[error("{file}: cut short after line {line} ({why}): the rest of the file is lost")]
@@ -98,9 +100,9 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Self, ReadError> {
         let read = Arc::new(AtomicU64::new(0));
         let opened = std::fs::metadata(path).and_then(|m| Ok((m.len(), open_counted(path, read.clone())?)));
-        let (size, (compression, text)) = opened.map_err(|source| ReadError::Open {
+        let (size, (compression, text)) = opened.map_err(|error| ReadError::Open {
             file: path.to_path_buf(),
-            source,
+            error,
         })?;
         Ok(Self {
             file: path.to_path_buf(),

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use mmbot_actors::messages::report::exit_code;
 
 use super::progress::RunProgress;
+use super::recordings;
 use super::settings::{settings, VenueFlags};
 use super::sweep;
 use crate::config::{load, Overrides};
@@ -20,7 +21,8 @@ pub struct BacktestArgs {
     /// The bot's configuration (the same file `mmbot run` takes).
     #[arg(long, short, default_value = "config/default.toml")]
     pub config: PathBuf,
-    /// Recordings in the market-data format (`mmbot record`, `mmbot import`): files or a glob.
+    /// Recordings in the market-data format (`mmbot record`, `mmbot import`): files, a glob, or
+    /// a directory (every recording under it).
     #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
     pub data: Vec<PathBuf>,
     /// risk_averse or prob_power:N (default: [paper] queue_model).
@@ -72,6 +74,10 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn run(args: &BacktestArgs) -> anyhow::Result<()> {
+    let args = &BacktestArgs {
+        data: recordings::expand(&args.data)?,
+        ..args.clone()
+    };
     // Offline: no exchange is contacted, so none of its credentials is needed.
     let overrides = Overrides {
         symbols: args.symbols.clone(),
@@ -80,6 +86,10 @@ fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     if !args.sweeps.is_empty() {
+        anyhow::ensure!(
+            args.fills.is_none() && args.chart.is_none(),
+            "--fills and --chart go with one run; a sweep writes every run's report to --report"
+        );
         return sweep::run(args, &overrides, &flags(args));
     }
     let config = load(&args.config, &overrides)?;

@@ -79,28 +79,13 @@ fn run(args: &ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every market-data file under `dir` (one folder per symbol). Hidden files are left out, as a
-/// shell's `market/*/*.gz` leaves them: a backtest of the tape keeps its parsed cache beside it
-/// as `.NAME.HASH.mmbt`.
-fn tape_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten().map(|f| f.path()))
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-        .collect();
-    files.sort();
-    files
-}
-
 /// Per symbol, the mid each time it changed: (local ms, mid).
 type Mids = HashMap<String, Vec<(u64, Decimal)>>;
 
 /// Per symbol, the mid each time it changed, on the tape's receive (local) clock; and the market
 /// events read (as a backtest of the tape counts them).
 fn mids_from(dir: &Path) -> anyhow::Result<(Mids, u64)> {
-    let files = tape_files(dir);
+    let files = super::recordings::under(dir);
     if files.is_empty() {
         return Ok((HashMap::new(), 0));
     }

@@ -5,5 +5,6 @@
 pub mod backtest;
 pub mod events_report;
 pub mod progress;
+pub mod recordings;
 pub mod settings;
 pub mod sweep;
