@@ -161,6 +161,8 @@ impl RunArgs {
             replay: self.replay.clone(),
             mirror_url: self.mirror_url.clone(),
             mirror_rest_url: self.mirror_rest_url.clone(),
+            // `mmbot run` runs in the file's mode.
+            mode: None,
         }
     }
 }

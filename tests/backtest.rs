@@ -194,6 +194,15 @@ fn the_shipped_config_backtests_the_symbols_a_recording_has() {
         .collect();
     assert_eq!(read.len(), 2, "SOLUSDT's and DOGEUSDT's recordings: {read:?}");
     assert!(read.iter().all(|f| f.ends_with(".gz")), "{read:?}");
+    // The live example config backtests as it is: offline, its control token is not asked for.
+    let live = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/live.example.toml");
+    let (code, out, err) = backtest(&live, &files["SOLUSDT"], &report, &["--symbols", "SOLUSDT"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // A report with nowhere to go is refused before the run, not after it.
+    let nowhere = dir.join("no-such-dir").join("bt.json");
+    let (code, out, err) = backtest(&shipped, &files["SOLUSDT"], &nowhere, &["--symbols", "SOLUSDT"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no directory") && !out.contains("backtest of"), "{out}{err}");
     // A config that cannot be read says so once, with its path and cause.
     let missing = dir.join("missing.toml");
     let (code, _, err) = backtest(&missing, &files["SOLUSDT"], &report, &[]);

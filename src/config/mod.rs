@@ -231,10 +231,16 @@ pub struct Overrides {
     /// Paper-trade on this live public stream (`[paper] market = "mirror"`).
     pub mirror_url: Option<String>,
     pub mirror_rest_url: Option<String>,
+    /// Run in this mode whatever the file says: an offline backtest of a live config is paper
+    /// (no exchange, no control surface), and is not held to what only a live run needs.
+    pub mode: Option<Mode>,
 }
 
 impl Overrides {
     pub fn apply(&self, c: &mut Config) {
+        if let Some(mode) = self.mode {
+            c.mode = mode;
+        }
         let set = |field: &mut String, v: &Option<String>| {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                 *field = v.clone();

@@ -14,7 +14,7 @@ use super::progress::RunProgress;
 use super::recordings;
 use super::settings::{settings, VenueFlags};
 use super::sweep;
-use crate::config::{load, Overrides};
+use crate::config::{load, Mode, Overrides};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BacktestArgs {
@@ -78,13 +78,20 @@ fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         data: recordings::expand(&args.data)?,
         ..args.clone()
     };
-    // Offline: no exchange is contacted, so none of its credentials is needed.
+    // Offline: no exchange is contacted, so none of its credentials is needed, and a live
+    // config is judged as the paper run it is here (its control token, say, is not asked for).
     let overrides = Overrides {
         symbols: args.symbols.clone(),
         api_key: Some("offline".into()),
         api_secret: Some("offline".into()),
+        mode: Some(Mode::Paper),
         ..Default::default()
     };
+    // Where the outputs go is checked before a run that may take minutes, not after it.
+    for path in [Some(&args.report), args.fills.as_ref(), args.chart.as_ref()].into_iter().flatten() {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        anyhow::ensure!(dir.is_dir(), "{}: no directory {} to write it in", path.display(), dir.display());
+    }
     if !args.sweeps.is_empty() {
         anyhow::ensure!(
             args.fills.is_none() && args.chart.is_none(),
