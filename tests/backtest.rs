@@ -235,6 +235,37 @@ fn a_recording_cut_short_is_reported_as_such_from_the_parse_and_from_the_cache()
     }
 }
 
+/// `--feed-latency-ms recorded` (as `[paper] feed_latency_ms = "recorded"` in a replay): each
+/// frame reaches the bot after its own recorded latency — the same every run, and not the same
+/// run as a constant latency.
+#[test]
+fn a_recorded_feed_latency_is_each_frames_own() {
+    let dir = temp_dir("backtest-recorded-latency");
+    let files = import_capture("cryptofeed-bybit-solusdt-dogeusdt.jsonl.zst", &dir.join("market"));
+    let cfg = config(&dir);
+    let run = |latency: &str, name: &str| {
+        let report = dir.join(name);
+        let (code, out, err) = backtest(&cfg, &files["SOLUSDT"], &report, &["--feed-latency-ms", latency]);
+        assert_eq!(code, 0, "{out}{err}");
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        json
+    };
+    let (a, b, none) = (run("recorded", "a.json"), run("recorded", "b.json"), run("0", "none.json"));
+    assert_eq!(a["settings"]["feed_latency_ms"], "recorded");
+    let figures = |r: &Value| {
+        let mut r = r.clone();
+        let o = r.as_object_mut().unwrap();
+        o.remove("wall_ms");
+        o.remove("settings");
+        r
+    };
+    assert_eq!(figures(&a), figures(&b), "deterministic");
+    assert_ne!(figures(&a), figures(&none), "the recorded latencies are not none");
+    let (code, _, err) = backtest(&cfg, &files["SOLUSDT"], &dir.join("x.json"), &["--feed-latency-ms", "soon"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("expected milliseconds or `recorded`"), "{err}");
+}
+
 #[test]
 fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
     let dir = temp_dir("backtest-sweep");

@@ -1,5 +1,6 @@
 //! The event loop: the recording's events in exchange-time order, and the timed events between
-//! the venue and the bot (what the bot sees `feed_latency_ms` after the venue; its requests
+//! the venue and the bot (what the bot sees `feed_latency` after the venue — a constant, or each
+//! frame's own recorded latency, the feed never overtaking itself; its requests
 //! reach the venue `order_latency_ms` after they leave, and their answers come back as late).
 //! At equal times, what was scheduled comes before the next recorded event. The run ends at the
 //! recording's last event.
@@ -128,8 +129,10 @@ pub fn run_full(
         on: on_progress,
         last: started,
     };
-    let feed = settings.feed_latency_ms;
     let mut end = t0;
+    // When the bot sees the last market event: a stream delivers in order, so a frame recorded
+    // with less latency than the one before it is seen after that one, not before.
+    let mut seen_floor = 0u64;
     // By the venue's symbol index: whether the bot quotes it, and the top it last saw.
     let quoted: Vec<bool> = venue.names.iter().map(|n| settings.symbols.contains(n)).collect();
     let mut tops = vec![None; venue.names.len()];
@@ -161,11 +164,13 @@ pub fn run_full(
             Kind::Trades { symbol, .. } | Kind::Ticker { symbol, .. } | Kind::Gap { symbol, .. } => symbol.as_str(),
         };
         let sym = venue.id(symbol);
+        let seen_at = (at + settings.feed_latency.of(item.event.exchange_ms, item.local_ns)).max(seen_floor);
+        seen_floor = seen_at;
         let applied = venue.apply(at, sym, &item.event);
         for f in &applied.fills {
             collect.fill(f, &venue);
             schedule.at(
-                at + feed,
+                seen_at,
                 Timed::FillSeen(SeenFill {
                     sym: sym.expect("a fill is of a symbol the venue lists"),
                     link_id: f.link_id.clone(),
@@ -178,7 +183,7 @@ pub fn run_full(
         }
         for &(sym, fee) in &applied.funding {
             collect.funding(&venue.names[sym], fee);
-            schedule.at(at + feed, Timed::FundingSeen { sym, fee });
+            schedule.at(seen_at, Timed::FundingSeen { sym, fee });
         }
         let changed = sym.filter(|_| applied.book);
         collect.market(at, changed.map(|i| (i, symbol)), &venue);
@@ -204,7 +209,7 @@ pub fn run_full(
                 },
                 None => Timed::BookLost { sym },
             };
-            schedule.at(at + feed, seen);
+            schedule.at(seen_at, seen);
         }
         progress.tick(collect.events, || tape.fraction());
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use fill_model::QueueModel;
+use market_data::FeedLatency;
 use mmbot_actors::budget::rate_governor::RateLimitSettings;
 use mmbot_actors::market::quoting::Filters;
 use mmbot_actors::market::risk::RiskLimits;
@@ -29,6 +30,7 @@ pub struct Settings {
     pub queue_model: QueueModel,
     /// An order request's way to the venue, and its answer's way back, each.
     pub order_latency_ms: u64,
-    /// A market event's (and a fill's) way from the venue to the bot.
-    pub feed_latency_ms: u64,
+    /// A market event's (and a fill's) way from the venue to the bot: a constant, or each
+    /// frame's recorded local − exchange time.
+    pub feed_latency: FeedLatency,
 }

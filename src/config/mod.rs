@@ -10,7 +10,7 @@ mod sizes;
 pub mod token;
 pub mod validate;
 
-pub use paper::{FeedLatencySetting, PaperConfig};
+pub use paper::PaperConfig;
 
 pub use account::{AccountSettings, PositionMode};
 pub use advice::{advice, busy_poll_warning, humanize, usable_cpus};

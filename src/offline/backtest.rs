@@ -31,9 +31,10 @@ pub struct BacktestArgs {
     /// Order-entry latency each way, ms (default: [paper] order_latency_ms).
     #[arg(long)]
     pub latency_ms: Option<u64>,
-    /// Market-data (and fill) latency, ms (default: [paper] feed_latency_ms).
+    /// Market-data (and fill) latency: ms, or `recorded` (each frame's own local − exchange
+    /// time) (default: [paper] feed_latency_ms).
     #[arg(long)]
-    pub feed_latency_ms: Option<u64>,
+    pub feed_latency_ms: Option<String>,
     /// The symbols to trade (default: the config's).
     #[arg(long, value_delimiter = ',')]
     pub symbols: Option<Vec<String>>,
@@ -65,7 +66,7 @@ fn flags(args: &BacktestArgs) -> VenueFlags {
     VenueFlags {
         queue_model: args.queue_model.clone(),
         latency_ms: args.latency_ms,
-        feed_latency_ms: args.feed_latency_ms,
+        feed_latency_ms: args.feed_latency_ms.clone(),
     }
 }
 

@@ -8,16 +8,17 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use backtest::settings::{Instrument, Settings};
 use fill_model::QueueModel;
+use market_data::FeedLatency;
 use mmbot_actors::market::quoting::Filters;
 
-use crate::config::{Config, FeedLatencySetting};
+use crate::config::Config;
 
 /// What the command line may change of the config's `[paper]` venue.
 #[derive(Debug, Clone, Default)]
 pub struct VenueFlags {
     pub queue_model: Option<String>,
     pub latency_ms: Option<u64>,
-    pub feed_latency_ms: Option<u64>,
+    pub feed_latency_ms: Option<String>,
 }
 
 pub fn settings(c: &Config, flags: &VenueFlags) -> anyhow::Result<Settings> {
@@ -43,12 +44,12 @@ pub fn settings(c: &Config, flags: &VenueFlags) -> anyhow::Result<Settings> {
         })
         .collect();
     let model = flags.queue_model.clone().unwrap_or_else(|| c.paper.queue_model.clone());
-    let feed = match (&flags.feed_latency_ms, &c.paper.feed_latency_ms) {
-        (Some(ms), _) => *ms,
-        (None, FeedLatencySetting::Ms(ms)) => *ms,
-        (None, FeedLatencySetting::Named(n)) => {
-            anyhow::bail!("[paper] feed_latency_ms = {n:?}: a backtest takes milliseconds (--feed-latency-ms N)")
-        }
+    // The same setting, and the same meaning, as a paper replay's (`[paper] feed_latency_ms`).
+    let feed = match &flags.feed_latency_ms {
+        Some(arg) => FeedLatency::parse(arg).map_err(anyhow::Error::msg).context("--feed-latency-ms")?,
+        None => FeedLatency::parse(&c.paper.feed_latency_ms.as_arg())
+            .map_err(anyhow::Error::msg)
+            .context("[paper] feed_latency_ms")?,
     };
     Ok(Settings {
         symbols: c.symbols.clone(),
@@ -59,6 +60,6 @@ pub fn settings(c: &Config, flags: &VenueFlags) -> anyhow::Result<Settings> {
         rate_limits: c.exchange.rate_limits.clone(),
         queue_model: QueueModel::parse(&model).context("--queue-model")?,
         order_latency_ms: flags.latency_ms.unwrap_or(c.paper.order_latency_ms),
-        feed_latency_ms: feed,
+        feed_latency: feed,
     })
 }

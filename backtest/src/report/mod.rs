@@ -22,7 +22,7 @@ use bybit_v5::Side;
 use rust_decimal::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use market_data::FileReport;
+use market_data::{FeedLatency, FileReport};
 
 use crate::bot::Bot;
 use crate::budget_use::BudgetReport;
@@ -138,7 +138,11 @@ impl Report {
         let described = serde_json::json!({
             "queue_model": settings.queue_model.name(),
             "order_latency_ms": settings.order_latency_ms,
-            "feed_latency_ms": settings.feed_latency_ms,
+            "feed_latency_ms": match settings.feed_latency {
+                FeedLatency::None => serde_json::json!(0),
+                FeedLatency::Constant(ms) => serde_json::json!(ms),
+                FeedLatency::Recorded => serde_json::json!("recorded"),
+            },
             "requote_tolerance_bps": settings.requote_tolerance_bps,
             "strategy": settings.strategy,
             "risk": settings.risk,

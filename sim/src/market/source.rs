@@ -37,36 +37,5 @@ impl MarketSource {
     }
 }
 
-/// How long after the exchange applied an event a client sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum FeedLatency {
-    #[default]
-    None,
-    Constant(u64),
-    /// Each frame's own local receive time less its exchange time, as recorded.
-    Recorded,
-}
-
-impl FeedLatency {
-    /// `N` (milliseconds) or `recorded`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "recorded" => Ok(FeedLatency::Recorded),
-            n => n
-                .parse::<u64>()
-                .map(|ms| if ms == 0 { FeedLatency::None } else { FeedLatency::Constant(ms) })
-                .map_err(|_| format!("feed latency {s:?}: expected milliseconds or `recorded`")),
-        }
-    }
-
-    /// The delay of an event stamped `exchange_ms` and received at `local_ns`.
-    pub fn of(self, exchange_ms: u64, local_ns: u64) -> u64 {
-        match self {
-            FeedLatency::None => 0,
-            FeedLatency::Constant(ms) => ms,
-            // Clamped: a recording host's clock behind the exchange's gives no negative delay,
-            // and a stall longer than a minute is a gap, not a latency.
-            FeedLatency::Recorded => (local_ns / 1_000_000).saturating_sub(exchange_ms).min(60_000),
-        }
-    }
-}
+/// How long after the exchange applied an event a client sees it (one type with the backtest's).
+pub use market_data::FeedLatency;
