@@ -165,20 +165,29 @@ mod tests {
     use super::*;
     use crate::Kind;
 
-    #[test]
-    fn a_cached_tape_reads_back_the_same_events_and_a_changed_file_is_parsed_again() {
-        let d = std::env::temp_dir().join(format!("tape-cache-{}", std::process::id()));
+    /// A snapshot of book X, as the first line of a test recording.
+    const SNAPSHOT: &str = "1 {\"topic\":\"orderbook.50.X\",\"type\":\"snapshot\",\"ts\":10,\"data\":{\"s\":\"X\",\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1,\"seq\":1},\"cts\":9}\n";
+
+    /// `rec.txt` holding `lines`, in a directory of the test's own (`name`).
+    fn recording(name: &str, lines: &str) -> (PathBuf, PathBuf) {
+        let d = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("rec.txt");
-        std::fs::write(
-            &f,
-            concat!(
-                "1 {\"topic\":\"orderbook.50.X\",\"type\":\"snapshot\",\"ts\":10,\"data\":{\"s\":\"X\",\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1,\"seq\":1},\"cts\":9}\n",
+        std::fs::write(&f, lines).unwrap();
+        (d, f)
+    }
+
+    #[test]
+    fn a_cached_tape_reads_back_the_same_events_and_a_changed_file_is_parsed_again() {
+        let (d, f) = recording(
+            "tape-cache",
+            &[
+                SNAPSHOT,
                 "2 {\"topic\":\"publicTrade.X\",\"ts\":11,\"data\":[{\"T\":11,\"S\":\"Sell\",\"v\":\"0.5\",\"p\":\"1.5\",\"i\":\"a\"}]}\n",
                 "3 {\"topic\":\"tickers.X\",\"ts\":12,\"data\":{\"markPrice\":\"1.55\"}}\n",
-            ),
-        )
-        .unwrap();
+            ]
+            .concat(),
+        );
         let files = vec![f.clone()];
         let parsed = load(&files).unwrap();
         assert!(cache_path(&files).unwrap().exists(), "written for next time");
@@ -268,19 +277,16 @@ mod tests {
     /// through the read-ahead.
     #[test]
     fn the_files_reports_survive_the_cache_and_the_read_ahead() {
-        let d = std::env::temp_dir().join(format!("tape-reports-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        let f = d.join("rec.txt");
-        std::fs::write(
-            &f,
-            concat!(
-                "1 {\"topic\":\"orderbook.50.X\",\"type\":\"snapshot\",\"ts\":10,\"data\":{\"s\":\"X\",\"b\":[[\"1.5\",\"2\"]],\"a\":[[\"1.6\",\"3\"]],\"u\":1,\"seq\":1},\"cts\":9}\n",
+        let (d, f) = recording(
+            "tape-reports",
+            &[
+                SNAPSHOT,
                 "2 not a frame\n",
                 "3 {\"topic\":\"orderbook.50.X\",\"type\":\"delta\",\"ts\":12,\"data\":{\"s\":\"X\",\"b\":[],\"a\":[],\"u\":5,\"seq\":5},\"cts\":11}\n",
                 "4 {\"topic\":\"publicTrade.X\",\"ts\":13,\"data\":[{\"T\":13,\"S\":\"Sell\",\"v\":\"0.5\",\"p\":\"1.5\",\"i\":\"a\"}]}\n",
-            ),
-        )
-        .unwrap();
+            ]
+            .concat(),
+        );
         let files = vec![f];
         let drained = |mut s: Box<dyn TapeStream>| {
             let mut item = empty_item();
