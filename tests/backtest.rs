@@ -287,6 +287,10 @@ fn a_sweep_runs_the_grid_and_ranks_it_by_pnl() {
     assert_eq!(json["runs"].as_array().unwrap().len(), 6);
     assert!(json["runs"][0]["params"]["strategy.spread_bps"].is_number());
     assert!(!err.contains('\r'), "no progress when stderr is not a terminal");
+    // A sweep's file is not one run's report: --compare says so rather than what field it lacks.
+    let (code, _, err) = mmbot(&["report", "--compare", report.to_str().unwrap(), report.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("a sweep's 6 runs"), "{err}");
     // A sweep has one report for its runs: a fills file or a chart for it is refused, not ignored.
     let (code, _, err) = backtest(
         &cfg,

@@ -53,7 +53,15 @@ pub fn command(args: &ReportArgs) -> i32 {
 
 fn read_report(p: &Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a report", p.display()))
+    let json: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", p.display()))?;
+    if let Some(runs) = json.get("runs").and_then(Value::as_array) {
+        anyhow::bail!(
+            "{}: a sweep's {} runs; --compare takes one run's report (a backtest without --sweep)",
+            p.display(),
+            runs.len()
+        );
+    }
+    serde_json::from_value(json).with_context(|| format!("{}: not a report", p.display()))
 }
 
 fn run(args: &ReportArgs) -> anyhow::Result<()> {
