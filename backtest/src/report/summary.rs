@@ -41,13 +41,19 @@ pub fn summary(r: &Report) -> String {
     let secs = r.to_ms.saturating_sub(r.from_ms) as f64 / 1000.0;
     let _ = writeln!(
         s,
-        "{} of {} ({:.0} s of market, {} events), {} in {} ms",
+        "{} of {} ({:.0} s of market, {} events, {} file{}){}",
         r.source,
         r.symbols.join(","),
         secs,
         r.events,
         r.data.len().max(1),
-        r.wall_ms
+        if r.data.len() > 1 { "s" } else { "" },
+        // A recorder file read afterwards has no run time of its own.
+        if r.wall_ms > 0 {
+            format!(" in {} ms", r.wall_ms)
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         s,
