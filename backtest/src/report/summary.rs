@@ -107,6 +107,12 @@ pub fn summary(r: &Report) -> String {
             r.budget.ip_limit_per_5s.map_or(String::new(), |l| format!(" of {l}"))
         );
     }
+    if r.source != "backtest" && r.events == 0 {
+        let _ = writeln!(
+            s,
+            "  no market tape beside the recorder file (or --market): markouts, spread capture and touch distances need one ([recorder] market = true)"
+        );
+    }
     if let Some(line) = data_line(&r.data_quality) {
         let _ = writeln!(s, "{line}");
     }
@@ -121,4 +127,36 @@ pub fn summary(r: &Report) -> String {
         let _ = writeln!(s, "  kill switch tripped: {k}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_read_without_its_market_tape_says_what_that_leaves_out() {
+        let paper = Report {
+            source: "paper".into(),
+            ..Default::default()
+        };
+        assert!(summary(&paper).contains("no market tape beside the recorder file"));
+        let with_tape = Report { events: 681, ..paper };
+        assert!(!summary(&with_tape).contains("no market tape"));
+        let backtest = Report {
+            source: "backtest".into(),
+            data_quality: vec![FileReport {
+                file: "a.gz".into(),
+                events: 10,
+                truncated_after: Some(12),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let s = summary(&backtest);
+        assert!(!s.contains("no market tape"), "{s}");
+        assert!(
+            s.contains("data: 1 file, 10 events; book gaps 0, malformed lines 0, frames out of order 0; cut short: a.gz after line 12"),
+            "{s}"
+        );
+    }
 }
