@@ -106,9 +106,7 @@ fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let show = |events, fraction| progress.show(events, fraction);
     let terminal = std::io::stderr().is_terminal();
     let outcome = backtest::engine::run_full(&s, &args.data, args.fills.is_some(), terminal.then_some(&show as _));
-    if terminal {
-        eprintln!();
-    }
+    progress.finish();
     let outcome = outcome?;
     write(&args.report, &outcome.report.to_json())?;
     if let (Some(p), Some(csv)) = (&args.fills, &outcome.fills_csv) {

@@ -2,6 +2,7 @@
 //! about twice a second — events read, their rate, how far the recordings (or the grid) are,
 //! and an ETA. A pipe gets nothing (the callers ask only when stderr is a terminal).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -23,15 +24,27 @@ pub fn line(what: &str, events: u64, fraction: f64, secs: f64) -> String {
 /// One run's progress.
 pub struct RunProgress {
     started: Instant,
+    shown: AtomicBool,
 }
 
 impl RunProgress {
     pub fn new() -> Self {
-        Self { started: Instant::now() }
+        Self {
+            started: Instant::now(),
+            shown: AtomicBool::new(false),
+        }
     }
 
     pub fn show(&self, events: u64, fraction: f64) {
+        self.shown.store(true, Ordering::Relaxed);
         eprint!("{}", line("", events, fraction, self.started.elapsed().as_secs_f64()));
+    }
+
+    /// The line ended, if one was shown (a run too short for one leaves no blank line).
+    pub fn finish(&self) {
+        if self.shown.load(Ordering::Relaxed) {
+            eprintln!();
+        }
     }
 }
 
